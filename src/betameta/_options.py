@@ -1,0 +1,33 @@
+"""Option validation in one place.
+
+Every string option of the public API is a ``Literal`` type listed here, and
+:func:`check_option` is the single place that turns a bad value into a
+``ValueError`` naming the parameter and the allowed values.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
+TestType = Literal["z", "hksj"]
+Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR"]
+IntervalType = Literal["central", "shortest"]
+
+TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
+TESTS: tuple[str, ...] = get_args(TestType)
+MEASURES: tuple[str, ...] = get_args(Measure)
+INTERVALS: tuple[str, ...] = get_args(IntervalType)
+
+
+def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` normalised to its canonical spelling, or raise ``ValueError``.
+
+    Matching ignores case (``reml`` is ``REML``) so the CLI and the library accept
+    what users type in metafor.
+    """
+    if isinstance(value, str):
+        for option in allowed:
+            if value.lower() == option.lower():
+                return option
+    raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")

@@ -1,0 +1,359 @@
+"""Classical meta-analysis of one set of studies: fixed effect, heterogeneity, random effects.
+
+The fixed-effect, Q and DerSimonian-Laird numbers come from the vectorised
+:func:`betameta.kernels.classical_kernel`; the other τ² estimators, the
+Q-profile interval and the Hartung-Knapp-Sidik-Jonkman test from
+:mod:`betameta.tau2`. Conventions follow metafor 3.8 (``rma.uni``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from .kernels import classical_kernel
+from .studies import StudyTable
+from .tau2 import qprofile_ci, tau2_estimate, wls
+
+__all__ = [
+    "EggerTest",
+    "FixedEffect",
+    "Heterogeneity",
+    "MetaAnalysis",
+    "RandomEffects",
+    "TotalTest",
+    "meta_analysis",
+]
+
+
+@dataclass(frozen=True)
+class FixedEffect:
+    """Inverse-variance estimate ``Σwy/Σw`` (common effect, or the fixed-effects average βF)."""
+
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p: float
+    log10_p: float
+
+
+@dataclass(frozen=True)
+class Heterogeneity:
+    """Cochran's Q on ``df = k − 1``; ``i2`` (a fraction), ``h2 = Q/df``, ``zeta2 = max(0, (Q − df)/Σw)``."""
+
+    q: float
+    df: int
+    p: float
+    i2: float
+    h2: float
+    zeta2: float
+
+
+@dataclass(frozen=True)
+class RandomEffects:
+    """Random-effects mean under a τ² estimator.
+
+    ``tau2_ci_*`` and ``i2_ci_*`` are Q-profile bounds; ``i2`` and ``h2`` are
+    metafor's τ²-based ``τ²/(τ² + s̃²)`` and ``(τ² + s̃²)/s̃²`` with the "typical"
+    within-study variance ``s̃² = (k−1)Σw / ((Σw)² − Σw²)``. With ``test="hksj"``
+    the statistic is a t with ``df = k − 1``; otherwise ``df`` is ``None``.
+    """
+
+    method: str
+    test: str
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    tau: float
+    i2: float
+    i2_ci_low: float
+    i2_ci_high: float
+    h2: float
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p: float
+    df: int | None
+    pi_low: float
+    pi_high: float
+
+
+@dataclass(frozen=True)
+class TotalTest:
+    """``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df: is any study effect non-zero?"""
+
+    z2: float
+    df: int
+    p: float
+    log10_p: float
+    z2_fixed: float
+    q: float
+
+
+@dataclass(frozen=True)
+class EggerTest:
+    """Egger-type regression test for funnel-plot asymmetry (metafor's ``regtest``).
+
+    ``y = b0 + b1·seᵢ``; ``statistic`` tests ``b1 = 0`` (z for ``model="rma"``, t on
+    ``df = k − 2`` for the classical ``model="lm"``); ``limit_estimate`` is ``b0``,
+    the effect as the standard error goes to 0.
+    """
+
+    model: str
+    statistic: float
+    p: float
+    df: int | None
+    slope: float
+    slope_se: float
+    limit_estimate: float
+    limit_ci_low: float
+    limit_ci_high: float
+    tau2: float
+
+
+def _fmt(x: float, digits: int = 4) -> str:
+    return "NA" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+@dataclass(frozen=True, repr=False)
+class MetaAnalysis:
+    """Result of :func:`meta_analysis`: all numbers are raw floats."""
+
+    studies: StudyTable
+    level: float
+    fixed: FixedEffect
+    heterogeneity: Heterogeneity
+    random: RandomEffects
+    total_test: TotalTest
+    weights_fixed: np.ndarray = field(compare=False)
+    weights_random: np.ndarray = field(compare=False)
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return self.studies.k
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (JSON-ready) with ``k``, ``fixed``, ``heterogeneity``, ``random``, ``total_test``."""
+        return {
+            "k": self.k,
+            "level": self.level,
+            "measure": self.studies.measure,
+            "fixed": asdict(self.fixed),
+            "heterogeneity": asdict(self.heterogeneity),
+            "random": asdict(self.random),
+            "total_test": asdict(self.total_test),
+            "studies": [
+                {"study": s, "yi": float(y), "vi": float(v), "weight_fixed": float(wf),
+                 "weight_random": float(wr)}
+                for s, y, v, wf, wr in zip(self.studies.labels, self.studies.yi, self.studies.vi,
+                                           self.weights_fixed, self.weights_random, strict=True)
+            ],
+        }
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table of the pooled estimates, one row per model."""
+        f, r = self.fixed, self.random
+        return pd.DataFrame(
+            [
+                {"model": "fixed", "estimate": f.estimate, "se": f.se, "ci_low": f.ci_low,
+                 "ci_high": f.ci_high, "statistic": f.z, "p": f.p, "tau2": 0.0,
+                 "pi_low": np.nan, "pi_high": np.nan},
+                {"model": f"random_{r.method.lower()}", "estimate": r.estimate, "se": r.se,
+                 "ci_low": r.ci_low, "ci_high": r.ci_high, "statistic": r.z, "p": r.p,
+                 "tau2": r.tau2, "pi_low": r.pi_low, "pi_high": r.pi_high},
+            ]
+        )
+
+    def summary(self) -> str:
+        """A readable multi-line report."""
+        f, h, r, t = self.fixed, self.heterogeneity, self.random, self.total_test
+        pct = f"{100 * self.level:g}%"
+        stat = "t" if r.test == "hksj" else "z"
+        lines = [
+            f"Meta-analysis of k = {self.k} studies"
+            + (f" ({self.studies.measure})" if self.studies.measure else ""),
+            "",
+            f"{'model':<22}{'estimate':>10}{'se':>9}  {pct + ' CI':<22}{'p':>11}",
+            f"{'fixed effect':<22}{f.estimate:>10.4f}{f.se:>9.4f}  "
+            f"[{f.ci_low:.4f}, {f.ci_high:.4f}]".ljust(63) + f"{f.p:>11.3g}",
+            f"{'random (' + r.method + ', ' + r.test + ')':<22}{r.estimate:>10.4f}{r.se:>9.4f}  "
+            f"[{r.ci_low:.4f}, {r.ci_high:.4f}]".ljust(63) + f"{r.p:>11.3g}",
+            f"{'prediction interval':<41}  [{_fmt(r.pi_low)}, {_fmt(r.pi_high)}]",
+            "",
+            f"Heterogeneity: Q = {_fmt(h.q)} on {h.df} df (p = {h.p:.3g}); "
+            f"I² = {_fmt(100 * h.i2, 1)}%; H² = {_fmt(h.h2, 2)}; "
+            f"zeta² = {_fmt(h.zeta2)} (truncated at 0)",
+            f"tau² ({r.method}) = {_fmt(r.tau2)} [{_fmt(r.tau2_ci_low)}, {_fmt(r.tau2_ci_high)}] "
+            f"(Q-profile); tau = {_fmt(r.tau)}; I² = {_fmt(100 * r.i2, 1)}% "
+            f"[{_fmt(100 * r.i2_ci_low, 1)}, {_fmt(100 * r.i2_ci_high, 1)}]",
+            f"Total test: Z² = {_fmt(t.z2, 3)} = Z²_F {_fmt(t.z2_fixed, 3)} + Q {_fmt(t.q, 3)} "
+            f"on {t.df} df (p = {t.p:.3g})",
+            f"Random-effects test statistic: {stat} = {_fmt(r.z)}"
+            + (f" on {r.df} df" if r.df else ""),
+        ]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        f, r = self.fixed, self.random
+        return (
+            f"MetaAnalysis(k={self.k}, fixed={f.estimate:.4g} [{f.ci_low:.4g}, {f.ci_high:.4g}], "
+            f"random[{r.method}]={r.estimate:.4g} [{r.ci_low:.4g}, {r.ci_high:.4g}], "
+            f"tau2={r.tau2:.4g}, I2={self.heterogeneity.i2:.3f})"
+        )
+
+    def leave_one_out(self) -> pd.DataFrame:
+        """Refit without each study in turn (same method and test).
+
+        Columns: ``study``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``,
+        ``tau2``, ``i2`` (Q-based), ``fixed_estimate``, ``fixed_se``.
+        """
+        if self.k < 3:
+            raise ValueError(f"leave-one-out needs at least 3 studies, got {self.k}")
+        rows = []
+        for i, label in enumerate(self.studies.labels):
+            fit = meta_analysis(self.studies.drop(i), method=self.random.method,  # type: ignore[arg-type]
+                                test=self.random.test, level=self.level)  # type: ignore[arg-type]
+            rows.append({"study": label, "estimate": fit.random.estimate, "se": fit.random.se,
+                         "ci_low": fit.random.ci_low, "ci_high": fit.random.ci_high,
+                         "p": fit.random.p, "tau2": fit.random.tau2,
+                         "i2": fit.heterogeneity.i2, "fixed_estimate": fit.fixed.estimate,
+                         "fixed_se": fit.fixed.se})
+        return pd.DataFrame(rows)
+
+    def egger_test(self, model: Literal["rma", "lm"] = "rma") -> EggerTest:
+        """Egger's regression test with the standard error as predictor.
+
+        ``model="rma"`` (metafor's default): the meta-regression ``yᵢ = b0 + b1·seᵢ``
+        with this fit's τ² method re-estimated under the moderator, z test.
+        ``model="lm"``: Egger et al. (1997)'s weighted least squares with a
+        multiplicative dispersion, t test on ``k − 2`` df.
+        """
+        model = check_option("model", model, ("rma", "lm"))  # type: ignore[assignment]
+        s = self.studies
+        if s.k < 3:
+            raise ValueError(f"Egger's test needs at least 3 studies, got {s.k}")
+        X = np.column_stack([np.ones(s.k), s.sei])
+        crit = stats.norm.ppf(0.5 + self.level / 2)
+        if model == "lm":
+            b, cov = wls(s.yi, s.vi, X)
+            df = s.k - 2
+            resid = s.yi - X @ b
+            cov = cov * float((resid**2 / s.vi).sum()) / df
+            se = np.sqrt(np.diag(cov))
+            stat = b[1] / se[1]
+            p = 2 * stats.t.sf(abs(stat), df)
+            crit = stats.t.ppf(0.5 + self.level / 2, df)
+            tau2 = 0.0
+        else:
+            tau2 = tau2_estimate(s.yi, s.vi, self.random.method, X)  # type: ignore[arg-type]
+            b, cov = wls(s.yi, s.vi + tau2, X)
+            se = np.sqrt(np.diag(cov))
+            stat = b[1] / se[1]
+            p = float(2 * special.ndtr(-abs(stat)))
+            df = None
+        return EggerTest(model, float(stat), float(p), df, float(b[1]), float(se[1]), float(b[0]),
+                         float(b[0] - crit * se[0]), float(b[0] + crit * se[0]), float(tau2))
+
+    def plot_forest(self, ax=None, **kwargs):  # noqa: ANN001, ANN201
+        """Forest plot; see :func:`betameta.forest.forest_plot`."""
+        from .forest import forest_plot
+
+        return forest_plot(self, ax=ax, **kwargs)
+
+
+def _i2_from_tau2(tau2: float, w: np.ndarray) -> tuple[float, float]:
+    k = w.size
+    s2 = (k - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
+    return tau2 / (tau2 + s2), (tau2 + s2) / s2
+
+
+def meta_analysis(
+    studies: StudyTable,
+    method: Tau2Method = "REML",
+    test: TestType = "z",
+    level: float = 0.95,
+) -> MetaAnalysis:
+    """Fixed-effect, heterogeneity and random-effects meta-analysis.
+
+    Parameters
+    ----------
+    studies
+        Effects and variances (see :func:`betameta.load_studies`).
+    method
+        τ² estimator: ``FE`` (τ² = 0), ``DL``, ``PM``, ``REML`` (default, as
+        metafor), ``ML``, ``HE``, ``SJ`` or ``EB``.
+    test
+        ``"z"`` (Wald) or ``"hksj"`` (Hartung-Knapp-Sidik-Jonkman: variance
+        ``Σw*(y − µ̂)²/((k−1)Σw*)`` and t on ``k − 1`` df, no truncation).
+    level
+        Confidence level of all intervals.
+
+    Notes
+    -----
+    The prediction interval is ``µ̂ ± c·√(SE² + τ²)`` with ``c`` the normal
+    quantile under the z test and ``t_{k−1}`` under HKSJ (metafor's ``predict``);
+    for ``k = 1`` nothing but the fixed effect is defined.
+
+    References
+    ----------
+    DerSimonian & Laird (1986); Viechtbauer (2005, 2007, 2010); Hartung & Knapp
+    (2001); Sidik & Jonkman (2002).
+    """
+    if not isinstance(studies, StudyTable):
+        raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
+    method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
+    test = check_option("test", test, TESTS)  # type: ignore[assignment]
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    k = studies.k
+    if k < 2:
+        raise ValueError(f"a meta-analysis needs at least 2 studies, got {k}")
+    y, v = studies.yi, studies.vi
+    c = classical_kernel(y, v)
+    crit_z = float(stats.norm.ppf(0.5 + level / 2))
+    fe, fe_se = float(c.fe_estimate), float(c.fe_se)
+    fixed = FixedEffect(fe, fe_se, fe - crit_z * fe_se, fe + crit_z * fe_se, float(c.fe_z),
+                        float(c.fe_p), float(c.fe_log10p))
+    het = Heterogeneity(float(c.q), k - 1, float(c.q_p), float(c.i2), float(c.h2), float(c.zeta2))
+
+    tau2 = float(c.tau2_dl) if method == "DL" else tau2_estimate(y, v, method)
+    w = 1.0 / v
+    wr = 1.0 / (v + tau2)
+    est = float((wr * y).sum() / wr.sum())
+    if test == "hksj":
+        df: int | None = k - 1
+        se = float(np.sqrt((wr * (y - est) ** 2).sum() / (k - 1) / wr.sum()))
+        crit = float(stats.t.ppf(0.5 + level / 2, k - 1))
+        stat = est / se
+        p = float(2 * stats.t.sf(abs(stat), k - 1))
+    else:
+        df = None
+        se = float(1.0 / np.sqrt(wr.sum()))
+        crit = crit_z
+        stat = est / se
+        p = float(2 * special.ndtr(-abs(stat)))
+    lo, hi = qprofile_ci(y, v, level=level)
+    i2, h2 = _i2_from_tau2(tau2, w)
+    half_pi = crit * np.sqrt(se**2 + tau2)
+    random = RandomEffects(
+        method=method, test=test, tau2=tau2, tau2_ci_low=lo, tau2_ci_high=hi,
+        tau=float(np.sqrt(tau2)), i2=i2, i2_ci_low=_i2_from_tau2(lo, w)[0],
+        i2_ci_high=_i2_from_tau2(hi, w)[0], h2=h2, estimate=est, se=se,
+        ci_low=est - crit * se, ci_high=est + crit * se, z=stat, p=p, df=df,
+        pi_low=est - half_pi, pi_high=est + half_pi,
+    )
+    total = TotalTest(float(c.z2), k, float(c.z2_p), float(c.z2_log10p),
+                      float(c.fe_z) ** 2, float(c.q))
+    return MetaAnalysis(studies, level, fixed, het, random, total,
+                        weights_fixed=100 * w / w.sum(), weights_random=100 * wr / wr.sum())
+

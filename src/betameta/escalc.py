@@ -1,0 +1,159 @@
+"""Effect sizes from raw study summaries, following metafor's ``escalc``.
+
+Conventions match ``escalc`` (metafor 3.8) with its defaults ``vtype="LS"``,
+``add=1/2``, ``to="only0"``:
+
+* MD: ``yi = m1 - m2``, ``vi = sd1²/n1 + sd2²/n2``.
+* SMD: Hedges' g, ``yi = J · (m1 - m2) / sp`` with the exact correction
+  ``J = Γ(m/2) / (√(m/2) Γ((m-1)/2))``, ``m = n1 + n2 - 2`` (Hedges 1981), and
+  ``vi = 1/n1 + 1/n2 + yi² / (2 (n1 + n2))``.
+* OR, RR, RD from 2×2 tables (``ai, bi, ci, di`` or ``ai, n1, ci, n2``): a table
+  with a zero cell gets 1/2 added to each of its cells (OR and RR only; RD is
+  defined with zero cells and escalc leaves it alone).
+* ZCOR: Fisher's ``yi = atanh(ri)``, ``vi = 1 / (ni - 3)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from scipy.special import gammaln
+
+from ._options import MEASURES, Measure, check_option
+from .errors import InputError
+
+__all__ = ["RAW_COLUMNS", "escalc"]
+
+#: Default raw column names: escalc's argument names without the trailing ``i``.
+RAW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "MD": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "SMD": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "OR": ("ai", "bi", "ci", "di"),
+    "RR": ("ai", "bi", "ci", "di"),
+    "RD": ("ai", "bi", "ci", "di"),
+    "ZCOR": ("ri", "ni"),
+}
+_TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group sizes
+
+
+def _column(
+    data: pd.DataFrame, name: str, key: str, source: str, *, nonneg: bool = False
+) -> np.ndarray:
+    """Column ``name`` (logical ``key``) as finite floats, with row-level errors."""
+    if name not in data.columns:
+        raise InputError(
+            f"{source}: column {name!r} (for {key}) not found; columns are {list(data.columns)}"
+        )
+    raw = data[name]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float)
+    for i, (value, orig) in enumerate(zip(values, raw, strict=True)):
+        if not np.isfinite(value):
+            what = "missing" if pd.isna(orig) else f"{orig!r} is not a finite number"
+            raise InputError(f"{source}: row {i + 1}, column {name!r}: {what}")
+        if nonneg and value < 0:
+            raise InputError(f"{source}: row {i + 1}, column {name!r}: negative value {value:g}")
+    return values
+
+
+def _positive(values: np.ndarray, name: str, source: str) -> None:
+    bad = np.flatnonzero(values <= 0)
+    if bad.size:
+        i = bad[0]
+        raise InputError(
+            f"{source}: row {i + 1}, column {name!r}: must be > 0, got {values[i]:g}"
+        )
+
+
+def escalc(
+    measure: Measure,
+    data: pd.DataFrame,
+    columns: Mapping[str, str] | None = None,
+    source: str = "data",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Effect sizes ``yi`` and sampling variances ``vi`` from raw summaries.
+
+    Parameters
+    ----------
+    measure
+        One of ``MD, SMD, OR, RR, RD, ZCOR``.
+    data
+        One row per study.
+    columns
+        Map from logical names (``n1, m1, sd1, ..., ai, bi, ci, di, ri, ni``) to the
+        column names in ``data``; unmapped names are looked up as they are.
+    source
+        Name of the input used in error messages (a file name).
+
+    Returns
+    -------
+    yi, vi : numpy.ndarray
+    """
+    measure = check_option("measure", measure, MEASURES)
+    cols = dict(columns or {})
+
+    def col(key: str, **kw: bool) -> np.ndarray:
+        return _column(data, cols.get(key, key), key, source, **kw)
+
+    if measure in ("MD", "SMD"):
+        n1, n2 = col("n1", nonneg=True), col("n2", nonneg=True)
+        sd1, sd2 = col("sd1", nonneg=True), col("sd2", nonneg=True)
+        m1, m2 = col("m1"), col("m2")
+        for arr, key in ((n1, "n1"), (n2, "n2"), (sd1, "sd1"), (sd2, "sd2")):
+            _positive(arr, cols.get(key, key), source)
+        if measure == "MD":
+            return m1 - m2, sd1**2 / n1 + sd2**2 / n2
+        df = n1 + n2 - 2
+        bad = np.flatnonzero(df < 1)
+        if bad.size:
+            raise InputError(f"{source}: row {bad[0] + 1}: SMD needs n1 + n2 > 2")
+        sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
+        j = np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
+        yi = j * (m1 - m2) / sp
+        return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
+    if measure in ("OR", "RR", "RD"):
+        use_n = cols.get("bi", "bi") not in data.columns and all(
+            cols.get(k, k) in data.columns for k in _TABLE_ALT
+        )
+        ai, ci = col("ai", nonneg=True), col("ci", nonneg=True)
+        if use_n:
+            n1, n2 = col("n1", nonneg=True), col("n2", nonneg=True)
+            for a, n, key in ((ai, n1, "ai"), (ci, n2, "ci")):
+                bad = np.flatnonzero(a > n)
+                if bad.size:
+                    raise InputError(
+                        f"{source}: row {bad[0] + 1}, column {cols.get(key, key)!r}: "
+                        f"more events ({a[bad[0]]:g}) than participants ({n[bad[0]]:g})"
+                    )
+            bi, di = n1 - ai, n2 - ci
+        else:
+            bi, di = col("bi", nonneg=True), col("di", nonneg=True)
+        cells = np.stack([ai, bi, ci, di])
+        empty = np.flatnonzero((cells[:2].sum(0) == 0) | (cells[2:].sum(0) == 0))
+        if empty.size:
+            raise InputError(f"{source}: row {empty[0] + 1}: a group has no participants")
+        if measure == "RD":
+            n1, n2 = ai + bi, ci + di
+            p1, p2 = ai / n1, ci / n2
+            return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+        cells = cells + 0.5 * (cells == 0).any(axis=0)
+        ai, bi, ci, di = cells
+        if measure == "OR":
+            return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
+        n1, n2 = ai + bi, ci + di
+        return np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+    ri, ni = col("ri"), col("ni", nonneg=True)
+    bad = np.flatnonzero(np.abs(ri) >= 1)
+    if bad.size:
+        raise InputError(
+            f"{source}: row {bad[0] + 1}, column {cols.get('ri', 'ri')!r}: "
+            f"a correlation must lie in (-1, 1), got {ri[bad[0]]:g}"
+        )
+    bad = np.flatnonzero(ni <= 3)
+    if bad.size:
+        raise InputError(
+            f"{source}: row {bad[0] + 1}, column {cols.get('ni', 'ni')!r}: "
+            f"Fisher z needs n > 3, got {ni[bad[0]]:g}"
+        )
+    return np.arctanh(ri), 1 / (ni - 3)

@@ -1,0 +1,191 @@
+"""Study tables: reading, validating and converting per-study effect estimates."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ._options import MEASURES, Measure, check_option
+from .errors import InputError
+from .escalc import RAW_COLUMNS, _column, _positive, escalc
+
+__all__ = ["StudyTable", "load_studies", "read_table"]
+
+
+@dataclass(frozen=True, repr=False)
+class StudyTable:
+    """Per-study effect estimates ``yi`` with sampling variances ``vi``.
+
+    Attributes
+    ----------
+    yi, vi : numpy.ndarray
+        Effects and their variances (``vi > 0``, all finite).
+    labels : tuple of str
+        One unique label per study.
+    measure : str or None
+        The escalc measure the effects were computed with, if any.
+    raw : pandas.DataFrame or None
+        The raw summary columns (for forest plots), when effects were computed.
+    """
+
+    yi: np.ndarray
+    vi: np.ndarray
+    labels: tuple[str, ...]
+    measure: str | None = None
+    raw: pd.DataFrame | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        yi = np.asarray(self.yi, dtype=float).reshape(-1)
+        vi = np.asarray(self.vi, dtype=float).reshape(-1)
+        if yi.shape != vi.shape or len(self.labels) != yi.size:
+            raise InputError("effects, variances and labels must have the same length")
+        object.__setattr__(self, "yi", yi)
+        object.__setattr__(self, "vi", vi)
+        _check_values(yi, "effect", "studies")
+        _check_values(vi, "variance", "studies", positive=True)
+        _check_labels(self.labels, "studies")
+
+    @property
+    def k(self) -> int:
+        """Number of studies."""
+        return int(self.yi.size)
+
+    @property
+    def sei(self) -> np.ndarray:
+        """Standard errors ``√vi``."""
+        return np.sqrt(self.vi)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table: study, yi, vi, sei (and the raw columns when present)."""
+        frame = pd.DataFrame({"study": self.labels, "yi": self.yi, "vi": self.vi, "sei": self.sei})
+        if self.raw is not None:
+            frame = pd.concat([frame, self.raw.reset_index(drop=True)], axis=1)
+        return frame
+
+    def drop(self, index: int) -> StudyTable:
+        """The table without study ``index`` (for leave-one-out)."""
+        keep = np.arange(self.k) != index
+        raw = None if self.raw is None else self.raw.iloc[keep]
+        labels = tuple(lab for i, lab in enumerate(self.labels) if i != index)
+        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw)
+
+    def __repr__(self) -> str:
+        m = f", measure={self.measure}" if self.measure else ""
+        return f"StudyTable(k={self.k}{m})"
+
+
+def _check_values(values: np.ndarray, what: str, source: str, positive: bool = False) -> None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raise InputError(f"{source}: row {bad[0] + 1}, {what}: missing or non-finite value")
+    if positive:
+        bad = np.flatnonzero(values <= 0)
+        if bad.size:
+            raise InputError(
+                f"{source}: row {bad[0] + 1}, {what}: must be > 0, got {values[bad[0]]:g}"
+            )
+
+
+def _check_labels(labels: tuple[str, ...], source: str) -> None:
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        if lab in seen:
+            raise InputError(
+                f"{source}: row {i + 1}: study label {lab!r} duplicates row {seen[lab] + 1}"
+            )
+        seen[lab] = i
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """Read a CSV, TSV (plain or gzip) or Parquet file into a DataFrame.
+
+    The separator is taken from the extension (``.csv`` comma, ``.tsv``/``.txt``
+    tab); any other text file is sniffed.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    name = path.name.lower().removesuffix(".gz")
+    try:
+        if name.endswith(".parquet") or name.endswith(".pq"):
+            return pd.read_parquet(path)
+        if name.endswith(".csv"):
+            return pd.read_csv(path)
+        if name.endswith((".tsv", ".txt", ".tab")):
+            return pd.read_csv(path, sep="\t")
+        return pd.read_csv(path, sep=None, engine="python")
+    except ImportError as exc:  # pyarrow missing
+        raise InputError(f"{path}: reading Parquet needs pyarrow ({exc})") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
+        raise InputError(f"{path}: cannot be read as a table: {exc}") from exc
+
+
+def load_studies(
+    data: pd.DataFrame | str | Path,
+    *,
+    effect: str | None = None,
+    se: str | None = None,
+    variance: str | None = None,
+    measure: Measure | None = None,
+    study: str | None = "study",
+    columns: Mapping[str, str] | None = None,
+) -> StudyTable:
+    """Build a :class:`StudyTable` from a DataFrame or a file.
+
+    Give either ``effect`` with ``se`` or ``variance`` (precomputed estimates), or
+    ``measure`` to compute effects from raw summaries as metafor's ``escalc``
+    does (see :mod:`betameta.escalc`). With neither, columns ``yi``/``vi`` or
+    ``yi``/``sei`` are used when present.
+
+    Parameters
+    ----------
+    data
+        A DataFrame, or a path to a CSV/TSV/Parquet file.
+    effect, se, variance
+        Column names of the effect and its standard error or variance.
+    measure
+        ``MD``, ``SMD``, ``OR``, ``RR``, ``RD`` or ``ZCOR``.
+    study
+        Column with study labels; when absent, studies are labelled ``1..k``.
+    columns
+        Map from escalc's logical names (``n1``, ``m1``, ``ai`` ...) to columns.
+    """
+    source = str(data) if isinstance(data, str | Path) else "data"
+    frame = read_table(data) if isinstance(data, str | Path) else data.reset_index(drop=True)
+    if frame.shape[0] == 0:
+        raise InputError(f"{source}: no rows")
+    if study is not None and study in frame.columns:
+        labels = tuple(str(s) for s in frame[study])
+    else:
+        labels = tuple(str(i + 1) for i in range(frame.shape[0]))
+    _check_labels(labels, source)
+
+    raw = None
+    if measure is not None:
+        if effect is not None or se is not None or variance is not None:
+            raise InputError("give either a measure (raw columns) or effect with se/variance")
+        measure = check_option("measure", measure, MEASURES)  # type: ignore[assignment]
+        yi, vi = escalc(measure, frame, columns, source)
+        names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
+        raw = frame[[c for c in names if c in frame.columns]]
+    else:
+        if effect is None and se is None and variance is None:
+            effect = "yi"
+            variance = "vi" if "vi" in frame.columns else None
+            se = "sei" if variance is None else None
+        if effect is None or (se is None) == (variance is None):
+            raise InputError("give an effect column and exactly one of se or variance")
+        yi = _column(frame, effect, "effect", source)
+        if se is not None:
+            sei = _column(frame, se, "se", source)
+            _positive(sei, se, source)
+            vi = sei**2
+        else:
+            vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
+            _positive(vi, variance, source)  # type: ignore[arg-type]
+    return StudyTable(yi, vi, labels, measure, raw)
+
