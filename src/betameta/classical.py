@@ -264,7 +264,7 @@ class MetaAnalysis:
         return EggerTest(model, float(stat), float(p), df, float(b[1]), float(se[1]), float(b[0]),
                          float(b[0] - crit * se[0]), float(b[0] + crit * se[0]), float(tau2))
 
-    def plot_forest(self, ax=None, **kwargs):  # noqa: ANN001, ANN201
+    def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot
 

@@ -174,6 +174,11 @@ def load_studies(
         raw = frame[[c for c in names if c in frame.columns]]
     else:
         if effect is None and se is None and variance is None:
+            if "yi" not in frame.columns:
+                raise InputError(
+                    f"{source}: say which columns hold the data: an effect column with se or "
+                    f"variance, or a measure for raw columns (no 'yi' column to fall back on)"
+                )
             effect = "yi"
             variance = "vi" if "vi" in frame.columns else None
             se = "sei" if variance is None else None

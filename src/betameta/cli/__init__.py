@@ -1,0 +1,1 @@
+"""The ``betameta`` command line: one group, thin subcommands over library functions."""

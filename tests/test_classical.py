@@ -1,0 +1,100 @@
+"""Classical meta-analysis: the lecture example, the vectorised kernels, edge cases."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+
+from betameta import StudyTable, load_studies, meta_analysis
+from betameta.kernels import classical_kernel, log10_chi2_sf, log10_norm_sf2
+
+
+def test_lecture_example_prints_as_in_the_lecture(lecture_frame):
+    # The lecture's slide: FE −2.04 [−2.45, −1.64], DL −1.21 [−2.69, 0.28].
+    fit = meta_analysis(load_studies(lecture_frame, measure="MD"), method="DL")
+    f, r = fit.fixed, fit.random
+    assert f"{f.estimate:.2f} [{f.ci_low:.2f}, {f.ci_high:.2f}]" == "-2.04 [-2.45, -1.64]"
+    assert f"{r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" == "-1.21 [-2.69, 0.28]"
+    text = fit.summary()
+    assert "[-2.4474, -1.6372]" in text and "[-2.6946, 0.2845]" in text
+
+
+def test_kernel_columns_equal_study_level_fits():
+    rng = np.random.default_rng(1)
+    k, m = 5, 200
+    y = rng.normal(0, 0.3, (k, m))
+    v = rng.uniform(0.01, 0.2, (k, m))
+    y[1, :50] = np.nan  # study 2 missing for 50 variants
+    c = classical_kernel(y, v)
+    for j in (0, 17, 49, 50, 199):
+        keep = np.isfinite(y[:, j])
+        fit = meta_analysis(StudyTable(y[keep, j], v[keep, j], tuple(map(str, range(keep.sum())))),
+                            method="DL")
+        assert c.k[j] == keep.sum()
+        assert c.fe_estimate[j] == pytest.approx(fit.fixed.estimate, rel=1e-12)
+        assert c.fe_p[j] == pytest.approx(fit.fixed.p, rel=1e-12)
+        assert c.q[j] == pytest.approx(fit.heterogeneity.q, rel=1e-12)
+        assert c.i2[j] == pytest.approx(fit.heterogeneity.i2, rel=1e-12, abs=1e-15)
+        assert c.tau2_dl[j] == pytest.approx(fit.random.tau2, rel=1e-12, abs=1e-15)
+        assert c.re_estimate[j] == pytest.approx(fit.random.estimate, rel=1e-12)
+        assert c.re_se[j] == pytest.approx(fit.random.se, rel=1e-12)
+        assert c.z2[j] == pytest.approx(fit.total_test.z2, rel=1e-12)
+        # The decomposition Z² = Z²_F + Q holds exactly.
+        assert c.z2[j] == pytest.approx(c.fe_z[j] ** 2 + c.q[j], rel=1e-12)
+
+
+def test_log10_p_finite_and_exact_in_the_far_tail():
+    # Independent reference: mpmath at 50 digits.
+    for z in (0.5, 5.0, 20.0, 37.0, 40.0, 50.0):
+        ref = float(mpmath.log10(2 * mpmath.ncdf(-z)))
+        assert log10_norm_sf2(np.array([z]))[0] == pytest.approx(ref, rel=1e-12)
+        assert log10_norm_sf2(np.array([-z]))[0] == pytest.approx(ref, rel=1e-12)
+    for x, df in ((10.0, 3), (700.0, 1), (1500.0, 5), (2500.0, 2), (4000.0, 30)):
+        ref = float(mpmath.log10(mpmath.gammainc(df / 2, x / 2, mpmath.inf, regularized=True)))
+        assert log10_chi2_sf(np.array([x]), df)[0] == pytest.approx(ref, rel=1e-9)
+
+
+def test_fe_p_underflow_keeps_log10p():
+    y = np.array([[5.0], [5.2]])
+    v = np.array([[0.01], [0.01]])
+    c = classical_kernel(y, v)
+    assert c.fe_p[0] == 0.0  # underflows as a float...
+    assert np.isfinite(c.fe_log10p[0]) and c.fe_log10p[0] < -300  # ...but log10 p does not
+
+
+def test_k2_and_tau2_zero():
+    s = StudyTable(np.array([0.1, 0.12]), np.array([0.04, 0.05]), ("a", "b"))
+    fit = meta_analysis(s, method="REML")
+    assert fit.random.tau2 == 0.0
+    assert fit.random.estimate == pytest.approx(fit.fixed.estimate, rel=1e-12)
+    assert fit.random.tau2_ci_low == 0.0
+    hk = meta_analysis(s, method="DL", test="hksj")
+    assert hk.random.df == 1
+    with pytest.raises(ValueError, match="at least 3"):
+        fit.leave_one_out()
+
+
+def test_fewer_studies_than_needed():
+    with pytest.raises(ValueError, match="at least 2 studies"):
+        meta_analysis(StudyTable(np.array([0.1]), np.array([0.04]), ("a",)))
+    with pytest.raises(ValueError, match="method='BAD'"):
+        meta_analysis(StudyTable(np.array([0.1, 0.2]), np.array([0.04, 0.1]), ("a", "b")),
+                      method="BAD")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="StudyTable"):
+        meta_analysis([1, 2])  # type: ignore[arg-type]
+
+
+def test_result_object_shape(lecture_frame):
+    fit = meta_analysis(load_studies(lecture_frame, measure="MD"))
+    d = fit.to_dict()
+    assert set(d["fixed"]) >= {"estimate", "se", "ci_low", "ci_high", "z", "p"}
+    assert set(d["random"]) >= {"method", "tau2", "tau2_ci_low", "tau2_ci_high", "estimate",
+                                "se", "ci_low", "ci_high", "p", "pi_low", "pi_high"}
+    assert 0 <= d["heterogeneity"]["i2"] <= 1
+    frame = fit.to_frame()
+    assert list(frame["model"]) == ["fixed", "random_reml"]
+    assert {"ci_low", "ci_high"} <= set(frame.columns)
+    assert "MetaAnalysis(k=6" in repr(fit)
+    with pytest.raises(Exception):  # noqa: B017 - frozen dataclass
+        fit.fixed.estimate = 0.0  # type: ignore[misc]

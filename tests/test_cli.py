@@ -1,0 +1,67 @@
+"""The command line, run as a user would: a real subprocess, stdout, stderr and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+LECTURE = ROOT / "examples" / "lecture.csv"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "betameta.cli.main", *args],
+                          capture_output=True, text=True, check=False, cwd=ROOT)
+
+
+def test_meta_table_and_json(tmp_path):
+    out = run("meta", str(LECTURE), "--measure", "MD", "--method", "DL")
+    assert out.returncode == 0, out.stderr
+    assert "[-2.4474, -1.6372]" in out.stdout and "[-2.6946, 0.2845]" in out.stdout
+    plot = tmp_path / "forest.svg"
+    out = run("meta", str(LECTURE), "--measure", "MD", "--json", "--test", "hksj",
+              "--plot", str(plot))
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert d["k"] == 6
+    assert d["random"]["method"] == "REML" and d["random"]["test"] == "hksj"
+    assert 0 < d["heterogeneity"]["i2"] < 1
+    assert d["total_test"]["df"] == 6
+    assert plot.stat().st_size > 10_000 and plot.read_text().startswith("<?xml")
+
+
+def test_meta_with_effect_and_se_columns(tmp_path):
+    f = tmp_path / "s.tsv"
+    f.write_text("study\tbeta\tse\nA\t0.1\t0.05\nB\t0.3\t0.1\nC\t-0.1\t0.2\n")
+    out = run("meta", str(f), "--effect", "beta", "--se", "se", "--json", "--method", "PM")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["random"]["method"] == "PM"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        ("study,y,s\nA,1,0.1\nB,x,0.2\n", ["--effect", "y", "--se", "s"], "row 2, column 'y'"),
+        ("study,y,s\nA,1,0.1\nB,2,0\n", ["--effect", "y", "--se", "s"], "row 2, column 's'"),
+        ("study,y,s\nA,1,0.1\nA,2,1\n", ["--effect", "y", "--se", "s"], "duplicates row 1"),
+        ("study,y,s\nA,1,0.1\n", ["--effect", "y", "--se", "s"], "at least 2 studies"),
+        ("study,y,s\nA,1,0.1\nB,2,1\n", ["--effect", "y", "--se", "q"], "column 'q'"),
+        ("study,ri,ni\nA,0.5,10\nB,0.2,-4\n", ["--measure", "ZCOR"], "row 2, column 'ni'"),
+    ],
+)
+def test_bad_input_gives_message_not_traceback(tmp_path, content, args, message):
+    f = tmp_path / "bad.csv"
+    f.write_text(content)
+    out = run("meta", str(f), *args)
+    assert out.returncode != 0
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr and out.stdout == ""
+
+
+def test_bad_plot_suffix(tmp_path):
+    out = run("meta", str(LECTURE), "--measure", "MD", "--plot", str(tmp_path / "x.gif"))
+    assert out.returncode != 0 and ".png, .svg or .pdf" in out.stderr

@@ -1,0 +1,125 @@
+"""escalc conversions against the yi/vi metafor recorded for each case (relative 1e-12:
+the same closed-form arithmetic on the same inputs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import load_case
+
+from betameta import InputError, escalc, load_studies
+
+# case -> (measure, column map from betameta's names to the dataset's)
+CASES = {
+    "lecture_md": ("MD", {"n2": "n0", "m2": "m0", "sd2": "sd0"}),
+    "normand1999_md": ("MD", {"n1": "n1i", "m1": "m1i", "sd1": "sd1i", "n2": "n2i", "m2": "m2i",
+                              "sd2": "sd2i"}),
+    "normand1999_smd": ("SMD", {"n1": "n1i", "m1": "m1i", "sd1": "sd1i", "n2": "n2i",
+                                "m2": "m2i", "sd2": "sd2i"}),
+    "bcg_rr": ("RR", {"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"}),
+    "bcg_or": ("OR", {"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"}),
+    "bcg_alternate_rr": ("RR", {"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"}),
+    "cannon2006_or": ("OR", {"ai": "ep1t", "n1": "nt", "ci": "ep1c", "n2": "nc"}),
+    "egger2001_or": ("OR", {"n1": "n1i", "n2": "n2i"}),
+    "hine1989_rd": ("RD", {"n1": "n1i", "n2": "n2i"}),
+    "molloy2014_zcor": ("ZCOR", {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_escalc_matches_metafor(name):
+    case = load_case(name)
+    measure, columns = CASES[name]
+    frame = pd.DataFrame(case["data"])
+    yi, vi = escalc(measure, frame, columns)
+    np.testing.assert_allclose(yi, case["yi"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(vi, case["vi"], rtol=1e-12)
+
+
+def test_zero_cell_gets_half_added_to_its_table_only():
+    # Independent arithmetic: the first table has a zero cell -> every cell + 0.5.
+    frame = pd.DataFrame({"ai": [0, 5], "bi": [10, 5], "ci": [3, 2], "di": [7, 8]})
+    yi, vi = escalc("OR", frame)
+    assert yi[0] == pytest.approx(np.log(0.5 * 7.5 / (10.5 * 3.5)), rel=1e-14)
+    assert vi[0] == pytest.approx(1 / 0.5 + 1 / 10.5 + 1 / 3.5 + 1 / 7.5, rel=1e-14)
+    assert yi[1] == pytest.approx(np.log(5 * 8 / (5 * 2)), rel=1e-14)
+
+
+def test_smd_uses_exact_hedges_correction():
+    # Hedges (1981): J = Γ(m/2) / (√(m/2) Γ((m−1)/2)); for m = 10, computed by hand.
+    from math import gamma, sqrt
+
+    frame = pd.DataFrame({"n1": [6], "m1": [1.0], "sd1": [2.0], "n2": [6], "m2": [0.0], "sd2": [2.0]})
+    yi, vi = escalc("SMD", frame)
+    j = gamma(5) / (sqrt(5) * gamma(4.5))
+    assert yi[0] == pytest.approx(j * 0.5, rel=1e-13)
+    assert vi[0] == pytest.approx(1 / 6 + 1 / 6 + (j * 0.5) ** 2 / 24, rel=1e-13)
+
+
+@pytest.mark.parametrize(
+    ("measure", "frame", "message"),
+    [
+        ("MD", {"n1": [10, 10], "m1": [1, 2], "sd1": [1, -1], "n2": [10, 10], "m2": [0, 0],
+                "sd2": [1, 1]}, "row 2, column 'sd1': negative"),
+        ("MD", {"n1": [10, 10], "m1": [1, "x"], "sd1": [1, 1], "n2": [10, 10], "m2": [0, 0],
+                "sd2": [1, 1]}, "row 2, column 'm1': 'x' is not a finite number"),
+        ("MD", {"n1": [10], "m1": [1], "sd1": [1], "n2": [10], "m2": [0]}, "column 'sd2'"),
+        ("OR", {"ai": [1, -2], "bi": [3, 3], "ci": [1, 1], "di": [1, 1]}, "row 2, column 'ai'"),
+        ("OR", {"ai": [12], "n1": [10], "ci": [1], "n2": [5]}, "more events"),
+        ("ZCOR", {"ri": [0.2, 1.2], "ni": [20, 20]}, "row 2, column 'ri'"),
+        ("ZCOR", {"ri": [0.2], "ni": [3]}, "n > 3"),
+        ("MD", {"n1": [10], "m1": [np.nan], "sd1": [1], "n2": [10], "m2": [0], "sd2": [1]},
+         "row 1, column 'm1': missing"),
+    ],
+)
+def test_bad_raw_input_names_row_and_column(measure, frame, message):
+    with pytest.raises(InputError, match=message):
+        escalc(measure, pd.DataFrame(frame), source="f.csv")
+
+
+def test_unknown_measure():
+    with pytest.raises(ValueError, match="measure='XYZ'"):
+        escalc("XYZ", pd.DataFrame({"a": [1]}))  # type: ignore[arg-type]
+
+
+def test_load_studies_from_files(tmp_path, lecture_frame):
+    frame = pd.DataFrame({"study": ["a", "b", "c"], "beta": [0.1, 0.2, 0.3], "se": [0.1, 0.2, 0.1]})
+    for suffix, writer in [(".csv", lambda p: frame.to_csv(p, index=False)),
+                           (".tsv.gz", lambda p: frame.to_csv(p, sep="\t", index=False)),
+                           (".parquet", lambda p: frame.to_parquet(p))]:
+        path = tmp_path / f"x{suffix}"
+        writer(path)
+        s = load_studies(path, effect="beta", se="se")
+        np.testing.assert_allclose(s.vi, frame["se"] ** 2)
+        assert s.labels == ("a", "b", "c")
+    s = load_studies(lecture_frame, measure="MD")
+    assert s.k == 6 and s.raw is not None and list(s.raw.columns)[:3] == ["n1", "m1", "sd1"]
+
+
+@pytest.mark.parametrize(
+    ("frame", "kwargs", "message"),
+    [
+        ({"study": ["a", "a"], "y": [1, 2], "se": [1, 1]}, {}, "row 2: study label 'a' duplicates row 1"),
+        ({"y": [1, 2], "se": [1, 0]}, {}, "row 2, column 'se': must be > 0"),
+        ({"y": [1, np.inf], "se": [1, 1]}, {}, "row 2, column 'y'"),
+        ({"y": [1, 2], "s": [1, 1]}, {}, "column 's'"),
+        ({"y": [1, 2], "v": [1, -1]}, {"se": None, "variance": "v"}, "row 2, column 'v'"),
+    ],
+)
+def test_bad_effect_input(frame, kwargs, message):
+    args = {"effect": "y", "se": "se"} | kwargs
+    if "s" in frame:
+        args["se"] = "s_missing"
+        message = "column 's_missing'"
+    with pytest.raises(InputError, match=message):
+        load_studies(pd.DataFrame(frame), **args)
+
+
+def test_missing_file_and_garbage(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        load_studies(tmp_path / "none.csv", effect="y", se="s")
+    bad = tmp_path / "bad.parquet"
+    bad.write_text("not parquet")
+    with pytest.raises(InputError, match=r"bad\.parquet"):
+        load_studies(bad, effect="y", se="s")
