@@ -1,0 +1,301 @@
+"""Array kernels of the exact normal–normal posterior.
+
+Shapes: ``y`` and ``v`` are ``(k, m)`` (k studies, m independent meta-analyses;
+NaN marks a missing study); τ-nodes are ``(n, m)``.
+
+Given τ everything is Gaussian (Röver 2020, bayesmeta): with a normal prior
+``µ ~ N(m₀, ψ²)`` treated as one more observation ``(m₀, ψ²)``,
+
+``log p(y|τ) = −½[(n′−1) log 2π + Σ log v′ + Σ (y′ − µ̂_τ)²/v′ + log Σ 1/v′]``,
+
+``v′ = (vᵢ + τ², ψ²)``, ``µ̂_τ = Σ(y′/v′)/Σ(1/v′)``, ``V_τ = 1/Σ(1/v′)``; a flat µ
+drops the pseudo-observation. The one-dimensional posterior of τ is integrated
+in ``u = log τ`` (where its tails decay exponentially) by composite
+Gauss–Legendre quadrature on a range found by a coarse scan, with a panel
+edge on every end of the prior's support. Cumulative probabilities use the
+Legendre interpolant of the integrand on each panel, integrated exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.polynomial import legendre
+from scipy import special
+
+from .priors import MuPrior, TauPrior
+
+_LOG2PI = np.log(2 * np.pi)
+_COARSE = np.arange(-40.0, 40.0 + 1e-9, 0.5)  # log τ around the data's scale
+_DROP = 36.0  # the integrand is followed down to e^-36 of its maximum
+_EPS = 1e-6
+
+
+def data_scale(v: np.ndarray) -> np.ndarray:
+    """Typical standard error of each column: ``(mean 1/vᵢ)^(−½)``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / np.sqrt(np.nanmean(1.0 / v, axis=0))
+
+
+def conditional(
+    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring)."""
+    present = np.isfinite(y) & np.isfinite(v)
+    k = present.sum(axis=0)
+    y0 = np.where(present, y, 0.0)[:, None, :]
+    vt = np.where(present, v, 1.0)[:, None, :] + tau[None] ** 2
+    w = np.where(present[:, None, :], 1.0 / vt, 0.0)
+    sum_logv = np.where(present[:, None, :], np.log(vt), 0.0).sum(axis=0)
+    if mu.sd == 0:  # µ known: no integration over µ
+        mu_hat = np.full(tau.shape, mu.mean)
+        ll = -0.5 * (k * _LOG2PI + sum_logv + (w * (y0 - mu.mean) ** 2).sum(axis=0))
+        return ll, mu_hat, np.zeros(tau.shape)
+    sw = w.sum(axis=0)
+    swy = (w * y0).sum(axis=0)
+    n_obs = k.astype(float)
+    extra = 0.0
+    if mu.proper:
+        p0 = 1.0 / mu.sd**2
+        sw = sw + p0
+        swy = swy + p0 * mu.mean
+        n_obs = n_obs + 1.0
+    mu_hat = swy / sw
+    rss = (w * (y0 - mu_hat[None]) ** 2).sum(axis=0)
+    if mu.proper:
+        extra = np.log(mu.sd**2) + (mu.mean - mu_hat) ** 2 / mu.sd**2
+    ll = -0.5 * ((n_obs - 1) * _LOG2PI + sum_logv + extra + rss + np.log(sw))
+    return ll, mu_hat, 1.0 / sw
+
+
+def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior) -> np.ndarray:
+    """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support)."""
+    lo, hi = prior.support
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lp = prior.logpdf(tau, v) + conditional(tau, y, v, mu)[0]
+    inside = (tau >= lo) & (tau <= hi) & np.isfinite(lp)
+    return np.where(inside, lp, -np.inf)
+
+
+@dataclass(frozen=True)
+class TauGrid:
+    """Quadrature of the posterior of τ for m meta-analyses.
+
+    ``tau`` and ``weight`` are (n, m): nodes and normalised posterior weights, so
+    ``E[g(τ)|y] = Σ weight·g(tau)``. ``log_z`` is ``log ∫ p(τ) p(y|τ) dτ`` (the log
+    marginal likelihood when both priors are proper). ``slope_lo``/``slope_hi``
+    are the exponents ``d log p(τ|y)/d log τ`` as τ → 0 and τ → ∞ (±inf where the
+    prior's support ends first); they decide properness and which moments exist.
+    """
+
+    tau: np.ndarray
+    weight: np.ndarray
+    log_z: np.ndarray
+    slope_lo: np.ndarray
+    slope_hi: np.ndarray
+    edges: np.ndarray | None = None  # (P+1, m) panel edges in log τ
+    cum_coef: np.ndarray | None = None  # (G+1, P, m) Legendre coefficients of the panel CDFs
+    panel_cdf: np.ndarray | None = None  # (P+1, m) CDF at the panel edges
+    log_f_end: np.ndarray | None = None  # (m,) log of the normalised integrand at the last edge
+
+    def moment(self, r: float) -> np.ndarray:
+        """``E[τ^r | y]``, inf where it diverges.
+
+        Beyond the last edge ``b`` the integrand in u = log τ follows its power law
+        ``e^((s+1)u)`` (s = ``slope_hi``), so the tail adds
+        ``f(b) e^(rb) / −(s + 1 + r)``: negligible unless the moment barely
+        converges, when it dominates (e.g. k = 2 under L1).
+        """
+        body = (self.weight * self.tau**r).sum(axis=0)
+        if self.log_f_end is None:
+            return body
+        b = self.edges[-1]
+        with np.errstate(over="ignore", invalid="ignore"):
+            tail = np.exp(self.log_f_end + r * b) / -(self.slope_hi + 1 + r)
+        tail = np.where(np.isneginf(self.log_f_end), 0.0, tail)
+        return np.where(self.finite_moment(r), body + tail, np.inf)
+
+    @property
+    def proper(self) -> np.ndarray:
+        return (self.slope_hi < -1 - _EPS) & (self.slope_lo > -1 + _EPS)
+
+    def finite_moment(self, r: float) -> np.ndarray:
+        """Whether ``E[τ^r | y]`` is finite."""
+        return self.slope_hi + r < -1 - _EPS
+
+    def cdf(self, t: np.ndarray) -> np.ndarray:
+        """``P(τ ≤ t | y)`` for t of shape (m,) or (j, m)."""
+        t = np.asarray(t, dtype=float)
+        if self.edges is None:
+            return (t >= self.tau[0]).astype(float)
+        u = np.log(np.maximum(t, 1e-300))
+        edges = self.edges
+        shape = u.shape
+        u2 = np.atleast_2d(u)
+        out = np.empty_like(u2)
+        for row in range(u2.shape[0]):
+            uu = u2[row]
+            idx = np.clip((uu[None] >= edges[1:-1]).sum(axis=0), 0, edges.shape[0] - 2)
+            cols = np.arange(uu.size)
+            a, b = edges[idx, cols], edges[idx + 1, cols]
+            x = np.clip((2 * uu - a - b) / (b - a), -1, 1)
+            part = legendre.legval(x, self.cum_coef[:, idx, cols], tensor=False)
+            val = self.panel_cdf[idx, cols] + part
+            val = np.where(uu <= edges[0], 0.0, np.where(uu >= edges[-1], 1.0, val))
+            out[row] = np.clip(val, 0.0, 1.0)
+        return out.reshape(shape)
+
+    def quantile(self, q: np.ndarray | float, cols: np.ndarray | None = None) -> np.ndarray:
+        """τ with ``P(τ ≤ t | y) = q`` (bisection on the panel interpolants).
+
+        ``q`` is one probability per column, or, with ``cols``, any number of
+        probabilities each for the column given in ``cols`` (used for sampling).
+        """
+        if cols is None:
+            cols = np.arange(self.tau.shape[1])
+        q = np.broadcast_to(np.asarray(q, dtype=float), cols.shape)
+        if self.edges is None:
+            return self.tau[0, cols].copy()
+        idx = np.clip((q[None] > self.panel_cdf[1:-1, cols]).sum(axis=0), 0,
+                      self.edges.shape[0] - 2)
+        base = self.panel_cdf[idx, cols]
+        coef = self.cum_coef[:, idx, cols]
+        lo, hi = -np.ones(q.shape), np.ones(q.shape)
+        for _ in range(55):
+            mid = 0.5 * (lo + hi)
+            below = base + legendre.legval(mid, coef, tensor=False) < q
+            lo = np.where(below, mid, lo)
+            hi = np.where(below, hi, mid)
+        a, b = self.edges[idx, cols], self.edges[idx + 1, cols]
+        return np.exp(0.5 * (a + b) + 0.5 * (b - a) * 0.5 * (lo + hi))
+
+
+def tail_slopes(y, v, prior: TauPrior, mu: MuPrior) -> tuple[np.ndarray, np.ndarray]:
+    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞."""
+    scale = data_scale(v)
+    lo, hi = prior.support
+    pairs = []
+    for t1, t2, open_end in ((1e-9, 1e-10, lo == 0), (1e8, 1e9, not np.isfinite(hi))):
+        if not open_end:
+            pairs.append(np.full(scale.shape, np.inf if t1 < 1 else -np.inf))
+            continue
+        tau = np.stack([t1 * scale, t2 * scale])
+        lp = _log_post(tau, y, v, prior, mu)
+        with np.errstate(invalid="ignore"):
+            slope = (lp[1] - lp[0]) / np.log(t2 / t1)
+        # A density that vanishes faster than any power (e.g. exp(-1/τ²) at 0).
+        slope = np.where(np.isneginf(lp[1]), np.inf if t1 < 1 else -np.inf, slope)
+        pairs.append(slope)
+    return pairs[0], pairs[1]
+
+
+def tau_grid(
+    y: np.ndarray,
+    v: np.ndarray,
+    prior: TauPrior,
+    mu: MuPrior,
+    *,
+    panels: int = 24,
+    order: int = 12,
+) -> TauGrid:
+    """Quadrature nodes and weights for the posterior of τ (see :class:`TauGrid`)."""
+    m = y.shape[1]
+    if prior.fixed is not None:
+        tau = np.full((1, m), prior.fixed)
+        ll = conditional(tau, y, v, mu)[0][0]
+        inf = np.full(m, np.inf)
+        return TauGrid(tau, np.ones((1, m)), ll, inf, -inf)
+    slope_lo, slope_hi = tail_slopes(y, v, prior, mu)
+    lo, hi = prior.support
+    log_lo = np.log(lo) if lo > 0 else -np.inf
+    log_hi = np.log(hi) if np.isfinite(hi) else np.inf
+    center = np.log(data_scale(v))
+    # Coarse scan on u = log τ: the integrand there is p(τ|y)·τ.
+    u = center[None] + _COARSE[:, None]
+    for bound in (log_lo, log_hi):
+        if np.isfinite(bound):  # make sure the scan sees the support's own range
+            near = bound + np.array([-1e-9, 1e-9, 0.25, -0.25])[:, None]
+            u = np.concatenate([u, np.broadcast_to(near, (4, m))])
+    u = np.sort(u, axis=0)
+    lf = _log_post(np.exp(u), y, v, prior, mu) + u
+    peak = lf.max(axis=0)
+    if not np.all(np.isfinite(peak)):
+        raise ValueError("the posterior of tau vanishes everywhere the prior allows")
+    keep = lf >= peak - _DROP
+    first = np.argmax(keep, axis=0)
+    last = u.shape[0] - 1 - np.argmax(keep[::-1], axis=0)
+    cols = np.arange(m)
+    a = np.maximum(u[np.maximum(first - 1, 0), cols], log_lo)
+    b = np.minimum(u[np.minimum(last + 1, u.shape[0] - 1), cols], log_hi)
+
+    x, gw = legendre.leggauss(order)
+    edges = a[None] + (b - a)[None] * np.linspace(0.0, 1.0, panels + 1)[:, None]
+    half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    un = mid[None] + half[None] * x[:, None, None]  # (G, P, m)
+    tau = np.exp(un).reshape(order * panels, m)
+    lf = (_log_post(tau, y, v, prior, mu) + np.log(tau)).reshape(order, panels, m)
+    logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
+    log_z = special.logsumexp(logw.reshape(-1, m), axis=0)
+    weight = np.exp(logw - log_z)  # (G, P, m)
+    # Legendre coefficients of the normalised integrand on each panel, then its integral.
+    g = np.exp(lf - log_z) * half[None]  # density in the local coordinate
+    vander = legendre.legvander(x, order - 1)  # (G, G)
+    coef = np.einsum("j,jn,jpm->npm", gw, vander, g) * ((2 * np.arange(order) + 1) / 2)[:, None, None]
+    cum_coef = legendre.legint(coef, lbnd=-1, axis=0)
+    panel_mass = weight.sum(axis=0)
+    panel_cdf = np.concatenate([np.zeros((1, m)), np.cumsum(panel_mass, axis=0)])
+    open_end = b < log_hi
+    log_f_end = np.where(open_end, _log_post(np.exp(b)[None], y, v, prior, mu)[0] + b - log_z,
+                         -np.inf)
+    return TauGrid(tau, weight.reshape(order * panels, m), log_z, slope_lo,
+                   slope_hi, edges, cum_coef, panel_cdf, log_f_end)
+
+
+def normal_mixture_quantile(
+    w: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float, tol: float = 1e-13
+) -> np.ndarray:
+    """Quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (safeguarded Newton)."""
+    z = special.ndtri(q)
+    use = w > 0
+    comp = np.where(use, mean + sd * z, np.nan)
+    lo, hi = np.nanmin(comp, axis=0), np.nanmax(comp, axis=0)
+    x = (w * mean).sum(axis=0)
+    x = np.clip(x, lo, hi)
+    sd_safe = np.where(sd > 0, sd, 1.0)
+    for _ in range(100):
+        zz = (x[None] - mean) / sd_safe
+        cdf = np.where(sd > 0, special.ndtr(zz), (x[None] >= mean).astype(float))
+        pdf = np.where(sd > 0, np.exp(-0.5 * zz * zz) / (np.sqrt(2 * np.pi) * sd_safe), 0.0)
+        f = (w * cdf).sum(axis=0) - q
+        d = (w * pdf).sum(axis=0)
+        lo = np.where(f < 0, x, lo)
+        hi = np.where(f >= 0, x, hi)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = x - f / d
+        bad = ~np.isfinite(step) | (step < lo) | (step > hi)
+        new = np.where(bad, 0.5 * (lo + hi), step)
+        done = np.abs(new - x) <= tol * (1 + np.abs(x))
+        x = new
+        if np.all(done | (np.abs(f) < 1e-15)):
+            break
+    return x
+
+
+def normal_mixture_cdf(x: np.ndarray, w: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """CDF of a normal mixture at points x (j, m) → (j, m)."""
+    x = np.atleast_2d(x)
+    sd_safe = np.where(sd > 0, sd, 1.0)
+    zz = (x[:, None, :] - mean[None]) / sd_safe[None]
+    cdf = np.where(sd[None] > 0, special.ndtr(zz), (zz >= 0).astype(float))
+    return (w[None] * cdf).sum(axis=1)
+
+
+def normal_mixture_pdf(x: np.ndarray, w: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:
+    """Density of a normal mixture at points x (j, m) → (j, m) (components with sd 0 are skipped)."""
+    x = np.atleast_2d(x)
+    sd_safe = np.where(sd > 0, sd, 1.0)
+    zz = (x[:, None, :] - mean[None]) / sd_safe[None]
+    pdf = np.where(sd[None] > 0, np.exp(-0.5 * zz * zz) / (np.sqrt(2 * np.pi) * sd_safe[None]), 0.0)
+    return (w[None] * pdf).sum(axis=1)

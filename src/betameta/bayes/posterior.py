@@ -1,0 +1,326 @@
+"""``bayes_meta``: the exact posterior of the normal–normal hierarchical model.
+
+Model (DESIGN §2; Röver 2020): ``yᵢ | θᵢ ~ N(θᵢ, σᵢ²)``, ``θᵢ | µ, τ ~ N(µ, τ²)``,
+``µ ~ N(m₀, ψ²)`` or flat, ``τ ~ p(τ)``. The posterior of τ is integrated
+numerically (:mod:`betameta.bayes.exact`); every other marginal is a normal
+mixture over the τ nodes, or, for ζ², estimated from exact i.i.d. draws.
+
+Conditional on τ, with ``cᵢ = σᵢ²/(σᵢ² + τ²)`` and ``aᵢ = wᵢ/Σw`` (``wᵢ = 1/σᵢ²``):
+
+* ``µ | τ, y ~ N(µ̂_τ, V_τ)`` and ``θ_new | τ, y ~ N(µ̂_τ, V_τ + τ²)``;
+* ``θᵢ | τ, y ~ N((1 − cᵢ)yᵢ + cᵢµ̂_τ, σᵢ²(1 − cᵢ) + cᵢ²V_τ)``;
+* ``βF = Σaᵢθᵢ | τ, y ~ N(Σaᵢ E θᵢ, Σaᵢ²σᵢ²(1 − cᵢ) + (Σaᵢcᵢ)² V_τ)``;
+* ``ζ² = Σaᵢ(θᵢ − βF)²`` has ``E[ζ²|τ,y] = Σaᵢ(Var θᵢ + (E θᵢ)²) − (Var βF + (E βF)²)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._options import INTERVALS, IntervalType, check_option
+from ..studies import StudyTable
+from .exact import TauGrid, conditional, tau_grid
+from .marginals import Draws, Marginal, NormalMixture, TauFunction
+from .priors import MuPrior, TauPrior, flat_mu, half_normal
+
+__all__ = ["BayesMeta", "bayes_meta"]
+
+_SCALARS = ("mu", "tau", "tau2", "theta_new", "beta_f", "zeta2", "i2")
+
+
+@dataclass(frozen=True, repr=False)
+class BayesMeta:
+    """Exact posterior of the normal–normal model for one set of studies.
+
+    Marginals (each with ``mean``, ``sd``, ``median``, ``quantile``, ``interval``,
+    ``cdf``): ``mu``, ``tau``, ``tau2``, ``theta_new``, ``beta_f``, ``zeta2``, ``i2``
+    and ``theta[i]``. ``notes`` says which moments are infinite and why a Bayes
+    factor is missing.
+    """
+
+    studies: StudyTable
+    tau_prior: TauPrior
+    mu_prior: MuPrior
+    level: float
+    interval_kind: str
+    grid: TauGrid = field(compare=False)
+    mu: NormalMixture = field(compare=False)
+    theta_new: NormalMixture = field(compare=False)
+    beta_f: NormalMixture = field(compare=False)
+    theta: tuple[NormalMixture, ...] = field(compare=False)
+    tau: TauFunction = field(compare=False)
+    tau2: TauFunction = field(compare=False)
+    i2: TauFunction = field(compare=False)
+    zeta2_mean: float = field(compare=False)
+    notes: tuple[str, ...] = ()
+    seed: int = 20261121
+
+    # -- draws -----------------------------------------------------------------
+    def sample(self, n: int = 10_000, rng: np.random.Generator | int | None = None) -> pd.DataFrame:
+        """Exact i.i.d. draws from the joint posterior.
+
+        τ by inversion of its CDF, then ``µ | τ``, ``θᵢ | µ, τ`` and ``θ_new | µ, τ``
+        from their normal conditionals; ``beta_f`` and ``zeta2`` are computed from
+        the θ draws. Columns: ``tau, mu, theta_new, beta_f, zeta2`` and one per study
+        (``theta[<label>]``).
+        """
+        rng = np.random.default_rng(rng)
+        s = self.studies
+        tau = self.grid.quantile(rng.uniform(size=n), cols=np.zeros(n, dtype=int))
+        _, mu_hat, var = conditional(tau[None], s.yi[:, None], s.vi[:, None], self.mu_prior)
+        mu = mu_hat[0] + np.sqrt(var[0]) * rng.standard_normal(n)
+        c = s.vi[:, None] / (s.vi[:, None] + tau[None] ** 2)
+        theta = ((1 - c) * s.yi[:, None] + c * mu[None]
+                 + np.sqrt(s.vi[:, None] * (1 - c)) * rng.standard_normal((s.k, n)))
+        a = (1 / s.vi) / (1 / s.vi).sum()
+        beta_f = a @ theta
+        out = {"tau": tau, "mu": mu, "theta_new": mu + tau * rng.standard_normal(n),
+               "beta_f": beta_f, "zeta2": a @ (theta - beta_f) ** 2}
+        out |= {f"theta[{lab}]": theta[i] for i, lab in enumerate(s.labels)}
+        return pd.DataFrame(out)
+
+    @cached_property
+    def zeta2(self) -> Marginal:
+        """ζ² from 100,000 seeded exact draws (its mean is exact)."""
+        draws = self.sample(100_000, self.seed)["zeta2"].to_numpy()
+        return _Zeta2(draws, exact_mean=self.zeta2_mean)
+
+    # -- evidence --------------------------------------------------------------
+    @property
+    def log_marginal_likelihood(self) -> float:
+        """``log p(y)``; needs proper priors on µ and τ."""
+        self._need_proper(mu=True, what="the marginal likelihood")
+        return float(self.grid.log_z[0])
+
+    @property
+    def bf_tau0(self) -> float:
+        """``p(y | τ = 0) / p(y)``: small values are evidence of heterogeneity.
+
+        Needs a proper τ prior; a flat µ prior is allowed here because its
+        arbitrary constant cancels between numerator and denominator.
+        """
+        self._need_proper(mu=False, what="the Bayes factor for tau = 0")
+        s = self.studies
+        ll0 = conditional(np.zeros((1, 1)), s.yi[:, None], s.vi[:, None], self.mu_prior)[0][0, 0]
+        return float(np.exp(ll0 - self.grid.log_z[0]))
+
+    @property
+    def bf_mu0(self) -> float:
+        """``p(y | µ = 0) / p(y)`` (bayesmeta's definition): small values are evidence of an effect."""
+        self._need_proper(mu=True, what="the Bayes factor for mu = 0")
+        s = self.studies
+        g0 = tau_grid(s.yi[:, None], s.vi[:, None], self.tau_prior, MuPrior(0.0, 0.0))
+        return float(np.exp(g0.log_z[0] - self.grid.log_z[0]))
+
+    def _need_proper(self, *, mu: bool, what: str) -> None:
+        if not self.tau_prior.proper:
+            raise ValueError(f"{what} is not defined: the tau prior {self.tau_prior.name} is improper")
+        if mu and not self.mu_prior.proper:
+            raise ValueError(f"{what} is not defined: the mu prior is flat (improper); "
+                             "use a normal prior for mu")
+
+    def _maybe(self, name: str) -> tuple[float | None, str | None]:
+        try:
+            return getattr(self, name), None
+        except ValueError as exc:
+            return None, str(exc)
+
+    # -- tables ----------------------------------------------------------------
+    def marginal(self, name: str) -> Marginal:
+        """The marginal called ``name`` (``mu``, ``tau``, ... or ``theta[<label>]``)."""
+        if name.startswith("theta[") and name.endswith("]"):
+            label = name[6:-1]
+            if label not in self.studies.labels:
+                raise ValueError(f"no study labelled {label!r}")
+            return self.theta[self.studies.labels.index(label)]
+        if name not in _SCALARS:
+            raise ValueError(f"unknown quantity {name!r}; use one of {', '.join(_SCALARS)} "
+                             "or theta[<study>]")
+        return getattr(self, name)
+
+    def to_frame(self, kind: IntervalType | None = None) -> pd.DataFrame:
+        """Tidy table: one row per quantity with mean, sd, median, ci_low, ci_high, exact."""
+        kind = kind or self.interval_kind  # type: ignore[assignment]
+        names = list(_SCALARS) + [f"theta[{lab}]" for lab in self.studies.labels]
+        rows = []
+        for name in names:
+            m = self.marginal(name)
+            rows.append({"quantity": name, **m.summary(self.level, kind), "exact": m.exact})
+        return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the CLI's ``--json``)."""
+        kind = self.interval_kind
+        out: dict[str, Any] = {
+            "k": self.studies.k,
+            "tau_prior": self.tau_prior.name,
+            "mu_prior": self.mu_prior.name,
+            "level": self.level,
+            "interval": kind,
+        }
+        for name in _SCALARS:
+            out[name] = self.marginal(name).summary(self.level, kind)  # type: ignore[arg-type]
+        out["theta"] = [{"study": lab, **t.summary(self.level, kind)}  # type: ignore[arg-type]
+                        for lab, t in zip(self.studies.labels, self.theta, strict=True)]
+        notes = list(self.notes)
+        for key, attr in (("log_marginal_likelihood", "log_marginal_likelihood"),
+                          ("bf_mu0", "bf_mu0"), ("bf_tau0", "bf_tau0")):
+            value, why = self._maybe(attr)
+            out[key] = value
+            if why:
+                notes.append(why)
+        out["notes"] = notes
+        return out
+
+    def summary(self) -> str:
+        """Readable report of the main posterior quantities."""
+        frame = self.to_frame()
+        pct = f"{100 * self.level:g}%"
+        lines = [
+            f"Exact Bayesian random-effects meta-analysis, k = {self.studies.k}",
+            f"priors: tau ~ {self.tau_prior.name}; mu ~ {self.mu_prior.name}",
+            "",
+            f"{'quantity':<22}{'mean':>10}{'sd':>10}{'median':>10}  {pct} {self.interval_kind}",
+        ]
+        for row in frame.itertuples():
+            lines.append(f"{row.quantity:<22}{row.mean:>10.4g}{row.sd:>10.4g}{row.median:>10.4g}"
+                         f"  [{row.ci_low:.4g}, {row.ci_high:.4g}]"
+                         + ("" if row.exact else "  (from draws)"))
+        d = self.to_dict()
+        for key in ("log_marginal_likelihood", "bf_mu0", "bf_tau0"):
+            if d[key] is not None:
+                lines.append(f"{key} = {d[key]:.4g}")
+        lines += [f"note: {n}" for n in d["notes"]]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (f"BayesMeta(k={self.studies.k}, tau ~ {self.tau_prior.name}, mu ~ {self.mu_prior.name}, "
+                f"mu={self.mu.mean:.4g}, tau median={self.tau.median:.4g})")
+
+    # -- plots -----------------------------------------------------------------
+    def plot_posterior(self, name: str = "tau", ax=None, *, prior: bool = True):  # noqa: ANN001, ANN201
+        """Posterior density of ``mu``, ``tau`` or another marginal, with the prior overlaid."""
+        from .plots import plot_posterior
+
+        return plot_posterior(self, name, ax=ax, prior=prior)
+
+    def plot_shrinkage(self, ax=None):  # noqa: ANN001, ANN201
+        """Observed yᵢ with their CIs next to the posterior θᵢ, plus µ and θ_new."""
+        from .plots import plot_shrinkage
+
+        return plot_shrinkage(self, ax=ax)
+
+
+@dataclass(frozen=True)
+class _Zeta2(Draws):
+    exact_mean: float = float("nan")
+
+    @property
+    def mean(self) -> float:  # type: ignore[override]
+        return self.exact_mean
+
+
+def bayes_meta(
+    studies: StudyTable,
+    tau_prior: TauPrior | None = None,
+    mu_prior: MuPrior | None = None,
+    *,
+    level: float = 0.95,
+    interval: IntervalType = "central",
+) -> BayesMeta:
+    """Exact posterior of the normal–normal random-effects model.
+
+    Parameters
+    ----------
+    studies
+        Effects ``yᵢ`` and variances ``σᵢ²``.
+    tau_prior
+        Prior of τ (see :mod:`betameta.bayes.priors`); default half-normal(1) on τ,
+        a weakly informative choice for log odds ratios and standardised effects
+        (Röver et al. 2021) — pass one on your data's scale.
+    mu_prior
+        Prior of µ; default flat.
+    level, interval
+        Probability and kind (``central`` or ``shortest``) of reported intervals.
+
+    Raises
+    ------
+    ValueError
+        When the posterior is improper (e.g. flat priors on µ and τ with k = 2).
+    """
+    if not isinstance(studies, StudyTable):
+        raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
+    tau_prior = tau_prior if tau_prior is not None else half_normal(1.0)
+    mu_prior = mu_prior if mu_prior is not None else flat_mu()
+    interval = check_option("interval", interval, INTERVALS)  # type: ignore[assignment]
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    k = studies.k
+    if k < 1 or (k < 2 and not mu_prior.proper):
+        raise ValueError(f"with a flat mu prior at least 2 studies are needed, got {k}")
+    y, v = studies.yi[:, None], studies.vi[:, None]
+    grid = tau_grid(y, v, tau_prior, mu_prior)
+    if not grid.proper[0]:
+        end = "infinity" if grid.slope_hi[0] >= -1 - 1e-6 else "zero"
+        raise ValueError(
+            f"the posterior is improper: its density in tau decays too slowly at {end} "
+            f"(tau ~ {tau_prior.name}, mu ~ {mu_prior.name}, k = {k}); use a proper prior"
+        )
+    notes = []
+    mean_tau_ok = bool(grid.finite_moment(1)[0])
+    var_tau2_ok = bool(grid.finite_moment(2)[0])
+    # µ | τ has variance V_τ ~ τ²/k with a flat µ prior, but at most ψ² with a normal one.
+    mu_mean_ok = mean_tau_ok or mu_prior.proper
+    mu_var_ok = var_tau2_ok or mu_prior.proper
+    decay = f"its density decays like tau^{grid.slope_hi[0]:.4g}"
+    if not mean_tau_ok:
+        notes.append(f"the posterior mean and sd of tau and tau2 are infinite ({decay})"
+                     + ("" if mu_prior.proper else "; the mean of mu and theta_new does not exist"))
+    elif not var_tau2_ok:
+        notes.append(f"the posterior sd of tau and the mean of tau2 are infinite ({decay}), "
+                     + ("and so is the sd of theta_new" if mu_prior.proper
+                        else "and so are the sds of mu and theta_new"))
+    elif not bool(grid.finite_moment(4)[0]):
+        notes.append(f"the posterior sd of tau2 is infinite ({decay})")
+
+    w = grid.weight[:, 0]
+    tau = grid.tau[:, 0]
+    _, mu_hat, var = conditional(grid.tau, y, v, mu_prior)
+    mu_hat, var = mu_hat[:, 0], var[:, 0]
+    mu = NormalMixture(w, mu_hat, np.sqrt(var), mu_mean_ok, mu_var_ok)
+    theta_new = NormalMixture(w, mu_hat, np.sqrt(var + tau**2), mu_mean_ok, var_tau2_ok)
+    c = studies.vi[:, None] / (studies.vi[:, None] + tau[None] ** 2)  # (k, n)
+    th_mean = (1 - c) * studies.yi[:, None] + c * mu_hat[None]
+    th_var = studies.vi[:, None] * (1 - c) + c**2 * var[None]
+    theta = tuple(NormalMixture(w, th_mean[i], np.sqrt(th_var[i])) for i in range(k))
+    a = (1 / studies.vi) / (1 / studies.vi).sum()
+    bf_mean = a @ th_mean
+    bf_var = (a**2 * studies.vi) @ (1 - c) + (a @ c) ** 2 * var
+    beta_f = NormalMixture(w, bf_mean, np.sqrt(bf_var))
+    zeta2_mean = float(w @ (a @ (th_var + th_mean**2) - (bf_var + bf_mean**2)))
+
+    wv = 1 / studies.vi
+    s2 = (k - 1) * wv.sum() / (wv.sum() ** 2 - (wv**2).sum()) if k > 1 else float(studies.vi[0])
+
+    def tau_density(t: np.ndarray) -> np.ndarray:
+        from .exact import _log_post
+
+        t = np.asarray(t, dtype=float)
+        lp = _log_post(t.reshape(-1, 1), y, v, tau_prior, mu_prior)
+        return np.exp(lp - grid.log_z[0]).reshape(t.shape)
+
+    ident = lambda t: t  # noqa: E731
+    tau_m = TauFunction(grid, ident, ident, 1.0, tau_density if tau_prior.fixed is None else None)
+    tau2_m = TauFunction(grid, np.square, np.sqrt, 2.0,
+                         None if tau_prior.fixed is not None
+                         else (lambda x: tau_density(np.sqrt(x)) / (2 * np.sqrt(x))))
+    i2_m = TauFunction(grid, lambda t: t**2 / (t**2 + s2),
+                       lambda x: np.sqrt(s2 * np.clip(x, 0, 1 - 1e-16) / (1 - np.clip(x, 0, 1 - 1e-16))),
+                       0.0)
+    return BayesMeta(studies, tau_prior, mu_prior, level, interval, grid, mu, theta_new, beta_f,
+                     theta, tau_m, tau2_m, i2_m, zeta2_mean, tuple(notes))

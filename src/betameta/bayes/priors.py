@@ -1,0 +1,423 @@
+"""Priors for the heterogeneity τ and the mean µ of the normal–normal model.
+
+A :class:`TauPrior` is a density on τ ≥ 0. Densities declared on τ² or on the
+precision λ = 1/τ² are carried to τ with their Jacobians:
+``p_τ(τ) = p_{τ²}(τ²) · 2τ`` and ``p_τ(τ) = p_λ(τ⁻²) · 2τ⁻³``. Each prior knows
+its support (so the integration can place a panel edge on a jump), whether it
+is proper, and is normalised when proper (marginal likelihoods need that).
+
+The vague priors of Lambert et al. (2005) as named in the lecture:
+
+==== ===========================================  ==========================
+L1   τ⁻² ~ Gamma(0.001, 0.001)                    :func:`gamma_precision`
+L3   log τ² ~ Uniform(−10, 10)                    :func:`log_uniform` on τ
+L5   τ⁻² ~ Uniform(1/1000, 1000)                  :func:`uniform_precision`
+L7   τ⁻² ~ Pareto(1, 0.001) (τ² ~ U(0, 1000))     :func:`pareto_precision`
+L9   τ ~ Uniform(0, 100)                          :func:`uniform`
+L11  τ ~ N(0, 100) truncated at 0 (sd 10)         :func:`half_normal`
+==== ===========================================  ==========================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from scipy import integrate, stats
+
+__all__ = [
+    "LAMBERT",
+    "MuPrior",
+    "TauPrior",
+    "custom",
+    "dumouchel",
+    "exponential",
+    "fixed_tau",
+    "fixed_tau2",
+    "flat_mu",
+    "flat_tau",
+    "gamma_precision",
+    "half_cauchy",
+    "half_normal",
+    "half_t",
+    "inverse_gamma_tau2",
+    "jeffreys",
+    "lambert",
+    "log_normal",
+    "log_uniform",
+    "normal_mu",
+    "parse_mu_prior",
+    "parse_tau_prior",
+    "pareto_precision",
+    "uniform",
+    "uniform_precision",
+    "uniform_shrinkage",
+    "uniform_tau2",
+]
+
+_LOG2 = np.log(2.0)
+
+
+@dataclass(frozen=True)
+class TauPrior:
+    """A prior density on τ.
+
+    Attributes
+    ----------
+    name : str
+        Readable description, e.g. ``"half-normal(0.5)"``.
+    logpdf : callable or None
+        ``logpdf(tau, v)`` → log density on τ (normalised when proper), for ``tau`` of
+        shape (n, m) and the (k, m) within-study variances ``v`` of m meta-analyses
+        (used only by data-dependent priors).
+        ``None`` for a point mass.
+    support : (float, float)
+        Where the density is positive.
+    proper : bool
+        Whether the density integrates to one.
+    fixed : float or None
+        τ of a point-mass prior.
+    """
+
+    name: str
+    logpdf: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+    support: tuple[float, float] = (0.0, np.inf)
+    proper: bool = True
+    fixed: float | None = None
+    params: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def __call__(self, tau: np.ndarray | float, v: np.ndarray | None = None) -> np.ndarray:
+        """Density ``p(τ)`` (for plotting; a point mass has none)."""
+        if self.logpdf is None:
+            raise ValueError(f"{self.name} is a point mass and has no density")
+        tau = np.asarray(tau, dtype=float)
+        vv = np.ones((1, 1)) if v is None else np.asarray(v, dtype=float).reshape(-1, 1)
+        lo, hi = self.support
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            out = np.exp(self.logpdf(tau.reshape(-1, 1), vv)).reshape(tau.shape)
+        return np.where((tau >= lo) & (tau <= hi), out, 0.0)
+
+    def __repr__(self) -> str:
+        return f"TauPrior({self.name}{'' if self.proper else ', improper'})"
+
+
+@dataclass(frozen=True)
+class MuPrior:
+    """Prior of µ: flat (``sd = inf``) or ``N(mean, sd²)``; ``sd = 0`` is a point mass."""
+
+    mean: float = 0.0
+    sd: float = np.inf
+
+    @property
+    def proper(self) -> bool:
+        return bool(np.isfinite(self.sd))
+
+    @property
+    def name(self) -> str:
+        return "flat" if not self.proper else f"normal({self.mean:g}, sd={self.sd:g})"
+
+    def __repr__(self) -> str:
+        return f"MuPrior({self.name})"
+
+
+def flat_mu() -> MuPrior:
+    """Improper uniform prior on µ (no marginal likelihood or Bayes factor for µ)."""
+    return MuPrior()
+
+
+def normal_mu(mean: float = 0.0, sd: float = 10.0) -> MuPrior:
+    """``µ ~ N(mean, sd²)``."""
+    if not sd > 0:
+        raise ValueError(f"the normal prior of mu needs sd > 0, got {sd}")
+    return MuPrior(float(mean), float(sd))
+
+
+def _positive(name: str, **values: float) -> None:
+    for key, value in values.items():
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name}: {key} must be a finite number > 0, got {value}")
+
+
+def _on_tau2(logpdf2: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    return lambda tau, v: logpdf2(tau * tau) + _LOG2 + np.log(tau)
+
+
+def _on_precision(logpdf_l: Callable[[np.ndarray], np.ndarray]) -> Callable:
+    return lambda tau, v: logpdf_l(1.0 / (tau * tau)) + _LOG2 - 3.0 * np.log(tau)
+
+
+def fixed_tau(tau: float) -> TauPrior:
+    """Point mass at τ (the model given τ; τ = 0 is the common-effect model)."""
+    if not (np.isfinite(tau) and tau >= 0):
+        raise ValueError(f"fixed tau must be finite and >= 0, got {tau}")
+    return TauPrior(f"tau = {tau:g}", None, (tau, tau), True, float(tau))
+
+
+def fixed_tau2(tau2: float) -> TauPrior:
+    """Point mass at τ²."""
+    if not (np.isfinite(tau2) and tau2 >= 0):
+        raise ValueError(f"fixed tau2 must be finite and >= 0, got {tau2}")
+    return replace(fixed_tau(float(np.sqrt(tau2))), name=f"tau2 = {tau2:g}")
+
+
+def half_normal(scale: float) -> TauPrior:
+    """``τ ~ |N(0, scale²)|``."""
+    _positive("half-normal", scale=scale)
+    return TauPrior(f"half-normal({scale:g})",
+                    lambda t, v: _LOG2 + stats.norm.logpdf(t, scale=scale), params={"scale": scale})
+
+
+def half_t(scale: float, df: float) -> TauPrior:
+    """``τ ~ |t_df| · scale``."""
+    _positive("half-t", scale=scale, df=df)
+    return TauPrior(f"half-t({scale:g}, df={df:g})",
+                    lambda t, v: _LOG2 + stats.t.logpdf(t, df, scale=scale))
+
+
+def half_cauchy(scale: float) -> TauPrior:
+    """``τ ~ |Cauchy(0, scale)|``."""
+    _positive("half-Cauchy", scale=scale)
+    return TauPrior(f"half-Cauchy({scale:g})",
+                    lambda t, v: _LOG2 + stats.cauchy.logpdf(t, scale=scale))
+
+
+def exponential(rate: float) -> TauPrior:
+    """``τ ~ Exp(rate)``."""
+    _positive("exponential", rate=rate)
+    return TauPrior(f"exponential({rate:g})", lambda t, v: np.log(rate) - rate * t)
+
+
+def log_normal(mu: float, sigma: float) -> TauPrior:
+    """``log τ ~ N(mu, sigma²)``."""
+    _positive("log-normal", sigma=sigma)
+    return TauPrior(f"log-normal({mu:g}, {sigma:g})",
+                    lambda t, v: stats.lognorm.logpdf(t, sigma, scale=np.exp(mu)))
+
+
+def uniform(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
+    """``τ ~ U(lower, upper)``; improper when ``upper`` is infinite."""
+    if not (0 <= lower < upper):
+        raise ValueError(f"uniform prior on tau needs 0 <= lower < upper, got {lower}, {upper}")
+    if not np.isfinite(upper):
+        return flat_tau()
+    c = -np.log(upper - lower)
+    return TauPrior(f"uniform({lower:g}, {upper:g})", lambda t, v: np.full_like(t, c),
+                    (lower, upper))
+
+
+def flat_tau() -> TauPrior:
+    """Improper uniform prior on τ > 0."""
+    return TauPrior("uniform(0, inf)", lambda t, v: np.zeros_like(t), proper=False)
+
+
+def uniform_tau2(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
+    """``τ² ~ U(lower, upper)``; improper when ``upper`` is infinite."""
+    if not (0 <= lower < upper):
+        raise ValueError(f"uniform prior on tau2 needs 0 <= lower < upper, got {lower}, {upper}")
+    c = -np.log(upper - lower) if np.isfinite(upper) else 0.0
+    return TauPrior(f"tau2 ~ uniform({lower:g}, {upper:g})",
+                    _on_tau2(lambda t2: np.full_like(t2, c)),
+                    (np.sqrt(lower), np.sqrt(upper)), bool(np.isfinite(upper)))
+
+
+def log_uniform(lower: float, upper: float) -> TauPrior:
+    """``log τ ~ U(log lower, log upper)``, i.e. ``p(τ) ∝ 1/τ`` on the range."""
+    _positive("log-uniform", lower=lower, upper=upper)
+    if not lower < upper:
+        raise ValueError(f"log-uniform needs lower < upper, got {lower}, {upper}")
+    c = -np.log(np.log(upper / lower))
+    return TauPrior(f"log-uniform({lower:g}, {upper:g})", lambda t, v: c - np.log(t),
+                    (lower, upper))
+
+
+def gamma_precision(shape: float, rate: float) -> TauPrior:
+    """``τ⁻² ~ Gamma(shape, rate)`` (equivalently τ² ~ inverse-gamma(shape, rate))."""
+    _positive("gamma on the precision", shape=shape, rate=rate)
+    return TauPrior(f"1/tau2 ~ gamma({shape:g}, {rate:g})",
+                    _on_precision(lambda lam: stats.gamma.logpdf(lam, shape, scale=1 / rate)))
+
+
+def inverse_gamma_tau2(shape: float, scale: float) -> TauPrior:
+    """``τ² ~ inverse-gamma(shape, scale)``: density ``∝ (τ²)^(−shape−1) exp(−scale/τ²)``."""
+    _positive("inverse-gamma on tau2", shape=shape, scale=scale)
+    return TauPrior(f"tau2 ~ inv-gamma({shape:g}, {scale:g})",
+                    _on_tau2(lambda t2: stats.invgamma.logpdf(t2, shape, scale=scale)))
+
+
+def uniform_precision(lower: float, upper: float) -> TauPrior:
+    """``τ⁻² ~ U(lower, upper)`` with ``0 < lower < upper < ∞``."""
+    _positive("uniform on the precision", lower=lower, upper=upper)
+    if not lower < upper:
+        raise ValueError(f"uniform on the precision needs lower < upper, got {lower}, {upper}")
+    c = -np.log(upper - lower)
+    return TauPrior(f"1/tau2 ~ uniform({lower:g}, {upper:g})",
+                    _on_precision(lambda lam: np.full_like(lam, c)),
+                    (1 / np.sqrt(upper), 1 / np.sqrt(lower)))
+
+
+def pareto_precision(alpha: float, scale: float) -> TauPrior:
+    """``τ⁻² ~ Pareto(alpha, scale)``: density ``alpha·scale^alpha / λ^(alpha+1)`` on λ ≥ scale."""
+    _positive("Pareto on the precision", alpha=alpha, scale=scale)
+    c = np.log(alpha) + alpha * np.log(scale)
+    return TauPrior(f"1/tau2 ~ Pareto({alpha:g}, {scale:g})",
+                    _on_precision(lambda lam: c - (alpha + 1) * np.log(lam)),
+                    (0.0, 1 / np.sqrt(scale)))
+
+
+def _s0(v: np.ndarray, s0: float | None) -> np.ndarray | float:
+    """bayesmeta's reference scale: ``s0² = 1 / mean(1/σᵢ²)`` over the studies present."""
+    if s0 is not None:
+        return s0
+    prec = np.where(np.isfinite(v), 1.0 / v, np.nan)
+    return 1.0 / np.sqrt(np.nanmean(prec, axis=0))
+
+
+def dumouchel(s0: float | None = None) -> TauPrior:
+    """DuMouchel's prior: ``s0/(s0 + τ) ~ U(0, 1)``, so ``p(τ) = s0/(s0 + τ)²``.
+
+    ``s0`` defaults to the data's ``(mean σᵢ⁻²)^(−½)`` (bayesmeta; Spiegelhalter et al. 2004).
+    """
+    def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
+        s = _s0(v, s0)
+        return np.log(s) - 2 * np.log(s + t)
+    return TauPrior("DuMouchel" + (f"({s0:g})" if s0 else ""), logpdf)
+
+
+def uniform_shrinkage(s0: float | None = None) -> TauPrior:
+    """Uniform shrinkage prior: ``s0²/(s0² + τ²) ~ U(0, 1)``, ``p(τ) = 2 s0² τ / (s0² + τ²)²``."""
+    def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
+        s2 = _s0(v, s0) ** 2
+        return _LOG2 + np.log(s2) + np.log(t) - 2 * np.log(s2 + t * t)
+    return TauPrior("uniform shrinkage" + (f"({s0:g})" if s0 else ""), logpdf)
+
+
+def jeffreys() -> TauPrior:
+    """Jeffreys' prior for τ in bayesmeta's form ``p(τ) ∝ √(Σ (τ/(σᵢ² + τ²))²)``.
+
+    Improper (it decays like 1/τ), but the posterior is proper for k ≥ 2.
+    """
+    def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
+        vv = np.where(np.isfinite(v), v, np.inf)[:, None, :]  # missing studies add nothing
+        return 0.5 * np.log(np.sum((t / (vv + t * t)) ** 2, axis=0))
+    return TauPrior("Jeffreys", logpdf, proper=False)
+
+
+def custom(
+    logpdf: Callable[[np.ndarray], np.ndarray],
+    support: tuple[float, float] = (0.0, np.inf),
+    name: str = "custom",
+) -> TauPrior:
+    """A user's density on τ, given as a vectorised log density (up to a constant).
+
+    It is normalised numerically; if it does not integrate, the prior is
+    marked improper (allowed, but then there is no marginal likelihood).
+    """
+    lo, hi = float(support[0]), float(support[1])
+    with np.errstate(all="ignore"):
+        total, _ = integrate.quad(lambda t: float(np.exp(logpdf(np.array([t]))[0])), lo, hi,
+                                  limit=200)
+    proper = bool(np.isfinite(total) and total > 0 and total < 1e300)
+    try:  # a slowly divergent integral can look finite to quad: check the tails' decay
+        proper = proper and _decays(logpdf, lo, hi)
+    except FloatingPointError:
+        proper = False
+    c = -np.log(total) if proper else 0.0
+    return TauPrior(name, lambda t, v: logpdf(t) + c, (lo, hi), proper)
+
+
+def _decays(logpdf: Callable, lo: float, hi: float) -> bool:
+    """Power-law exponent of the density at the open ends (must beat 1/τ)."""
+    ok = True
+    if not np.isfinite(hi):
+        a, b = logpdf(np.array([1e8, 1e9]))
+        ok &= bool((b - a) / np.log(10) < -1.0 or not np.isfinite(b))
+    if lo == 0:
+        a, b = logpdf(np.array([1e-9, 1e-10]))
+        ok &= bool((b - a) / np.log(10) < 1.0 or not np.isfinite(b))
+    return ok
+
+
+LAMBERT: dict[str, Callable[[], TauPrior]] = {
+    "L1": lambda: replace(gamma_precision(0.001, 0.001), name="L1: 1/tau2 ~ gamma(0.001, 0.001)"),
+    "L3": lambda: replace(log_uniform(np.exp(-5), np.exp(5)), name="L3: log tau2 ~ U(-10, 10)"),
+    "L5": lambda: replace(uniform_precision(0.001, 1000), name="L5: 1/tau2 ~ U(0.001, 1000)"),
+    "L7": lambda: replace(pareto_precision(1, 0.001), name="L7: 1/tau2 ~ Pareto(1, 0.001)"),
+    "L9": lambda: replace(uniform(0, 100), name="L9: tau ~ U(0, 100)"),
+    "L11": lambda: replace(half_normal(10.0), name="L11: tau ~ N(0, 100) truncated at 0"),
+}
+
+
+def lambert(name: str) -> TauPrior:
+    """One of the lecture's vague priors ``L1, L3, L5, L7, L9, L11`` (Lambert et al. 2005)."""
+    key = name.upper()
+    if key not in LAMBERT:
+        raise ValueError(f"unknown prior {name!r}; the named vague priors are {', '.join(LAMBERT)}")
+    return LAMBERT[key]()
+
+
+def _numbers(spec: str, args: str, n: tuple[int, ...]) -> list[float]:
+    try:
+        values = [float(x) for x in args.split(",")] if args else []
+    except ValueError:
+        raise ValueError(f"prior spec {spec!r}: parameters must be numbers") from None
+    if len(values) not in n:
+        raise ValueError(f"prior spec {spec!r}: expected {' or '.join(map(str, n))} numbers")
+    return values
+
+
+_TAU_SPECS: dict[str, tuple[tuple[int, ...], Callable[..., TauPrior]]] = {
+    "flat": ((0,), flat_tau),
+    "halfnormal": ((1,), half_normal),
+    "halfcauchy": ((1,), half_cauchy),
+    "halft": ((2,), half_t),
+    "exponential": ((1,), exponential),
+    "lognormal": ((2,), log_normal),
+    "uniform": ((1, 2), lambda *a: uniform(0.0, a[0]) if len(a) == 1 else uniform(*a)),
+    "uniform-tau2": ((1, 2), lambda *a: uniform_tau2(0.0, a[0]) if len(a) == 1 else uniform_tau2(*a)),
+    "loguniform": ((2,), log_uniform),
+    "gamma-precision": ((2,), gamma_precision),
+    "uniform-precision": ((2,), uniform_precision),
+    "pareto-precision": ((2,), pareto_precision),
+    "invgamma-tau2": ((2,), inverse_gamma_tau2),
+    "dumouchel": ((0, 1), dumouchel),
+    "shrinkage": ((0, 1), uniform_shrinkage),
+    "jeffreys": ((0,), jeffreys),
+    "fixed-tau": ((1,), fixed_tau),
+    "fixed-tau2": ((1,), fixed_tau2),
+}
+
+
+def parse_tau_prior(spec: str) -> TauPrior:
+    """Parse a compact spec: ``halfnormal:0.5``, ``uniform:0,100``, ``L1``, ``fixed-tau2:25`` ...
+
+    Known names: ``L1 L3 L5 L7 L9 L11`` and
+    ``flat, halfnormal:s, halfcauchy:s, halft:s,df, exponential:rate, lognormal:mu,sigma,
+    uniform:[lo,]hi, uniform-tau2:[lo,]hi, loguniform:lo,hi, gamma-precision:a,b,
+    uniform-precision:lo,hi, pareto-precision:alpha,scale, invgamma-tau2:a,b,
+    dumouchel[:s0], shrinkage[:s0], jeffreys, fixed-tau:x, fixed-tau2:x``.
+    """
+    spec = spec.strip()
+    if spec.upper() in LAMBERT:
+        return lambert(spec)
+    name, _, args = spec.partition(":")
+    key = name.strip().lower().replace("_", "-").replace("half-", "half")
+    if key not in _TAU_SPECS:
+        raise ValueError(
+            f"unknown tau prior {spec!r}; use one of {', '.join(list(_TAU_SPECS) + list(LAMBERT))}"
+        )
+    counts, make = _TAU_SPECS[key]
+    return make(*_numbers(spec, args, counts))
+
+
+def parse_mu_prior(spec: str) -> MuPrior:
+    """Parse ``flat`` or ``normal:mean,sd``."""
+    name, _, args = spec.strip().partition(":")
+    if name.lower() == "flat" and not args:
+        return flat_mu()
+    if name.lower() == "normal":
+        return normal_mu(*_numbers(spec, args, (2,)))
+    raise ValueError(f"unknown mu prior {spec!r}; use 'flat' or 'normal:MEAN,SD'")
+
+

@@ -1,0 +1,2 @@
+class SensitivityAnalysis: pass
+def sensitivity_analysis(): pass
