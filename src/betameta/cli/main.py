@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..errors import InputError
+from .bayes import bayes_command, sensitivity_command
 from .meta import meta_command
 
 
@@ -17,6 +18,8 @@ def cli() -> None:
 
 
 cli.add_command(meta_command)
+cli.add_command(bayes_command)
+cli.add_command(sensitivity_command)
 
 
 def main() -> None:

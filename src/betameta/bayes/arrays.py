@@ -1,0 +1,88 @@
+"""The exact posterior for many meta-analyses at once (a trailing variant axis).
+
+The genome-wide engine calls :func:`bayes_arrays` with ``(k, m)`` arrays; it uses
+the same quadrature (:func:`~betameta.bayes.exact.tau_grid`) and conditionals as
+:func:`~betameta.bayes.bayes_meta`, column by column in chunks to bound memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .exact import conditional, normal_mixture_quantile, tau_grid
+from .priors import MuPrior, TauPrior
+
+__all__ = ["bayes_arrays"]
+
+
+def bayes_arrays(
+    y: np.ndarray,
+    v: np.ndarray,
+    tau_prior: TauPrior,
+    mu_prior: MuPrior,
+    *,
+    level: float = 0.95,
+    chunk: int = 2048,
+) -> dict[str, np.ndarray]:
+    """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing).
+
+    Returns arrays of shape ``(m,)``: ``mu_mean, mu_sd, mu_ci_low, mu_ci_high`` (central),
+    ``tau_mean, tau_median, tau_ci_low, tau_ci_high``, ``beta_f_mean, beta_f_sd``,
+    ``log_marginal`` (``log ∫ p(τ) p(y|τ) dτ``), ``log10_bf_tau0``
+    (``log10 p(y|τ=0)/p(y)``; NaN unless the τ prior is proper) and ``proper``.
+    Columns with an improper posterior, or fewer than 2 studies under a flat µ
+    prior, are NaN.
+    """
+    y = np.atleast_2d(np.asarray(y, dtype=float))
+    v = np.atleast_2d(np.asarray(v, dtype=float))
+    if y.shape != v.shape:
+        raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
+    m = y.shape[1]
+    names = ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median",
+             "tau_ci_low", "tau_ci_high", "beta_f_mean", "beta_f_sd", "log_marginal",
+             "log10_bf_tau0")
+    out = {name: np.full(m, np.nan) for name in names}
+    out["proper"] = np.zeros(m, dtype=bool)
+    present = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    usable = present.sum(axis=0) >= (1 if mu_prior.proper else 2)
+    cols_all = np.flatnonzero(usable)
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    for start in range(0, cols_all.size, chunk):
+        cols = cols_all[start:start + chunk]
+        yy = np.where(present[:, cols], y[:, cols], np.nan)
+        vv = np.where(present[:, cols], v[:, cols], np.nan)
+        g = tau_grid(yy, vv, tau_prior, mu_prior)
+        ok = g.proper
+        _, mu_hat, var = conditional(g.tau, yy, vv, mu_prior)
+        w = g.weight
+        sd = np.sqrt(var)
+        mean = (w * mu_hat).sum(axis=0)
+        res = {
+            "mu_mean": mean,
+            "mu_sd": np.sqrt(np.maximum((w * (var + mu_hat**2)).sum(axis=0) - mean**2, 0.0)),
+            "mu_ci_low": normal_mixture_quantile(w, mu_hat, sd, lo_q),
+            "mu_ci_high": normal_mixture_quantile(w, mu_hat, sd, hi_q),
+            "tau_mean": g.moment(1.0),
+            "tau_median": g.quantile(0.5),
+            "tau_ci_low": g.quantile(lo_q),
+            "tau_ci_high": g.quantile(hi_q),
+            "log_marginal": g.log_z,
+        }
+        # βF = Σ aᵢθᵢ with θᵢ | τ normal (see posterior.py for the formulas).
+        a = np.where(np.isfinite(vv), 1.0 / vv, 0.0)
+        a = a / a.sum(axis=0)
+        vz = np.where(np.isfinite(vv), vv, 1.0)[:, None, :]
+        c = vz / (vz + g.tau[None] ** 2)
+        th_mean = (1 - c) * np.nan_to_num(yy)[:, None, :] + c * mu_hat[None]
+        bf_mean = (a[:, None, :] * th_mean).sum(axis=0)
+        bf_var = (a[:, None, :] ** 2 * vz * (1 - c)).sum(axis=0) + (a[:, None, :] * c).sum(axis=0) ** 2 * var
+        res["beta_f_mean"] = (w * bf_mean).sum(axis=0)
+        res["beta_f_sd"] = np.sqrt(np.maximum((w * (bf_var + bf_mean**2)).sum(axis=0)
+                                              - res["beta_f_mean"] ** 2, 0.0))
+        if tau_prior.proper:
+            ll0 = conditional(np.zeros((1, cols.size)), yy, vv, mu_prior)[0][0]
+            res["log10_bf_tau0"] = (ll0 - g.log_z) / np.log(10)
+        for name, value in res.items():
+            out[name][cols] = np.where(ok, value, np.nan)
+        out["proper"][cols] = ok
+    return out

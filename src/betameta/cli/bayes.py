@@ -1,0 +1,76 @@
+"""``betameta bayes`` and ``betameta sensitivity``: the exact Bayesian model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .._options import INTERVALS
+from ..bayes import bayes_meta, parse_mu_prior, parse_tau_prior, sensitivity_analysis
+from ._common import echo_json, read_studies, save_figure, study_options
+
+
+@click.command("bayes")
+@study_options
+@click.option("--mu-prior", default="flat", show_default=True,
+              help="'flat' or 'normal:MEAN,SD'.")
+@click.option("--tau-prior", default="halfnormal:1", show_default=True,
+              help="e.g. halfnormal:0.5, halfcauchy:1, exponential:1, uniform:0,100, L1..L11, "
+                   "fixed-tau2:25, gamma-precision:0.001,0.001, dumouchel, shrinkage, jeffreys.")
+@click.option("--interval", type=click.Choice(INTERVALS), default="central", show_default=True)
+@click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
+              show_default=True)
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Posterior densities of mu and tau and the shrinkage plot (.png/.svg/.pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def bayes_command(file, effect, se, variance, measure, study, columns, mu_prior, tau_prior,
+                  interval, level, plot, as_json):
+    """Exact posterior of the normal-normal random-effects model for FILE."""
+    studies = read_studies(file, effect, se, variance, measure, study, columns)
+    fit = bayes_meta(studies, parse_tau_prior(tau_prior), parse_mu_prior(mu_prior), level=level,
+                     interval=interval)
+    if plot:
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(16, max(4.0, 0.45 * studies.k + 1.8)))
+        fit.plot_posterior("mu", ax=axes[0])
+        if fit.tau_prior.fixed is None:
+            fit.plot_posterior("tau", ax=axes[1])
+        else:
+            axes[1].set_axis_off()
+        fit.plot_shrinkage(ax=axes[2])
+        fig.tight_layout()
+        save_figure(axes[0], plot)
+    if as_json:
+        echo_json(fit.to_dict())
+    else:
+        click.echo(fit.summary())
+
+
+@click.command("sensitivity")
+@study_options
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="The sensitivity panels (.png/.svg/.pdf).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def sensitivity_command(file, effect, se, variance, measure, study, columns, plot, as_json):
+    """Posterior of betaF, mu, zeta and tau over the lecture's grid of priors."""
+    studies = read_studies(file, effect, se, variance, measure, study, columns)
+    result = sensitivity_analysis(studies)
+    if plot:
+        fig = result.plot()
+        save_figure(fig.axes[0], plot)
+    if as_json:
+        echo_json(result.to_dict())
+    else:
+        table = result.table.pivot(index="prior", columns="quantity",
+                                   values=["mean", "ci_low", "ci_high"])
+        order = list(dict.fromkeys(result.table["prior"]))
+        lines = [f"{'prior':<26}" + "".join(f"{q:>26}" for q in ("beta_f", "mu", "zeta", "tau"))]
+        for prior in order:
+            row = table.loc[prior]
+            cells = "".join(
+                f"{row[('mean', q)]:>9.3f} [{row[('ci_low', q)]:6.2f},{row[('ci_high', q)]:6.2f}]"
+                for q in ("beta_f", "mu", "zeta", "tau"))
+            lines.append(f"{prior:<26}{cells}")
+        click.echo("\n".join(lines))
