@@ -65,3 +65,39 @@ def test_bad_input_gives_message_not_traceback(tmp_path, content, args, message)
 def test_bad_plot_suffix(tmp_path):
     out = run("meta", str(LECTURE), "--measure", "MD", "--plot", str(tmp_path / "x.gif"))
     assert out.returncode != 0 and ".png, .svg or .pdf" in out.stderr
+
+
+def test_bayes_json(tmp_path):
+    plot = tmp_path / "bayes.png"
+    out = run("bayes", str(LECTURE), "--measure", "MD", "--tau-prior", "L1", "--mu-prior",
+              "normal:0,31.6", "--json", "--plot", str(plot), "--interval", "shortest")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    for key in ("mu", "tau", "beta_f", "zeta2", "theta_new"):
+        assert set(d[key]) >= {"mean", "sd", "median", "ci_low", "ci_high"}
+    assert [t["study"] for t in d["theta"]][0] == "Turner 2000c"
+    assert d["bf_mu0"] > 0 and d["bf_tau0"] > 0 and d["log_marginal_likelihood"] < 0
+    assert plot.stat().st_size > 20_000
+
+
+def test_bayes_flat_mu_reports_null_bayes_factor_with_a_note():
+    out = run("bayes", str(LECTURE), "--measure", "MD", "--json")
+    d = json.loads(out.stdout)
+    assert d["bf_mu0"] is None and d["log_marginal_likelihood"] is None
+    assert any("flat" in n for n in d["notes"])
+
+
+def test_bayes_bad_prior_and_improper_posterior(tmp_path):
+    out = run("bayes", str(LECTURE), "--measure", "MD", "--tau-prior", "halfnormal:-2")
+    assert out.returncode == 2 and "scale must be" in out.stderr and "Traceback" not in out.stderr
+    f = tmp_path / "two.csv"
+    f.write_text("study,y,s\nA,1,0.3\nB,2,0.4\n")
+    out = run("bayes", str(f), "--effect", "y", "--se", "s", "--tau-prior", "flat")
+    assert out.returncode == 2 and "improper" in out.stderr
+
+
+def test_sensitivity_cli(tmp_path):
+    plot = tmp_path / "sens.png"
+    out = run("sensitivity", str(LECTURE), "--measure", "MD", "--plot", str(plot))
+    assert out.returncode == 0, out.stderr
+    assert "L11, psi2=1000" in out.stdout and plot.stat().st_size > 50_000

@@ -1,0 +1,153 @@
+"""Posterior quantities beyond moments: Bayes factors, draws, edge cases, the array API."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import load_case
+from scipy import integrate, stats
+
+from betameta import StudyTable, load_studies, meta_analysis
+from betameta.bayes import bayes_meta, sensitivity_analysis
+from betameta.bayes import priors as P
+from betameta.bayes.arrays import bayes_arrays
+
+
+def _case(name):
+    c = load_case(name)
+    return StudyTable(np.array(c["yi"]), np.array(c["vi"]), tuple(c["study"]))
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return _case("lecture_md")
+
+
+def _mvn_evidence(y, v, tau_prior, mean, var_mu, tau_max):
+    """∫ N(y; mean·1, diag(v + τ²) + var_mu·11ᵀ) p(τ) dτ, written with scipy's MVN density."""
+    def f(t):
+        cov = np.diag(v + t * t) + var_mu * np.ones((y.size, y.size))
+        return stats.multivariate_normal(np.full(y.size, mean), cov).pdf(y) * tau_prior(np.array([t]))[0]
+    lo, hi = tau_prior.support[0], min(tau_prior.support[1], tau_max)
+    pts = [p for p in (0.5, 1, 2, 5, 10, 20) if lo < p < hi]
+    return integrate.quad(f, lo, hi, points=pts, epsabs=0, epsrel=1e-11, limit=400)[0]
+
+
+@pytest.mark.parametrize("tau_prior", [P.half_normal(1.0), P.lambert("L9"), P.exponential(0.5)],
+                         ids=lambda p: p.name)
+def test_bayes_factors_against_multivariate_normal_brute_force(lecture, tau_prior):
+    psi = 3.0
+    fit = bayes_meta(lecture, tau_prior, P.normal_mu(0.5, psi))
+    y, v = lecture.yi, lecture.vi
+    evidence = _mvn_evidence(y, v, tau_prior, 0.5, psi**2, 200)
+    at_mu0 = _mvn_evidence(y, v, tau_prior, 0.0, 0.0, 200)
+    at_tau0 = stats.multivariate_normal(np.full(y.size, 0.5), np.diag(v) + psi**2).pdf(y)
+    assert fit.log_marginal_likelihood == pytest.approx(np.log(evidence), rel=1e-9)
+    assert fit.bf_mu0 == pytest.approx(at_mu0 / evidence, rel=1e-7)
+    assert fit.bf_tau0 == pytest.approx(at_tau0 / evidence, rel=1e-7)
+
+
+def test_bayes_factors_refused_for_improper_priors(lecture):
+    fit = bayes_meta(lecture, P.flat_tau(), P.flat_mu())
+    for attr in ("log_marginal_likelihood", "bf_mu0", "bf_tau0"):
+        with pytest.raises(ValueError, match="improper"):
+            getattr(fit, attr)
+    d = bayes_meta(lecture, P.half_normal(1.0)).to_dict()
+    assert d["bf_mu0"] is None and d["bf_tau0"] is not None
+    assert any("mu prior is flat" in n for n in d["notes"])
+
+
+def test_fixed_tau_zero_is_the_common_effect_model(lecture):
+    # τ = 0 and a flat µ prior: the posterior of µ is N(β̂F, 1/Σw) (classical FE).
+    fit = bayes_meta(lecture, P.fixed_tau(0.0))
+    fe = meta_analysis(lecture, method="FE").fixed
+    assert fit.mu.mean == pytest.approx(fe.estimate, rel=1e-12)
+    assert fit.mu.sd == pytest.approx(fe.se, rel=1e-12)
+    assert fit.mu.interval() == pytest.approx((fe.ci_low, fe.ci_high), rel=1e-9)
+    # With τ fixed and µ flat, θ_new's variance is V + τ²; βF equals µ when τ = 0.
+    assert fit.beta_f.mean == pytest.approx(fe.estimate, rel=1e-12)
+
+
+def test_fixed_tau2_matches_dl_given_tau2(lecture):
+    # Given τ² = τ̂²_DL and a flat µ prior, µ | y is the DL random-effects estimate exactly.
+    dl = meta_analysis(lecture, method="DL").random
+    fit = bayes_meta(lecture, P.fixed_tau2(dl.tau2))
+    assert fit.mu.mean == pytest.approx(dl.estimate, rel=1e-12)
+    assert fit.mu.sd == pytest.approx(dl.se, rel=1e-12)
+
+
+def test_draws_agree_with_exact_marginals(lecture):
+    fit = bayes_meta(lecture, P.half_normal(1.0), P.normal_mu(0, 10))
+    draws = fit.sample(200_000, rng=5)
+    n = len(draws)
+    for name, marg in (("mu", fit.mu), ("tau", fit.tau), ("theta_new", fit.theta_new),
+                       ("beta_f", fit.beta_f), ("theta[Prasad 2008]", fit.theta[2])):
+        x = draws[name].to_numpy()
+        assert x.mean() == pytest.approx(marg.mean, abs=5 * marg.sd / np.sqrt(n)), name
+        assert x.std() == pytest.approx(marg.sd, rel=0.01), name
+        assert np.mean(x <= marg.median) == pytest.approx(0.5, abs=0.005), name
+    # ζ²: the exact mean against the draws' mean.
+    z = draws["zeta2"].to_numpy()
+    assert z.mean() == pytest.approx(fit.zeta2.mean, abs=5 * z.std() / np.sqrt(n))
+
+
+def test_shortest_interval_is_shorter_and_holds_the_mass(lecture):
+    fit = bayes_meta(lecture, P.half_normal(1.0))
+    for marg in (fit.tau, fit.mu, fit.tau2):
+        a, b = marg.interval(0.95, "shortest")
+        c, d = marg.interval(0.95, "central")
+        assert b - a <= d - c + 1e-12
+        assert float(marg.cdf(np.array(b)) - marg.cdf(np.array(a))) == pytest.approx(0.95, abs=1e-8)
+
+
+def test_tau_piled_at_zero():
+    # hine1989 (RD) has τ̂² = 0 under every estimator: the shortest τ interval starts at 0.
+    fit = bayes_meta(_case("hine1989_rd"), P.half_normal(0.1))
+    lo, _ = fit.tau.interval(0.95, "shortest")
+    assert lo == 0.0
+    assert fit.tau.cdf(np.array(fit.tau.quantile(0.3))) == pytest.approx(0.3, abs=1e-10)
+
+
+def test_improper_posterior_and_infinite_moments(lecture):
+    two = StudyTable(lecture.yi[:2], lecture.vi[:2], lecture.labels[:2])
+    with pytest.raises(ValueError, match="improper"):
+        bayes_meta(two, P.flat_tau(), P.flat_mu())
+    three = StudyTable(lecture.yi[:3], lecture.vi[:3], lecture.labels[:3])
+    fit = bayes_meta(three, P.flat_tau(), P.flat_mu())
+    assert np.isinf(fit.tau.mean) and np.isinf(fit.tau.sd) and np.isinf(fit.mu.sd)
+    assert np.isfinite(fit.mu.median) and np.isfinite(fit.beta_f.sd)
+    assert any("infinite" in n for n in fit.notes)
+    # A proper µ prior bounds V_τ by ψ²: µ's sd is finite again.
+    assert np.isfinite(bayes_meta(three, P.flat_tau(), P.normal_mu(0, 10)).mu.sd)
+    with pytest.raises(ValueError, match="at least 2 studies"):
+        bayes_meta(StudyTable(lecture.yi[:1], lecture.vi[:1], lecture.labels[:1]))
+
+
+def test_arrays_equal_single_fits():
+    rng = np.random.default_rng(3)
+    k, m = 5, 40
+    v = rng.uniform(0.01, 0.2, (k, m))
+    y = rng.normal(0.2, np.sqrt(v + 0.05))
+    y[2, :10] = np.nan
+    prior, mu = P.half_cauchy(0.3), P.normal_mu(0, 1)
+    res = bayes_arrays(y, v, prior, mu)
+    for j in (0, 9, 10, 39):
+        keep = np.isfinite(y[:, j])
+        fit = bayes_meta(StudyTable(y[keep, j], v[keep, j], tuple(map(str, range(keep.sum())))),
+                         prior, mu)
+        assert res["mu_mean"][j] == pytest.approx(fit.mu.mean, rel=1e-12)
+        assert res["mu_ci_high"][j] == pytest.approx(fit.mu.interval()[1], rel=1e-10)
+        assert res["tau_median"][j] == pytest.approx(fit.tau.median, rel=1e-10)
+        assert res["beta_f_sd"][j] == pytest.approx(fit.beta_f.sd, rel=1e-12)
+        assert 10 ** res["log10_bf_tau0"][j] == pytest.approx(fit.bf_tau0, rel=1e-10)
+
+
+def test_sensitivity_shows_the_lecture_lesson(lecture_frame):
+    sa = sensitivity_analysis(load_studies(lecture_frame, measure="MD"))
+    t = sa.table[sa.table["psi2"] == 1000]
+    spread = t.groupby("quantity")["mean"].agg(lambda x: x.max() - x.min())
+    # Priors move µ and τ a lot and βF hardly at all (the lecture's figure).
+    assert spread["beta_f"] < 0.01 < 1.0 < spread["mu"]
+    assert spread["tau"] > 5 * spread["zeta"]
+    assert set(sa.curves["quantity"]) >= {"beta_f", "mu", "theta[Douglas 1987]"}
+    assert len(sa.table) == (12 + 6) * 4
