@@ -79,6 +79,9 @@ class TauPrior:
         Whether the density integrates to one.
     fixed : float or None
         τ of a point-mass prior.
+    params : dict
+        Family name and parameters of built-in priors (``{"family": "halfnormal",
+        "scale": 1.0}``), so other engines (PyMC) can rebuild the same prior.
     """
 
     name: str
@@ -166,27 +169,31 @@ def half_normal(scale: float) -> TauPrior:
     """``τ ~ |N(0, scale²)|``."""
     _positive("half-normal", scale=scale)
     return TauPrior(f"half-normal({scale:g})",
-                    lambda t, v: _LOG2 + stats.norm.logpdf(t, scale=scale), params={"scale": scale})
+                    lambda t, v: _LOG2 + stats.norm.logpdf(t, scale=scale),
+                    params={"family": "halfnormal", "scale": scale})
 
 
 def half_t(scale: float, df: float) -> TauPrior:
     """``τ ~ |t_df| · scale``."""
     _positive("half-t", scale=scale, df=df)
     return TauPrior(f"half-t({scale:g}, df={df:g})",
-                    lambda t, v: _LOG2 + stats.t.logpdf(t, df, scale=scale))
+                    lambda t, v: _LOG2 + stats.t.logpdf(t, df, scale=scale),
+                    params={"family": "halft", "scale": scale, "df": df})
 
 
 def half_cauchy(scale: float) -> TauPrior:
     """``τ ~ |Cauchy(0, scale)|``."""
     _positive("half-Cauchy", scale=scale)
     return TauPrior(f"half-Cauchy({scale:g})",
-                    lambda t, v: _LOG2 + stats.cauchy.logpdf(t, scale=scale))
+                    lambda t, v: _LOG2 + stats.cauchy.logpdf(t, scale=scale),
+                    params={"family": "halfcauchy", "scale": scale})
 
 
 def exponential(rate: float) -> TauPrior:
     """``τ ~ Exp(rate)``."""
     _positive("exponential", rate=rate)
-    return TauPrior(f"exponential({rate:g})", lambda t, v: np.log(rate) - rate * t)
+    return TauPrior(f"exponential({rate:g})", lambda t, v: np.log(rate) - rate * t,
+                    params={"family": "exponential", "rate": rate})
 
 
 def log_normal(mu: float, sigma: float) -> TauPrior:
@@ -204,7 +211,7 @@ def uniform(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
         return flat_tau()
     c = -np.log(upper - lower)
     return TauPrior(f"uniform({lower:g}, {upper:g})", lambda t, v: np.full_like(t, c),
-                    (lower, upper))
+                    (lower, upper), params={"family": "uniform", "lower": lower, "upper": upper})
 
 
 def flat_tau() -> TauPrior:
@@ -236,7 +243,8 @@ def gamma_precision(shape: float, rate: float) -> TauPrior:
     """``τ⁻² ~ Gamma(shape, rate)`` (equivalently τ² ~ inverse-gamma(shape, rate))."""
     _positive("gamma on the precision", shape=shape, rate=rate)
     return TauPrior(f"1/tau2 ~ gamma({shape:g}, {rate:g})",
-                    _on_precision(lambda lam: stats.gamma.logpdf(lam, shape, scale=1 / rate)))
+                    _on_precision(lambda lam: stats.gamma.logpdf(lam, shape, scale=1 / rate)),
+                    params={"family": "gamma_precision", "shape": shape, "rate": rate})
 
 
 def inverse_gamma_tau2(shape: float, scale: float) -> TauPrior:

@@ -1,0 +1,9 @@
+"""Hierarchical models sampled with PyMC (optional extra ``betameta[mcmc]``).
+
+Nothing here is imported by ``import betameta``; PyMC loads on first use.
+"""
+
+from .sampling import Sampler, sample
+from .normal_normal import normal_normal_model
+
+__all__ = ["Sampler", "normal_normal_model", "sample"]

@@ -1,0 +1,60 @@
+"""Running NUTS through PyMC's own sampler, nutpie or numpyro."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, Literal
+
+from .._options import check_option
+
+Sampler = Literal["auto", "nutpie", "numpyro", "pymc"]
+SAMPLERS: tuple[str, ...] = ("auto", "nutpie", "numpyro", "pymc")
+
+
+def _installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def resolve_sampler(sampler: Sampler) -> str:
+    """``auto`` picks nutpie, then numpyro, then PyMC's own NUTS (fastest first on the
+    rats benchmark, benchmarks/results_hier.txt)."""
+    sampler = check_option("sampler", sampler, SAMPLERS)  # type: ignore[assignment]
+    if sampler == "auto":
+        for name in ("nutpie", "numpyro"):
+            if _installed(name):
+                return name
+        return "pymc"
+    if sampler != "pymc" and not _installed(sampler):
+        raise ValueError(f"sampler={sampler!r} is not installed (pip install {sampler})")
+    return sampler
+
+
+def sample(
+    model: Any,
+    *,
+    draws: int = 1000,
+    tune: int = 1000,
+    chains: int = 4,
+    seed: int | None = None,
+    sampler: Sampler = "auto",
+    cores: int | None = None,
+    progressbar: bool = False,
+    target_accept: float = 0.8,
+) -> Any:
+    """NUTS on a PyMC ``model``; returns ArviZ ``InferenceData``.
+
+    ``cores`` defaults to ``min(chains, 2)``: PyMC's own default (half the CPUs)
+    runs the 4 chains one after another on a 2-core machine.
+    """
+    import os
+
+    import pymc as pm
+
+    engine = resolve_sampler(sampler)
+    cores = cores or max(1, min(chains, os.cpu_count() or 1))
+    kwargs: dict[str, Any] = {"draws": draws, "tune": tune, "chains": chains, "random_seed": seed,
+                              "progressbar": progressbar, "target_accept": target_accept}
+    with model:
+        if engine == "pymc":
+            return pm.sample(cores=cores, **kwargs)
+        return pm.sample(nuts_sampler=engine, cores=cores, **kwargs)
