@@ -11,9 +11,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-from betameta import load_studies, meta_analysis  # noqa: E402
-from betameta.bayes import bayes_meta, priors, sensitivity_analysis  # noqa: E402
-from betameta.bayes.sensitivity import plot_prior_vs_likelihood  # noqa: E402
+from betameta import load_studies, meta_analysis
+from betameta.bayes import bayes_meta, priors, sensitivity_analysis
+from betameta.bayes.sensitivity import plot_prior_vs_likelihood
 
 HERE = Path(__file__).parent
 OUT = HERE / "output"

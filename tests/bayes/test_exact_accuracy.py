@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import load_case
-from scipy import integrate
+from scipy import integrate, stats
 
 from betameta import StudyTable
 from betameta.bayes import bayes_meta
@@ -54,7 +54,7 @@ def reference(y, v, tau_prior, mu_prior, tau_max):
         vt = v[:, None] + tau * tau
         lp = lp - 0.5 * np.sum(np.log(2 * np.pi * vt) + (y[:, None] - mu[None]) ** 2 / vt, axis=0)
         if mu_prior.proper:
-            lp = lp - 0.5 * np.log(2 * np.pi * mu_prior.sd**2) - 0.5 * (mu - mu_prior.mean) ** 2 / mu_prior.sd**2
+            lp = lp + stats.norm.logpdf(mu, mu_prior.mean, mu_prior.sd)
         return lp
 
     shift = float(log_density(np.array([centre]), max(lo_t, min(1.0, hi_t / 2)))[0])

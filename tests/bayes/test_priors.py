@@ -102,7 +102,8 @@ def test_custom_prior_normalised_and_properness_detected():
     [("halfnormal:0.5", "half-normal(0.5)"), ("halfcauchy:1", "half-Cauchy(1)"),
      ("exponential:1", "exponential(1)"), ("uniform:0,100", "uniform(0, 100)"),
      ("L1", "L1: 1/tau2 ~ gamma(0.001, 0.001)"), ("fixed-tau2:25", "tau2 = 25"),
-     ("half-t:1,3", "half-t(1, df=3)"), ("jeffreys", "Jeffreys"), ("l11", "L11: tau ~ N(0, 100) truncated at 0")],
+     ("half-t:1,3", "half-t(1, df=3)"), ("jeffreys", "Jeffreys"),
+     ("l11", "L11: tau ~ N(0, 100) truncated at 0")],
 )
 def test_spec_parsing(spec, name):
     assert P.parse_tau_prior(spec).name == name

@@ -13,12 +13,12 @@ import pytest
 
 pytest.importorskip("pymc")
 
-import arviz as az  # noqa: E402
+import arviz as az
 
-from betameta import load_studies  # noqa: E402
-from betameta.bayes import bayes_meta  # noqa: E402
-from betameta.bayes import priors as P  # noqa: E402
-from betameta.mcmc import normal_normal_model, sample  # noqa: E402
+from betameta import load_studies
+from betameta.bayes import bayes_meta
+from betameta.bayes import priors as P
+from betameta.mcmc import normal_normal_model, sample
 
 
 @pytest.mark.slow

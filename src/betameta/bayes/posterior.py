@@ -203,13 +203,13 @@ class BayesMeta:
                 f"mu={self.mu.mean:.4g}, tau median={self.tau.median:.4g})")
 
     # -- plots -----------------------------------------------------------------
-    def plot_posterior(self, name: str = "tau", ax=None, *, prior: bool = True):  # noqa: ANN001, ANN201
+    def plot_posterior(self, name: str = "tau", ax=None, *, prior: bool = True):
         """Posterior density of ``mu``, ``tau`` or another marginal, with the prior overlaid."""
         from .plots import plot_posterior
 
         return plot_posterior(self, name, ax=ax, prior=prior)
 
-    def plot_shrinkage(self, ax=None):  # noqa: ANN001, ANN201
+    def plot_shrinkage(self, ax=None):
         """Observed yᵢ with their CIs next to the posterior θᵢ, plus µ and θ_new."""
         from .plots import plot_shrinkage
 

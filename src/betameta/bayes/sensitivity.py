@@ -182,7 +182,7 @@ def _curves(studies: StudyTable, tau2: np.ndarray, psi2: float, mu_mean: float,
 
 
 def plot_prior_vs_likelihood(
-    studies: StudyTable, prior=None, ax: Axes | None = None, mu_prior: MuPrior | None = None  # noqa: ANN001
+    studies: StudyTable, prior=None, ax: Axes | None = None, mu_prior: MuPrior | None = None
 ) -> Axes:
     """A τ prior against the marginal likelihood ``p(y|τ)``, both on the log τ scale.
 

@@ -3,7 +3,7 @@
 Nothing here is imported by ``import betameta``; PyMC loads on first use.
 """
 
-from .sampling import Sampler, sample
 from .normal_normal import normal_normal_model
+from .sampling import Sampler, sample
 
 __all__ = ["Sampler", "normal_normal_model", "sample"]
