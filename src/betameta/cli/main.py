@@ -8,6 +8,7 @@ import click
 
 from ..errors import InputError
 from .bayes import bayes_command, sensitivity_command
+from .hier import hier_command
 from .meta import meta_command
 
 
@@ -20,6 +21,7 @@ def cli() -> None:
 cli.add_command(meta_command)
 cli.add_command(bayes_command)
 cli.add_command(sensitivity_command)
+cli.add_command(hier_command)
 
 
 def main() -> None:
