@@ -10,6 +10,7 @@ from ..errors import InputError
 from .bayes import bayes_command, sensitivity_command
 from .hier import hier_command
 from .meta import meta_command
+from .transancestry import transancestry_command
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,6 +23,7 @@ cli.add_command(meta_command)
 cli.add_command(bayes_command)
 cli.add_command(sensitivity_command)
 cli.add_command(hier_command)
+cli.add_command(transancestry_command)
 
 
 def main() -> None:

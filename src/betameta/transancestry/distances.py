@@ -1,0 +1,100 @@
+"""Genetic distances between studies from allele frequencies, or from a file.
+
+* ``mean_sq``: MR-MEGA's ``D_ij = mean over variants of (f_i − f_j)²``, using
+  variants with ``0.01 ≤ f ≤ 0.99`` in every study and one variant per 1-Mb bin
+  (the first seen in each bin, so the choice is deterministic);
+* ``fst``: Hudson's estimator as a ratio of averages (Bhatia et al. 2013),
+  ``F_ST = mean((f_i − f_j)²) / mean(f_i(1 − f_j) + f_j(1 − f_i))`` on the same
+  variants (without sample-size corrections, which summary files often lack).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..studies import read_table
+
+__all__ = ["distances_from_frequencies", "read_distances", "select_independent"]
+
+
+def select_independent(chrom: np.ndarray, pos: np.ndarray, freqs: np.ndarray,
+                       bin_size: int = 1_000_000) -> np.ndarray:
+    """Indices of usable variants: frequencies in [0.01, 0.99] everywhere, one per bin."""
+    ok = np.all(np.isfinite(freqs) & (freqs >= 0.01) & (freqs <= 0.99), axis=1)
+    idx = np.flatnonzero(ok)
+    keys = pd.DataFrame({"c": np.asarray(chrom)[idx], "b": np.asarray(pos)[idx] // bin_size})
+    first = ~keys.duplicated().to_numpy()
+    return idx[first]
+
+
+def distances_from_frequencies(
+    freqs: np.ndarray,
+    chrom: np.ndarray | None = None,
+    pos: np.ndarray | None = None,
+    method: Literal["mean_sq", "fst"] = "mean_sq",
+    bin_size: int = 1_000_000,
+) -> np.ndarray:
+    """k × k distance matrix from a (variants × studies) allele-frequency matrix."""
+    freqs = np.asarray(freqs, dtype=float)
+    if freqs.ndim != 2 or freqs.shape[1] < 2:
+        raise InputError("allele frequencies must be a variants x studies matrix with >= 2 studies")
+    if chrom is None or pos is None:
+        idx = np.flatnonzero(np.all(np.isfinite(freqs) & (freqs >= 0.01) & (freqs <= 0.99), axis=1))
+    else:
+        idx = select_independent(chrom, pos, freqs, bin_size)
+    if idx.size < 10:
+        raise InputError(f"only {idx.size} variants have 0.01 <= f <= 0.99 in every study (one per "
+                         f"{bin_size // 1000} kb): too few to estimate distances")
+    f = freqs[idx]
+    diff2 = ((f[:, :, None] - f[:, None, :]) ** 2).mean(axis=0)
+    if method == "mean_sq":
+        dist = diff2
+    elif method == "fst":
+        denom = (f[:, :, None] * (1 - f[:, None, :]) + f[:, None, :] * (1 - f[:, :, None])).mean(axis=0)
+        dist = diff2 / denom
+    else:
+        raise ValueError(f"method={method!r} is not one of mean_sq, fst")
+    np.fill_diagonal(dist, 0.0)
+    return dist
+
+
+def read_distances(path: str | Path, studies: tuple[str, ...] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Read a square distance matrix (TSV/CSV with study labels as header and first column).
+
+    Checks: square, matching row and column labels, finite, non-negative,
+    symmetric, zero diagonal; if ``studies`` is given, reorders to it and names
+    any study the matrix lacks.
+    """
+    frame = read_table(path)
+    labels = tuple(str(c) for c in frame.columns[1:])
+    rows = tuple(str(r) for r in frame.iloc[:, 0])
+    if rows != labels:
+        raise InputError(f"{path}: row labels {list(rows)} do not match the header {list(labels)}")
+    values = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        i, j = bad[0]
+        raise InputError(f"{path}: row {labels[i]!r}, column {labels[j]!r}: not a finite number")
+    if np.any(values < 0):
+        i, j = np.argwhere(values < 0)[0]
+        raise InputError(f"{path}: row {labels[i]!r}, column {labels[j]!r}: negative distance")
+    asym = np.argwhere(~np.isclose(values, values.T, rtol=1e-8, atol=1e-12))
+    if asym.size:
+        i, j = asym[0]
+        raise InputError(f"{path}: not symmetric: ({labels[i]}, {labels[j]}) = {values[i, j]:g} but "
+                         f"({labels[j]}, {labels[i]}) = {values[j, i]:g}")
+    if np.any(np.diag(values) != 0):
+        i = int(np.flatnonzero(np.diag(values) != 0)[0])
+        raise InputError(f"{path}: the diagonal must be zero (study {labels[i]!r})")
+    if studies is None:
+        return values, labels
+    missing = [s for s in studies if s not in labels]
+    if missing:
+        raise InputError(f"{path}: no distances for studies {missing}")
+    order = [labels.index(s) for s in studies]
+    return values[np.ix_(order, order)], tuple(studies)
