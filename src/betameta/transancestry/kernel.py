@@ -9,8 +9,7 @@ clusters), integrating the shared effect ``β_c ~ N(µ, τ²)`` and then
 with ``a_c = 1/(1 + τ²W_c)``, ``A = Σ a_c S_c``, ``B = Σ a_c W_c``. Given (Z, τ²),
 ``µ ~ N(A s², s²)`` with ``s² = ψ²/(1 + ψ²B)``, and
 ``β_c ~ N(a_c(m_µ + τ²S_c), τ²a_c + a_c² s²)``. τ² is integrated on per-variant
-Gauss–Legendre nodes in ``log τ²`` (see :mod:`.model`); below the first node the
-integrand is ``BF(Z, 0) · p(τ²)`` to relative ``O(τ²W)`` and is added analytically.
+Gauss–Legendre nodes (see :func:`.model.tau2_nodes`).
 """
 
 from __future__ import annotations
@@ -20,9 +19,12 @@ from numba import njit, prange
 
 
 @njit(cache=True, nogil=True)
-def _one_variant(b, v, u, logw, log_tail, psi2, membership_idx, membership_ptr, part_ptr,
+def _one_variant(b, v, u, logw, psi2, membership_idx, membership_ptr, part_ptr,
                  part_clusters, study_cluster, log_prior, one_cluster, n_clusters_of,
                  out_scalars, out_mean, out_sd, out_cocl, want_cocl):
+    # Work per (partition, node) is one sqrt and one exp: the log-determinant terms are
+    # carried as a product, R = [Π_c (1 + τ²W_c) · (1 + ψ²B)]^(-1/2), and only the
+    # quadratic exponent E goes through exp. Cluster terms are shared by all partitions.
     n_cl = membership_ptr.size - 1
     n_part = part_ptr.size - 1
     k = b.size
@@ -34,48 +36,54 @@ def _one_variant(b, v, u, logw, log_tail, psi2, membership_idx, membership_ptr, 
             i = membership_idx[j]
             S[c] += b[i] / v[i]
             W[c] += 1.0 / v[i]
-    s_tot = 0.0
-    w_tot = 0.0
-    for i in range(k):
-        s_tot += b[i] / v[i]
-        w_tot += 1.0 / v[i]
-    # τ² = 0: every partition collapses to one common effect.
-    lp0 = -0.5 * np.log1p(psi2 * w_tot) + psi2 * s_tot * s_tot / (2.0 * (1.0 + psi2 * w_tot))
-    acc = np.empty((n_part, G + 1))
-    L = np.empty(n_cl)
-    Ac = np.empty(n_cl)
-    Bc = np.empty(n_cl)
+    t = np.empty(G)
     for g in range(G):
-        t = np.exp(u[g])
+        t[g] = np.exp(u[g])
+    a_cache = np.empty((G, n_cl))
+    E = np.empty((n_part, G))
+    R = np.empty((n_part, G))
+    s2 = np.empty((n_part, G))
+    mmu = np.empty((n_part, G))
+    one_p = np.empty(n_cl)
+    q = np.empty(n_cl)
+    for g in range(G):
+        tg = t[g]
         for c in range(n_cl):
-            tw = t * W[c]
-            a = 1.0 / (1.0 + tw)
-            L[c] = -0.5 * np.log1p(tw) + 0.5 * a * t * S[c] * S[c]
-            Ac[c] = a * S[c]
-            Bc[c] = a * W[c]
+            one_p[c] = 1.0 + tg * W[c]
+            a = 1.0 / one_p[c]
+            a_cache[g, c] = a
+            q[c] = 0.5 * a * tg * S[c] * S[c]
+        lw = logw[g]
         for p in range(n_part):
-            sl = 0.0
+            prod = 1.0
+            sq = 0.0
             sa = 0.0
             sb = 0.0
             for j in range(part_ptr[p], part_ptr[p + 1]):
                 c = part_clusters[j]
-                sl += L[c]
-                sa += Ac[c]
-                sb += Bc[c]
-            acc[p, g] = (sl - 0.5 * np.log1p(psi2 * sb)
-                         + psi2 * sa * sa / (2.0 * (1.0 + psi2 * sb)) + logw[g])
-    for p in range(n_part):
-        acc[p, G] = lp0 + log_tail
-    # log BF(Z) = logsumexp over nodes; posterior over partitions.
+                prod *= one_p[c]
+                sq += q[c]
+                sa += a_cache[g, c] * S[c]
+                sb += a_cache[g, c] * W[c]
+            d = 1.0 + psi2 * sb
+            E[p, g] = sq + psi2 * sa * sa / (2.0 * d) + lw
+            R[p, g] = 1.0 / np.sqrt(prod * d)
+            s2[p, g] = psi2 / d
+            mmu[p, g] = sa * psi2 / d
+    # log BF(Z) per partition, then the posterior over partitions.
     log_bf_part = np.empty(n_part)
     for p in range(n_part):
-        mx = acc[p, 0]
-        for g in range(1, G + 1):
-            mx = max(mx, acc[p, g])
+        mx = E[p, 0]
+        for g in range(1, G):
+            mx = max(mx, E[p, g])
         sm = 0.0
-        for g in range(G + 1):
-            sm += np.exp(acc[p, g] - mx)
+        for g in range(G):
+            e = R[p, g] * np.exp(E[p, g] - mx)
+            E[p, g] = e  # keep the term for the weights below
+            sm += e
         log_bf_part[p] = mx + np.log(sm)
+        for g in range(G):
+            E[p, g] /= sm
     post = log_prior + log_bf_part
     mx = post.max()
     total = mx + np.log(np.sum(np.exp(post - mx)))
@@ -90,47 +98,58 @@ def _one_variant(b, v, u, logw, log_tail, psi2, membership_idx, membership_ptr, 
     out_scalars[1] = log_bf_part[one_cluster]
     out_scalars[2] = p_het
     out_scalars[3] = best
-    # Per-study effects: mixture over (partition, node) of the conditional normals.
-    m1 = np.zeros(k)
-    m2 = np.zeros(k)
+    # Per-study effects: mixture over (partition, node) of the conditional normals
+    # β_c | Z, τ², data ~ N(a_c(m_µ + τ²S_c), τ²a_c + a_c²s²). Weights are first summed
+    # per (node, cluster) over the partitions holding that cluster, so the per-study
+    # work does not grow with the number of partitions.
+    W1 = np.zeros((G, n_cl))
+    M1 = np.zeros((G, n_cl))
+    M2 = np.zeros((G, n_cl))
     for p in range(n_part):
         wp = post[p] - total
-        if wp < -40.0:
+        if wp < -37.0:
             continue
+        w_part = np.exp(wp)
         if want_cocl:
-            w_part = np.exp(wp)
             for i in range(k):
                 for j in range(k):
                     if study_cluster[p, i] == study_cluster[p, j]:
                         out_cocl[i, j] += w_part
-        for g in range(G + 1):
-            w = np.exp(wp + acc[p, g] - log_bf_part[p])
-            if w < 1e-18:
+        for g in range(G):
+            w = w_part * E[p, g]
+            if w < 1e-17:
                 continue
-            t = np.exp(u[g]) if g < G else 0.0
-            sa = 0.0
-            sb = 0.0
+            mm = mmu[p, g]
+            m2 = w * (mm * mm + s2[p, g])
             for j in range(part_ptr[p], part_ptr[p + 1]):
                 c = part_clusters[j]
-                a = 1.0 / (1.0 + t * W[c])
-                sa += a * S[c]
-                sb += a * W[c]
-            s2 = psi2 / (1.0 + psi2 * sb)
-            m_mu = sa * s2
-            for i in range(k):
-                c = study_cluster[p, i]
-                a = 1.0 / (1.0 + t * W[c])
-                mean = a * (m_mu + t * S[c])
-                var = t * a + a * a * s2
-                m1[i] += w * mean
-                m2[i] += w * (var + mean * mean)
+                W1[g, c] += w
+                M1[g, c] += w * mm
+                M2[g, c] += m2
+    m1 = np.zeros(k)
+    m2s = np.zeros(k)
+    for c in range(n_cl):
+        e1 = 0.0
+        e2 = 0.0
+        for g in range(G):
+            if W1[g, c] == 0.0:
+                continue
+            a = a_cache[g, c]
+            ts = t[g] * S[c]
+            # E[mean] and E[var + mean²] with mean = a(m_µ + τ²S), var = τ²a + a²s².
+            e1 += a * (M1[g, c] + ts * W1[g, c])
+            e2 += W1[g, c] * t[g] * a + a * a * (M2[g, c] + 2.0 * ts * M1[g, c] + ts * ts * W1[g, c])
+        for j in range(membership_ptr[c], membership_ptr[c + 1]):
+            i = membership_idx[j]
+            m1[i] += e1
+            m2s[i] += e2
     for i in range(k):
         out_mean[i] = m1[i]
-        out_sd[i] = np.sqrt(max(m2[i] - m1[i] * m1[i], 0.0))
+        out_sd[i] = np.sqrt(max(m2s[i] - m1[i] * m1[i], 0.0))
 
 
 @njit(parallel=True, cache=True)
-def partition_kernel(b, v, u, logw, log_tail, psi2, membership_idx, membership_ptr, part_ptr,
+def partition_kernel(b, v, u, logw, psi2, membership_idx, membership_ptr, part_ptr,
                      part_clusters, study_cluster, log_prior, one_cluster, n_clusters_of,
                      want_cocl):
     """Run :func:`_one_variant` for every row of ``b``/``v`` (shape (m, k)) in parallel.
@@ -145,7 +164,7 @@ def partition_kernel(b, v, u, logw, log_tail, psi2, membership_idx, membership_p
     cocl = np.zeros((m if want_cocl else 1, k, k))
     for r in prange(m):
         slot = np.int64(r) if want_cocl else np.int64(0)
-        _one_variant(b[r], v[r], u[r], logw[r], log_tail[r], psi2, membership_idx, membership_ptr,
+        _one_variant(b[r], v[r], u[r], logw[r], psi2, membership_idx, membership_ptr,
                      part_ptr, part_clusters, study_cluster, log_prior, one_cluster,
                      n_clusters_of, scalars[r], mean[r], sd[r], cocl[slot], want_cocl)
     return scalars, mean, sd, cocl

@@ -37,45 +37,40 @@ def _kernel_args(ps: PartitionSet) -> tuple:
             ps.study_cluster, ps.log_prior, ps.one_cluster_index(), ps.n_clusters_of)
 
 
-_N_LAST = 6  # panels between 1/min W and the prior's upper quantile
+_N_LAST = 6  # log-scale panels between 1/min W and the prior's upper quantile
+_X1, _W1 = np.polynomial.legendre.leggauss(4)
 
 
-def tau2_nodes(v: np.ndarray, prior: Tau2Prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per-variant nodes in u = log τ², log weights (prior and Jacobian in) and log tail mass.
+def tau2_nodes(v: np.ndarray, prior: Tau2Prior) -> tuple[np.ndarray, np.ndarray]:
+    """Per-variant quadrature over τ²: nodes as ``u = log τ²`` and log weights (prior in).
 
-    Composite 8-point Gauss–Legendre on panels with edges at ``1/(e^14 ΣW)``,
-    ``1/ΣW``, ``1/min W`` and then six equal panels up to the prior's 1 − 1e-15
-    quantile (64 nodes). The integrand changes where ``τ²W_c ≈ 1`` for some
-    cluster (between the 2nd and 3rd edges) and, for strong effects, sharply
-    just above ``1/min W``; the prior's own scale sets the last panels. Below the
-    first edge the integrand is its τ² = 0 value to relative ``e^-14`` of a part
-    that is itself ≤ e^-14 of the total, and is added as ``BF(Z,0)·P(τ² < edge)``.
-    Against brute force (tests/transancestry) the worst error is ~2.5e-7 in log10 BF
-    over effects up to 60 SEs and SEs from 1e-3 to 0.3 (16 nodes a panel: 7e-9).
+    60 nodes: 4-point Gauss–Legendre in τ² itself on ``[0, 1/ΣW]``, where the
+    integrand is nearly constant; then 8-point panels in ``log τ²`` on
+    ``[1/ΣW, 1/min W]`` (where ``τ²W_c ≈ 1`` for some cluster) and six equal
+    panels up to the prior's 1 − 1e-15 quantile (where power laws ``τ^(1−C)`` meet
+    the prior's scale). Against brute force (tests/transancestry) the worst error
+    is ~1e-7 in log10 BF for effects up to 60 SEs and SEs from 1e-3 to 0.3.
     """
     m = v.shape[0]
     if prior.fixed is not None:
-        u = np.full((m, 1), np.log(prior.fixed) if prior.fixed > 0 else -np.inf)
-        return u, np.zeros((m, 1)), np.full(m, -np.inf)
+        with np.errstate(divide="ignore"):
+            return np.full((m, 1), np.log(prior.fixed)), np.zeros((m, 1))
     w = 1.0 / v
-    w_tot = w.sum(axis=1)
-    w_min = w.min(axis=1)
     hi = np.log(prior.upper)
-    e1 = np.minimum(-np.log(w_tot), hi)
-    e2 = np.minimum(np.maximum(-np.log(w_min), e1), hi)
-    cols = [np.minimum(e1 - 14.0, e1 - 1e-9), e1, e2]
-    cols += [e2 + (hi - e2) * j / _N_LAST for j in range(1, _N_LAST)] + [np.full(m, hi)]
+    e1 = np.minimum(-np.log(w.sum(axis=1)), hi - 1e-9)
+    e2 = np.minimum(np.maximum(-np.log(w.min(axis=1)), e1), hi)
+    x1 = np.exp(e1)[:, None]
+    t0 = 0.5 * x1 * (1 + _X1[None])
+    lw0 = np.log(0.5 * x1 * _W1[None]) + prior.logpdf(t0)
+    cols = [e1, e2] + [e2 + (hi - e2) * j / _N_LAST for j in range(1, _N_LAST)] + [np.full(m, hi)]
     edges = np.stack(cols, axis=1)
     a, b = edges[:, :-1], edges[:, 1:]
     half = 0.5 * (b - a)
-    u = (0.5 * (a + b))[:, :, None] + half[:, :, None] * _X[None, None, :]
+    u = ((0.5 * (a + b))[:, :, None] + half[:, :, None] * _X[None, None, :]).reshape(m, -1)
     with np.errstate(divide="ignore"):
-        logw = np.log(half)[:, :, None] + np.log(_W)[None, None, :]
-    u = u.reshape(m, -1)
-    logw = logw.reshape(m, -1) + prior.logpdf(np.exp(u)) + u
-    with np.errstate(divide="ignore"):
-        log_tail = np.log(prior.cdf(np.exp(edges[:, 0])))
-    return u, logw, log_tail
+        lw = (np.log(half)[:, :, None] + np.log(_W)[None, None, :]).reshape(m, -1)
+    lw = lw + prior.logpdf(np.exp(u)) + u
+    return np.concatenate([np.log(t0), u], axis=1), np.concatenate([lw0, lw], axis=1)
 
 
 def _check_distances(dist: np.ndarray, k: int) -> np.ndarray:
@@ -105,8 +100,8 @@ def transancestry_arrays(
 
     Partitions are enumerated once per pattern of present studies (on the
     distance sub-matrix). Returns arrays: ``log10_bf``, ``log10_bf_c1``,
-    ``p_heterogeneity``, ``map_partition`` (index into that pattern's partitions,
-    -1 when not run), ``n_studies``, ``effect_mean``/``effect_sd`` (m, k; NaN for
+    ``p_heterogeneity``, ``map_partition`` (index into the partitions of that
+    variant's set of studies, -1 when not run), ``n_studies``, ``effect_mean``/``effect_sd`` (m, k; NaN for
     missing studies) and, if asked, ``coclustering`` (m, k, k). Variants with fewer
     than 2 studies are left NaN (they are counted in ``n_studies``).
     """
@@ -128,19 +123,21 @@ def transancestry_arrays(
     }
     if coclustering:
         out["coclustering"] = np.full((m, k, k), np.nan)
-    patterns, inverse = np.unique(present, axis=0, return_inverse=True)
-    out["patterns"] = patterns
-    out["pattern"] = inverse.reshape(-1)
-    for pi, pattern in enumerate(patterns):
-        cols = np.flatnonzero(pattern)
+    # Group variants by which studies they have (as integer codes: np.unique on rows is slow).
+    codes = present.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
+    order = np.argsort(codes, kind="stable")
+    uniq, starts = np.unique(codes[order], return_index=True)
+    bounds = [*starts.tolist(), m]
+    for pi, code in enumerate(uniq):
+        cols = np.flatnonzero((int(code) >> np.arange(k)) & 1)
         if cols.size < 2:
             continue
-        rows = np.flatnonzero(inverse.reshape(-1) == pi)
+        rows = order[bounds[pi]:bounds[pi + 1]]
         ps = enumerate_partitions(dist[np.ix_(cols, cols)])
         bb = np.ascontiguousarray(b[np.ix_(rows, cols)])
         vv = np.ascontiguousarray(se[np.ix_(rows, cols)] ** 2)
-        u, logw, log_tail = tau2_nodes(vv, prior)
-        scalars, mean, sd, cocl = partition_kernel(bb, vv, u, logw, log_tail, psi * psi,
+        u, logw = tau2_nodes(vv, prior)
+        scalars, mean, sd, cocl = partition_kernel(bb, vv, u, logw, psi * psi,
                                                    *_kernel_args(ps), coclustering)
         out["log10_bf"][rows] = scalars[:, 0] / _LN10
         out["log10_bf_c1"][rows] = scalars[:, 1] / _LN10
@@ -265,7 +262,7 @@ def transancestry(
 
 def _partition_posterior(b, v, ps: PartitionSet, psi: float, prior: Tau2Prior) -> np.ndarray:
     """P(Z | data) for each partition, by running the kernel on one-partition sets."""
-    u, logw, log_tail = tau2_nodes(v[None], prior)
+    u, logw = tau2_nodes(v[None], prior)
     log_bf = np.empty(ps.size)
     for p in range(ps.size):
         sub = PartitionSet(ps.k, (ps.partitions[p],), np.zeros(1), ps.clusters, ps.membership,
@@ -274,7 +271,6 @@ def _partition_posterior(b, v, ps: PartitionSet, psi: float, prior: Tau2Prior) -
                            ps.study_cluster[p:p + 1], np.array([1], np.int64))
         args = list(_kernel_args(sub))
         args[6] = 0
-        log_bf[p] = partition_kernel(b[None], v[None], u, logw, log_tail, psi * psi, *args,
-                                     False)[0][0, 0]
+        log_bf[p] = partition_kernel(b[None], v[None], u, logw, psi * psi, *args, False)[0][0, 0]
     post = ps.log_prior + log_bf
     return np.exp(post - np.logaddexp.reduce(post))
