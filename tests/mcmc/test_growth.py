@@ -13,9 +13,9 @@ import pytest
 
 pytest.importorskip("pymc")
 
-from betameta import InputError, StudyTable, meta_analysis  # noqa: E402
-from betameta.bayes import bayes_meta, priors  # noqa: E402
-from betameta.mcmc.growth import fit_growth, read_long, two_stage_slopes  # noqa: E402
+from betameta import InputError, StudyTable, meta_analysis
+from betameta.bayes import bayes_meta, priors
+from betameta.mcmc.growth import fit_growth, read_long, two_stage_slopes
 
 RATS = Path(__file__).parents[2] / "examples" / "rats" / "rats.csv"
 # Published posterior (mean, sd) of the BUGS rats model with x uncentred (issue 6).

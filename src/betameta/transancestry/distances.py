@@ -63,7 +63,9 @@ def distances_from_frequencies(
     return dist
 
 
-def read_distances(path: str | Path, studies: tuple[str, ...] | None = None) -> tuple[np.ndarray, tuple[str, ...]]:
+def read_distances(
+    path: str | Path, studies: tuple[str, ...] | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """Read a square distance matrix (TSV/CSV with study labels as header and first column).
 
     Checks: square, matching row and column labels, finite, non-negative,

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..errors import InputError
 from .kernel import partition_kernel
-from .partitions import PartitionSet, enumerate_partitions
+from .partitions import MAX_EXACT_STUDIES, PartitionSet, enumerate_partitions
 from .priors import Tau2Prior, parse_tau2_prior
 
 __all__ = ["TransAncestry", "transancestry", "transancestry_arrays"]
@@ -168,9 +168,14 @@ class TransAncestry:
     effect_sd: np.ndarray
     map_partition: tuple[tuple[str, ...], ...]
     partitions: pd.DataFrame
+    mcmc: Any = None  # the CentreSetMCMC diagnostics when the centre sets were sampled
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        extra = {} if self.mcmc is None else {"mcmc": {
+            "log10_bf_se": self.mcmc.log10_bf_se, "unseen_mass": self.mcmc.unseen_mass,
+            "r_hat": self.mcmc.r_hat, "ess_heterogeneity": self.mcmc.ess_heterogeneity,
+            "p_heterogeneity_se": self.mcmc.p_heterogeneity_se}}
+        return extra | {
             "log10_bf": self.log10_bf, "log10_bf_c1": self.log10_bf_c1,
             "p_heterogeneity": self.p_heterogeneity, "studies": list(self.studies),
             "psi": self.psi, "tau2_prior": self.tau2_prior,
@@ -200,17 +205,17 @@ class TransAncestry:
         return (f"TransAncestry(k={len(self.studies)}, log10_bf={self.log10_bf:.3f}, "
                 f"p_heterogeneity={self.p_heterogeneity:.3f})")
 
-    def plot_effects(self, ax=None):  # noqa: ANN001, ANN201
+    def plot_effects(self, ax=None):
         from .plots import plot_effects
 
         return plot_effects(self, ax=ax)
 
-    def plot_coclustering(self, ax=None):  # noqa: ANN001, ANN201
+    def plot_coclustering(self, ax=None):
         from .plots import plot_coclustering
 
         return plot_coclustering(self, ax=ax)
 
-    def plot_dendrogram(self, ax=None):  # noqa: ANN001, ANN201
+    def plot_dendrogram(self, ax=None):
         from .plots import plot_dendrogram
 
         return plot_dendrogram(self, ax=ax)
@@ -224,11 +229,15 @@ def transancestry(
     studies: tuple[str, ...] | None = None,
     psi: float = 1.0,
     tau2_prior: str | Tau2Prior = "exponential:1",
+    method: str = "auto",
+    seed: int | None = 1,
 ) -> TransAncestry:
     """The partition model for one variant (same kernel as :func:`transancestry_arrays`).
 
     Studies with a missing effect or SE are dropped for this variant (and the
     allowed partitions restricted to the others); at least 2 must remain.
+    ``method``: ``exact`` (enumerate all centre sets), ``mcmc`` (sample them, see
+    :mod:`.mcmc`) or ``auto``: exact up to 14 studies, MCMC above.
     """
     beta = np.asarray(beta, dtype=float).reshape(-1)
     se = np.asarray(se, dtype=float).reshape(-1)
@@ -242,6 +251,11 @@ def transancestry(
         raise InputError(f"the partition model needs at least 2 studies with an effect and a "
                          f"positive SE; got {int(keep.sum())}")
     cols = np.flatnonzero(keep)
+    if method not in ("auto", "exact", "mcmc"):
+        raise ValueError(f"method={method!r} is not one of auto, exact, mcmc")
+    if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
+        return _from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
+                          tuple(studies[i] for i in cols), psi, tau2_prior, seed)
     res = transancestry_arrays(beta[None, cols], se[None, cols], dist[np.ix_(cols, cols)], psi=psi,
                                tau2_prior=tau2_prior, coclustering=True)
     names = tuple(studies[i] for i in cols)
@@ -258,6 +272,21 @@ def transancestry(
                          res["coclustering"][0], res["effect_mean"][0], res["effect_sd"][0],
                          tuple(tuple(names[i] for i in cl) for cl in best),
                          table.sort_values("posterior", ascending=False, ignore_index=True))
+
+
+def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed) -> TransAncestry:
+    from .mcmc import transancestry_mcmc
+
+    mc = transancestry_mcmc(beta, se, dist, psi=psi, tau2_prior=str(tau2_prior), seed=seed)
+    rows = sorted(mc.visits.items(), key=lambda kv: -kv[1])
+    table = pd.DataFrame({
+        "partition": [" | ".join(",".join(names[i] for i in cl) for cl in p) for p, _ in rows],
+        "n_clusters": [len(p) for p, _ in rows], "prior": np.nan,
+        "posterior": [f for _, f in rows]})
+    return TransAncestry(names, beta, se, dist, psi, parse_tau2_prior(tau2_prior).name, mc.log10_bf,
+                         mc.log10_bf_c1, mc.p_heterogeneity, mc.coclustering, mc.effect_mean,
+                         mc.effect_sd, tuple(tuple(names[i] for i in cl) for cl in mc.map_partition),
+                         table, mcmc=mc)
 
 
 def _partition_posterior(b, v, ps: PartitionSet, psi: float, prior: Tau2Prior) -> np.ndarray:

@@ -1,0 +1,226 @@
+"""MCMC over centre sets for many studies (where 2ᵏ − 1 centre sets are too many).
+
+The chain moves on centre sets ``s`` with target ``P(s) · BF(Z(s))``: the same
+collapsed likelihood as the exact kernel (β_c, µ integrated in closed form, τ²
+by the same quadrature), so only the discrete clustering is sampled. Moves:
+toggle one study in or out of the centre set, or swap a centre for a
+non-centre (both symmetric proposals). Quantities:
+
+* ``p_heterogeneity`` and ``coclustering``: averages over the draws;
+* ``effect_mean``/``effect_sd``: Rao–Blackwellised (per-partition posterior
+  moments from the kernel, averaged over the draws);
+* ``log10_bf``: from the posterior identity ``BF = P(Z*)·BF(Z*) / P(Z*|data)``
+  at the most visited partition Z*, with ``P(Z*|data)`` its visit frequency (its
+  Monte Carlo error is that of a frequency) and ``P(Z*)`` computed exactly from
+  the centre sets that generate it; ``unseen_mass`` is the Good–Turing estimate
+  of posterior mass in partitions the chain never saw (fraction of draws in
+  partitions visited exactly once).
+
+Convergence: R-hat (split, across chains) of the number of clusters and of
+``log BF(Z)``, and the bulk ESS of the heterogeneity indicator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .kernel import partition_kernel
+from .model import _check_distances, tau2_nodes
+from .partitions import centre_set_log_prior, partitions_of
+from .priors import parse_tau2_prior
+
+__all__ = ["CentreSetMCMC", "transancestry_mcmc"]
+
+
+@dataclass(frozen=True)
+class CentreSetMCMC:
+    """Result of :func:`transancestry_mcmc` for one variant."""
+
+    log10_bf: float
+    log10_bf_se: float
+    log10_bf_c1: float
+    unseen_mass: float
+    p_heterogeneity: float
+    p_heterogeneity_se: float
+    coclustering: np.ndarray
+    effect_mean: np.ndarray
+    effect_sd: np.ndarray
+    map_partition: tuple[tuple[int, ...], ...]
+    r_hat: dict[str, float]
+    ess_heterogeneity: float
+    n_partitions_visited: int
+    acceptance: float
+    visits: dict = field(default_factory=dict, repr=False)
+
+
+def _split_rhat(x: np.ndarray) -> float:
+    """Split-R-hat (Gelman et al. 2013) for draws of shape (chains, n)."""
+    n = x.shape[1] // 2
+    chains = np.concatenate([x[:, :n], x[:, n:2 * n]])
+    if np.all(chains.var(axis=1) == 0):
+        return 1.0 if np.ptp(chains.mean(axis=1)) == 0 else float("inf")
+    w = chains.var(axis=1, ddof=1).mean()
+    b = n * chains.mean(axis=1).var(ddof=1)
+    return float(np.sqrt(((n - 1) / n * w + b / n) / w))
+
+
+def _ess(x: np.ndarray) -> float:
+    """Effective sample size, summed over chains: ``n / (1 + 2 Σ ρ_t)`` with the sum of
+    autocorrelations stopped at the first negative pair (Geyer's initial positive sequence).
+    A chain that never moves carries no information about the variance: it counts n."""
+    total = 0.0
+    for chain in x:
+        c = chain - chain.mean()
+        n = c.size
+        if c.var() == 0:
+            total += n
+            continue
+        f = np.fft.rfft(c, 2 * n)
+        acf = np.fft.irfft(f * np.conj(f))[:n] / (c.var() * n)
+        tau = 1.0
+        for lag in range(1, n - 1, 2):
+            pair = acf[lag] + acf[lag + 1]
+            if pair < 0:
+                break
+            tau += 2 * pair
+        total += n / tau
+    return total
+
+
+class _Evaluator:
+    """log BF(Z) and the conditional effect moments of one partition, cached by partition."""
+
+    def __init__(self, b, v, psi2, prior):
+        self.b, self.v, self.psi2 = b[None], v[None], psi2
+        self.u, self.logw = tau2_nodes(v[None], prior)
+        self.cache: dict[tuple, tuple[float, np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, part: tuple[tuple[int, ...], ...]) -> tuple[float, np.ndarray, np.ndarray]:
+        hit = self.cache.get(part)
+        if hit is not None:
+            return hit
+        k = self.b.shape[1]
+        idx = np.array([i for cl in part for i in cl], np.int64)
+        mptr = np.cumsum([0] + [len(cl) for cl in part]).astype(np.int64)
+        study_cluster = np.zeros((1, k), np.int64)
+        for c, cl in enumerate(part):
+            study_cluster[0, list(cl)] = c
+        scal, mean, sd, _ = partition_kernel(
+            self.b, self.v, self.u, self.logw, self.psi2, idx, mptr,
+            np.array([0, len(part)], np.int64), np.arange(len(part), dtype=np.int64),
+            study_cluster, np.zeros(1), 0, np.array([len(part)], np.int64), False)
+        out = (float(scal[0, 0]), mean[0], sd[0])
+        self.cache[part] = out
+        return out
+
+
+def transancestry_mcmc(
+    beta: np.ndarray,
+    se: np.ndarray,
+    distances: np.ndarray,
+    *,
+    psi: float = 1.0,
+    tau2_prior: str = "exponential:1",
+    chains: int = 4,
+    steps: int = 20000,
+    burn: int = 2000,
+    seed: int | None = 1,
+) -> CentreSetMCMC:
+    """Sample centre sets for one variant with k studies (any k ≥ 2; k = 30 is routine)."""
+    beta = np.asarray(beta, float)
+    se = np.asarray(se, float)
+    k = beta.size
+    dist = _check_distances(distances, k)
+    if k < 2 or not (np.all(np.isfinite(beta)) and np.all(se > 0)):
+        raise ValueError("the MCMC needs at least 2 studies, all with an effect and a positive SE")
+    ev = _Evaluator(beta, se**2, psi * psi, parse_tau2_prior(tau2_prior))
+    rng = np.random.default_rng(seed)
+
+    def log_target(centres: np.ndarray) -> tuple[float, list]:
+        cs = tuple(int(i) for i in np.flatnonzero(centres))
+        parts = partitions_of(cs, dist)
+        lbf = np.array([ev(p)[0] for p in parts])
+        return centre_set_log_prior(k, len(cs)) + np.logaddexp.reduce(lbf) - np.log(len(parts)), parts
+
+    n_keep = steps
+    n_clusters = np.zeros((chains, n_keep))
+    log_bf_trace = np.zeros((chains, n_keep))
+    visits: dict[tuple, int] = {}
+    cocl = np.zeros((k, k))
+    m1 = np.zeros(k)
+    m2 = np.zeros(k)
+    accepted = 0
+    for ch in range(chains):
+        centres = np.zeros(k, bool)
+        centres[rng.integers(k)] = True
+        lt, parts = log_target(centres)
+        for it in range(burn + steps):
+            # The move type is chosen with a fixed probability (not depending on the state) so
+            # that both proposals stay symmetric; an impossible move is a rejection.
+            prop = centres.copy()
+            if rng.uniform() < 0.5:
+                prop[rng.integers(k)] ^= True
+            elif not prop.all():
+                on, off = np.flatnonzero(prop), np.flatnonzero(~prop)
+                prop[rng.choice(on)] = False
+                prop[rng.choice(off)] = True
+            if prop.any() and not np.array_equal(prop, centres):
+                lt_new, parts_new = log_target(prop)
+                if np.log(rng.uniform()) < lt_new - lt:
+                    centres, lt, parts = prop, lt_new, parts_new
+                    accepted += it >= burn
+            if it < burn:
+                continue
+            j = it - burn
+            # With tied distances a centre set covers several partitions: pick one by weight.
+            lbf = np.array([ev(p)[0] for p in parts])
+            part = parts[int(rng.choice(len(parts), p=np.exp(lbf - np.logaddexp.reduce(lbf))))]
+            log_bf, mean, sd = ev(part)
+            visits[part] = visits.get(part, 0) + 1
+            n_clusters[ch, j] = len(part)
+            log_bf_trace[ch, j] = log_bf
+            for cl in part:
+                cocl[np.ix_(cl, cl)] += 1
+            m1 += mean
+            m2 += sd**2 + mean**2
+    n = chains * n_keep
+    het = (n_clusters > 1).astype(float)
+    ess = _ess(het)
+    # BF = P(Z*) BF(Z*) / P(Z*|data) at the most visited partition Z*.
+    best = max(visits, key=visits.get)
+    log_prior_best = _partition_log_prior(best, dist)
+    log_total = log_prior_best + ev(best)[0] - np.log(visits[best] / n)
+    # Its Monte Carlo error is that of the frequency of Z*: sd(1[Z*]) / (mean · √ESS).
+    at_mode = (log_bf_trace == ev(best)[0]).astype(float)
+    freq = at_mode.mean()
+    se_log = np.sqrt(freq * (1 - freq) / max(_ess(at_mode), 1.0)) / freq / np.log(10)
+    singles = sum(1 for c in visits.values() if c == 1)
+    mean = m1 / n
+    return CentreSetMCMC(
+        log10_bf=float(log_total / np.log(10)), log10_bf_se=float(se_log),
+        log10_bf_c1=ev((tuple(range(k)),))[0] / np.log(10), unseen_mass=singles / n,
+        p_heterogeneity=float(het.mean()),
+        p_heterogeneity_se=float(het.std() / np.sqrt(max(ess, 1.0))),
+        coclustering=cocl / n, effect_mean=mean, effect_sd=np.sqrt(np.maximum(m2 / n - mean**2, 0)),
+        map_partition=best,
+        r_hat={"n_clusters": _split_rhat(n_clusters), "log_bf": _split_rhat(log_bf_trace)},
+        ess_heterogeneity=ess, n_partitions_visited=len(visits), acceptance=accepted / n,
+        visits={p: c / n for p, c in visits.items()})
+
+
+def _partition_log_prior(part: tuple[tuple[int, ...], ...], dist: np.ndarray) -> float:
+    """Prior mass of one partition: the centre sets that generate it are one centre per
+    cluster, each cluster's centre being a member that pulls in exactly that cluster."""
+    from itertools import product
+
+    k = dist.shape[0]
+    total = -np.inf
+    for centres in product(*part):
+        cs = tuple(sorted(centres))
+        parts = partitions_of(cs, dist)
+        hits = sum(p == part for p in parts)
+        if hits:
+            total = np.logaddexp(total, centre_set_log_prior(k, len(cs)) + np.log(hits / len(parts)))
+    return float(total)
