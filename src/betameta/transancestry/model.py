@@ -95,6 +95,7 @@ def transancestry_arrays(
     psi: float = 1.0,
     tau2_prior: str | Tau2Prior = "exponential:1",
     coclustering: bool = False,
+    chunk: int = 100_000,
 ) -> dict[str, np.ndarray]:
     """The partition model for m variants × k studies (NaN marks a missing study).
 
@@ -110,6 +111,10 @@ def transancestry_arrays(
     if b.shape != se.shape:
         raise InputError(f"effects {b.shape} and standard errors {se.shape} differ in shape")
     m, k = b.shape
+    if k > MAX_EXACT_STUDIES:
+        raise ValueError(f"{k} studies: the genome-wide kernel enumerates centre sets, which is "
+                         f"limited to {MAX_EXACT_STUDIES} studies; use transancestry(..., "
+                         "method='mcmc') per variant")
     dist = _check_distances(distances, k)
     if not (np.isfinite(psi) and psi > 0):
         raise ValueError(f"psi must be a positive number, got {psi}")
@@ -134,19 +139,22 @@ def transancestry_arrays(
             continue
         rows = order[bounds[pi]:bounds[pi + 1]]
         ps = enumerate_partitions(dist[np.ix_(cols, cols)])
-        bb = np.ascontiguousarray(b[np.ix_(rows, cols)])
-        vv = np.ascontiguousarray(se[np.ix_(rows, cols)] ** 2)
-        u, logw = tau2_nodes(vv, prior)
-        scalars, mean, sd, cocl = partition_kernel(bb, vv, u, logw, psi * psi,
-                                                   *_kernel_args(ps), coclustering)
-        out["log10_bf"][rows] = scalars[:, 0] / _LN10
-        out["log10_bf_c1"][rows] = scalars[:, 1] / _LN10
-        out["p_heterogeneity"][rows] = scalars[:, 2]
-        out["map_partition"][rows] = scalars[:, 3].astype(np.int64)
-        out["effect_mean"][np.ix_(rows, cols)] = mean
-        out["effect_sd"][np.ix_(rows, cols)] = sd
-        if coclustering:
-            out["coclustering"][np.ix_(rows, cols, cols)] = cocl
+        args = _kernel_args(ps)
+        for start in range(0, rows.size, chunk):  # bounded memory: ~1 KB per variant in flight
+            r = rows[start:start + chunk]
+            bb = np.ascontiguousarray(b[np.ix_(r, cols)])
+            vv = np.ascontiguousarray(se[np.ix_(r, cols)] ** 2)
+            u, logw = tau2_nodes(vv, prior)
+            scalars, mean, sd, cocl = partition_kernel(bb, vv, u, logw, psi * psi, *args,
+                                                       coclustering)
+            out["log10_bf"][r] = scalars[:, 0] / _LN10
+            out["log10_bf_c1"][r] = scalars[:, 1] / _LN10
+            out["p_heterogeneity"][r] = scalars[:, 2]
+            out["map_partition"][r] = scalars[:, 3].astype(np.int64)
+            out["effect_mean"][np.ix_(r, cols)] = mean
+            out["effect_sd"][np.ix_(r, cols)] = sd
+            if coclustering:
+                out["coclustering"][np.ix_(r, cols, cols)] = cocl
     return out
 
 
