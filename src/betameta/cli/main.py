@@ -8,6 +8,7 @@ import click
 
 from ..errors import InputError
 from .bayes import bayes_command, sensitivity_command
+from .gwas import gwas_command
 from .hier import hier_command
 from .meta import meta_command
 from .transancestry import transancestry_command
@@ -24,6 +25,7 @@ cli.add_command(bayes_command)
 cli.add_command(sensitivity_command)
 cli.add_command(hier_command)
 cli.add_command(transancestry_command)
+cli.add_command(gwas_command)
 
 
 def main() -> None:

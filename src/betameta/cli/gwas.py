@@ -1,0 +1,81 @@
+"""``betameta gwas``: genome-wide meta-analysis of summary-statistics files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import InputError
+
+
+def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, str]]:
+    studies: dict[str, Path] = {}
+    ancestry: dict[str, str] = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not NAME=PATH or NAME:ANCESTRY=PATH",
+                                     param_hint="--study")
+        name, path = item.split("=", 1)
+        name, _, anc = name.partition(":")
+        if name in studies:
+            raise click.BadParameter(f"study {name!r} given twice", param_hint="--study")
+        studies[name] = Path(path)
+        if anc:
+            ancestry[name] = anc
+    return studies, ancestry
+
+
+@click.command("gwas")
+@click.option("--study", "study_items", multiple=True, required=True, metavar="NAME[:ANC]=PATH",
+              help="A study's summary statistics (repeat for each study).")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Output file: .parquet (default format) or .tsv / .tsv.gz.")
+@click.option("--methods", default="fe,re,z2", show_default=True,
+              help="Comma-separated: fe, re, z2, bayes, partition.")
+@click.option("--distances", default="auto", show_default=True,
+              help="For the partition model: auto (from allele frequencies) or a distance file.")
+@click.option("--chunk-size", default=200_000, show_default=True, type=click.IntRange(1))
+@click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
+@click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
+@click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
+@click.option("--palindromic", type=click.Choice(["freq", "drop", "keep"]), default="freq",
+              show_default=True, help="How to treat A/T and C/G variants.")
+@click.option("--gc", "genomic_control", is_flag=True,
+              help="Genomic control: inflate each study's SEs by sqrt(lambda) when lambda > 1.")
+@click.option("--tau-prior", default="halfnormal:0.5", show_default=True, help="For bayes.")
+@click.option("--mu-prior", default="normal:0,1", show_default=True, help="For bayes.")
+@click.option("--psi", default=1.0, show_default=True, type=float, help="For partition.")
+@click.option("--tau2-prior", default="exponential:1", show_default=True, help="For partition.")
+@click.option("--column", "columns", multiple=True, metavar="STUDY:NAME=COL",
+              help="Map a canonical column (beta, standard_error, ...) for one study.")
+@click.option("--no-plots", is_flag=True, help="Skip the Manhattan and QQ plots.")
+def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, workers, resume,
+                 palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
+                 no_plots):
+    """Meta-analyse GWAS summary statistics variant by variant."""
+    from ..gwas import run_gwas
+    from ..gwas.run import summary_text
+
+    if scheduler and workers:
+        raise click.BadParameter("give --scheduler or --workers, not both")
+    studies, ancestry = _parse_studies(study_items)
+    colmap: dict[str, dict[str, str]] = {}
+    for item in columns:
+        try:
+            study, rest = item.split(":", 1)
+            name, col = rest.split("=", 1)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not STUDY:NAME=COL", param_hint="--column") from None
+        if study not in studies:
+            raise InputError(f"--column {item}: no study named {study!r}")
+        colmap.setdefault(study, {})[name] = col
+    run = run_gwas(studies, out, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+                   columns=colmap, distances=distances, chunk_size=chunk_size,
+                   palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
+                   mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
+                   scheduler=scheduler, workers=workers, plots=not no_plots)
+    if ancestry:
+        run.summary["ancestry"] = ancestry
+    click.echo(summary_text(run.summary))
+    click.echo(f"wrote {run.out}", err=True)

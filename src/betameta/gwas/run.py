@@ -1,0 +1,298 @@
+"""The genome-wide run: read, harmonise, compute in chunks (locally or on Dask), write.
+
+Robustness: each finished chunk is written to ``<out>.parts/`` under a temporary
+name and renamed into place (atomic on POSIX), next to a manifest of the run's
+inputs and options. ``resume=True`` recomputes only the chunks that are not
+there (after a crash or ``kill -9``) and refuses a manifest that does not match.
+The final file is written the same way, so no half-written file ever carries
+the final name. Memory: the harmonised inputs are held in memory (about
+``M × k × 40`` bytes plus the variant table); results exist one chunk at a time
+until the final concatenation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .compute import METHODS, ChunkSpec, compute_chunk
+from .harmonise import DROP_REASONS, Harmonised, harmonise
+from .io import read_sumstats
+
+__all__ = ["GwasRun", "run_gwas"]
+
+_CHI2_MEDIAN = 0.4549364231195724  # median of χ²₁
+
+
+def lambda_gc(z: np.ndarray) -> float:
+    """Genomic-control λ = median(z²) / 0.4549364."""
+    z = z[np.isfinite(z)]
+    return float(np.median(z * z) / _CHI2_MEDIAN) if z.size else float("nan")
+
+
+@dataclass
+class GwasRun:
+    """What a run produced: output path, summary dict, timings."""
+
+    out: Path
+    summary: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _atomic_write(df: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    name = path.name.lower()
+    if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
+        df.to_csv(tmp, sep="\t", index=False, na_rep="#NA",
+                  compression="gzip" if name.endswith(".gz") else None)
+    else:
+        df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+
+
+def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]:
+    files = {s: {"path": str(p.resolve()), "size": p.stat().st_size, "mtime": p.stat().st_mtime}
+             for s, p in paths.items()}
+    blob = json.dumps({"files": files, "options": options}, sort_keys=True, default=str)
+    return {"files": files, "options": options, "hash": hashlib.sha256(blob.encode()).hexdigest()}
+
+
+class _Progress:
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.done, self.enabled, self.t0 = total, 0, enabled, time.perf_counter()
+
+    def step(self, n: int = 1) -> None:
+        self.done += n
+        if self.enabled:
+            rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
+            sys.stderr.write(f"\rchunks {self.done}/{self.total} ({rate:.1f}/s)")
+            sys.stderr.flush()
+            if self.done == self.total:
+                sys.stderr.write("\n")
+
+
+def run_gwas(
+    studies: dict[str, str | Path],
+    out: str | Path,
+    *,
+    methods: tuple[str, ...] = ("fe", "re", "z2"),
+    columns: dict[str, dict[str, str]] | None = None,
+    distances: str | Path | np.ndarray | None = "auto",
+    chunk_size: int = 200_000,
+    palindromic: str = "freq",
+    genomic_control: bool = False,
+    tau_prior: str = "halfnormal:0.5",
+    mu_prior: str = "normal:0,1",
+    psi: float = 1.0,
+    tau2_prior: str = "exponential:1",
+    resume: bool = False,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+    plots: bool = True,
+) -> GwasRun:
+    """Meta-analyse summary statistics of several studies, variant by variant.
+
+    Parameters
+    ----------
+    studies
+        ``{name: path}``: GWAS-SSF, METAL-style or mapped columns; TSV/CSV (gzip) or Parquet.
+    out
+        Output file: ``.parquet`` (default) or ``.tsv``/``.tsv.gz``. Next to it:
+        ``<out>.summary.json``, ``<out>.summary.txt``, ``<out>.manhattan.png``,
+        ``<out>.qq.png`` and the chunk folder ``<out>.parts/`` (removed at the end).
+    methods
+        Any of ``fe`` (always computed), ``re`` (DerSimonian-Laird), ``z2``,
+        ``bayes`` (exact posterior per variant) and ``partition`` (trans-ancestry).
+    distances
+        For ``partition``: ``"auto"`` (from the inputs' allele frequencies), a
+        distance file, or a matrix.
+    scheduler, workers
+        Run chunks as Dask tasks on an existing scheduler (address) or on a
+        LocalCluster with that many worker processes.
+    """
+    timings: dict[str, float] = {}
+    t_all = time.perf_counter()
+    out = Path(out)
+    methods = tuple(dict.fromkeys(("fe", *methods)))
+    bad = [m for m in methods if m not in METHODS]
+    if bad:
+        raise ValueError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
+    if len(studies) < 2:
+        raise InputError("a meta-analysis needs at least 2 studies")
+    paths = {s: Path(p) for s, p in studies.items()}
+    options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
+               "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
+               "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {},
+               "distances": distances if isinstance(distances, str | type(None)) else "matrix"}
+    for p in paths.values():
+        if not p.exists():
+            raise InputError(f"{p}: no such file")
+    manifest = _manifest(paths, options)
+    parts = out.with_name(out.name + ".parts")
+    if parts.exists():
+        old = json.loads((parts / "manifest.json").read_text()) if (parts / "manifest.json").exists() else {}
+        if not resume:
+            raise InputError(f"{parts} exists from an earlier run: pass --resume to continue it, "
+                             "or remove it")
+        if old.get("hash") != manifest["hash"]:
+            raise InputError(f"{parts} belongs to a run with other inputs or options; remove it")
+    parts.mkdir(parents=True, exist_ok=True)
+    (parts / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+
+    t0 = time.perf_counter()
+    frames = {s: read_sumstats(p, (columns or {}).get(s)) for s, p in paths.items()}
+    timings["read"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
+    del frames
+    timings["harmonise"] = time.perf_counter() - t0
+    se = h.se
+    lambdas_in = {s: lambda_gc(h.beta[:, j] / h.se[:, j]) for j, s in enumerate(h.studies)}
+    if genomic_control:
+        se = se * np.sqrt(np.maximum([lambdas_in[s] for s in h.studies], 1.0))[None, :]
+    dist = None
+    if "partition" in methods:
+        dist = _distances(h, distances)
+    spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist)
+
+    t0 = time.perf_counter()
+    n_chunks = max(1, -(-h.m // chunk_size))
+    todo = [i for i in range(n_chunks) if not (parts / f"chunk-{i:06d}.parquet").exists()]
+    bar = _Progress(n_chunks, progress)
+    bar.done = n_chunks - len(todo)
+
+    def payload(i: int) -> tuple:
+        sl = slice(i * chunk_size, min((i + 1) * chunk_size, h.m))
+        return h.variants.iloc[sl], h.beta[sl], se[sl], h.eaf[sl]
+
+    if scheduler or workers:
+        _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
+    else:
+        for i in todo:
+            _atomic_write(compute_chunk(*payload(i), spec), parts / f"chunk-{i:06d}.parquet")
+            bar.step()
+    timings["compute"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    result = pd.concat([pd.read_parquet(parts / f"chunk-{i:06d}.parquet") for i in range(n_chunks)],
+                       ignore_index=True)
+    _atomic_write(result, out)
+    timings["write"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - t_all
+    summary = _summary(h, result, lambdas_in, methods, timings, options)
+    _write_text(out.with_name(out.name + ".summary.json"), json.dumps(summary, indent=1, default=str))
+    _write_text(out.with_name(out.name + ".summary.txt"), summary_text(summary))
+    if plots:
+        from .plots import manhattan, qq
+
+        manhattan(result, out.with_name(out.name + ".manhattan.png"))
+        qq(result, out.with_name(out.name + ".qq.png"))
+    shutil.rmtree(parts)
+    return GwasRun(out, summary, timings)
+
+
+def _write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _distances(h: Harmonised, distances: Any) -> np.ndarray:
+    from ..transancestry import distances_from_frequencies, read_distances
+
+    if isinstance(distances, np.ndarray):
+        return distances
+    if distances in (None, "auto"):
+        if "chromosome" not in h.variants:
+            return distances_from_frequencies(h.eaf)
+        return distances_from_frequencies(h.eaf, h.variants["chromosome"].to_numpy(),
+                                          h.variants["base_pair_location"].to_numpy())
+    return read_distances(distances, h.studies)[0]
+
+
+def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(compute_chunk, *payload(i), spec, pure=False): i for i in todo}
+        for fut in as_completed(futures):
+            _atomic_write(fut.result(), parts / f"chunk-{futures[fut]:06d}.parquet")
+            bar.step()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _top_loci(result: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[dict]:
+    order = result.sort_values("neg_log_10_p_value", ascending=False)
+    picked: list[dict] = []
+    for row in order.head(20_000).itertuples(index=False):
+        if len(picked) == n:
+            break
+        row_d = row._asdict()
+        if "chromosome" in row_d and any(
+                p["chromosome"] == row_d["chromosome"]
+                and abs(p["base_pair_location"] - row_d["base_pair_location"]) < window for p in picked):
+            continue
+        picked.append({k: row_d[k] for k in row_d if k in (
+            "chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele", "beta",
+            "standard_error", "neg_log_10_p_value", "direction", "het_i2", "het_p",
+            "partition_log10_bf", "partition_p_heterogeneity", "n_studies")})
+    return picked
+
+
+def _summary(h, result, lambdas_in, methods, timings, options) -> dict[str, Any]:
+    counts = {s: {"rows": c.get("rows", 0), "kept": c.get("kept", 0),
+                  "dropped": {r: c.get(r, 0) for r in DROP_REASONS},
+                  "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))}}
+              for s, c in h.counts.items()}
+    return {
+        "studies": list(h.studies), "methods": list(methods), "options": options,
+        "variants_out": int(len(result)),
+        "variants_by_n_studies": {int(k): int(v) for k, v in
+                                  result["n_studies"].value_counts().sort_index().items()},
+        "per_study": counts, "lambda_gc_inputs": lambdas_in,
+        "lambda_gc": lambda_gc(result["z"].to_numpy()),
+        "top_loci": _top_loci(result), "timings_s": timings,
+    }
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    """Readable version of the run summary."""
+    lines = [f"betameta genome-wide run: {len(s['studies'])} studies, methods {', '.join(s['methods'])}",
+             f"variants meta-analysed: {s['variants_out']:,} "
+             f"(by number of studies: {s['variants_by_n_studies']})",
+             f"lambda_GC of the fixed-effect result: {s['lambda_gc']:.4f}", "",
+             f"{'study':<12}{'rows':>12}{'kept':>12}  dropped by reason / alignment"]
+    for name, c in s["per_study"].items():
+        drops = ", ".join(f"{k} {v:,}" for k, v in c["dropped"].items() if v)
+        al = ", ".join(f"{k} {v:,}" for k, v in c["aligned"].items() if v)
+        lines.append(f"{name:<12}{c['rows']:>12,}{c['kept']:>12,}  {drops or 'none'} | {al}"
+                     f" | lambda_GC {s['lambda_gc_inputs'][name]:.3f}")
+    lines += ["", "top loci (1 Mb apart):"]
+    for t in s["top_loci"]:
+        where = f"{t.get('chromosome', '')}:{t.get('base_pair_location', t.get('rsid', ''))}"
+        lines.append(f"  {where:<16} beta {t['beta']:+.4f} se {t['standard_error']:.4f} "
+                     f"-log10 p {t['neg_log_10_p_value']:.2f} {t['direction']}")
+    lines += ["", "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in s["timings_s"].items())]
+    return "\n".join(lines)
