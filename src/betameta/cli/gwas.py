@@ -74,8 +74,6 @@ def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, wo
                    columns=colmap, distances=distances, chunk_size=chunk_size,
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
-                   scheduler=scheduler, workers=workers, plots=not no_plots)
-    if ancestry:
-        run.summary["ancestry"] = ancestry
+                   scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry)
     click.echo(summary_text(run.summary))
     click.echo(f"wrote {run.out}", err=True)

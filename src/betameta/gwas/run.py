@@ -101,6 +101,7 @@ def run_gwas(
     workers: int | None = None,
     progress: bool = True,
     plots: bool = True,
+    ancestry: dict[str, str] | None = None,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -192,6 +193,8 @@ def run_gwas(
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     summary = _summary(h, result, lambdas_in, methods, timings, options)
+    if ancestry:
+        summary["ancestry"] = ancestry
     _write_text(out.with_name(out.name + ".summary.json"), json.dumps(summary, indent=1, default=str))
     _write_text(out.with_name(out.name + ".summary.txt"), summary_text(summary))
     if plots:

@@ -1,0 +1,127 @@
+"""Harmonisation: every alignment case and every drop reason, counted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from betameta import InputError
+from betameta.gwas import harmonise, read_sumstats
+
+
+def _study(rows):
+    df = pd.DataFrame(rows, columns=["chromosome", "base_pair_location", "effect_allele",
+                                     "other_allele", "beta", "standard_error",
+                                     "effect_allele_frequency"])
+    df["n"] = 1000.0
+    df["rsid"] = [f"rs{p}" for p in df["base_pair_location"]]
+    return df
+
+
+REF = _study([
+    ("1", 100, "A", "G", 0.10, 0.02, 0.30),   # plain
+    ("1", 200, "C", "T", 0.20, 0.02, 0.40),   # swapped in B
+    ("1", 300, "A", "C", 0.30, 0.02, 0.20),   # strand flip in B
+    ("1", 400, "A", "G", 0.40, 0.02, 0.10),   # strand flip + swap in B
+    ("1", 500, "A", "T", 0.50, 0.02, 0.20),   # palindromic, frequency clear, same strand
+    ("1", 600, "C", "G", 0.60, 0.02, 0.15),   # palindromic, B on the other strand
+    ("1", 700, "A", "T", 0.70, 0.02, 0.45),   # palindromic, ambiguous frequency
+    ("1", 800, "A", "G", 0.80, 0.02, 0.30),   # mismatched alleles in B
+    ("2", 100, "G", "T", 0.90, 0.02, 0.50),   # only in the reference study
+])
+B = _study([
+    ("1", 100, "A", "G", 0.11, 0.03, 0.32),
+    ("1", 200, "T", "C", -0.21, 0.03, 0.61),
+    ("1", 300, "T", "G", 0.31, 0.03, 0.22),
+    ("1", 400, "C", "T", -0.41, 0.03, 0.88),
+    ("1", 500, "A", "T", 0.51, 0.03, 0.22),
+    ("1", 600, "C", "G", -0.61, 0.03, 0.84),
+    ("1", 700, "A", "T", 0.71, 0.03, 0.48),
+    ("1", 800, "A", "C", 0.81, 0.03, 0.30),
+    ("3", 100, "N", "T", 0.10, 0.03, 0.50),   # malformed
+    ("3", 200, "A", "C", np.nan, 0.03, 0.50),  # non-finite
+    ("3", 300, "A", "C", 0.10, 0.0, 0.50),    # SE 0
+    ("3", 400, "A", "C", 0.10, 0.03, 0.50),   # multi-allelic (with the next row)
+    ("3", 400, "A", "G", 0.10, 0.03, 0.50),
+    ("3", 500, "A", "C", 0.10, 0.03, 0.50),   # duplicated
+    ("3", 500, "A", "C", 0.10, 0.03, 0.50),
+])
+
+
+@pytest.fixture(scope="module")
+def h():
+    return harmonise({"A": REF, "B": B})
+
+
+def _row(h, chrom, pos):
+    v = h.variants
+    return int(np.flatnonzero((v["chromosome"] == chrom) & (v["base_pair_location"] == pos))[0])
+
+
+def test_alignment_cases(h):
+    b = lambda pos: h.beta[_row(h, "1", pos), 1]  # noqa: E731
+    f = lambda pos: h.eaf[_row(h, "1", pos), 1]  # noqa: E731
+    assert b(100) == 0.11
+    assert b(200) == pytest.approx(0.21) and f(200) == pytest.approx(0.39)
+    assert b(300) == pytest.approx(0.31)
+    assert b(400) == pytest.approx(0.41) and f(400) == pytest.approx(0.12)
+    assert b(500) == pytest.approx(0.51)
+    assert b(600) == pytest.approx(0.61) and f(600) == pytest.approx(0.16)
+    assert np.isnan(b(700)) and np.isnan(b(800))
+    assert h.beta[_row(h, "1", 700), 0] == 0.7  # the reference keeps its own palindrome
+
+
+def test_every_drop_is_counted(h):
+    c = h.counts["B"]
+    assert c["rows"] == len(B)
+    assert c["malformed_allele"] == 1
+    assert c["non_finite"] == 2
+    assert c["multi_allelic"] == 2
+    assert c["duplicate"] == 1
+    assert c["allele_mismatch"] == 1
+    assert c["palindromic_ambiguous"] == 1
+    assert c["palindromic_strand_flip"] == 1
+    assert c["aligned_swapped"] == 1 and c["aligned_strand_flip"] == 2
+    dropped = sum(c[r] for r in ("malformed_allele", "non_finite", "multi_allelic", "duplicate",
+                                 "allele_mismatch", "palindromic_ambiguous"))
+    assert c["rows"] == c["kept"] + dropped  # nothing disappears uncounted
+    assert ("3", 500) in set(zip(h.variants["chromosome"], h.variants["base_pair_location"],
+                                 strict=True))
+
+
+def test_palindromic_rules():
+    drop = harmonise({"A": REF, "B": B}, palindromic="drop")
+    assert drop.counts["B"]["palindromic_ambiguous"] == 3
+    keep = harmonise({"A": REF, "B": B}, palindromic="keep")
+    row = _row(keep, "1", 600)
+    assert keep.beta[row, 1] == pytest.approx(-0.61)  # taken at face value
+
+
+def test_sorted_by_position_and_union_of_variants(h):
+    order = list(zip(h.variants["chromosome"].astype(int), h.variants["base_pair_location"],
+                     strict=True))
+    assert order == sorted(order)
+    assert np.isnan(h.beta[_row(h, "2", 100), 1])
+
+
+def test_readers_gwas_ssf_metal_and_map(tmp_path):
+    ssf = tmp_path / "a.tsv.gz"
+    REF.assign(p_value=0.5).to_csv(ssf, sep="\t", index=False, compression="gzip")
+    metal = tmp_path / "b.txt"
+    pd.DataFrame({"MARKER": ["1:100", "1:200"], "Allele1": ["a", "t"], "Allele2": ["g", "c"],
+                  "Effect": [0.1, -0.2], "StdErr": [0.02, 0.03], "Freq1": [0.3, 0.6]}).to_csv(
+        metal, sep="\t", index=False)
+    odd = tmp_path / "c.parquet"
+    pd.DataFrame({"CHR": ["1"], "POS": [100], "EA": ["A"], "NEA": ["G"], "OR": [1.2],
+                  "myse": [0.1]}).to_parquet(odd)
+    a = read_sumstats(ssf)
+    assert a["beta"].tolist()[:2] == [0.1, 0.2]
+    b = read_sumstats(metal)
+    assert b["effect_allele"].tolist() == ["A", "T"] and b["base_pair_location"].tolist() == [100, 200]
+    c = read_sumstats(odd, {"standard_error": "myse"})
+    assert c["beta"][0] == pytest.approx(np.log(1.2))
+    with pytest.raises(InputError, match="no standard_error column"):
+        read_sumstats(odd)
+    with pytest.raises(InputError, match="no such file"):
+        read_sumstats(tmp_path / "none.tsv")
