@@ -1,0 +1,72 @@
+"""End-to-end genome-wide run: 2.5M variants x 5 studies from gzip TSV.
+
+Measured in one run, each step in a fresh subprocess (so peak memory is that
+step's own, from ru_maxrss): (1) parsing the five inputs, the floor;
+(2) the whole run with FE + Q + DL + Z2 (harmonise, compute, write Parquet,
+summary, plots); (3) the same plus the partition model.
+
+    python benchmarks/bench_gwas.py [--variants 2500000] [--workdir /tmp/betameta_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+STEP = r"""
+import json, resource, sys, time
+from pathlib import Path
+from betameta.gwas import read_sumstats, run_gwas
+paths = {p.stem.split(".")[0]: p for p in sorted(Path(sys.argv[1]).glob("S*.tsv.gz"))}
+t0 = time.perf_counter()
+if sys.argv[2] == "parse":
+    rows = sum(len(read_sumstats(p)) for p in paths.values())
+    extra = {"rows": rows}
+else:
+    methods = tuple(sys.argv[2].split(","))
+    out = Path(sys.argv[1]) / f"out-{len(methods)}.parquet"
+    run = run_gwas(paths, out, methods=methods, progress=False)
+    extra = {"timings": run.timings, "variants": run.summary["variants_out"]}
+wall = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"wall": wall, "peak_mb": peak, **extra}))
+"""
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--variants", type=int, default=2_500_000)
+    ap.add_argument("--workdir", default="/tmp/betameta_bench")
+    args = ap.parse_args()
+    work = Path(args.workdir) / f"m{args.variants}"
+    if not (work / "S5.tsv.gz").exists():
+        from betameta.gwas.synthetic import generate
+
+        t0 = time.perf_counter()
+        generate(work, k=5, m=args.variants, seed=2026)
+        print(f"# generated inputs in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    size = sum(p.stat().st_size for p in work.glob("S*.tsv.gz")) / 2**20
+    print(f"# genome-wide run, {date.today()}, {platform.node()}, {platform.machine()}, 2 cores; "
+          f"{args.variants:,} variants x 5 studies, gzip TSV ({size:,.0f} MB)")
+    print(f"{'step':<36}{'wall s':>8}{'peak MB':>9}  detail")
+    floor = None
+    for label, what in (("parse inputs (floor)", "parse"), ("FE + Q + DL + Z2, end to end", "fe,re,z2"),
+                        ("... plus the partition model", "fe,re,z2,partition")):
+        res = subprocess.run([sys.executable, "-c", STEP, str(work), what], capture_output=True,
+                             text=True, check=True)
+        r = json.loads(res.stdout.strip().splitlines()[-1])
+        floor = floor or r["wall"]
+        detail = (f"{r['rows']:,} rows" if "rows" in r else
+                  f"{r['wall'] / floor:.2f}x the floor; " +
+                  ", ".join(f"{k} {v:.1f}" for k, v in r["timings"].items()))
+        print(f"{label:<36}{r['wall']:>8.1f}{r['peak_mb']:>9,.0f}  {detail}")
+
+
+if __name__ == "__main__":
+    main()
