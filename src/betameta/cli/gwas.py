@@ -50,9 +50,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--column", "columns", multiple=True, metavar="STUDY:NAME=COL",
               help="Map a canonical column (beta, standard_error, ...) for one study.")
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan and QQ plots.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write a self-contained HTML report of the run.")
 def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, workers, resume,
                  palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
-                 no_plots):
+                 no_plots, report_path):
     """Meta-analyse GWAS summary statistics variant by variant."""
     from ..gwas import run_gwas
     from ..gwas.run import summary_text
@@ -77,3 +79,11 @@ def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, wo
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry)
     click.echo(summary_text(run.summary))
     click.echo(f"wrote {run.out}", err=True)
+    if report_path:
+        import shlex
+        import sys
+
+        from ..report import gwas_report
+
+        gwas_report(run.out, run.summary, report_path, command="betameta " + shlex.join(sys.argv[1:]))
+        click.echo(f"wrote {report_path}", err=True)

@@ -11,6 +11,7 @@ from .bayes import bayes_command, sensitivity_command
 from .gwas import gwas_command
 from .hier import hier_command
 from .meta import meta_command
+from .report import report_command
 from .transancestry import transancestry_command
 
 
@@ -26,6 +27,7 @@ cli.add_command(sensitivity_command)
 cli.add_command(hier_command)
 cli.add_command(transancestry_command)
 cli.add_command(gwas_command)
+cli.add_command(report_command)
 
 
 def main() -> None:

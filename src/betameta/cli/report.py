@@ -1,0 +1,34 @@
+"""``betameta report``: a self-contained HTML report of a study-level meta-analysis."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import read_studies, study_options
+
+
+@click.command("report")
+@study_options
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")
+@click.option("--tau-prior", default="halfnormal:1", show_default=True)
+@click.option("--mu-prior", default="normal:0,10", show_default=True)
+@click.option("--sections", default="data,classical,bayes,sensitivity,explain", show_default=True,
+              help="Comma-separated sections to include.")
+@click.option("--title", default="Meta-analysis report", show_default=True)
+def report_command(file, effect, se, variance, measure, study, columns, out, tau_prior, mu_prior,
+                   sections, title):
+    """Write an HTML report (plots inline, viewable offline) for FILE."""
+    from ..bayes import parse_mu_prior, parse_tau_prior
+    from ..report import meta_report
+
+    studies = read_studies(file, effect, se, variance, measure, study, columns)
+    path = meta_report(studies, out, tau_prior=parse_tau_prior(tau_prior),
+                       mu_prior=parse_mu_prior(mu_prior),
+                       sections=[s.strip() for s in sections.split(",") if s.strip()], title=title,
+                       command="betameta " + shlex.join(sys.argv[1:]))
+    click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} KB)", err=True)
