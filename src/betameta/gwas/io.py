@@ -60,7 +60,7 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None) ->
         raise InputError(f"{path}: no such file")
     try:
         raw = _read_raw(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault
+    except Exception as exc:
         raise InputError(f"{path}: cannot be read as a summary-statistics table: {exc}") from exc
     lower = {c.lower(): c for c in raw.columns}
     found: dict[str, str] = {}

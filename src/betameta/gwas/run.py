@@ -271,7 +271,7 @@ def _summary(h, result, lambdas_in, methods, timings, options) -> dict[str, Any]
               for s, c in h.counts.items()}
     return {
         "studies": list(h.studies), "methods": list(methods), "options": options,
-        "variants_out": int(len(result)),
+        "variants_out": len(result),
         "variants_by_n_studies": {int(k): int(v) for k, v in
                                   result["n_studies"].value_counts().sort_index().items()},
         "per_study": counts, "lambda_gc_inputs": lambdas_in,

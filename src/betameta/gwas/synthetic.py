@@ -56,7 +56,8 @@ def generate(
     rng = np.random.default_rng(seed)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    chrom = np.sort(rng.choice(np.arange(1, 23), size=m, p=np.linspace(2, 1, 22) / np.linspace(2, 1, 22).sum()))
+    weights = np.linspace(2, 1, 22)  # longer chromosomes hold more variants
+    chrom = np.sort(rng.choice(np.arange(1, 23), size=m, p=weights / weights.sum()))
     pos = np.zeros(m, dtype=np.int64)
     for c in np.unique(chrom):
         idx = np.flatnonzero(chrom == c)

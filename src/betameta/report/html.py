@@ -8,7 +8,7 @@ import io
 import platform
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any
 
@@ -60,13 +60,15 @@ def figure(fig: Any, caption: str, kind: str = "svg") -> str:
         body = svg[svg.index("<svg"):]
     else:
         fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-        body = f'<img alt="{esc(caption)}" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+        data = base64.b64encode(buf.getvalue()).decode()
+        body = f'<img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
     plt.close(fig)
     return f"<figure>{body}<figcaption>{esc(caption)}</figcaption></figure>"
 
 
 def png_file(path: Any, caption: str) -> str:
-    data = base64.b64encode(open(path, "rb").read()).decode()  # noqa: SIM115
+    with open(path, "rb") as fh:
+        data = base64.b64encode(fh.read()).decode()
     return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
@@ -80,7 +82,7 @@ def provenance(command: str | None) -> str:
         except metadata.PackageNotFoundError:
             continue
     cmd = command if command is not None else " ".join(sys.argv)
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return ("<h2>Reproducibility</h2>"
             f"<p>Command: <code>{esc(cmd)}</code><br>Generated {when} on Python "
             f"{esc(platform.python_version())}.</p>" + table(["package", "version"], versions))

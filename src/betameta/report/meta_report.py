@@ -110,7 +110,7 @@ def meta_report(
     return out
 
 
-def _explain(fe, dl, post) -> str:  # noqa: ANN001
+def _explain(fe, dl, post) -> str:
     f, r = fe.fixed, dl.random
     zeta = float(np.sqrt(fe.heterogeneity.zeta2))
     rows = [
