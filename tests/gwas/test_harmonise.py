@@ -125,3 +125,12 @@ def test_readers_gwas_ssf_metal_and_map(tmp_path):
         read_sumstats(odd)
     with pytest.raises(InputError, match="no such file"):
         read_sumstats(tmp_path / "none.tsv")
+
+
+def test_unusual_contigs_get_the_same_code_in_every_study():
+    a = _study([("HLA", 10, "A", "G", 0.1, 0.02, 0.3), ("GL000", 10, "A", "G", 0.2, 0.02, 0.3)])
+    b = _study([("GL000", 10, "A", "G", 0.25, 0.02, 0.3)])
+    h = harmonise({"A": a, "B": b})
+    row = _row(h, "GL000", 10)
+    assert h.beta[row].tolist() == [0.2, 0.25]
+    assert list(h.variants["chromosome"]) == ["GL000", "HLA"]

@@ -61,45 +61,96 @@ class Harmonised:
         return len(self.variants)
 
 
-def _chrom_code(chrom: pd.Series) -> np.ndarray:
-    codes = chrom.map(_CHROM_ORDER)
-    other = codes.isna()
-    if other.any():  # unusual contig names: after the standard ones, in name order
-        names = sorted(chrom[other].unique())
-        codes[other] = chrom[other].map({c: 100 + i for i, c in enumerate(names)})
-    return codes.to_numpy(dtype=np.int64)
+class _Vocab:
+    """Global integer ids for allele strings, with validity and strand complement per id."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.valid: list[bool] = []
+        self.comp: list[int] = []
+
+    def _add(self, allele: str) -> int:
+        i = self.ids.get(allele)
+        if i is None:
+            i = self.ids[allele] = len(self.valid)
+            ok = len(allele) > 0 and set(allele) <= set("ACGT")
+            self.valid.append(ok)
+            self.comp.append(-1)
+            if ok:
+                self.comp[i] = self._add(allele.translate(_COMP))
+        return i
+
+    def codes(self, series: pd.Series) -> np.ndarray:
+        """Ids of a column (strings or categorical), looking up each distinct value once."""
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            codes, uniq = series.cat.codes.to_numpy(), series.cat.categories
+        else:
+            codes, uniq = pd.factorize(series, use_na_sentinel=True)
+        table = np.array([self._add(str(u).upper()) for u in uniq] + [self._add("")], dtype=np.int64)
+        return table[np.where(codes >= 0, codes, len(uniq))]
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.valid, bool), np.array(self.comp, np.int64)
 
 
-def _clean(df: pd.DataFrame, by_position: bool, counts: dict[str, int]) -> pd.DataFrame:
-    counts["rows"] = len(df)
-    ea, oa = df["effect_allele"], df["other_allele"]
-    ok_allele = ea.str.fullmatch("[ACGT]+") & oa.str.fullmatch("[ACGT]+") & (ea != oa)
-    counts["malformed_allele"] = int((~ok_allele).sum())
-    df = df[ok_allele.to_numpy()]
-    if by_position:
-        has_pos = df["base_pair_location"].notna() & df["chromosome"].notna() & (df["chromosome"] != "nan")
+def _chrom_codes(studies: dict[str, pd.DataFrame]) -> dict[str, int]:
+    """One code per chromosome name over all studies: 1-22, X, Y, XY, MT in order, then any
+    other contig names alphabetically (the same code in every study)."""
+    names: set[str] = set()
+    for df in studies.values():
+        if "chromosome" in df:
+            col = df["chromosome"]
+            uniq = col.cat.categories if isinstance(col.dtype, pd.CategoricalDtype) else col.unique()
+            names.update(str(u) for u in uniq if not pd.isna(u))
+    unusual = sorted(n for n in names if n not in _CHROM_ORDER and n != "nan")
+    return {n: _CHROM_ORDER.get(n, -1) for n in names} | {n: 100 + i for i, n in enumerate(unusual)}
+
+
+def _chrom_code(chrom: pd.Series, table: dict[str, int]) -> np.ndarray:
+    if isinstance(chrom.dtype, pd.CategoricalDtype):
+        codes, uniq = chrom.cat.codes.to_numpy(), chrom.cat.categories
     else:
-        has_pos = df["rsid"].notna() & (df["rsid"] != "nan")
-    counts["no_position"] = int((~has_pos).sum())
-    df = df[has_pos.to_numpy()]
-    finite = np.isfinite(df["beta"]) & np.isfinite(df["standard_error"]) & (df["standard_error"] > 0)
-    counts["non_finite"] = int((~finite).sum())
-    df = df[finite.to_numpy()].copy()
+        codes, uniq = pd.factorize(chrom, use_na_sentinel=True)
+    lookup = np.array([table.get(str(u), -1) for u in uniq] + [-1], dtype=np.int64)
+    return lookup[np.where(codes >= 0, codes, len(uniq))]
+
+
+def _clean(df: pd.DataFrame, by_position: bool, counts: dict[str, int], vocab: _Vocab,
+           chrom_table: dict[str, int]) -> pd.DataFrame:
+    counts["rows"] = len(df)
+    ea = vocab.codes(df["effect_allele"])
+    oa = vocab.codes(df["other_allele"])
+    valid, _ = vocab.arrays()
+    ok_allele = valid[ea] & valid[oa] & (ea != oa)
+    counts["malformed_allele"] = int((~ok_allele).sum())
     if by_position:
-        df["key"] = _chrom_code(df["chromosome"]) * 10_000_000_000 + df["base_pair_location"].astype(np.int64)
+        chrom = _chrom_code(df["chromosome"], chrom_table)
+        has_pos = df["base_pair_location"].notna().to_numpy() & (chrom >= 0)
+    else:
+        has_pos = (df["rsid"].notna() & (df["rsid"] != "nan")).to_numpy()
+    has_pos &= ok_allele
+    counts["no_position"] = int((~has_pos & ok_allele).sum())
+    finite = (np.isfinite(df["beta"]) & np.isfinite(df["standard_error"])
+              & (df["standard_error"] > 0)).to_numpy()
+    counts["non_finite"] = int((has_pos & ~finite).sum())
+    keep = has_pos & finite
+    df = df[keep].copy()
+    ea, oa = ea[keep], oa[keep]
+    df["_ea"], df["_oa"] = ea, oa
+    if by_position:
+        df["key"] = chrom[keep] * 10_000_000_000 + df["base_pair_location"].to_numpy(np.int64)
     else:
         df["key"] = df["rsid"]
-    lo = np.where(df["effect_allele"] < df["other_allele"], df["effect_allele"], df["other_allele"])
-    hi = np.where(df["effect_allele"] < df["other_allele"], df["other_allele"], df["effect_allele"])
-    pair = pd.Series(lo, index=df.index) + "/" + pd.Series(hi, index=df.index)
-    pairs = pd.DataFrame({"key": df["key"], "pair": pair}).drop_duplicates()
+    # A position with two allele pairs is multi-allelic: drop all its rows.
+    pair = np.minimum(ea, oa) * 1_000_003 + np.maximum(ea, oa)
+    pairs = pd.DataFrame({"key": df["key"].to_numpy(), "pair": pair}).drop_duplicates()
     multi = pairs["key"][pairs["key"].duplicated()].unique()
-    is_multi = df["key"].isin(multi)
+    is_multi = df["key"].isin(multi).to_numpy()
     counts["multi_allelic"] = int(is_multi.sum())
-    df = df[~is_multi.to_numpy()]
-    dup = df["key"].duplicated()
+    df = df[~is_multi]
+    dup = df["key"].duplicated().to_numpy()
     counts["duplicate"] = int(dup.sum())
-    return df[~dup.to_numpy()]
+    return df[~dup]
 
 
 def harmonise(
@@ -118,36 +169,33 @@ def harmonise(
     if not by_position and not all("rsid" in df for df in studies.values()):
         raise InputError("some studies have no positions and some no rsid: cannot match variants")
     counts: dict[str, dict[str, int]] = {s: {} for s in names}
-    cleaned = [_clean(studies[s], by_position, counts[s]) for s in names]
+    vocab = _Vocab()
+    chrom_table = _chrom_codes(studies) if by_position else {}
+    cleaned = [_clean(studies[s], by_position, counts[s], vocab, chrom_table) for s in names]
+    _, comp = vocab.arrays()
 
-    cols = ["key", "effect_allele", "other_allele"]
+    cols = ["key", "_ea", "_oa"]
     extra = ["chromosome", "base_pair_location"] if by_position else []
     extra += ["rsid"] if all("rsid" in df for df in cleaned) else []
     ref = pd.concat([df[cols + extra].assign(_holder=j) for j, df in enumerate(cleaned)],
                     ignore_index=True)
     ref = ref.drop_duplicates("key", keep="first")
-    if by_position:
-        ref = ref.assign(_c=_chrom_code(ref["chromosome"])).sort_values(["_c", "base_pair_location"])
-        ref = ref.drop(columns="_c")
-    else:
-        ref = ref.sort_values("key")
-    ref = ref.reset_index(drop=True)
+    ref = ref.sort_values("key").reset_index(drop=True)  # key = chromosome code · 1e10 + position
     index = pd.Index(ref["key"])
     m, k = len(ref), len(names)
     beta = np.full((m, k), np.nan)
     se = np.full((m, k), np.nan)
     eaf = np.full((m, k), np.nan)
     nn = np.full((m, k), np.nan)
-    r1 = ref["effect_allele"].to_numpy()
-    r2 = ref["other_allele"].to_numpy()
+    r1 = ref["_ea"].to_numpy()
+    r2 = ref["_oa"].to_numpy()
     holder = ref["_holder"].to_numpy()
     ref_freq = np.full(m, np.nan)
     for j, df in enumerate(cleaned):
         rows = index.get_indexer(df["key"])
-        ea, oa = df["effect_allele"].to_numpy(), df["other_allele"].to_numpy()
+        ea, oa = df["_ea"].to_numpy(), df["_oa"].to_numpy()
         a1, a2 = r1[rows], r2[rows]
-        ea_c = df["effect_allele"].str.translate(_COMP).to_numpy()
-        oa_c = df["other_allele"].str.translate(_COMP).to_numpy()
+        ea_c, oa_c = comp[ea], comp[oa]
         palin = ea_c == oa
         same = (ea == a1) & (oa == a2)
         swap = (ea == a2) & (oa == a1)
@@ -187,6 +235,11 @@ def harmonise(
         mine = (holder == j) & np.isnan(ref_freq)
         ref_freq[mine] = eaf[mine, j]
     present = ~np.isnan(beta).all(axis=1)
-    variants = ref.loc[present, extra + ["effect_allele", "other_allele"]].reset_index(drop=True)
+    alleles = np.array(list(vocab.ids), dtype=object)
+    variants = ref.loc[present, extra].reset_index(drop=True)
+    if "chromosome" in variants:
+        variants["chromosome"] = variants["chromosome"].astype(str)
+    variants["effect_allele"] = pd.Categorical(alleles[r1[present]])
+    variants["other_allele"] = pd.Categorical(alleles[r2[present]])
     return Harmonised(names, variants, beta[present], se[present], eaf[present], nn[present],
                       counts)

@@ -1,7 +1,8 @@
 """Reading summary-statistics files: GWAS-SSF, METAL-style, or a user column map.
 
-Canonical columns after reading: ``chromosome`` (str), ``base_pair_location``
-(int), ``effect_allele``, ``other_allele`` (upper-case str), ``beta``,
+Canonical columns after reading: ``chromosome`` (categorical str), ``base_pair_location``
+(int), ``effect_allele``, ``other_allele`` (upper-case, categorical: string work is
+done once per distinct value, not per row), ``beta``,
 ``standard_error``, ``effect_allele_frequency``, ``rsid`` (when present) and ``n``.
 ``odds_ratio`` is turned into ``beta = log(OR)`` (its ``standard_error`` is taken
 to be that of log OR, as GWAS-SSF specifies). METAL's ``MARKER`` of the form
@@ -49,6 +50,15 @@ def _read_raw(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, sep=sep, na_values=["#NA", "NA", "NaN", "."], low_memory=False)
 
 
+def _factorized(series: pd.Series, transform) -> pd.Categorical:
+    """Apply a string transform to the distinct values only (millions of rows, few alleles)."""
+    codes, uniq = pd.factorize(series, use_na_sentinel=True)
+    new = transform(pd.Index(pd.Series(uniq).astype(str)))
+    cats, inverse = np.unique(np.asarray(new, dtype=str), return_inverse=True)
+    mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)] if len(inverse) else -1, -1)
+    return pd.Categorical.from_codes(mapped, categories=cats)
+
+
 def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read one study's summary statistics into the canonical columns.
 
@@ -77,12 +87,12 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None) ->
     if "chromosome" not in found and "marker" in found:
         parts = raw[found["marker"]].astype(str).str.split(":", n=2, expand=True)
         if parts.shape[1] >= 2:
-            out["chromosome"] = parts[0].str.removeprefix("chr")
+            out["chromosome"] = _factorized(parts[0], lambda ix: ix.str.removeprefix("chr"))
             out["base_pair_location"] = pd.to_numeric(parts[1], errors="coerce")
         else:
             found.setdefault("rsid", found["marker"])
     if "chromosome" in found:
-        out["chromosome"] = raw[found["chromosome"]].astype(str).str.removeprefix("chr")
+        out["chromosome"] = _factorized(raw[found["chromosome"]], lambda ix: ix.str.removeprefix("chr"))
         out["base_pair_location"] = pd.to_numeric(raw[found.get("base_pair_location", "")]
                                                   if "base_pair_location" in found else np.nan,
                                                   errors="coerce")
@@ -95,8 +105,8 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None) ->
         if canon not in found:
             raise InputError(f"{path}: no {canon} column; columns are {list(raw.columns)} "
                              "(map it with --column NAME=COL)")
-    out["effect_allele"] = raw[found["effect_allele"]].astype(str).str.upper()
-    out["other_allele"] = raw[found["other_allele"]].astype(str).str.upper()
+    out["effect_allele"] = _factorized(raw[found["effect_allele"]], lambda ix: ix.str.upper())
+    out["other_allele"] = _factorized(raw[found["other_allele"]], lambda ix: ix.str.upper())
     se = pd.to_numeric(raw[found["standard_error"]], errors="coerce")
     if "beta" in found:
         beta = pd.to_numeric(raw[found["beta"]], errors="coerce")
