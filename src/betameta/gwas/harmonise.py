@@ -115,42 +115,50 @@ def _chrom_code(chrom: pd.Series, table: dict[str, int]) -> np.ndarray:
     return lookup[np.where(codes >= 0, codes, len(uniq))]
 
 
-def _clean(df: pd.DataFrame, by_position: bool, counts: dict[str, int], vocab: _Vocab,
-           chrom_table: dict[str, int]) -> pd.DataFrame:
+def _first_in_group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stable sort by key: the order, group starts and each row's group (sorted position)."""
+    order = np.argsort(key, kind="stable")  # files sorted by position make this linear
+    ks = key[order]
+    start = np.ones(ks.size, bool)
+    start[1:] = ks[1:] != ks[:-1]
+    return order, start, np.cumsum(start) - 1
+
+
+def _clean(df: pd.DataFrame, key_of, counts: dict[str, int], vocab: _Vocab) -> dict[str, np.ndarray]:
+    """Drop and count bad rows; return the study's surviving rows as arrays."""
     counts["rows"] = len(df)
     ea = vocab.codes(df["effect_allele"])
     oa = vocab.codes(df["other_allele"])
     valid, _ = vocab.arrays()
     ok_allele = valid[ea] & valid[oa] & (ea != oa)
     counts["malformed_allele"] = int((~ok_allele).sum())
-    if by_position:
-        chrom = _chrom_code(df["chromosome"], chrom_table)
-        has_pos = df["base_pair_location"].notna().to_numpy() & (chrom >= 0)
-    else:
-        has_pos = (df["rsid"].notna() & (df["rsid"] != "nan")).to_numpy()
-    has_pos &= ok_allele
+    key = key_of(df)
+    has_pos = (key >= 0) & ok_allele
     counts["no_position"] = int((~has_pos & ok_allele).sum())
-    finite = (np.isfinite(df["beta"]) & np.isfinite(df["standard_error"])
-              & (df["standard_error"] > 0)).to_numpy()
+    beta = df["beta"].to_numpy(dtype=float)
+    se = df["standard_error"].to_numpy(dtype=float)
+    finite = np.isfinite(beta) & np.isfinite(se) & (se > 0)
     counts["non_finite"] = int((has_pos & ~finite).sum())
-    keep = has_pos & finite
-    df = df[keep].copy()
-    ea, oa = ea[keep], oa[keep]
-    df["_ea"], df["_oa"] = ea, oa
-    if by_position:
-        df["key"] = chrom[keep] * 10_000_000_000 + df["base_pair_location"].to_numpy(np.int64)
-    else:
-        df["key"] = df["rsid"]
-    # A position with two allele pairs is multi-allelic: drop all its rows.
+    keep = np.flatnonzero(has_pos & finite)
+    key, ea, oa = key[keep], ea[keep], oa[keep]
+    # A position carrying two allele pairs is multi-allelic (all its rows go); a repeated
+    # variant keeps its first row.
     pair = np.minimum(ea, oa) * 1_000_003 + np.maximum(ea, oa)
-    pairs = pd.DataFrame({"key": df["key"].to_numpy(), "pair": pair}).drop_duplicates()
-    multi = pairs["key"][pairs["key"].duplicated()].unique()
-    is_multi = df["key"].isin(multi).to_numpy()
+    order, start, group = _first_in_group(key)
+    ps = pair[order]
+    differs = np.zeros(ps.size, bool)
+    differs[1:] = ~start[1:] & (ps[1:] != ps[:-1])
+    multi_group = np.zeros(group[-1] + 1 if group.size else 0, bool)
+    multi_group[group[differs]] = True
+    is_multi = multi_group[group]
     counts["multi_allelic"] = int(is_multi.sum())
-    df = df[~is_multi]
-    dup = df["key"].duplicated().to_numpy()
+    dup = ~start & ~is_multi
     counts["duplicate"] = int(dup.sum())
-    return df[~dup]
+    rows = np.sort(order[~is_multi & ~dup])
+    take = keep[rows]
+    return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "beta": beta[take], "se": se[take],
+            "eaf": df["effect_allele_frequency"].to_numpy(dtype=float)[take],
+            "n": df["n"].to_numpy(dtype=float)[take], "row": take}
 
 
 def harmonise(
@@ -170,30 +178,45 @@ def harmonise(
         raise InputError("some studies have no positions and some no rsid: cannot match variants")
     counts: dict[str, dict[str, int]] = {s: {} for s in names}
     vocab = _Vocab()
-    chrom_table = _chrom_codes(studies) if by_position else {}
-    cleaned = [_clean(studies[s], by_position, counts[s], vocab, chrom_table) for s in names]
+    if by_position:
+        chrom_table = _chrom_codes(studies)
+
+        def key_of(df: pd.DataFrame) -> np.ndarray:
+            chrom = _chrom_code(df["chromosome"], chrom_table)
+            pos = df["base_pair_location"].to_numpy(dtype=float)
+            ok = (chrom >= 0) & np.isfinite(pos)
+            return np.where(ok, chrom * 10_000_000_000 + np.nan_to_num(pos).astype(np.int64), -1)
+    else:
+        ids: dict[str, int] = {}
+
+        def key_of(df: pd.DataFrame) -> np.ndarray:
+            codes, uniq = pd.factorize(df["rsid"], use_na_sentinel=True)
+            table = np.array([ids.setdefault(str(u), len(ids)) if str(u) != "nan" else -1
+                              for u in uniq] + [-1], dtype=np.int64)
+            return table[np.where(codes >= 0, codes, len(uniq))]
+
+    cleaned = [_clean(studies[s], key_of, counts[s], vocab) for s in names]
     _, comp = vocab.arrays()
 
-    cols = ["key", "_ea", "_oa"]
-    extra = ["chromosome", "base_pair_location"] if by_position else []
-    extra += ["rsid"] if all("rsid" in df for df in cleaned) else []
-    ref = pd.concat([df[cols + extra].assign(_holder=j) for j, df in enumerate(cleaned)],
-                    ignore_index=True)
-    ref = ref.drop_duplicates("key", keep="first")
-    ref = ref.sort_values("key").reset_index(drop=True)  # key = chromosome code · 1e10 + position
-    index = pd.Index(ref["key"])
-    m, k = len(ref), len(names)
+    # The first study holding a variant fixes its alleles; variants sorted by key
+    # (chromosome code · 1e10 + position, or first-seen rsid order).
+    all_keys = np.concatenate([c["key"] for c in cleaned])
+    holders = np.concatenate([np.full(c["key"].size, j) for j, c in enumerate(cleaned)])
+    order, start, _ = _first_in_group(all_keys)
+    first = order[start]
+    keys = all_keys[first]
+    holder = holders[first]
+    r1 = np.concatenate([c["ea"] for c in cleaned])[first]
+    r2 = np.concatenate([c["oa"] for c in cleaned])[first]
+    m, k = keys.size, len(names)
     beta = np.full((m, k), np.nan)
     se = np.full((m, k), np.nan)
     eaf = np.full((m, k), np.nan)
     nn = np.full((m, k), np.nan)
-    r1 = ref["_ea"].to_numpy()
-    r2 = ref["_oa"].to_numpy()
-    holder = ref["_holder"].to_numpy()
     ref_freq = np.full(m, np.nan)
-    for j, df in enumerate(cleaned):
-        rows = index.get_indexer(df["key"])
-        ea, oa = df["_ea"].to_numpy(), df["_oa"].to_numpy()
+    for j, st in enumerate(cleaned):
+        rows = np.searchsorted(keys, st["key"])
+        ea, oa = st["ea"], st["oa"]
         a1, a2 = r1[rows], r2[rows]
         ea_c, oa_c = comp[ea], comp[oa]
         palin = ea_c == oa
@@ -202,7 +225,7 @@ def harmonise(
         comp_same = ~palin & (ea_c == a1) & (oa_c == a2)
         comp_swap = ~palin & (ea_c == a2) & (oa_c == a1)
         sign = np.where(same | comp_same, 1.0, np.where(swap | comp_swap, -1.0, np.nan))
-        f = df["effect_allele_frequency"].to_numpy(dtype=float)
+        f = st["eaf"]
         f_aligned = np.where(sign < 0, 1 - f, f)
         c = counts[names[j]]
         is_ref = holder[rows] == j  # this study fixed the variant's alleles
@@ -228,17 +251,34 @@ def harmonise(
         keep = ~np.isnan(sign)
         c["kept"] = int(keep.sum())
         r = rows[keep]
-        beta[r, j] = (df["beta"].to_numpy() * sign)[keep]
-        se[r, j] = df["standard_error"].to_numpy()[keep]
+        beta[r, j] = (st["beta"] * sign)[keep]
+        se[r, j] = st["se"][keep]
         eaf[r, j] = f_aligned[keep]
-        nn[r, j] = df["n"].to_numpy(dtype=float)[keep]
+        nn[r, j] = st["n"][keep]
         mine = (holder == j) & np.isnan(ref_freq)
         ref_freq[mine] = eaf[mine, j]
     present = ~np.isnan(beta).all(axis=1)
     alleles = np.array(list(vocab.ids), dtype=object)
-    variants = ref.loc[present, extra].reset_index(drop=True)
-    if "chromosome" in variants:
-        variants["chromosome"] = variants["chromosome"].astype(str)
+    # Positions (and rsids) from the holder study's rows.
+    src_rows = np.concatenate([c["row"] for c in cleaned])[first][present]
+    src_study = holder[present]
+    variants = pd.DataFrame(index=pd.RangeIndex(int(present.sum())))
+    for col in ("chromosome", "base_pair_location", "rsid"):
+        if not all(col in studies[s] for s in names):
+            continue
+        values = np.empty(src_rows.size, dtype=object)
+        for j, s_name in enumerate(names):
+            sel = src_study == j
+            if sel.any():
+                values[sel] = studies[s_name][col].to_numpy()[src_rows[sel]]
+        if col == "base_pair_location":
+            values = pd.to_numeric(pd.Series(values)).astype("Int64").to_numpy()
+        elif col == "chromosome":
+            values = values.astype(str)
+        variants[col] = values
+    if not by_position:
+        variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
+                                          if c in variants and variants[c].isna().all()])
     variants["effect_allele"] = pd.Categorical(alleles[r1[present]])
     variants["other_allele"] = pd.Categorical(alleles[r2[present]])
     return Harmonised(names, variants, beta[present], se[present], eaf[present], nn[present],
