@@ -91,3 +91,31 @@ def test_hier_cli_json():
     row = d["parameters"]["mu_beta"]
     assert set(row) == {"mean", "sd", "hdi_low", "hdi_high", "ess_bulk", "r_hat"}
     assert 5.9 < row["mean"] < 6.5
+
+
+def test_model_graph_or_clear_message(rats, tmp_path):
+    import shutil
+
+    from betameta.mcmc.growth import growth_model, model_graph
+
+    model = growth_model(rats)
+    try:
+        import graphviz  # noqa: F401
+
+        have = shutil.which("dot") is not None
+    except ImportError:
+        have = False
+    if have:
+        assert model_graph(model, tmp_path / "g.png").stat().st_size > 1000
+    else:
+        with pytest.raises(RuntimeError, match="graphviz"):
+            model_graph(model, tmp_path / "g.png")
+
+
+def test_correlated_and_noncentred_models_build(rats):
+    from betameta.mcmc.growth import growth_model
+
+    names = {v.name for v in growth_model(rats, correlated=True).free_RVs}
+    assert {"chol", "z", "mu_beta", "tau"} <= names
+    names = {v.name for v in growth_model(rats, parameterization="noncentered").free_RVs}
+    assert {"z_alpha", "z_beta"} <= names

@@ -26,13 +26,23 @@ from ._common import echo_json, save_figure
 @click.option("--correlated", is_flag=True, help="Correlated intercepts and slopes (LKJ prior).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="ArviZ trace plot of the hyperparameters (.png/.svg/.pdf).")
+@click.option("--graph", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw the model graph (needs graphviz).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def hier_command(file, unit, x_col, y_col, chains, draws, tune, sampler, seed, center_x, noncentered,
-                 correlated, plot, as_json):
+                 correlated, plot, graph, as_json):
     """Fit y ~ N(alpha_i + beta_i x, 1/tau_c) with population normals on alpha_i, beta_i."""
-    from ..mcmc.growth import fit_growth, read_long
+    from ..mcmc.growth import fit_growth, growth_model, model_graph, read_long
 
     data = read_long(read_table(file), unit, x_col, y_col, source=str(file))
+    if graph:
+        try:
+            model_graph(growth_model(data, center_x=center_x, correlated=correlated,
+                                     parameterization="noncentered" if noncentered else "centered"),
+                        graph)
+            click.echo(f"wrote {graph}", err=True)
+        except RuntimeError as exc:
+            click.echo(f"note: no model graph: {exc}", err=True)
     click.echo(f"sampling {chains} chains x ({tune} tune + {draws} draws)...", err=True)
     fit = fit_growth(data, draws=draws, tune=tune, chains=chains, seed=seed, sampler=sampler,
                      center_x=center_x, parameterization="noncentered" if noncentered else "centered",

@@ -11,6 +11,7 @@ reported ``mu_alpha`` is always the population intercept at ``x = 0`` and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -20,7 +21,7 @@ from .._options import check_option
 from ..errors import InputError
 from .sampling import Sampler, resolve_sampler, sample
 
-__all__ = ["GrowthFit", "fit_growth", "growth_model", "read_long", "two_stage_slopes"]
+__all__ = ["GrowthFit", "fit_growth", "growth_model", "model_graph", "read_long", "two_stage_slopes"]
 
 Parameterization = Literal["centered", "noncentered"]
 HYPER = ("mu_alpha", "mu_beta", "tau_alpha", "tau_beta", "tau", "sigma")
@@ -140,6 +141,32 @@ class GrowthFit:
         if kind == "trace":
             return az.plot_trace(self.idata, var_names=list(HYPER))
         return az.plot_forest(self.idata, var_names=["beta"], combined=True, hdi_prob=0.95)
+
+
+def model_graph(model: Any, path: str | Path) -> Path:
+    """Render the PyMC model graph to ``path`` (.png/.svg/.pdf) with graphviz.
+
+    Raises ``RuntimeError`` with what to install when the graphviz Python package
+    or its ``dot`` program is missing.
+    """
+    import shutil
+
+    import pymc as pm
+
+    path = Path(path)
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        raise RuntimeError("drawing the model graph needs the graphviz Python package "
+                           "(pip install graphviz) and its 'dot' program (apt-get install graphviz)"
+                           ) from None
+    if shutil.which("dot") is None:
+        raise RuntimeError("drawing the model graph needs graphviz's 'dot' program "
+                           "(apt-get install graphviz)")
+    graph = pm.model_to_graphviz(model)
+    graph.format = path.suffix.lstrip(".") or "png"
+    graph.render(path.with_suffix(""), cleanup=True)
+    return path
 
 
 def two_stage_slopes(data: pd.DataFrame) -> pd.DataFrame:
