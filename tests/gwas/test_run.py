@@ -135,3 +135,13 @@ def test_tsv_output_and_errors(synthetic, tmp_path):
         run_gwas({"a": tmp_path / "none.tsv", "b": synthetic.paths["S1"]}, tmp_path / "x.parquet")
     with pytest.raises(ValueError, match="unknown methods"):
         run_gwas(synthetic.paths, tmp_path / "x.parquet", methods=("fe", "magic"))
+
+
+def test_genomic_control_columns(synthetic, tmp_path):
+    out = tmp_path / "gc.parquet"
+    run = run_gwas(dict(list(synthetic.paths.items())[:2]), out, genomic_control=True,
+                   progress=False, plots=False)
+    res = pd.read_parquet(out)
+    lam = max(run.summary["lambda_gc"], 1.0)
+    np.testing.assert_allclose(res["standard_error_gc"], res["standard_error"] * np.sqrt(lam))
+    assert (res["neg_log_10_p_value_gc"] <= res["neg_log_10_p_value"] + 1e-12).all()

@@ -119,6 +119,9 @@ def run_gwas(
     distances
         For ``partition``: ``"auto"`` (from the inputs' allele frequencies), a
         distance file, or a matrix.
+    genomic_control
+        Divide each study's z by √λ (inflate its SEs) when its λ_GC > 1, and add
+        ``*_gc`` columns corrected by the result's own λ.
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -189,6 +192,16 @@ def run_gwas(
     t0 = time.perf_counter()
     result = pd.concat([pd.read_parquet(parts / f"chunk-{i:06d}.parquet") for i in range(n_chunks)],
                        ignore_index=True)
+    if genomic_control:
+        # Second round of genomic control, on the meta-analysis itself (METAL's GENOMICCONTROL).
+        from ..kernels import log10_norm_sf2
+
+        lam = max(lambda_gc(result["z"].to_numpy()), 1.0)
+        z_gc = result["z"].to_numpy() / np.sqrt(lam)
+        result["standard_error_gc"] = result["standard_error"] * np.sqrt(lam)
+        result["neg_log_10_p_value_gc"] = -log10_norm_sf2(z_gc)
+        result["p_value_gc"] = 10.0 ** -result["neg_log_10_p_value_gc"]
+        options = {**options, "lambda_gc_result_applied": lam}
     _atomic_write(result, out)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
