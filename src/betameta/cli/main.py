@@ -46,6 +46,9 @@ def main() -> None:
     except (InputError, ValueError, TypeError, OSError) as exc:
         click.echo(f"betameta: error: {exc}", err=True)
         sys.exit(2)
+    except ImportError as exc:  # an optional engine (numba, PyMC, Dask, pyarrow) is missing
+        click.echo(f"betameta: error: {exc}", err=True)
+        sys.exit(3)
 
 
 if __name__ == "__main__":

@@ -239,7 +239,10 @@ def _distances(h: Harmonised, distances: Any) -> np.ndarray:
 
 
 def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
-    from dask.distributed import Client, LocalCluster, as_completed
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as exc:
+        raise ImportError("--scheduler/--workers need dask: pip install 'betameta[distributed]'") from exc
 
     cluster = None
     if scheduler:

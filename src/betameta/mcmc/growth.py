@@ -19,7 +19,7 @@ import pandas as pd
 
 from .._options import check_option
 from ..errors import InputError
-from .sampling import Sampler, resolve_sampler, sample
+from .sampling import Sampler, import_pymc, resolve_sampler, sample
 
 __all__ = ["GrowthFit", "fit_growth", "growth_model", "model_graph", "read_long", "two_stage_slopes"]
 
@@ -65,7 +65,7 @@ def growth_model(
     independent normals by a bivariate normal with an LKJ(2) prior on the
     correlation and half-normal(100) scales (precisions are then derived).
     """
-    import pymc as pm
+    pm = import_pymc()
 
     parameterization = check_option("parameterization", parameterization,  # type: ignore[assignment]
                                     ("centered", "noncentered"))
@@ -151,7 +151,7 @@ def model_graph(model: Any, path: str | Path) -> Path:
     """
     import shutil
 
-    import pymc as pm
+    pm = import_pymc()
 
     path = Path(path)
     try:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..bayes.priors import MuPrior, TauPrior
 from ..studies import StudyTable
+from .sampling import import_pymc
 
 
 def _tau(pm: Any, prior: TauPrior) -> Any:
@@ -38,7 +39,7 @@ def normal_normal_model(
     The non-centred form ``θᵢ = µ + τ·ηᵢ`` is the default: with few studies and
     τ near 0 the centred form has a funnel NUTS cannot enter.
     """
-    import pymc as pm
+    pm = import_pymc()
 
     if not mu_prior.proper:
         raise ValueError("the PyMC model needs a proper prior on mu (e.g. normal_mu(0, 100))")

@@ -15,6 +15,15 @@ def _installed(name: str) -> bool:
     return importlib.util.find_spec(name) is not None
 
 
+def import_pymc():
+    """``import pymc``, or an ImportError that says which extra to install."""
+    try:
+        import pymc
+    except ImportError as exc:
+        raise ImportError("this needs PyMC: pip install 'betameta[mcmc]'") from exc
+    return pymc
+
+
 def resolve_sampler(sampler: Sampler) -> str:
     """``auto`` picks nutpie, then numpyro, then PyMC's own NUTS (fastest first on the
     rats benchmark, benchmarks/results_hier.txt)."""
@@ -48,7 +57,7 @@ def sample(
     """
     import os
 
-    import pymc as pm
+    pm = import_pymc()
 
     engine = resolve_sampler(sampler)
     cores = cores or max(1, min(chains, os.cpu_count() or 1))

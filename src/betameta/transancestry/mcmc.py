@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .kernel import partition_kernel
-from .model import _check_distances, tau2_nodes
+from .model import _check_distances, partition_kernel, tau2_nodes
 from .partitions import centre_set_log_prior, partitions_of
 from .priors import parse_tau2_prior
 

@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .kernel import partition_kernel
 from .partitions import MAX_EXACT_STUDIES, PartitionSet, enumerate_partitions
 from .priors import Tau2Prior, parse_tau2_prior
 
@@ -26,6 +25,15 @@ __all__ = ["TransAncestry", "transancestry", "transancestry_arrays"]
 
 _LN10 = np.log(10.0)
 _X, _W = np.polynomial.legendre.leggauss(8)
+
+
+def partition_kernel(*args):
+    """The compiled kernel (:mod:`.kernel`), imported on first use: numba is an extra."""
+    try:
+        from .kernel import partition_kernel as kernel
+    except ImportError as exc:
+        raise ImportError("the partition model needs numba: pip install 'betameta[fast]'") from exc
+    return kernel(*args)
 
 
 def _kernel_args(ps: PartitionSet) -> tuple:
