@@ -10,6 +10,9 @@ import pandas as pd
 from ..kernels import classical_kernel
 
 METHODS = ("fe", "re", "z2", "bayes", "partition")
+#: GWAS-SSF's mandatory columns, in the order its validator requires; ours follow.
+SSF_ORDER = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+             "standard_error", "effect_allele_frequency", "p_value", "rsid")
 
 
 @dataclass(frozen=True)
@@ -82,4 +85,5 @@ def compute_chunk(variants: pd.DataFrame, beta: np.ndarray, se: np.ndarray, eaf:
         for j, s in enumerate(spec.studies):
             out[f"partition_effect_{s}"] = r["effect_mean"][:, j]
             out[f"partition_effect_sd_{s}"] = r["effect_sd"][:, j]
-    return out
+    first = [c for c in SSF_ORDER if c in out]
+    return out[first + [c for c in out.columns if c not in first]]

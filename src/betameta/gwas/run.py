@@ -50,10 +50,29 @@ class GwasRun:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def p_text(neg_log10_p: np.ndarray) -> np.ndarray:
+    """Decimal p-values written from -log10 p, exact below the double range (``3.2e-1200``)."""
+    x = np.asarray(neg_log10_p, dtype=float)
+    exponent = np.ceil(x)
+    mantissa = 10.0 ** (exponent - x)  # in [1, 10)
+    return np.array([f"{m:.6g}e-{int(e)}" for m, e in zip(mantissa, exponent, strict=True)],
+                    dtype=object)
+
+
 def _atomic_write(df: pd.DataFrame, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     name = path.name.lower()
     if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
+        # Text output: p-values that underflow a double are written exactly from -log10 p.
+        df = df.copy()
+        for p_col, lg_col in (("p_value", "neg_log_10_p_value"),
+                              ("re_p_value", "re_neg_log_10_p_value"),
+                              ("z2_p_value", "z2_neg_log_10_p_value")):
+            if p_col in df and lg_col in df and (df[p_col] == 0).any():
+                zero = (df[p_col] == 0).to_numpy()
+                col = df[p_col].astype(object)
+                col[zero] = p_text(df.loc[zero, lg_col].to_numpy())
+                df[p_col] = col
         df.to_csv(tmp, sep="\t", index=False, na_rep="#NA",
                   compression="gzip" if name.endswith(".gz") else None)
     else:
