@@ -203,9 +203,19 @@ def run_gwas(
     if scheduler or workers:
         _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
     else:
-        for i in todo:
+        # Chunks are independent: overlap them on the machine's cores (NumPy releases the
+        # GIL); each chunk lands in its own file, so the output does not depend on the order
+        # they finish in. The partition kernel is already parallel inside, and numba's
+        # default threading layer must not be entered from two threads at once: serial then.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(i: int) -> None:
             _atomic_write(compute_chunk(*payload(i), spec), parts / f"chunk-{i:06d}.parquet")
-            bar.step()
+
+        threads = 1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1))
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            for _ in pool.map(one, todo):
+                bar.step()
     timings["compute"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
