@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .exact import conditional, normal_mixture_quantile, tau_grid
+from .exact import conditional, normal_mixture_quantile, tau_grid, theta_conditionals
 from .priors import MuPrior, TauPrior
 
 __all__ = ["bayes_arrays"]
@@ -68,14 +68,7 @@ def bayes_arrays(
             "tau_ci_high": g.quantile(hi_q),
             "log_marginal": g.log_z,
         }
-        # βF = Σ aᵢθᵢ with θᵢ | τ normal (see posterior.py for the formulas).
-        a = np.where(np.isfinite(vv), 1.0 / vv, 0.0)
-        a = a / a.sum(axis=0)
-        vz = np.where(np.isfinite(vv), vv, 1.0)[:, None, :]
-        c = vz / (vz + g.tau[None] ** 2)
-        th_mean = (1 - c) * np.nan_to_num(yy)[:, None, :] + c * mu_hat[None]
-        bf_mean = (a[:, None, :] * th_mean).sum(axis=0)
-        bf_var = (a[:, None, :] ** 2 * vz * (1 - c)).sum(axis=0) + (a[:, None, :] * c).sum(axis=0) ** 2 * var
+        _, _, bf_mean, bf_var = theta_conditionals(g.tau, yy, vv, mu_hat, var)
         res["beta_f_mean"] = (w * bf_mean).sum(axis=0)
         res["beta_f_sd"] = np.sqrt(np.maximum((w * (bf_var + bf_mean**2)).sum(axis=0)
                                               - res["beta_f_mean"] ** 2, 0.0))

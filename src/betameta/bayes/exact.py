@@ -69,6 +69,29 @@ def conditional(
     return ll, mu_hat, 1.0 / sw
 
 
+def theta_conditionals(
+    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu_hat: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Normal conditionals of the study effects θᵢ and of βF = Σaᵢθᵢ given τ.
+
+    With ``cᵢ = σᵢ²/(σᵢ² + τ²)`` and ``aᵢ = wᵢ/Σw``:
+    ``θᵢ | τ, y ~ N((1 − cᵢ)yᵢ + cᵢµ̂_τ, σᵢ²(1 − cᵢ) + cᵢ²V_τ)`` and
+    ``βF | τ, y ~ N(Σaᵢ E θᵢ, Σaᵢ²σᵢ²(1 − cᵢ) + (Σaᵢcᵢ)² V_τ)``.
+    Shapes: ``tau``, ``mu_hat``, ``var`` (n, m); ``y``, ``v`` (k, m), NaN for a missing
+    study (which then gets weight 0). Returns θ means and variances (k, n, m) and βF's (n, m).
+    """
+    present = np.isfinite(y) & np.isfinite(v)
+    vz = np.where(present, v, 1.0)[:, None, :]
+    c = vz / (vz + tau[None] ** 2)
+    th_mean = (1 - c) * np.where(present, y, 0.0)[:, None, :] + c * mu_hat[None]
+    th_var = vz * (1 - c) + c**2 * var[None]
+    w = np.where(present, 1.0 / vz[:, 0, :], 0.0)
+    a = (w / w.sum(axis=0))[:, None, :]
+    bf_mean = (a * th_mean).sum(axis=0)
+    bf_var = (a**2 * vz * (1 - c)).sum(axis=0) + (a * c).sum(axis=0) ** 2 * var
+    return th_mean, th_var, bf_mean, bf_var
+
+
 def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior) -> np.ndarray:
     """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support)."""
     lo, hi = prior.support

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
 from ..studies import StudyTable
-from .exact import TauGrid, conditional, tau_grid
+from .exact import TauGrid, conditional, tau_grid, theta_conditionals
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
 from .priors import MuPrior, TauPrior, flat_mu, half_normal
 
@@ -294,13 +294,10 @@ def bayes_meta(
     mu_hat, var = mu_hat[:, 0], var[:, 0]
     mu = NormalMixture(w, mu_hat, np.sqrt(var), mu_mean_ok, mu_var_ok)
     theta_new = NormalMixture(w, mu_hat, np.sqrt(var + tau**2), mu_mean_ok, var_tau2_ok)
-    c = studies.vi[:, None] / (studies.vi[:, None] + tau[None] ** 2)  # (k, n)
-    th_mean = (1 - c) * studies.yi[:, None] + c * mu_hat[None]
-    th_var = studies.vi[:, None] * (1 - c) + c**2 * var[None]
+    th_mean, th_var, bf_mean, bf_var = (x[..., 0] for x in theta_conditionals(
+        grid.tau, y, v, mu_hat[:, None], var[:, None]))
     theta = tuple(NormalMixture(w, th_mean[i], np.sqrt(th_var[i])) for i in range(k))
     a = (1 / studies.vi) / (1 / studies.vi).sum()
-    bf_mean = a @ th_mean
-    bf_var = (a**2 * studies.vi) @ (1 - c) + (a @ c) ** 2 * var
     beta_f = NormalMixture(w, bf_mean, np.sqrt(bf_var))
     zeta2_mean = float(w @ (a @ (th_var + th_mean**2) - (bf_var + bf_mean**2)))
 

@@ -19,7 +19,7 @@ from scipy import stats
 
 from ..classical import meta_analysis
 from ..studies import StudyTable
-from .exact import conditional
+from .exact import conditional, theta_conditionals
 from .posterior import bayes_meta
 from .priors import LAMBERT, MuPrior, fixed_tau2, lambert, normal_mu
 
@@ -164,14 +164,11 @@ def _curves(studies: StudyTable, tau2: np.ndarray, psi2: float, mu_mean: float,
     tau = np.sqrt(tau2)[None, :]
     y, v = studies.yi[:, None], studies.vi[:, None]
     mu = MuPrior(mu_mean, float(np.sqrt(psi2)))
-    _, mu_hat, var = conditional(tau, y, v, mu)
+    _, mu_hat, var = conditional(tau, y, v, mu)  # (1, T): one meta-analysis per τ² value
+    th_mean, th_var, bf_mean, bf_var = theta_conditionals(tau.T, y, v, mu_hat.T, var.T)
+    th_mean, th_var = th_mean[..., 0], th_var[..., 0]
+    bf_mean, bf_var = bf_mean[:, 0], bf_var[:, 0]
     mu_hat, var = mu_hat[0], var[0]
-    c = v / (v + tau2[None])
-    th_mean = (1 - c) * y + c * mu_hat[None]
-    th_var = v * (1 - c) + c**2 * var[None]
-    a = (1 / studies.vi) / (1 / studies.vi).sum()
-    bf_mean = a @ th_mean
-    bf_var = (a**2 * studies.vi) @ (1 - c) + (a @ c) ** 2 * var
     z = stats.norm.ppf(0.5 + level / 2)
     parts = [("beta_f", bf_mean, bf_var), ("mu", mu_hat, var)]
     parts += [(f"theta[{lab}]", th_mean[i], th_var[i]) for i, lab in enumerate(studies.labels)]
