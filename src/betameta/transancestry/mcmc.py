@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import _check_distances, partition_kernel, tau2_nodes
+from .model import _check_distances, partition_kernel, quadrature_args
 from .partitions import centre_set_log_prior, partitions_of
 from .priors import parse_tau2_prior
 
@@ -93,7 +93,7 @@ class _Evaluator:
 
     def __init__(self, b, v, psi2, prior):
         self.b, self.v, self.psi2 = b[None], v[None], psi2
-        self.u, self.logw = tau2_nodes(v[None], prior)
+        self.quad = quadrature_args(prior)
         self.cache: dict[tuple, tuple[float, np.ndarray, np.ndarray]] = {}
 
     def __call__(self, part: tuple[tuple[int, ...], ...]) -> tuple[float, np.ndarray, np.ndarray]:
@@ -107,7 +107,7 @@ class _Evaluator:
         for c, cl in enumerate(part):
             study_cluster[0, list(cl)] = c
         scal, mean, sd, _ = partition_kernel(
-            self.b, self.v, self.u, self.logw, self.psi2, idx, mptr,
+            self.b, self.v, *self.quad, self.psi2, idx, mptr,
             np.array([0, len(part)], np.int64), np.arange(len(part), dtype=np.int64),
             study_cluster, np.zeros(1), 0, np.array([len(part)], np.int64), False)
         out = (float(scal[0, 0]), mean[0], sd[0])
