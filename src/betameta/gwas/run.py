@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
 from .compute import METHODS, ChunkSpec, compute_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
@@ -60,7 +61,7 @@ def p_text(neg_log10_p: np.ndarray) -> np.ndarray:
 
 
 def _atomic_write(df: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_name(path)
     name = path.name.lower()
     if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
         # Text output: p-values that underflow a double are written exactly from -log10 p.
@@ -237,8 +238,8 @@ def run_gwas(
     summary = _summary(h, result, lambdas_in, methods, timings, options)
     if ancestry:
         summary["ancestry"] = ancestry
-    _write_text(out.with_name(out.name + ".summary.json"), json.dumps(summary, indent=1, default=str))
-    _write_text(out.with_name(out.name + ".summary.txt"), summary_text(summary))
+    write_text_atomic(out.with_name(out.name + ".summary.json"), json.dumps(summary, indent=1, default=str))
+    write_text_atomic(out.with_name(out.name + ".summary.txt"), summary_text(summary))
     if plots:
         from .plots import manhattan, qq
 
@@ -246,12 +247,6 @@ def run_gwas(
         qq(result, out.with_name(out.name + ".qq.png"))
     shutil.rmtree(parts)
     return GwasRun(out, summary, timings)
-
-
-def _write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def _distances(h: Harmonised, distances: Any) -> np.ndarray:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .._atomic import write_text_atomic
 from .html import esc, fmt, page, png_file, provenance, table
 
 
@@ -42,8 +42,4 @@ def gwas_report(out_table: str | Path, summary: dict[str, Any], path: str | Path
         cols += [f"partition_effect_{s}" for s in studies if f"partition_effect_{s}" in merged]
         parts.append(table(cols, merged[[c for c in cols if c in merged]].itertuples(index=False)))
     parts.append(provenance(command))
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(page("Genome-wide meta-analysis report", parts), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, page("Genome-wide meta-analysis report", parts))

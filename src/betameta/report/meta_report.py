@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import write_text_atomic
 from ..bayes import bayes_meta, sensitivity_analysis
 from ..bayes.priors import MuPrior, TauPrior, half_normal, normal_mu
 from ..classical import meta_analysis
@@ -103,11 +103,7 @@ def meta_report(
     if "explain" in sections:
         parts.append(_explain(fe, dl, post))
     parts.append(provenance(command))
-    out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.write_text(page(title, parts), encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return write_text_atomic(out, page(title, parts))
 
 
 def _explain(fe, dl, post) -> str:
