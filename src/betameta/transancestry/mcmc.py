@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import _check_distances, partition_kernel, quadrature_args
+from .model import _check_distances, quadrature_args, single_partition_fit
 from .partitions import centre_set_log_prior, partitions_of
 from .priors import parse_tau2_prior
 
@@ -92,27 +92,15 @@ class _Evaluator:
     """log BF(Z) and the conditional effect moments of one partition, cached by partition."""
 
     def __init__(self, b, v, psi2, prior):
-        self.b, self.v, self.psi2 = b[None], v[None], psi2
+        self.b, self.v, self.psi2 = b, v, psi2
         self.quad = quadrature_args(prior)
         self.cache: dict[tuple, tuple[float, np.ndarray, np.ndarray]] = {}
 
     def __call__(self, part: tuple[tuple[int, ...], ...]) -> tuple[float, np.ndarray, np.ndarray]:
         hit = self.cache.get(part)
-        if hit is not None:
-            return hit
-        k = self.b.shape[1]
-        idx = np.array([i for cl in part for i in cl], np.int64)
-        mptr = np.cumsum([0] + [len(cl) for cl in part]).astype(np.int64)
-        study_cluster = np.zeros((1, k), np.int64)
-        for c, cl in enumerate(part):
-            study_cluster[0, list(cl)] = c
-        scal, mean, sd, _ = partition_kernel(
-            self.b, self.v, *self.quad, self.psi2, idx, mptr,
-            np.array([0, len(part)], np.int64), np.arange(len(part), dtype=np.int64),
-            study_cluster, np.zeros(1), 0, np.array([len(part)], np.int64), False)
-        out = (float(scal[0, 0]), mean[0], sd[0])
-        self.cache[part] = out
-        return out
+        if hit is None:
+            hit = self.cache[part] = single_partition_fit(self.b, self.v, part, self.psi2, self.quad)
+        return hit
 
 
 def transancestry_mcmc(

@@ -305,17 +305,30 @@ def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed) -> TransAncestry:
                          table, mcmc=mc)
 
 
+def single_partition_fit(b: np.ndarray, v: np.ndarray, part: tuple[tuple[int, ...], ...],
+                         psi2: float, quad: tuple) -> tuple[float, np.ndarray, np.ndarray]:
+    """log BF of one partition Z against the null, and the effects' moments given Z.
+
+    The kernel run on a partition set holding just Z (used for the partition table
+    of one variant and by the centre-set MCMC).
+    """
+    k = b.size
+    idx = np.array([i for cl in part for i in cl], np.int64)
+    mptr = np.cumsum([0] + [len(cl) for cl in part]).astype(np.int64)
+    study_cluster = np.zeros((1, k), np.int64)
+    for c, cl in enumerate(part):
+        study_cluster[0, list(cl)] = c
+    n = len(part)
+    scal, mean, sd, _ = partition_kernel(
+        b[None], v[None], *quad, psi2, idx, mptr, np.array([0, n], np.int64),
+        np.arange(n, dtype=np.int64), study_cluster, np.zeros(1), 0, np.array([n], np.int64), False)
+    return float(scal[0, 0]), mean[0], sd[0]
+
+
 def _partition_posterior(b, v, ps: PartitionSet, psi: float, prior: Tau2Prior) -> np.ndarray:
-    """P(Z | data) for each partition, by running the kernel on one-partition sets."""
+    """P(Z | data) for each partition."""
     quad = quadrature_args(prior)
-    log_bf = np.empty(ps.size)
-    for p in range(ps.size):
-        sub = PartitionSet(ps.k, (ps.partitions[p],), np.zeros(1), ps.clusters, ps.membership,
-                           np.array([0, ps.part_ptr[p + 1] - ps.part_ptr[p]], np.int64),
-                           ps.part_clusters[ps.part_ptr[p]:ps.part_ptr[p + 1]],
-                           ps.study_cluster[p:p + 1], np.array([1], np.int64))
-        args = list(_kernel_args(sub))
-        args[6] = 0
-        log_bf[p] = partition_kernel(b[None], v[None], *quad, psi * psi, *args, False)[0][0, 0]
+    log_bf = np.array([single_partition_fit(b, v, part, psi * psi, quad)[0]
+                       for part in ps.partitions])
     post = ps.log_prior + log_bf
     return np.exp(post - np.logaddexp.reduce(post))
