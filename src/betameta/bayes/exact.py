@@ -24,18 +24,13 @@ import numpy as np
 from numpy.polynomial import legendre
 from scipy import special
 
-from .priors import MuPrior, TauPrior
+from .priors import MuPrior, TauPrior, data_scale
 
 _LOG2PI = np.log(2 * np.pi)
 _COARSE = np.arange(-40.0, 40.0 + 1e-9, 0.5)  # log τ around the data's scale
 _DROP = 36.0  # the integrand is followed down to e^-36 of its maximum
 _EPS = 1e-6
 
-
-def data_scale(v: np.ndarray) -> np.ndarray:
-    """Typical standard error of each column: ``(mean 1/vᵢ)^(−½)``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return 1.0 / np.sqrt(np.nanmean(1.0 / v, axis=0))
 
 
 def conditional(

@@ -274,12 +274,15 @@ def pareto_precision(alpha: float, scale: float) -> TauPrior:
                     (0.0, 1 / np.sqrt(scale)))
 
 
+def data_scale(v: np.ndarray) -> np.ndarray:
+    """Typical standard error of each column, ``(mean 1/vᵢ)^(−½)`` over the studies present
+    (bayesmeta's reference scale s0; also where the exact engine centres its τ scan)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 / np.sqrt(np.nanmean(1.0 / v, axis=0))
+
+
 def _s0(v: np.ndarray, s0: float | None) -> np.ndarray | float:
-    """bayesmeta's reference scale: ``s0² = 1 / mean(1/σᵢ²)`` over the studies present."""
-    if s0 is not None:
-        return s0
-    prec = np.where(np.isfinite(v), 1.0 / v, np.nan)
-    return 1.0 / np.sqrt(np.nanmean(prec, axis=0))
+    return s0 if s0 is not None else data_scale(v)
 
 
 def dumouchel(s0: float | None = None) -> TauPrior:
