@@ -166,3 +166,14 @@ def test_bad_input(kwargs, message):
     with pytest.raises((InputError, ValueError), match=message):
         transancestry(args["beta"], args["se"], args["distances"],
                       tau2_prior=args.get("tau2_prior", "exponential:1"))
+
+
+def test_vectorisable_exp_matches_libm():
+    """The kernel's polynomial exp (exp(x/256)^256) against NumPy's exp on [-40, 0]: the
+    kernel's documented bound is 1e-13 relative; below -40 the term is dropped (0)."""
+    from betameta.transancestry.kernel import _exp_nonpositive
+
+    x = np.concatenate([np.linspace(-40, 0, 100_001), -np.logspace(-12, np.log10(40), 1001), [0.0]])
+    ours = np.array([_exp_nonpositive(xi) for xi in x])
+    assert np.max(np.abs(ours / np.exp(x) - 1)) < 1e-13
+    assert _exp_nonpositive(-40.5) == 0.0 and _exp_nonpositive(-1e300) == 0.0

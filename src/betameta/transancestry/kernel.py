@@ -27,6 +27,23 @@ def _log_prior_tau2(t, prior):
     return -prior[4] if t <= np.exp(prior[4]) else -np.inf
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _exp_nonpositive(x):
+    """exp(x) for x <= 0, relative error below 1e-13; 0 below −40 (negligible terms).
+
+    exp(x) = (exp(x/256))^256: a degree-10 Taylor polynomial on [−0.16, 0] (remainder
+    < 1e-17) squared 8 times (relative error × 256). Unlike a call to libm's exp it is
+    plain arithmetic, so loops over the τ² nodes that use it are vectorised.
+    """
+    y = max(x, -40.0) * 0.00390625
+    p = 1.0 + y * (1.0 + y * (0.5 + y * (1.0 / 6.0 + y * (1.0 / 24.0 + y * (
+        1.0 / 120.0 + y * (1.0 / 720.0 + y * (1.0 / 5040.0 + y * (
+            1.0 / 40320.0 + y * (1.0 / 362880.0 + y * (1.0 / 3628800.0))))))))))
+    for _ in range(8):
+        p *= p
+    return p if x >= -40.0 else 0.0
+
+
 @njit(cache=True, nogil=True)
 def _nodes(v, prior, x1n, w1n, xn, wn, n_last, t, logw):
     """Quadrature over τ² for one variant; returns the number of nodes written to t, logw.
@@ -72,15 +89,16 @@ def _nodes(v, prior, x1n, w1n, xn, wn, n_last, t, logw):
 @njit(cache=True, nogil=True)
 def _one_variant(b, v, prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx, membership_ptr,
                  part_ptr, part_clusters, study_cluster, log_prior, one_cluster, n_clusters_of,
-                 out_scalars, out_mean, out_sd, out_cocl, want_cocl):
-    # Work per (partition, node) is one sqrt and one exp: the log-determinant terms are
-    # carried as a product, R = [Π_c (1 + τ²W_c) · (1 + ψ²B)]^(-1/2), and only the
-    # quadratic exponent E goes through exp. Cluster terms are shared by all partitions.
+                 out_scalars, out_mean, out_sd, out_cocl, want_cocl, ws):
+    # Loops run over the τ² nodes innermost, on contiguous rows, so that the compiler
+    # vectorises them; per (partition, node) the work is one division, one sqrt and one
+    # exp: the log-determinant terms are carried as a product,
+    # R = [Π_c (1 + τ²W_c) · (1 + ψ²B)]^(-1/2), and only the quadratic exponent goes
+    # through exp. Cluster terms are computed once and shared by all partitions.
+    t, logw, ONEP, AC, AS, AW, Q, E, R, S2, MMU, prod, sq, sa, sb, W1, M1, M2 = ws
     n_cl = membership_ptr.size - 1
     n_part = part_ptr.size - 1
     k = b.size
-    t = np.empty(x1n.size + xn.size * (n_last + 1))
-    logw = np.empty(t.size)
     G = _nodes(v, prior, x1n, w1n, xn, wn, n_last, t, logw)
     S = np.zeros(n_cl)
     W = np.zeros(n_cl)
@@ -89,56 +107,64 @@ def _one_variant(b, v, prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx, me
             i = membership_idx[j]
             S[c] += b[i] / v[i]
             W[c] += 1.0 / v[i]
-    a_cache = np.empty((G, n_cl))
-    E = np.empty((n_part, G))
-    R = np.empty((n_part, G))
-    s2 = np.empty((n_part, G))
-    mmu = np.empty((n_part, G))
-    one_p = np.empty(n_cl)
-    q = np.empty(n_cl)
-    aS = np.empty(n_cl)
-    aW = np.empty(n_cl)
-    for g in range(G):
-        tg = t[g]
-        for c in range(n_cl):
-            one_p[c] = 1.0 + tg * W[c]
-            a = 1.0 / one_p[c]
-            a_cache[g, c] = a
-            aS[c] = a * S[c]
-            aW[c] = a * W[c]
-            q[c] = 0.5 * tg * aS[c] * S[c]
-        lw = logw[g]
-        for p in range(n_part):
-            prod = 1.0
-            sq = 0.0
-            sa = 0.0
-            sb = 0.0
-            for j in range(part_ptr[p], part_ptr[p + 1]):
-                c = part_clusters[j]
-                prod *= one_p[c]
-                sq += q[c]
-                sa += aS[c]
-                sb += aW[c]
-            inv_d = 1.0 / (1.0 + psi2 * sb)
-            s2[p, g] = psi2 * inv_d
-            mmu[p, g] = sa * s2[p, g]
-            E[p, g] = sq + 0.5 * sa * mmu[p, g] + lw
-            R[p, g] = np.sqrt(inv_d / prod)
-    # log BF(Z) per partition, then the posterior over partitions.
+    for c in range(n_cl):
+        Sc = S[c]
+        Wc = W[c]
+        onep = ONEP[c]
+        ac = AC[c]
+        as_ = AS[c]
+        aw = AW[c]
+        qc = Q[c]
+        for g in range(G):
+            o = 1.0 + t[g] * Wc
+            a = 1.0 / o
+            onep[g] = o
+            ac[g] = a
+            as_[g] = a * Sc
+            aw[g] = a * Wc
+            qc[g] = 0.5 * t[g] * a * Sc * Sc
     log_bf_part = np.empty(n_part)
     for p in range(n_part):
-        mx = E[p, 0]
+        for g in range(G):
+            prod[g] = 1.0
+            sq[g] = logw[g]
+            sa[g] = 0.0
+            sb[g] = 0.0
+        for j in range(part_ptr[p], part_ptr[p + 1]):
+            c = part_clusters[j]
+            onep = ONEP[c]
+            qc = Q[c]
+            as_ = AS[c]
+            aw = AW[c]
+            for g in range(G):
+                prod[g] *= onep[g]
+                sq[g] += qc[g]
+                sa[g] += as_[g]
+                sb[g] += aw[g]
+        e_p = E[p]
+        r_p = R[p]
+        s2_p = S2[p]
+        mm_p = MMU[p]
+        for g in range(G):
+            inv_d = 1.0 / (1.0 + psi2 * sb[g])
+            s2 = psi2 * inv_d
+            mm = sa[g] * s2
+            s2_p[g] = s2
+            mm_p[g] = mm
+            e_p[g] = sq[g] + 0.5 * sa[g] * mm
+            r_p[g] = np.sqrt(inv_d / prod[g])
+        mx = e_p[0]
         for g in range(1, G):
-            mx = max(mx, E[p, g])
+            mx = max(mx, e_p[g])
+        for g in range(G):  # the terms, kept for the weights below
+            e_p[g] = r_p[g] * _exp_nonpositive(e_p[g] - mx)
         sm = 0.0
         for g in range(G):
-            x = E[p, g] - mx
-            e = R[p, g] * np.exp(x) if x > -40.0 else 0.0  # below e^-40 of the largest term
-            E[p, g] = e  # keep the term for the weights below
-            sm += e
+            sm += e_p[g]
         log_bf_part[p] = mx + np.log(sm)
+        inv_sm = 1.0 / sm
         for g in range(G):
-            E[p, g] /= sm
+            e_p[g] *= inv_sm
     post = log_prior + log_bf_part
     mx = post.max()
     total = mx + np.log(np.sum(np.exp(post - mx)))
@@ -155,11 +181,13 @@ def _one_variant(b, v, prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx, me
     out_scalars[3] = best
     # Per-study effects: mixture over (partition, node) of the conditional normals
     # β_c | Z, τ², data ~ N(a_c(m_µ + τ²S_c), τ²a_c + a_c²s²). Weights are first summed
-    # per (node, cluster) over the partitions holding that cluster, so the per-study
+    # per (cluster, node) over the partitions holding that cluster, so the per-study
     # work does not grow with the number of partitions.
-    W1 = np.zeros((G, n_cl))
-    M1 = np.zeros((G, n_cl))
-    M2 = np.zeros((G, n_cl))
+    for c in range(n_cl):
+        for g in range(G):
+            W1[c, g] = 0.0
+            M1[c, g] = 0.0
+            M2[c, g] = 0.0
     for p in range(n_part):
         wp = post[p] - total
         if wp < -37.0:
@@ -170,37 +198,59 @@ def _one_variant(b, v, prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx, me
                 for j in range(k):
                     if study_cluster[p, i] == study_cluster[p, j]:
                         out_cocl[i, j] += w_part
-        for g in range(G):
-            w = w_part * E[p, g]
-            if w < 1e-17:
-                continue
-            mm = mmu[p, g]
-            m2 = w * (mm * mm + s2[p, g])
-            for j in range(part_ptr[p], part_ptr[p + 1]):
-                c = part_clusters[j]
-                W1[g, c] += w
-                M1[g, c] += w * mm
-                M2[g, c] += m2
-    m1 = np.zeros(k)
+        e_p = E[p]
+        s2_p = S2[p]
+        mm_p = MMU[p]
+        for g in range(G):  # reuse the partition's rows for w, w·m_µ, w·(m_µ² + s²)
+            w = w_part * e_p[g]
+            mm = mm_p[g]
+            e_p[g] = w
+            s2_p[g] = w * (mm * mm + s2_p[g])
+            mm_p[g] = w * mm
+        for j in range(part_ptr[p], part_ptr[p + 1]):
+            c = part_clusters[j]
+            w1 = W1[c]
+            m1 = M1[c]
+            m2 = M2[c]
+            for g in range(G):
+                w1[g] += e_p[g]
+                m1[g] += mm_p[g]
+                m2[g] += s2_p[g]
+    m1s = np.zeros(k)
     m2s = np.zeros(k)
     for c in range(n_cl):
         e1 = 0.0
         e2 = 0.0
+        ac = AC[c]
+        w1 = W1[c]
+        m1 = M1[c]
+        m2 = M2[c]
+        Sc = S[c]
         for g in range(G):
-            if W1[g, c] == 0.0:
-                continue
-            a = a_cache[g, c]
-            ts = t[g] * S[c]
+            a = ac[g]
+            ts = t[g] * Sc
             # E[mean] and E[var + mean²] with mean = a(m_µ + τ²S), var = τ²a + a²s².
-            e1 += a * (M1[g, c] + ts * W1[g, c])
-            e2 += W1[g, c] * t[g] * a + a * a * (M2[g, c] + 2.0 * ts * M1[g, c] + ts * ts * W1[g, c])
+            e1 += a * (m1[g] + ts * w1[g])
+            e2 += w1[g] * t[g] * a + a * a * (m2[g] + 2.0 * ts * m1[g] + ts * ts * w1[g])
         for j in range(membership_ptr[c], membership_ptr[c + 1]):
             i = membership_idx[j]
-            m1[i] += e1
+            m1s[i] += e1
             m2s[i] += e2
     for i in range(k):
-        out_mean[i] = m1[i]
-        out_sd[i] = np.sqrt(max(m2s[i] - m1[i] * m1[i], 0.0))
+        out_mean[i] = m1s[i]
+        out_sd[i] = np.sqrt(max(m2s[i] - m1s[i] * m1s[i], 0.0))
+
+
+@njit(cache=True, nogil=True)
+def _workspace(n_nodes, n_cl, n_part):
+    def mat(n):
+        return np.empty((n, n_nodes))
+    return (np.empty(n_nodes), np.empty(n_nodes), mat(n_cl), mat(n_cl), mat(n_cl), mat(n_cl),
+            mat(n_cl), mat(n_part), mat(n_part), mat(n_part), mat(n_part), np.empty(n_nodes),
+            np.empty(n_nodes), np.empty(n_nodes), np.empty(n_nodes), mat(n_cl), mat(n_cl), mat(n_cl))
+
+
+_BLOCK = 256  # variants per parallel task: one workspace allocation serves them all
 
 
 @njit(parallel=True, cache=True)
@@ -217,9 +267,16 @@ def partition_kernel(b, v, prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx
     mean = np.empty((m, k))
     sd = np.empty((m, k))
     cocl = np.zeros((m if want_cocl else 1, k, k))
-    for r in prange(m):
-        slot = np.int64(r) if want_cocl else np.int64(0)
-        _one_variant(b[r], v[r], prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx,
-                     membership_ptr, part_ptr, part_clusters, study_cluster, log_prior, one_cluster,
-                     n_clusters_of, scalars[r], mean[r], sd[r], cocl[slot], want_cocl)
+    n_nodes = x1n.size + xn.size * (n_last + 1)
+    n_cl = membership_ptr.size - 1
+    n_part = part_ptr.size - 1
+    n_blocks = (m + _BLOCK - 1) // _BLOCK
+    for blk in prange(n_blocks):
+        ws = _workspace(n_nodes, n_cl, n_part)
+        for r in range(blk * _BLOCK, min(m, (blk + 1) * _BLOCK)):
+            slot = np.int64(r) if want_cocl else np.int64(0)
+            _one_variant(b[r], v[r], prior, x1n, w1n, xn, wn, n_last, psi2, membership_idx,
+                         membership_ptr, part_ptr, part_clusters, study_cluster, log_prior,
+                         one_cluster, n_clusters_of, scalars[r], mean[r], sd[r], cocl[slot],
+                         want_cocl, ws)
     return scalars, mean, sd, cocl
