@@ -23,6 +23,8 @@ Rules (METAL's, with palindromes made explicit):
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -115,24 +117,22 @@ def _chrom_code(chrom: pd.Series, table: dict[str, int]) -> np.ndarray:
     return lookup[np.where(codes >= 0, codes, len(uniq))]
 
 
-def _first_in_group(key: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Stable sort by key: the order, group starts and each row's group (sorted position)."""
-    order = np.argsort(key, kind="stable")  # files sorted by position make this linear
-    ks = key[order]
+def _first_in_group(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """Stable sort by key: the order (None when the keys already ascend, as in files sorted
+    by position), group starts and each row's group (in sorted position)."""
+    order = None if key.size < 2 or bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
+    ks = key if order is None else key[order]
     start = np.ones(ks.size, bool)
     start[1:] = ks[1:] != ks[:-1]
     return order, start, np.cumsum(start) - 1
 
 
-def _clean(df: pd.DataFrame, key_of, counts: dict[str, int], vocab: _Vocab) -> dict[str, np.ndarray]:
+def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, valid: np.ndarray,
+           counts: dict[str, int]) -> dict[str, np.ndarray]:
     """Drop and count bad rows; return the study's surviving rows as arrays."""
     counts["rows"] = len(df)
-    ea = vocab.codes(df["effect_allele"])
-    oa = vocab.codes(df["other_allele"])
-    valid, _ = vocab.arrays()
     ok_allele = valid[ea] & valid[oa] & (ea != oa)
     counts["malformed_allele"] = int((~ok_allele).sum())
-    key = key_of(df)
     has_pos = (key >= 0) & ok_allele
     counts["no_position"] = int((~has_pos & ok_allele).sum())
     beta = df["beta"].to_numpy(dtype=float)
@@ -145,7 +145,7 @@ def _clean(df: pd.DataFrame, key_of, counts: dict[str, int], vocab: _Vocab) -> d
     # variant keeps its first row.
     pair = np.minimum(ea, oa) * 1_000_003 + np.maximum(ea, oa)
     order, start, group = _first_in_group(key)
-    ps = pair[order]
+    ps = pair if order is None else pair[order]
     differs = np.zeros(ps.size, bool)
     differs[1:] = ~start[1:] & (ps[1:] != ps[:-1])
     multi_group = np.zeros(group[-1] + 1 if group.size else 0, bool)
@@ -154,7 +154,9 @@ def _clean(df: pd.DataFrame, key_of, counts: dict[str, int], vocab: _Vocab) -> d
     counts["multi_allelic"] = int(is_multi.sum())
     dup = ~start & ~is_multi
     counts["duplicate"] = int(dup.sum())
-    rows = np.sort(order[~is_multi & ~dup])
+    rows = np.flatnonzero(~is_multi & ~dup)
+    if order is not None:
+        rows = np.sort(order[rows], kind="stable")  # nearly sorted: timsort is linear
     take = keep[rows]
     return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "beta": beta[take], "se": se[take],
             "eaf": df["effect_allele_frequency"].to_numpy(dtype=float)[take],
@@ -195,27 +197,44 @@ def harmonise(
                               for u in uniq] + [-1], dtype=np.int64)
             return table[np.where(codes >= 0, codes, len(uniq))]
 
-    cleaned = [_clean(studies[s], key_of, counts[s], vocab) for s in names]
-    _, comp = vocab.arrays()
+    # Ids and keys in order (the vocabularies grow as they go); the rest per study in
+    # threads: NumPy releases the GIL, and each study writes only its own column.
+    keys_in = [key_of(studies[s]) for s in names]
+    ea_in = [vocab.codes(studies[s]["effect_allele"]) for s in names]
+    oa_in = [vocab.codes(studies[s]["other_allele"]) for s in names]
+    valid, comp = vocab.arrays()
+    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+        cleaned = list(pool.map(_clean, [studies[s] for s in names], keys_in, ea_in, oa_in,
+                                [valid] * len(names), [counts[s] for s in names]))
+    del keys_in, ea_in, oa_in
 
     # The first study holding a variant fixes its alleles; variants sorted by key
     # (chromosome code · 1e10 + position, or first-seen rsid order).
     all_keys = np.concatenate([c["key"] for c in cleaned])
-    holders = np.concatenate([np.full(c["key"].size, j) for j, c in enumerate(cleaned)])
-    order, start, _ = _first_in_group(all_keys)
-    first = order[start]
+    sizes = [c["key"].size for c in cleaned]
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    order, start, group = _first_in_group(all_keys)
+    first = np.flatnonzero(start) if order is None else order[start]
+    variant_of = group if order is None else np.empty_like(group)
+    if order is not None:
+        variant_of[order] = group  # each study row's variant, without a search per study
     keys = all_keys[first]
-    holder = holders[first]
+    holder = np.searchsorted(offsets, first, side="right") - 1
     r1 = np.concatenate([c["ea"] for c in cleaned])[first]
     r2 = np.concatenate([c["oa"] for c in cleaned])[first]
     m, k = keys.size, len(names)
-    beta = np.full((m, k), np.nan)
-    se = np.full((m, k), np.nan)
-    eaf = np.full((m, k), np.nan)
-    nn = np.full((m, k), np.nan)
-    ref_freq = np.full(m, np.nan)
-    for j, st in enumerate(cleaned):
-        rows = np.searchsorted(keys, st["key"])
+    # Column-major: each study's column is written (and later read per chunk) contiguously.
+    beta = np.full((m, k), np.nan, order="F")
+    se = np.full((m, k), np.nan, order="F")
+    eaf = np.full((m, k), np.nan, order="F")
+    nn = np.full((m, k), np.nan, order="F")
+    # The reference frequency of a variant is that of the study fixing its alleles (the
+    # study's own orientation), so each study can be aligned independently.
+    ref_freq = np.concatenate([c["eaf"] for c in cleaned])[first]
+
+    def align(j: int) -> None:
+        st = cleaned[j]
+        rows = variant_of[offsets[j]:offsets[j + 1]]
         ea, oa = st["ea"], st["oa"]
         a1, a2 = r1[rows], r2[rows]
         ea_c, oa_c = comp[ea], comp[oa]
@@ -229,57 +248,80 @@ def harmonise(
         f_aligned = np.where(sign < 0, 1 - f, f)
         c = counts[names[j]]
         is_ref = holder[rows] == j  # this study fixed the variant's alleles
-        if palindromic != "keep":
-            if palindromic == "drop":
-                sign = np.where(palin & ~is_ref, np.nan, sign)
-            else:
-                fr = ref_freq[rows]
-                # Same side of 0.5 as the reference after alignment: same strand; the
-                # other side: the study is on the other strand, so flip once more.
-                clear = ((np.abs(f - 0.5) > band) & (np.abs(fr - 0.5) > band)) | is_ref
-                agree = (f_aligned > 0.5) == (fr > 0.5)
-                flip = palin & clear & ~agree & ~is_ref
-                sign = np.where(palin & ~clear, np.nan, np.where(flip, -sign, sign))
-                f_aligned = np.where(flip, 1 - f_aligned, f_aligned)
-                c["palindromic_strand_flip"] = int(flip.sum())
-        mismatch = np.isnan(sign) & ~palin
-        c["allele_mismatch"] = int(mismatch.sum())
-        c["palindromic_ambiguous"] = int((np.isnan(sign) & palin).sum())
-        c["aligned_same"] = int((same & ~np.isnan(sign)).sum())
-        c["aligned_swapped"] = int((swap & ~np.isnan(sign)).sum())
+        if palindromic == "drop":
+            sign = np.where(palin & ~is_ref, np.nan, sign)
+        elif palindromic == "freq":
+            fr = ref_freq[rows]
+            # Same side of 0.5 as the reference after alignment: same strand; the
+            # other side: the study is on the other strand, so flip once more.
+            clear = ((np.abs(f - 0.5) > band) & (np.abs(fr - 0.5) > band)) | is_ref
+            agree = (f_aligned > 0.5) == (fr > 0.5)
+            flip = palin & clear & ~agree & ~is_ref
+            sign = np.where(palin & ~clear, np.nan, np.where(flip, -sign, sign))
+            f_aligned = np.where(flip, 1 - f_aligned, f_aligned)
+            c["palindromic_strand_flip"] = int(flip.sum())
+        dropped = np.isnan(sign)
+        c["allele_mismatch"] = int((dropped & ~palin).sum())
+        c["palindromic_ambiguous"] = int((dropped & palin).sum())
+        c["aligned_same"] = int((same & ~dropped).sum())
+        c["aligned_swapped"] = int((swap & ~dropped).sum())
         c["aligned_strand_flip"] = int((comp_same | comp_swap).sum())
-        keep = ~np.isnan(sign)
+        keep = ~dropped
         c["kept"] = int(keep.sum())
         r = rows[keep]
         beta[r, j] = (st["beta"] * sign)[keep]
         se[r, j] = st["se"][keep]
         eaf[r, j] = f_aligned[keep]
         nn[r, j] = st["n"][keep]
-        mine = (holder == j) & np.isnan(ref_freq)
-        ref_freq[mine] = eaf[mine, j]
-    present = ~np.isnan(beta).all(axis=1)
-    alleles = np.array(list(vocab.ids), dtype=object)
-    # Positions (and rsids) from the holder study's rows.
-    src_rows = np.concatenate([c["row"] for c in cleaned])[first][present]
-    src_study = holder[present]
-    variants = pd.DataFrame(index=pd.RangeIndex(int(present.sum())))
-    for col in ("chromosome", "base_pair_location", "rsid"):
-        if not all(col in studies[s] for s in names):
-            continue
-        values = np.empty(src_rows.size, dtype=object)
-        for j, s_name in enumerate(names):
-            sel = src_study == j
-            if sel.any():
-                values[sel] = studies[s_name][col].to_numpy()[src_rows[sel]]
-        if col == "base_pair_location":
-            values = pd.to_numeric(pd.Series(values)).astype("Int64").to_numpy()
-        elif col == "chromosome":
-            values = values.astype(str)
-        variants[col] = values
-    if not by_position:
+
+    with ThreadPoolExecutor(max_workers=min(k, os.cpu_count() or 1)) as pool:
+        list(pool.map(align, range(k)))
+    # Every variant keeps its allele-fixing row (that study agrees with itself), so no
+    # variant is left empty and rows need no filtering here.
+    src_rows = np.concatenate([c["row"] for c in cleaned])[first]
+    variants = pd.DataFrame(index=pd.RangeIndex(m))
+    if by_position:
+        names_of = {}
+        for name, code in sorted(chrom_table.items()):
+            names_of.setdefault(code, name)
+        chrom = keys // 10_000_000_000
+        cats, chrom_codes = np.unique(chrom, return_inverse=True)
+        variants["chromosome"] = pd.Categorical.from_codes(
+            chrom_codes.astype(np.int32), categories=[names_of[int(c)] for c in cats])
+        variants["base_pair_location"] = keys % 10_000_000_000
+    else:
+        for col in ("chromosome", "base_pair_location"):
+            if all(col in studies[s] for s in names):
+                variants[col] = _gather(studies, names, col, holder, src_rows)
         variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
                                           if c in variants and variants[c].isna().all()])
-    variants["effect_allele"] = pd.Categorical(alleles[r1[present]])
-    variants["other_allele"] = pd.Categorical(alleles[r2[present]])
-    return Harmonised(names, variants, beta[present], se[present], eaf[present], nn[present],
-                      counts)
+    if all("rsid" in studies[s] for s in names):
+        variants["rsid"] = _gather(studies, names, "rsid", holder, src_rows)
+    alleles = list(vocab.ids)
+    variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
+    variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
+    variants["effect_allele"] = variants["effect_allele"].cat.remove_unused_categories()
+    variants["other_allele"] = variants["other_allele"].cat.remove_unused_categories()
+    return Harmonised(names, variants, beta, se, eaf, nn, counts)
+
+
+def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, holder: np.ndarray,
+            rows: np.ndarray) -> pd.Series:
+    """``studies[names[holder[i]]][col][rows[i]]`` for every variant i, taken with Arrow (no
+    Python objects per row)."""
+    import pyarrow as pa
+
+    pieces, index = [], np.empty(holder.size, np.int64)
+    done = 0
+    for j, s_name in enumerate(names):
+        sel = np.flatnonzero(holder == j)
+        arr = pa.array(studies[s_name][col], from_pandas=True)
+        if isinstance(arr, pa.ChunkedArray):  # a CSV reader's hundreds of blocks: take is slow on those
+            arr = arr.combine_chunks()
+        pieces.append(arr.take(rows[sel]))
+        index[sel] = done + np.arange(sel.size)
+        done += sel.size
+    arr = pa.concat_arrays(pieces).take(index)
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return pd.Series(pd.arrays.ArrowStringArray(arr))
+    return arr.to_pandas()
