@@ -97,15 +97,15 @@ def test_kill_9_then_resume_gives_identical_output(synthetic, full_run, tmp_path
     proc = _cli(args)
     parts = Path(str(out) + ".parts")
     deadline = time.time() + 120
-    while time.time() < deadline and len(list(parts.glob("chunk-*.parquet"))) < 3:
+    while time.time() < deadline and len(list(parts.glob("chunk-*.arrow"))) < 3:
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = len(list(parts.glob("chunk-*.parquet")))
+    done = len(list(parts.glob("chunk-*.arrow")))
     assert 3 <= done < 20 and not out.exists()  # interrupted mid-way, no final file
     # No half-written chunk carries a final name: every chunk file reads back.
-    for f in parts.glob("chunk-*.parquet"):
-        pd.read_parquet(f)
+    for f in parts.glob("chunk-*.arrow"):
+        pd.read_feather(f)
     again = _cli(args)
     _, err = again.communicate(timeout=300)
     assert again.returncode != 0 and "--resume" in err  # refuses to overwrite silently

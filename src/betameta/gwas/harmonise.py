@@ -157,10 +157,9 @@ def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, va
     rows = np.flatnonzero(~is_multi & ~dup)
     if order is not None:
         rows = np.sort(order[rows], kind="stable")  # nearly sorted: timsort is linear
-    take = keep[rows]
-    return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "beta": beta[take], "se": se[take],
-            "eaf": df["effect_allele_frequency"].to_numpy(dtype=float)[take],
-            "n": df["n"].to_numpy(dtype=float)[take], "row": take}
+    # Row numbers only: values are taken from the study's columns when aligned, so no
+    # second copy of every study is held at once.
+    return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "row": keep[rows]}
 
 
 def harmonise(
@@ -210,8 +209,8 @@ def harmonise(
 
     # The first study holding a variant fixes its alleles; variants sorted by key
     # (chromosome code · 1e10 + position, or first-seen rsid order).
-    all_keys = np.concatenate([c["key"] for c in cleaned])
-    sizes = [c["key"].size for c in cleaned]
+    all_keys = np.concatenate([c.pop("key") for c in cleaned])
+    sizes = [c["row"].size for c in cleaned]
     offsets = np.concatenate([[0], np.cumsum(sizes)])
     order, start, group = _first_in_group(all_keys)
     first = np.flatnonzero(start) if order is None else order[start]
@@ -220,8 +219,10 @@ def harmonise(
         variant_of[order] = group  # each study row's variant, without a search per study
     keys = all_keys[first]
     holder = np.searchsorted(offsets, first, side="right") - 1
-    r1 = np.concatenate([c["ea"] for c in cleaned])[first]
-    r2 = np.concatenate([c["oa"] for c in cleaned])[first]
+    all_ea = np.concatenate([c.pop("ea") for c in cleaned])
+    all_oa = np.concatenate([c.pop("oa") for c in cleaned])
+    r1, r2 = all_ea[first], all_oa[first]
+    src_rows = np.concatenate([c["row"] for c in cleaned])
     m, k = keys.size, len(names)
     # Column-major: each study's column is written (and later read per chunk) contiguously.
     beta = np.full((m, k), np.nan, order="F")
@@ -230,12 +231,17 @@ def harmonise(
     nn = np.full((m, k), np.nan, order="F")
     # The reference frequency of a variant is that of the study fixing its alleles (the
     # study's own orientation), so each study can be aligned independently.
-    ref_freq = np.concatenate([c["eaf"] for c in cleaned])[first]
+    ref_freq = np.empty(m)
+    for j, s_name in enumerate(names):
+        mine = holder == j
+        ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[
+            src_rows[first[mine]]]
 
     def align(j: int) -> None:
-        st = cleaned[j]
-        rows = variant_of[offsets[j]:offsets[j + 1]]
-        ea, oa = st["ea"], st["oa"]
+        part = slice(offsets[j], offsets[j + 1])
+        rows = variant_of[part]
+        ea, oa = all_ea[part], all_oa[part]
+        df, take = studies[names[j]], src_rows[part]
         a1, a2 = r1[rows], r2[rows]
         ea_c, oa_c = comp[ea], comp[oa]
         palin = ea_c == oa
@@ -244,7 +250,7 @@ def harmonise(
         comp_same = ~palin & (ea_c == a1) & (oa_c == a2)
         comp_swap = ~palin & (ea_c == a2) & (oa_c == a1)
         sign = np.where(same | comp_same, 1.0, np.where(swap | comp_swap, -1.0, np.nan))
-        f = st["eaf"]
+        f = df["effect_allele_frequency"].to_numpy(dtype=float)[take]
         f_aligned = np.where(sign < 0, 1 - f, f)
         c = counts[names[j]]
         is_ref = holder[rows] == j  # this study fixed the variant's alleles
@@ -269,25 +275,27 @@ def harmonise(
         keep = ~dropped
         c["kept"] = int(keep.sum())
         r = rows[keep]
-        beta[r, j] = (st["beta"] * sign)[keep]
-        se[r, j] = st["se"][keep]
+        beta[r, j] = (df["beta"].to_numpy(dtype=float)[take] * sign)[keep]
+        se[r, j] = df["standard_error"].to_numpy(dtype=float)[take][keep]
         eaf[r, j] = f_aligned[keep]
-        nn[r, j] = st["n"][keep]
+        nn[r, j] = df["n"].to_numpy(dtype=float)[take][keep]
 
     with ThreadPoolExecutor(max_workers=min(k, os.cpu_count() or 1)) as pool:
         list(pool.map(align, range(k)))
     # Every variant keeps its allele-fixing row (that study agrees with itself), so no
     # variant is left empty and rows need no filtering here.
-    src_rows = np.concatenate([c["row"] for c in cleaned])[first]
+    src_rows = src_rows[first]
     variants = pd.DataFrame(index=pd.RangeIndex(m))
     if by_position:
         names_of = {}
         for name, code in sorted(chrom_table.items()):
             names_of.setdefault(code, name)
         chrom = keys // 10_000_000_000
-        cats, chrom_codes = np.unique(chrom, return_inverse=True)
+        cats = np.flatnonzero(np.bincount(chrom))  # chromosome codes are small: no sort needed
+        lookup = np.zeros(cats[-1] + 1 if cats.size else 1, np.int32)
+        lookup[cats] = np.arange(cats.size)
         variants["chromosome"] = pd.Categorical.from_codes(
-            chrom_codes.astype(np.int32), categories=[names_of[int(c)] for c in cats])
+            lookup[chrom], categories=[names_of[int(c)] for c in cats])
         variants["base_pair_location"] = keys % 10_000_000_000
     else:
         for col in ("chromosome", "base_pair_location"):

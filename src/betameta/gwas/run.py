@@ -18,6 +18,7 @@ import os
 import shutil
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,25 +61,91 @@ def p_text(neg_log10_p: np.ndarray) -> np.ndarray:
                     dtype=object)
 
 
-def _atomic_write(df: pd.DataFrame, path: Path) -> None:
+def _write_text(df: pd.DataFrame, path: Path) -> None:
+    """TSV (gzip by suffix) written atomically; p-values that underflow a double are written
+    exactly from -log10 p."""
+    df = df.copy()
+    for p_col, lg_col in (("p_value", "neg_log_10_p_value"), ("re_p_value", "re_neg_log_10_p_value"),
+                          ("z2_p_value", "z2_neg_log_10_p_value")):
+        if p_col in df and lg_col in df and (df[p_col] == 0).any():
+            zero = (df[p_col] == 0).to_numpy()
+            col = df[p_col].astype(object)
+            col[zero] = p_text(df.loc[zero, lg_col].to_numpy())
+            df[p_col] = col
     tmp = temp_name(path)
+    df.to_csv(tmp, sep="\t", index=False, na_rep="#NA",
+              compression="gzip" if path.name.lower().endswith(".gz") else None)
+    os.replace(tmp, path)
+
+
+def _part(parts: Path, i: int) -> Path:
+    return parts / f"chunk-{i:06d}.arrow"
+
+
+def _write_part(df: pd.DataFrame, path: Path) -> None:
+    """One chunk's results as an Arrow IPC file (written under a temporary name, then renamed):
+    nearly a memory copy to write, and memory-mapped when read back."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    tmp = temp_name(path)
+    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    os.replace(tmp, path)
+
+
+def _read_part(parts: Path, i: int):
+    import pyarrow as pa
+
+    return pa.ipc.open_file(pa.memory_map(str(_part(parts, i)))).read_all()
+
+
+def _write_output(tables: list, extra: dict[str, np.ndarray], path: Path) -> None:
+    """The final file from the chunks in order: Parquet streamed one row group per chunk
+    (no concatenated copy); text through pandas, with exact decimals for underflowing p."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     name = path.name.lower()
     if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
-        # Text output: p-values that underflow a double are written exactly from -log10 p.
-        df = df.copy()
-        for p_col, lg_col in (("p_value", "neg_log_10_p_value"),
-                              ("re_p_value", "re_neg_log_10_p_value"),
-                              ("z2_p_value", "z2_neg_log_10_p_value")):
-            if p_col in df and lg_col in df and (df[p_col] == 0).any():
-                zero = (df[p_col] == 0).to_numpy()
-                col = df[p_col].astype(object)
-                col[zero] = p_text(df.loc[zero, lg_col].to_numpy())
-                df[p_col] = col
-        df.to_csv(tmp, sep="\t", index=False, na_rep="#NA",
-                  compression="gzip" if name.endswith(".gz") else None)
-    else:
-        df.to_parquet(tmp, index=False)
+        df = pa.concat_tables(tables).to_pandas()
+        for col, values in extra.items():
+            df[col] = values
+        _write_text(df, path)
+        return
+    tmp = temp_name(path)
+    start = 0
+    writer = None
+    try:
+        for t in tables:
+            for col, values in extra.items():
+                t = t.append_column(col, pa.array(values[start:start + t.num_rows]))
+            start += t.num_rows
+            if writer is None:
+                # Dictionary encoding only where values repeat: tried on every column, it
+                # costs 4x the write time on millions of distinct doubles and gains nothing.
+                repeats = [f.name for f in t.schema if pa.types.is_dictionary(f.type)
+                           or f.name in ("direction", "n_studies", "het_df", "z2_df")]
+                writer = pq.ParquetWriter(str(tmp), t.schema, use_dictionary=repeats)
+            writer.write_table(t)
+    finally:
+        if writer is not None:
+            writer.close()
     os.replace(tmp, path)
+
+
+def _light_result(tables: list) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the summary and plots need: position, z, -log10 p and n_studies for every variant,
+    every column for the 20,000 smallest p-values (the candidates for top loci)."""
+    import pyarrow as pa
+
+    table = pa.concat_tables(tables)
+    light = [c for c in ("chromosome", "base_pair_location", "z", "neg_log_10_p_value", "n_studies")
+             if c in table.column_names]
+    result = table.select(light).to_pandas()
+    logp = result["neg_log_10_p_value"].to_numpy()
+    top = np.argsort(-np.nan_to_num(logp, nan=-np.inf), kind="stable")[:20_000]
+    return result, table.take(top).to_pandas()
 
 
 def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +260,7 @@ def run_gwas(
 
     t0 = time.perf_counter()
     n_chunks = max(1, -(-h.m // chunk_size))
-    todo = [i for i in range(n_chunks) if not (parts / f"chunk-{i:06d}.parquet").exists()]
+    todo = [i for i in range(n_chunks) if not _part(parts, i).exists()]
     bar = _Progress(n_chunks, progress)
     bar.done = n_chunks - len(todo)
 
@@ -208,10 +275,8 @@ def run_gwas(
         # GIL); each chunk lands in its own file, so the output does not depend on the order
         # they finish in. The partition kernel is already parallel inside, and numba's
         # default threading layer must not be entered from two threads at once: serial then.
-        from concurrent.futures import ThreadPoolExecutor
-
         def one(i: int) -> None:
-            _atomic_write(compute_chunk(*payload(i), spec), parts / f"chunk-{i:06d}.parquet")
+            _write_part(compute_chunk(*payload(i), spec), _part(parts, i))
 
         threads = 1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1))
         with ThreadPoolExecutor(max_workers=threads) as pool:
@@ -220,22 +285,24 @@ def run_gwas(
     timings["compute"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    result = pd.concat([pd.read_parquet(parts / f"chunk-{i:06d}.parquet") for i in range(n_chunks)],
-                       ignore_index=True)
+    tables = [_read_part(parts, i) for i in range(n_chunks)]  # memory-mapped, not copied
+    extra: dict[str, np.ndarray] = {}
     if genomic_control:
         # Second round of genomic control, on the meta-analysis itself (METAL's GENOMICCONTROL).
         from ..kernels import log10_norm_sf2
 
-        lam = max(lambda_gc(result["z"].to_numpy()), 1.0)
-        z_gc = result["z"].to_numpy() / np.sqrt(lam)
-        result["standard_error_gc"] = result["standard_error"] * np.sqrt(lam)
-        result["neg_log_10_p_value_gc"] = -log10_norm_sf2(z_gc)
-        result["p_value_gc"] = 10.0 ** -result["neg_log_10_p_value_gc"]
+        z = np.concatenate([t.column("z").to_numpy() for t in tables])
+        lam = max(lambda_gc(z), 1.0)
+        se_all = np.concatenate([t.column("standard_error").to_numpy() for t in tables])
+        extra["standard_error_gc"] = se_all * np.sqrt(lam)
+        extra["neg_log_10_p_value_gc"] = -log10_norm_sf2(z / np.sqrt(lam))
+        extra["p_value_gc"] = 10.0 ** -extra["neg_log_10_p_value_gc"]
         options = {**options, "lambda_gc_result_applied": lam}
-    _atomic_write(result, out)
+    _write_output(tables, extra, out)
+    result, top = _light_result(tables)
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
-    summary = _summary(h, result, lambdas_in, methods, timings, options)
+    summary = _summary(h, result, top, lambdas_in, methods, timings, options)
     if ancestry:
         summary["ancestry"] = ancestry
     write_text_atomic(out.with_name(out.name + ".summary.json"), json.dumps(summary, indent=1, default=str))
@@ -278,7 +345,7 @@ def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
     try:
         futures = {client.submit(compute_chunk, *payload(i), spec, pure=False): i for i in todo}
         for fut in as_completed(futures):
-            _atomic_write(fut.result(), parts / f"chunk-{futures[fut]:06d}.parquet")
+            _write_part(fut.result(), _part(parts, futures[fut]))
             bar.step()
     finally:
         client.close()
@@ -286,8 +353,9 @@ def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
             cluster.close()
 
 
-def _top_loci(result: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[dict]:
-    order = result.sort_values("neg_log_10_p_value", ascending=False)
+def _top_loci(top: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[dict]:
+    """The strongest variants at least ``window`` apart, from the rows with the smallest p."""
+    order = top.sort_values("neg_log_10_p_value", ascending=False, kind="stable")
     picked: list[dict] = []
     for row in order.head(20_000).itertuples(index=False):
         if len(picked) == n:
@@ -304,7 +372,7 @@ def _top_loci(result: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> lis
     return picked
 
 
-def _summary(h, result, lambdas_in, methods, timings, options) -> dict[str, Any]:
+def _summary(h, result, top, lambdas_in, methods, timings, options) -> dict[str, Any]:
     counts = {s: {"rows": c.get("rows", 0), "kept": c.get("kept", 0),
                   "dropped": {r: c.get(r, 0) for r in DROP_REASONS},
                   "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))}}
@@ -316,7 +384,7 @@ def _summary(h, result, lambdas_in, methods, timings, options) -> dict[str, Any]
                                   result["n_studies"].value_counts().sort_index().items()},
         "per_study": counts, "lambda_gc_inputs": lambdas_in,
         "lambda_gc": lambda_gc(result["z"].to_numpy()),
-        "top_loci": _top_loci(result), "timings_s": timings,
+        "top_loci": _top_loci(top), "timings_s": timings,
     }
 
 
