@@ -55,8 +55,9 @@ def quadrature_args(prior: Tau2Prior) -> tuple:
     60 nodes per variant: 4 in τ² on ``[0, 1/ΣW]``, then 8-point panels in ``log τ²`` on
     ``[1/ΣW, 1/min W]`` (where ``τ²W_c ≈ 1`` for some cluster) and six equal panels up to
     the prior's 1 − 1e-15 quantile (where power laws ``τ^(1−C)`` meet the prior's scale).
-    Against brute force (tests/transancestry) the worst error is ~1e-8 in log10 BF for
-    effects up to 60 SEs and SEs from 1e-3 to 0.3.
+    Against brute force (tests/transancestry) the error is ~1e-8 in log10 BF. Against the
+    same panels with 816 nodes, on 80,000 random variants (k = 2..6, SEs 1e-3 to 0.3,
+    effects up to 60 SEs and |β| ≤ 2): median 2e-10, 99.9th percentile 2e-7, worst 1.0e-6.
     """
     from scipy.special import gammaln
 
