@@ -222,7 +222,8 @@ def harmonise(
     all_ea = np.concatenate([c.pop("ea") for c in cleaned])
     all_oa = np.concatenate([c.pop("oa") for c in cleaned])
     r1, r2 = all_ea[first], all_oa[first]
-    src_rows = np.concatenate([c["row"] for c in cleaned])
+    src_rows = np.concatenate([c["row"] for c in cleaned])  # each kept row's line in its study
+    holder_rows = src_rows[first]  # each variant's line in the study fixing its alleles
     m, k = keys.size, len(names)
     # Column-major: each study's column is written (and later read per chunk) contiguously.
     beta = np.full((m, k), np.nan, order="F")
@@ -235,7 +236,7 @@ def harmonise(
     for j, s_name in enumerate(names):
         mine = holder == j
         ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[
-            src_rows[first[mine]]]
+            holder_rows[mine]]
 
     def align(j: int) -> None:
         part = slice(offsets[j], offsets[j + 1])
@@ -284,7 +285,6 @@ def harmonise(
         list(pool.map(align, range(k)))
     # Every variant keeps its allele-fixing row (that study agrees with itself), so no
     # variant is left empty and rows need no filtering here.
-    src_rows = src_rows[first]
     variants = pd.DataFrame(index=pd.RangeIndex(m))
     if by_position:
         names_of = {}
@@ -300,11 +300,11 @@ def harmonise(
     else:
         for col in ("chromosome", "base_pair_location"):
             if all(col in studies[s] for s in names):
-                variants[col] = _gather(studies, names, col, holder, src_rows)
+                variants[col] = _gather(studies, names, col, holder, holder_rows)
         variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
                                           if c in variants and variants[c].isna().all()])
     if all("rsid" in studies[s] for s in names):
-        variants["rsid"] = _gather(studies, names, "rsid", holder, src_rows)
+        variants["rsid"] = _gather(studies, names, "rsid", holder, holder_rows)
     alleles = list(vocab.ids)
     variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
     variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
