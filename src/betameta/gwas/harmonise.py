@@ -46,7 +46,7 @@ class Harmonised:
     """Studies aligned on one set of variants (rows sorted by chromosome and position).
 
     ``variants``: chromosome, base_pair_location, effect_allele, other_allele (and rsid).
-    ``beta``, ``se``, ``eaf``, ``n``: (M, k) arrays, NaN where a study lacks the variant.
+    ``beta``, ``se``, ``eaf``: (M, k) arrays, NaN where a study lacks the variant.
     ``counts``: per study, rows read, kept, each drop reason and each alignment kind.
     """
 
@@ -55,7 +55,6 @@ class Harmonised:
     beta: np.ndarray
     se: np.ndarray
     eaf: np.ndarray
-    n: np.ndarray
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
@@ -124,12 +123,12 @@ def _first_in_group(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.
     ks = key if order is None else key[order]
     start = np.ones(ks.size, bool)
     start[1:] = ks[1:] != ks[:-1]
-    return order, start, np.cumsum(start) - 1
+    return order, start, np.cumsum(start, dtype=np.int64) - 1
 
 
 def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, valid: np.ndarray,
            counts: dict[str, int]) -> dict[str, np.ndarray]:
-    """Drop and count bad rows; return the study's surviving rows as arrays."""
+    """Drop and count bad rows; return the study's surviving rows (sorted by key) as arrays."""
     counts["rows"] = len(df)
     ok_allele = valid[ea] & valid[oa] & (ea != oa)
     counts["malformed_allele"] = int((~ok_allele).sum())
@@ -140,14 +139,15 @@ def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, va
     finite = np.isfinite(beta) & np.isfinite(se) & (se > 0)
     counts["non_finite"] = int((has_pos & ~finite).sum())
     keep = np.flatnonzero(has_pos & finite)
+    order, start, group = _first_in_group(key[keep])
+    if order is not None:
+        keep = keep[order]
     key, ea, oa = key[keep], ea[keep], oa[keep]
     # A position carrying two allele pairs is multi-allelic (all its rows go); a repeated
     # variant keeps its first row.
-    pair = np.minimum(ea, oa) * 1_000_003 + np.maximum(ea, oa)
-    order, start, group = _first_in_group(key)
-    ps = pair if order is None else pair[order]
-    differs = np.zeros(ps.size, bool)
-    differs[1:] = ~start[1:] & (ps[1:] != ps[:-1])
+    lo, hi = np.minimum(ea, oa), np.maximum(ea, oa)
+    differs = np.zeros(key.size, bool)
+    differs[1:] = ~start[1:] & ((lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]))
     multi_group = np.zeros(group[-1] + 1 if group.size else 0, bool)
     multi_group[group[differs]] = True
     is_multi = multi_group[group]
@@ -155,11 +155,40 @@ def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, va
     dup = ~start & ~is_multi
     counts["duplicate"] = int(dup.sum())
     rows = np.flatnonzero(~is_multi & ~dup)
-    if order is not None:
-        rows = np.sort(order[rows], kind="stable")  # nearly sorted: timsort is linear
     # Row numbers only: values are taken from the study's columns when aligned, so no
     # second copy of every study is held at once.
     return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "row": keep[rows]}
+
+
+@dataclass
+class _Union:
+    """The variants seen so far, sorted by key, with the study that first held each (it fixes
+    the alleles), its row there and its allele ids."""
+
+    key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    holder: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
+    row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    ea: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    oa: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+
+    def add(self, j: int, study: dict[str, np.ndarray]) -> None:
+        """Merge a study's sorted keys in: a linear merge (searchsorted on sorted queries and
+        one mask), not a sort of every study's rows together."""
+        key = study["key"]
+        at = np.searchsorted(self.key, key)
+        seen = at < self.key.size
+        seen[seen] = self.key[at[seen]] == key[seen]
+        new = np.flatnonzero(~seen)
+        is_new = np.zeros(self.key.size + new.size, bool)
+        is_new[at[new] + np.arange(new.size)] = True
+        for name, add in (("key", key[new]), ("holder", np.full(new.size, j)),
+                          ("row", study["row"][new]), ("ea", study["ea"][new]),
+                          ("oa", study["oa"][new])):
+            old = getattr(self, name)
+            merged = np.empty(is_new.size, old.dtype)
+            merged[is_new] = add
+            merged[~is_new] = old
+            setattr(self, name, merged)
 
 
 def harmonise(
@@ -202,47 +231,35 @@ def harmonise(
     ea_in = [vocab.codes(studies[s]["effect_allele"]) for s in names]
     oa_in = [vocab.codes(studies[s]["other_allele"]) for s in names]
     valid, comp = vocab.arrays()
-    with ThreadPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+    threads = min(len(names), os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         cleaned = list(pool.map(_clean, [studies[s] for s in names], keys_in, ea_in, oa_in,
                                 [valid] * len(names), [counts[s] for s in names]))
     del keys_in, ea_in, oa_in
 
     # The first study holding a variant fixes its alleles; variants sorted by key
     # (chromosome code · 1e10 + position, or first-seen rsid order).
-    all_keys = np.concatenate([c.pop("key") for c in cleaned])
-    sizes = [c["row"].size for c in cleaned]
-    offsets = np.concatenate([[0], np.cumsum(sizes)])
-    order, start, group = _first_in_group(all_keys)
-    first = np.flatnonzero(start) if order is None else order[start]
-    variant_of = group if order is None else np.empty_like(group)
-    if order is not None:
-        variant_of[order] = group  # each study row's variant, without a search per study
-    keys = all_keys[first]
-    holder = np.searchsorted(offsets, first, side="right") - 1
-    all_ea = np.concatenate([c.pop("ea") for c in cleaned])
-    all_oa = np.concatenate([c.pop("oa") for c in cleaned])
-    r1, r2 = all_ea[first], all_oa[first]
-    src_rows = np.concatenate([c["row"] for c in cleaned])  # each kept row's line in its study
-    holder_rows = src_rows[first]  # each variant's line in the study fixing its alleles
+    union = _Union()
+    for j, c in enumerate(cleaned):
+        union.add(j, c)
+    keys, holder, r1, r2 = union.key, union.holder, union.ea, union.oa
     m, k = keys.size, len(names)
     # Column-major: each study's column is written (and later read per chunk) contiguously.
     beta = np.full((m, k), np.nan, order="F")
     se = np.full((m, k), np.nan, order="F")
     eaf = np.full((m, k), np.nan, order="F")
-    nn = np.full((m, k), np.nan, order="F")
     # The reference frequency of a variant is that of the study fixing its alleles (the
     # study's own orientation), so each study can be aligned independently.
     ref_freq = np.empty(m)
     for j, s_name in enumerate(names):
         mine = holder == j
-        ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[
-            holder_rows[mine]]
+        ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[union.row[mine]]
 
     def align(j: int) -> None:
-        part = slice(offsets[j], offsets[j + 1])
-        rows = variant_of[part]
-        ea, oa = all_ea[part], all_oa[part]
-        df, take = studies[names[j]], src_rows[part]
+        c = cleaned[j]
+        rows = np.searchsorted(keys, c["key"])  # each kept row's variant
+        ea, oa, take = c["ea"], c["oa"], c["row"]
+        df = studies[names[j]]
         a1, a2 = r1[rows], r2[rows]
         ea_c, oa_c = comp[ea], comp[oa]
         palin = ea_c == oa
@@ -253,7 +270,7 @@ def harmonise(
         sign = np.where(same | comp_same, 1.0, np.where(swap | comp_swap, -1.0, np.nan))
         f = df["effect_allele_frequency"].to_numpy(dtype=float)[take]
         f_aligned = np.where(sign < 0, 1 - f, f)
-        c = counts[names[j]]
+        n = counts[names[j]]
         is_ref = holder[rows] == j  # this study fixed the variant's alleles
         if palindromic == "drop":
             sign = np.where(palin & ~is_ref, np.nan, sign)
@@ -266,22 +283,21 @@ def harmonise(
             flip = palin & clear & ~agree & ~is_ref
             sign = np.where(palin & ~clear, np.nan, np.where(flip, -sign, sign))
             f_aligned = np.where(flip, 1 - f_aligned, f_aligned)
-            c["palindromic_strand_flip"] = int(flip.sum())
+            n["palindromic_strand_flip"] = int(flip.sum())
         dropped = np.isnan(sign)
-        c["allele_mismatch"] = int((dropped & ~palin).sum())
-        c["palindromic_ambiguous"] = int((dropped & palin).sum())
-        c["aligned_same"] = int((same & ~dropped).sum())
-        c["aligned_swapped"] = int((swap & ~dropped).sum())
-        c["aligned_strand_flip"] = int((comp_same | comp_swap).sum())
+        n["allele_mismatch"] = int((dropped & ~palin).sum())
+        n["palindromic_ambiguous"] = int((dropped & palin).sum())
+        n["aligned_same"] = int((same & ~dropped).sum())
+        n["aligned_swapped"] = int((swap & ~dropped).sum())
+        n["aligned_strand_flip"] = int((comp_same | comp_swap).sum())
         keep = ~dropped
-        c["kept"] = int(keep.sum())
+        n["kept"] = int(keep.sum())
         r = rows[keep]
         beta[r, j] = (df["beta"].to_numpy(dtype=float)[take] * sign)[keep]
         se[r, j] = df["standard_error"].to_numpy(dtype=float)[take][keep]
         eaf[r, j] = f_aligned[keep]
-        nn[r, j] = df["n"].to_numpy(dtype=float)[take][keep]
 
-    with ThreadPoolExecutor(max_workers=min(k, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(align, range(k)))
     # Every variant keeps its allele-fixing row (that study agrees with itself), so no
     # variant is left empty and rows need no filtering here.
@@ -300,17 +316,17 @@ def harmonise(
     else:
         for col in ("chromosome", "base_pair_location"):
             if all(col in studies[s] for s in names):
-                variants[col] = _gather(studies, names, col, holder, holder_rows)
+                variants[col] = _gather(studies, names, col, holder, union.row)
         variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
                                           if c in variants and variants[c].isna().all()])
     if all("rsid" in studies[s] for s in names):
-        variants["rsid"] = _gather(studies, names, "rsid", holder, holder_rows)
+        variants["rsid"] = _gather(studies, names, "rsid", holder, union.row)
     alleles = list(vocab.ids)
     variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
     variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
     variants["effect_allele"] = variants["effect_allele"].cat.remove_unused_categories()
     variants["other_allele"] = variants["other_allele"].cat.remove_unused_categories()
-    return Harmonised(names, variants, beta, se, eaf, nn, counts)
+    return Harmonised(names, variants, beta, se, eaf, counts)
 
 
 def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, holder: np.ndarray,

@@ -11,6 +11,7 @@ to be that of log OR, as GWAS-SSF specifies). METAL's ``MARKER`` of the form
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -39,87 +40,184 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
-    name = path.name.lower().removesuffix(".gz")
-    if name.endswith((".parquet", ".pq")):
-        return pd.read_parquet(path)
-    sep = "," if name.endswith(".csv") else "\t"
-    try:  # pyarrow's CSV reader is multi-threaded and reads gzip itself
-        return pd.read_csv(path, sep=sep, engine="pyarrow", na_values=["#NA", "NA", "NaN", "."])
-    except (ImportError, ValueError):
-        return pd.read_csv(path, sep=sep, na_values=["#NA", "NA", "NaN", "."], low_memory=False)
+_NULLS = ["", "#NA", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
+_TEXT = ("chromosome", "effect_allele", "other_allele", "rsid", "marker")
 
 
-def _factorized(series: pd.Series, transform) -> pd.Categorical:
-    """Apply a string transform to the distinct values only (millions of rows, few alleles)."""
-    codes, uniq = pd.factorize(series, use_na_sentinel=True)
-    new = transform(pd.Index(pd.Series(uniq).astype(str)))
+def _is_parquet(path: Path) -> bool:
+    return path.name.lower().removesuffix(".gz").endswith((".parquet", ".pq"))
+
+
+def _column_names(path: Path) -> list[str]:
+    """The file's column names, without reading its body."""
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
+        first = f.readline().rstrip("\r\n")
+    return first.split(_sep(path))
+
+
+def _sep(path: Path) -> str:
+    return "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+
+
+def _read_columns(path: Path, found: dict[str, str]):
+    """Only the columns the run uses, as an Arrow table; text columns are read as strings
+    (alleles and chromosome dictionary-encoded: a few distinct values over millions of
+    rows), numbers as Arrow infers them (a stray word in a numeric column makes it text,
+    coerced to NaN later and counted as a drop)."""
+    import pyarrow as pa
+
+    wanted = list(dict.fromkeys(found.values()))
+    if _is_parquet(path):
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path, columns=wanted)
+    import pyarrow.csv as pc
+
+    dictionary = pa.dictionary(pa.int32(), pa.string())
+    types = {col: (pa.string() if canon in ("rsid", "marker") else dictionary)
+             for canon, col in found.items() if canon in _TEXT}
+    return pc.read_csv(
+        path,
+        # 4 MB blocks: a quarter of the chunks of the 1 MB default, which every later
+        # step (combining, taking) pays for.
+        read_options=pc.ReadOptions(block_size=4 << 20),
+        parse_options=pc.ParseOptions(delimiter=_sep(path)),
+        convert_options=pc.ConvertOptions(include_columns=wanted, column_types=types,
+                                          null_values=_NULLS, strings_can_be_null=True),
+    )
+
+
+def _categorical(col, transform) -> pd.Categorical:
+    """A text column as categorical, the string transform applied to the distinct values only
+    (millions of rows, few alleles)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+    # One dictionary for all the reader's blocks, then the blocks' indices side by side
+    # (pyarrow's own conversion to pandas is several times slower on hundreds of blocks).
+    col = col.unify_dictionaries()
+    values = col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.string())
+    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in col.chunks]
+                           or [np.empty(0, np.int32)])
+    new = transform(pd.Index(np.asarray(values.to_pylist(), dtype=object)))
     cats, inverse = np.unique(np.asarray(new, dtype=str), return_inverse=True)
     mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)] if len(inverse) else -1, -1)
     return pd.Categorical.from_codes(mapped, categories=cats)
 
 
-def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def _numeric(col) -> np.ndarray:
+    """Float64 values, NaN for missing and for anything that is not a number."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type):
+        return col.cast(pa.float64()).to_numpy()
+    return pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=float)
+
+
+def _strings(col) -> pd.Series:
+    """A text column kept in Arrow (no Python object per row), in one piece: taking rows from
+    a column of hundreds of chunks is many times slower."""
+    import pyarrow as pa
+
+    if not pa.types.is_string(col.type):
+        col = col.cast(pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(col.combine_chunks()))
+
+
+def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
+             fields: tuple[str, ...]) -> dict[str, str]:
+    """Canonical name -> the file's column, by the aliases, then by the user's map."""
+    lower = {c.lower(): c for c in names}
+    found: dict[str, str] = {}
+    for canon, aliases in _ALIASES.items():
+        for alias in aliases:
+            if alias in lower:
+                found[canon] = lower[alias]
+                break
+    for canon, col in dict(columns or {}).items():
+        if col not in names:
+            raise InputError(f"{path}: column {col!r} (for {canon}) not found")
+        found[canon] = col
+    if "chromosome" not in found and "rsid" not in found and "marker" not in found:
+        raise InputError(f"{path}: no variant position (chromosome and base_pair_location) or rsid "
+                         f"column; columns are {names}")
+    for canon in ("effect_allele", "other_allele", "standard_error"):
+        if canon not in found:
+            raise InputError(f"{path}: no {canon} column; columns are {names} "
+                             "(map it with --column NAME=COL)")
+    if "beta" not in found and "odds_ratio" not in found:
+        raise InputError(f"{path}: no beta or odds_ratio column; columns are {names}")
+    if "beta" in found:
+        found.pop("odds_ratio", None)
+    if "chromosome" in found:
+        found.pop("marker", None)
+    # Columns the caller did not ask for are not read at all.
+    return {c: col for c, col in found.items() if c in fields or c not in CANONICAL}
+
+
+def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
+                  fields: tuple[str, ...] = CANONICAL) -> pd.DataFrame:
     """Read one study's summary statistics into the canonical columns.
 
-    ``columns`` maps canonical names to the file's names and overrides detection.
-    Raises :class:`InputError` naming the file when required columns are missing.
+    ``columns`` maps canonical names to the file's names and overrides detection;
+    ``fields`` limits the canonical columns returned (the others are not read:
+    the genome-wide run skips ``n``). Raises :class:`InputError` naming the file
+    when it cannot be read or required columns are missing.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     try:
-        raw = _read_raw(path)
+        names = _column_names(path)
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as a summary-statistics table: {exc}") from exc
-    lower = {c.lower(): c for c in raw.columns}
-    found: dict[str, str] = {}
-    for canon, names in _ALIASES.items():
-        for name in names:
-            if name in lower:
-                found[canon] = lower[name]
-                break
-    for canon, col in dict(columns or {}).items():
-        if col not in raw.columns:
-            raise InputError(f"{path}: column {col!r} (for {canon}) not found")
-        found[canon] = col
-    out = pd.DataFrame(index=raw.index)
-    if "chromosome" not in found and "marker" in found:
-        parts = raw[found["marker"]].astype(str).str.split(":", n=2, expand=True)
+    found = _resolve(path, names, columns, fields)
+    try:
+        raw = _read_columns(path, found)
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as a summary-statistics table: {exc}") from exc
+    out: dict[str, object] = {}
+    strip_chr = lambda ix: ix.str.removeprefix("chr")  # noqa: E731
+    if "marker" in found:
+        marker = raw.column(found["marker"]).to_pandas().astype(str)
+        parts = marker.str.split(":", n=2, expand=True)
         if parts.shape[1] >= 2:
-            out["chromosome"] = _factorized(parts[0], lambda ix: ix.str.removeprefix("chr"))
-            out["base_pair_location"] = pd.to_numeric(parts[1], errors="coerce")
-        else:
-            found.setdefault("rsid", found["marker"])
+            out["chromosome"] = _categorical_from_pandas(parts[0], strip_chr)
+            out["base_pair_location"] = pd.to_numeric(parts[1], errors="coerce").to_numpy(float)
+        elif "rsid" not in found:
+            out["rsid"] = _strings(raw.column(found["marker"]))
     if "chromosome" in found:
-        out["chromosome"] = _factorized(raw[found["chromosome"]], lambda ix: ix.str.removeprefix("chr"))
-        out["base_pair_location"] = pd.to_numeric(raw[found.get("base_pair_location", "")]
-                                                  if "base_pair_location" in found else np.nan,
-                                                  errors="coerce")
+        out["chromosome"] = _categorical(raw.column(found["chromosome"]), strip_chr)
+        out["base_pair_location"] = (_numeric(raw.column(found["base_pair_location"]))
+                                     if "base_pair_location" in found else np.full(raw.num_rows, np.nan))
     if "rsid" in found:
-        out["rsid"] = raw[found["rsid"]].astype(str)
-    if "chromosome" not in out and "rsid" not in out:
-        raise InputError(f"{path}: no variant position (chromosome and base_pair_location) or rsid "
-                         f"column; columns are {list(raw.columns)}")
-    for canon in ("effect_allele", "other_allele", "standard_error"):
-        if canon not in found:
-            raise InputError(f"{path}: no {canon} column; columns are {list(raw.columns)} "
-                             "(map it with --column NAME=COL)")
-    out["effect_allele"] = _factorized(raw[found["effect_allele"]], lambda ix: ix.str.upper())
-    out["other_allele"] = _factorized(raw[found["other_allele"]], lambda ix: ix.str.upper())
-    se = pd.to_numeric(raw[found["standard_error"]], errors="coerce")
+        out["rsid"] = _strings(raw.column(found["rsid"]))
+    upper = lambda ix: ix.str.upper()  # noqa: E731
+    out["effect_allele"] = _categorical(raw.column(found["effect_allele"]), upper)
+    out["other_allele"] = _categorical(raw.column(found["other_allele"]), upper)
     if "beta" in found:
-        beta = pd.to_numeric(raw[found["beta"]], errors="coerce")
-    elif "odds_ratio" in found:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            beta = np.log(pd.to_numeric(raw[found["odds_ratio"]], errors="coerce"))
+        out["beta"] = _numeric(raw.column(found["beta"]))
     else:
-        raise InputError(f"{path}: no beta or odds_ratio column; columns are {list(raw.columns)}")
-    out["beta"] = beta.astype(float)
-    out["standard_error"] = se.astype(float)
-    out["effect_allele_frequency"] = (pd.to_numeric(raw[found["effect_allele_frequency"]],
-                                                    errors="coerce").astype(float)
-                                      if "effect_allele_frequency" in found else np.nan)
-    out["n"] = (pd.to_numeric(raw[found["n"]], errors="coerce").astype(float)
-                if "n" in found else np.nan)
-    return out
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["beta"] = np.log(_numeric(raw.column(found["odds_ratio"])))
+    out["standard_error"] = _numeric(raw.column(found["standard_error"]))
+    for canon in ("effect_allele_frequency", "n"):
+        if canon in fields:
+            out[canon] = (_numeric(raw.column(found[canon])) if canon in found
+                          else np.full(raw.num_rows, np.nan))
+    del raw
+    return pd.DataFrame(out, copy=False)
+
+
+def _categorical_from_pandas(series: pd.Series, transform) -> pd.Categorical:
+    import pyarrow as pa
+
+    return _categorical(pa.chunked_array([pa.array(series, type=pa.string(), from_pandas=True)]),
+                        transform)
