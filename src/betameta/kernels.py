@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = [
     "ClassicalArrays",
+    "chi2_sf",
     "classical_kernel",
     "log10_chi2_sf",
     "log10_norm_sf2",
@@ -39,11 +40,18 @@ def log10_chi2_sf(x: np.ndarray, df: np.ndarray | float) -> np.ndarray:
     ``t = x/2`` (Abramowitz & Stegun 6.5.32), whose terms shrink like
     ``(a/t)^n`` and are negligible there.
     """
+    return chi2_sf(x, df)[1]
+
+
+def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    """``P(χ²_df > x)`` and its ``log10`` (see :func:`log10_chi2_sf`), from one evaluation of
+    the survival function; NaN where ``df ≤ 0``."""
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
     shape = x.shape
     x, df = x.reshape(-1), df.reshape(-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        sf = stats.chi2.sf(x, df)
+        # The bare ufunc: scipy.stats' wrapper costs as much again in argument checks.
+        sf = np.where(df > 0, special.chdtrc(df, x), np.nan)
         out = np.log10(sf)
         tiny = np.isfinite(x) & (df > 0) & (sf < 1e-290)
         if np.any(tiny):
@@ -54,7 +62,7 @@ def log10_chi2_sf(x: np.ndarray, df: np.ndarray | float) -> np.ndarray:
                 term = term * (a - n) / t
                 series = series + term
             out[tiny] = ((a - 1) * np.log(t) - t + np.log(series) - special.gammaln(a)) / _LN10
-    return out.reshape(shape)
+    return sf.reshape(shape), out.reshape(shape)
 
 
 class ClassicalArrays(NamedTuple):
@@ -133,6 +141,8 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
         re = (wr * y0).sum(axis=0) / swr
         re_se = 1.0 / np.sqrt(swr)
         re_z = re / re_se
+    q_p, q_log10p = chi2_sf(q, df)
+    z2_p, z2_log10p = chi2_sf(z2, k)
     return ClassicalArrays(
         k=k,
         sum_w=sw,
@@ -143,8 +153,8 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
         fe_log10p=log10_norm_sf2(fe_z),
         q=q,
         q_df=np.where(enough, df, np.nan),
-        q_p=stats.chi2.sf(q, df),
-        q_log10p=log10_chi2_sf(q, df),
+        q_p=q_p,
+        q_log10p=q_log10p,
         i2=i2,
         h2=h2,
         zeta2=zeta2,
@@ -156,6 +166,6 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
         re_log10p=log10_norm_sf2(re_z),
         z2=z2,
         z2_df=k.astype(float),
-        z2_p=stats.chi2.sf(z2, k),
-        z2_log10p=log10_chi2_sf(z2, k),
+        z2_p=z2_p,
+        z2_log10p=z2_log10p,
     )

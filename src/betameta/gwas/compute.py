@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
 
 from ..kernels import classical_kernel
 
@@ -28,44 +27,42 @@ class ChunkSpec:
     distances: np.ndarray | None = field(default=None, compare=False)
 
 
-def _direction(beta: np.ndarray) -> np.ndarray:
-    """METAL's direction string: one of + - 0 ? per study."""
+def _direction(beta: np.ndarray):
+    """METAL's direction string: one of + - 0 ? per study (an Arrow string column)."""
+    import pyarrow as pa
+
     chars = np.where(np.isnan(beta), b"?", np.where(beta > 0, b"+", np.where(beta < 0, b"-", b"0")))
-    joined = np.ascontiguousarray(chars.astype("S1")).view(f"S{beta.shape[1]}").ravel()
-    return joined.astype(str)
+    joined = np.ascontiguousarray(chars.astype("S1")).view(np.uint8).ravel()
+    offsets = np.arange(0, joined.size + 1, beta.shape[1], dtype=np.int32)
+    # Built from the bytes directly: no Python string per variant.
+    return pa.StringArray.from_buffers(beta.shape[0], pa.py_buffer(offsets), pa.py_buffer(joined))
 
 
-def compute_chunk(variants: pd.DataFrame, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray,
-                  spec: ChunkSpec) -> pd.DataFrame:
-    """Meta-analyse a chunk of variants (rows) across studies (columns)."""
+def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
+    """Meta-analyse a chunk of variants (rows) across studies (columns).
+
+    Returns an Arrow table of the results only (GWAS-SSF columns first); the run adds
+    the variant columns when it writes, so chunks carry no strings to workers or disk.
+    """
+    import pyarrow as pa
+
     v = se**2
     c = classical_kernel(beta.T, v.T)
-    out = variants.reset_index(drop=True).copy()
-    out["beta"] = c.fe_estimate
-    out["standard_error"] = c.fe_se
-    out["z"] = c.fe_z
-    out["p_value"] = c.fe_p
-    out["neg_log_10_p_value"] = -c.fe_log10p
-    with np.errstate(invalid="ignore"):
-        out["effect_allele_frequency"] = np.nanmean(eaf, axis=1) if np.isfinite(eaf).any() else np.nan
-    out["n_studies"] = c.k.astype(np.int64)
-    out["direction"] = _direction(beta)
+    out: dict[str, object] = {
+        "beta": c.fe_estimate, "standard_error": c.fe_se,
+    }
+    known = np.isfinite(eaf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["effect_allele_frequency"] = np.where(known, eaf, 0.0).sum(axis=1) / known.sum(axis=1)
+    out |= {"p_value": c.fe_p, "z": c.fe_z, "neg_log_10_p_value": -c.fe_log10p,
+            "n_studies": c.k.astype(np.int64), "direction": _direction(beta)}
     if "fe" in spec.methods or "re" in spec.methods:
-        out["het_q"] = c.q
-        out["het_df"] = c.q_df
-        out["het_p"] = c.q_p
-        out["het_i2"] = c.i2
+        out |= {"het_q": c.q, "het_df": c.q_df, "het_p": c.q_p, "het_i2": c.i2}
     if "re" in spec.methods:
-        out["tau2_dl"] = c.tau2_dl
-        out["re_beta"] = c.re_estimate
-        out["re_standard_error"] = c.re_se
-        out["re_p_value"] = c.re_p
-        out["re_neg_log_10_p_value"] = -c.re_log10p
+        out |= {"tau2_dl": c.tau2_dl, "re_beta": c.re_estimate, "re_standard_error": c.re_se,
+                "re_p_value": c.re_p, "re_neg_log_10_p_value": -c.re_log10p}
     if "z2" in spec.methods:
-        out["z2"] = c.z2
-        out["z2_df"] = c.z2_df
-        out["z2_p_value"] = c.z2_p
-        out["z2_neg_log_10_p_value"] = -c.z2_log10p
+        out |= {"z2": c.z2, "z2_df": c.z2_df, "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
     if "bayes" in spec.methods:
         from ..bayes.arrays import bayes_arrays
         from ..bayes.priors import parse_mu_prior, parse_tau_prior
@@ -85,5 +82,4 @@ def compute_chunk(variants: pd.DataFrame, beta: np.ndarray, se: np.ndarray, eaf:
         for j, s in enumerate(spec.studies):
             out[f"partition_effect_{s}"] = r["effect_mean"][:, j]
             out[f"partition_effect_sd_{s}"] = r["effect_sd"][:, j]
-    first = [c for c in SSF_ORDER if c in out]
-    return out[first + [c for c in out.columns if c not in first]]
+    return pa.table(out)

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
-from .compute import METHODS, ChunkSpec, compute_chunk
+from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
 from .io import CANONICAL, read_sumstats
 
@@ -82,16 +82,19 @@ def _write_text(df: pd.DataFrame, path: Path) -> None:
     os.replace(tmp, path)
 
 
+#: Chunk files hold the results only (the variant columns come from harmonising again).
+_CHUNK_FORMAT = 2
+
+
 def _part(parts: Path, i: int) -> Path:
     return parts / f"chunk-{i:06d}.arrow"
 
 
-def _write_part(df: pd.DataFrame, path: Path) -> None:
+def _write_part(table, path: Path) -> None:
     """One chunk's results as an Arrow IPC file (written under a temporary name, then renamed):
     nearly a memory copy to write, and memory-mapped when read back."""
     import pyarrow as pa
 
-    table = pa.Table.from_pandas(df, preserve_index=False)
     tmp = temp_name(path)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -104,58 +107,76 @@ def _read_part(parts: Path, i: int):
     return pa.ipc.open_file(pa.memory_map(str(_part(parts, i)))).read_all()
 
 
-def _write_output(tables: list, extra: dict[str, np.ndarray], path: Path) -> None:
-    """The final file from the chunks in order: Parquet streamed one row group per chunk
-    (no concatenated copy); text through pandas, with exact decimals for underflowing p."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+class _Output:
+    """The final file, fed the chunks' results in order.
 
-    name = path.name.lower()
-    if name.endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz")):
-        df = pa.concat_tables(tables).to_pandas()
-        for col, values in extra.items():
-            df[col] = values
-        _write_text(df, path)
-        return
-    tmp = temp_name(path)
-    start = 0
-    writer = None
-    try:
-        for t in tables:
-            for col, values in extra.items():
-                t = t.append_column(col, pa.array(values[start:start + t.num_rows]))
-            start += t.num_rows
-            if writer is None:
-                # Dictionary encoding only where values repeat: tried on every column, it
-                # costs 4x the write time on millions of distinct doubles and gains nothing.
-                repeats = [f.name for f in t.schema if pa.types.is_dictionary(f.type)
-                           or f.name in ("direction", "n_studies", "het_df", "z2_df")]
-                writer = pq.ParquetWriter(str(tmp), t.schema, use_dictionary=repeats)
-            writer.write_table(t)
-    finally:
-        if writer is not None:
-            writer.close()
-    os.replace(tmp, path)
+    Each chunk's results are joined to its variant columns in GWAS-SSF order. Parquet is
+    streamed one row group per chunk under a temporary name, renamed when complete (text
+    output is gathered and written at the end, with exact decimals for underflowing p).
+    What the summary and plots need is kept on the side: position, z, -log10 p and
+    n_studies of every variant, and every column of each chunk's 20,000 smallest p (the
+    candidates for top loci).
+    """
 
+    _LIGHT = ("chromosome", "base_pair_location", "z", "neg_log_10_p_value", "n_studies")
 
-def _light_result(tables: list) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What the summary and plots need: position, z, -log10 p and n_studies for every variant,
-    every column for the 20,000 smallest p-values (the candidates for top loci)."""
-    import pyarrow as pa
+    def __init__(self, path: Path, variants):
+        self.path, self.variants, self.start = path, variants, 0
+        self.tmp = temp_name(path)
+        self.text = path.name.lower().endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz"))
+        self.writer = None
+        self.tables: list = []
+        self.light: list = []
+        self.top: list = []
 
-    table = pa.concat_tables(tables)
-    light = [c for c in ("chromosome", "base_pair_location", "z", "neg_log_10_p_value", "n_studies")
-             if c in table.column_names]
-    result = table.select(light).to_pandas()
-    logp = result["neg_log_10_p_value"].to_numpy()
-    top = np.argsort(-np.nan_to_num(logp, nan=-np.inf), kind="stable")[:20_000]
-    return result, table.take(top).to_pandas()
+    def add(self, results, extra: dict[str, np.ndarray] | None = None) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        n = results.num_rows
+        variants = self.variants.slice(self.start, n)
+        self.start += n
+        cols = dict(zip(variants.column_names, variants.columns, strict=True))
+        cols |= dict(zip(results.column_names, results.columns, strict=True)) | dict(extra or {})
+        first = [c for c in SSF_ORDER if c in cols]
+        table = pa.table({c: cols[c] for c in first + [c for c in cols if c not in first]})
+        self.light.append(table.select([c for c in self._LIGHT if c in cols]))
+        logp = table.column("neg_log_10_p_value").to_numpy()
+        self.top.append(table.take(np.argsort(-np.nan_to_num(logp, nan=-np.inf), kind="stable")[:20_000]))
+        if self.text:
+            self.tables.append(table)
+            return
+        if self.writer is None:
+            # Dictionary encoding only where values repeat: tried on every column, it
+            # costs 4x the write time on millions of distinct doubles and gains nothing.
+            repeats = [f.name for f in table.schema if pa.types.is_dictionary(f.type)
+                       or f.name in ("direction", "n_studies", "het_df", "z2_df")]
+            self.writer = pq.ParquetWriter(str(self.tmp), table.schema, use_dictionary=repeats)
+        self.writer.write_table(table)
+
+    def close(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Finish the file under its final name; return the light columns and the top rows."""
+        import pyarrow as pa
+
+        if self.text:
+            _write_text(pa.concat_tables(self.tables).to_pandas(), self.path)
+        else:
+            self.writer.close()
+            os.replace(self.tmp, self.path)
+        return pa.concat_tables(self.light).to_pandas(), pa.concat_tables(self.top).to_pandas()
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.tmp.unlink(missing_ok=True)
 
 
 def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]:
     files = {s: {"path": str(p.resolve()), "size": p.stat().st_size, "mtime": p.stat().st_mtime}
              for s, p in paths.items()}
-    blob = json.dumps({"files": files, "options": options}, sort_keys=True, default=str)
+    # The chunk files' layout is part of the hash: chunks of another version are not mixed in.
+    blob = json.dumps({"files": files, "options": options, "chunk_format": _CHUNK_FORMAT},
+                      sort_keys=True, default=str)
     return {"files": files, "options": options, "hash": hashlib.sha256(blob.encode()).hexdigest()}
 
 
@@ -274,40 +295,44 @@ def run_gwas(
 
     def payload(i: int) -> tuple:
         sl = slice(i * chunk_size, min((i + 1) * chunk_size, h.m))
-        return h.variants.iloc[sl], h.beta[sl], se[sl], h.eaf[sl]
+        return h.beta[sl], se[sl], h.eaf[sl]
 
-    if scheduler or workers:
-        _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
-    else:
-        # Chunks are independent: overlap them on the machine's cores (NumPy releases the
-        # GIL); each chunk lands in its own file, so the output does not depend on the order
-        # they finish in. The partition kernel is already parallel inside, and numba's
-        # default threading layer must not be entered from two threads at once: serial then.
-        def one(i: int) -> None:
-            _write_part(compute_chunk(*payload(i), spec), _part(parts, i))
+    import pyarrow as pa
 
-        threads = 1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1))
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            for _ in pool.map(one, todo):
-                bar.step()
-    timings["compute"] = time.perf_counter() - t0
+    output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
+    # Written as the chunks come (in order), while later chunks compute; genomic control of
+    # the result needs every z first, and Dask's chunks finish in any order: those write
+    # from the chunk files at the end.
+    stream = not genomic_control and not (scheduler or workers)
+    try:
+        if scheduler or workers:
+            _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
+        else:
+            _run_local(todo, n_chunks, payload, spec, parts, bar, output if stream else None,
+                       threads=1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1)))
+        timings["compute"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        if not stream:
+            tables = [_read_part(parts, i) for i in range(n_chunks)]  # memory-mapped, not copied
+            extras: list[dict[str, np.ndarray] | None] = [None] * n_chunks
+            if genomic_control:
+                # Second round of genomic control, on the meta-analysis itself (METAL's
+                # GENOMICCONTROL).
+                from ..kernels import log10_norm_sf2
 
-    t0 = time.perf_counter()
-    tables = [_read_part(parts, i) for i in range(n_chunks)]  # memory-mapped, not copied
-    extra: dict[str, np.ndarray] = {}
-    if genomic_control:
-        # Second round of genomic control, on the meta-analysis itself (METAL's GENOMICCONTROL).
-        from ..kernels import log10_norm_sf2
-
-        z = np.concatenate([t.column("z").to_numpy() for t in tables])
-        lam = max(lambda_gc(z), 1.0)
-        se_all = np.concatenate([t.column("standard_error").to_numpy() for t in tables])
-        extra["standard_error_gc"] = se_all * np.sqrt(lam)
-        extra["neg_log_10_p_value_gc"] = -log10_norm_sf2(z / np.sqrt(lam))
-        extra["p_value_gc"] = 10.0 ** -extra["neg_log_10_p_value_gc"]
-        options = {**options, "lambda_gc_result_applied": lam}
-    _write_output(tables, extra, out)
-    result, top = _light_result(tables)
+                lam = max(lambda_gc(np.concatenate([t.column("z").to_numpy() for t in tables])), 1.0)
+                for i, t in enumerate(tables):
+                    z, se_fe = t.column("z").to_numpy(), t.column("standard_error").to_numpy()
+                    lg = -log10_norm_sf2(z / np.sqrt(lam))
+                    extras[i] = {"standard_error_gc": se_fe * np.sqrt(lam),
+                                 "neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
+                options = {**options, "lambda_gc_result_applied": lam}
+            for t, extra in zip(tables, extras, strict=True):
+                output.add(t, extra)
+        result, top = output.close()
+    except BaseException:
+        output.abort()
+        raise
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     summary = _summary(h, result, top, lambdas_in, methods, timings, options)
@@ -335,6 +360,32 @@ def _distances(h: Harmonised, distances: Any) -> np.ndarray:
         return distances_from_frequencies(h.eaf, h.variants["chromosome"].to_numpy(),
                                           h.variants["base_pair_location"].to_numpy())
     return read_distances(distances, h.studies)[0]
+
+
+def _run_local(todo, n_chunks, payload, spec, parts, bar, output, threads: int) -> None:
+    """Chunks on this machine's cores (NumPy releases the GIL), each saved to its chunk file
+    and, when ``output`` is given, handed to it in order (finished chunks of an earlier run
+    are read back from their files). The partition kernel is already parallel inside, and
+    numba's default threading layer must not be entered from two threads at once: one
+    thread then."""
+
+    def one(i: int):
+        table = compute_chunk(*payload(i), spec)
+        _write_part(table, _part(parts, i))
+        return table
+
+    pool = ThreadPoolExecutor(max_workers=threads)
+    pending = {i: pool.submit(one, i) for i in todo}
+    try:
+        for i in range(n_chunks):
+            table = None
+            if i in pending:
+                table = pending.pop(i).result()
+                bar.step()
+            if output is not None:
+                output.add(table if table is not None else _read_part(parts, i))
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
