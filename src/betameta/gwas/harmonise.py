@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -81,17 +82,14 @@ class _Vocab:
                 self.comp[i] = self._add(allele.translate(_COMP))
         return i
 
-    def codes(self, series: pd.Series) -> np.ndarray:
-        """Ids of a column (strings or categorical), looking up each distinct value once."""
-        if isinstance(series.dtype, pd.CategoricalDtype):
-            codes, uniq = series.cat.codes.to_numpy(), series.cat.categories
-        else:
-            codes, uniq = pd.factorize(series, use_na_sentinel=True)
-        table = np.array([self._add(str(u).upper()) for u in uniq] + [self._add("")], dtype=np.int64)
-        return table[np.where(codes >= 0, codes, len(uniq))]
+    def lookup(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, table)``: ``table[codes]`` is each row's id, each distinct value looked up
+        once (the table's last entry is the id of a missing value, code -1)."""
+        codes, uniq = _codes(series)
+        return codes, np.array([self._add(str(u).upper()) for u in uniq] + [self._add("")], np.int32)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(self.valid, bool), np.array(self.comp, np.int64)
+        return np.array(self.valid, bool), np.array(self.comp, np.int32)
 
 
 def _chrom_codes(studies: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -107,57 +105,76 @@ def _chrom_codes(studies: dict[str, pd.DataFrame]) -> dict[str, int]:
     return {n: _CHROM_ORDER.get(n, -1) for n in names} | {n: 100 + i for i, n in enumerate(unusual)}
 
 
-def _chrom_code(chrom: pd.Series, table: dict[str, int]) -> np.ndarray:
-    if isinstance(chrom.dtype, pd.CategoricalDtype):
-        codes, uniq = chrom.cat.codes.to_numpy(), chrom.cat.categories
-    else:
-        codes, uniq = pd.factorize(chrom, use_na_sentinel=True)
-    lookup = np.array([table.get(str(u), -1) for u in uniq] + [-1], dtype=np.int64)
-    return lookup[np.where(codes >= 0, codes, len(uniq))]
+def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (-1 for missing) and the distinct values of a column."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), series.cat.categories
+    return pd.factorize(series, use_na_sentinel=True)
 
 
-def _first_in_group(key: np.ndarray) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
-    """Stable sort by key: the order (None when the keys already ascend, as in files sorted
-    by position), group starts and each row's group (in sorted position)."""
-    order = None if key.size < 2 or bool((key[1:] >= key[:-1]).all()) else np.argsort(key, kind="stable")
-    ks = key if order is None else key[order]
-    start = np.ones(ks.size, bool)
-    start[1:] = ks[1:] != ks[:-1]
-    return order, start, np.cumsum(start, dtype=np.int64) - 1
+def _position_key(df: pd.DataFrame, table: dict[str, int]) -> np.ndarray:
+    """chromosome code · 1e10 + position; -1 where either is missing."""
+    codes, uniq = _codes(df["chromosome"])
+    chrom = np.array([table.get(str(u), -1) for u in uniq] + [-1], np.int64)[codes]
+    pos = df["base_pair_location"].to_numpy(dtype=float)
+    ok = (chrom >= 0) & np.isfinite(pos)
+    return np.where(ok, chrom * 10_000_000_000 + np.where(ok, pos, 0).astype(np.int64), -1)
 
 
-def _clean(df: pd.DataFrame, key: np.ndarray, ea: np.ndarray, oa: np.ndarray, valid: np.ndarray,
-           counts: dict[str, int]) -> dict[str, np.ndarray]:
-    """Drop and count bad rows; return the study's surviving rows (sorted by key) as arrays."""
-    counts["rows"] = len(df)
-    ok_allele = valid[ea] & valid[oa] & (ea != oa)
-    counts["malformed_allele"] = int((~ok_allele).sum())
-    has_pos = (key >= 0) & ok_allele
-    counts["no_position"] = int((~has_pos & ok_allele).sum())
+def _clean(df: pd.DataFrame, key_of, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
+           valid: np.ndarray, counts: dict[str, int]) -> dict[str, np.ndarray]:
+    """Drop and count bad rows; return the study's surviving rows (sorted by key) as arrays.
+
+    ``key_of()`` gives each row's key; ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
+    """
+    key = key_of()
+    ea, oa = ea[1][ea[0]], oa[1][oa[0]]
+    n = counts["rows"] = len(df)
+    ok = valid[ea]
+    ok &= valid[oa]
+    ok &= ea != oa
+    counts["malformed_allele"] = n - int(np.count_nonzero(ok))
+    has_pos = key >= 0
+    counts["no_position"] = int(np.count_nonzero(ok & ~has_pos))
+    ok &= has_pos
     beta = df["beta"].to_numpy(dtype=float)
     se = df["standard_error"].to_numpy(dtype=float)
-    finite = np.isfinite(beta) & np.isfinite(se) & (se > 0)
-    counts["non_finite"] = int((has_pos & ~finite).sum())
-    keep = np.flatnonzero(has_pos & finite)
-    order, start, group = _first_in_group(key[keep])
-    if order is not None:
-        keep = keep[order]
-    key, ea, oa = key[keep], ea[keep], oa[keep]
+    finite = np.isfinite(beta)
+    finite &= se > 0
+    finite &= se < np.inf
+    counts["non_finite"] = int(np.count_nonzero(ok & ~finite))
+    ok &= finite
+    keep = np.flatnonzero(ok)
+    key = key[keep]
+    if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
+        order = np.argsort(key, kind="stable")
+        keep, key = keep[order], key[order]
+    ea, oa = ea[keep], oa[keep]
     # A position carrying two allele pairs is multi-allelic (all its rows go); a repeated
-    # variant keeps its first row.
-    lo, hi = np.minimum(ea, oa), np.maximum(ea, oa)
-    differs = np.zeros(key.size, bool)
-    differs[1:] = ~start[1:] & ((lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]))
-    multi_group = np.zeros(group[-1] + 1 if group.size else 0, bool)
-    multi_group[group[differs]] = True
-    is_multi = multi_group[group]
-    counts["multi_allelic"] = int(is_multi.sum())
-    dup = ~start & ~is_multi
-    counts["duplicate"] = int(dup.sum())
-    rows = np.flatnonzero(~is_multi & ~dup)
+    # variant keeps its first row. Only rows whose key repeats need a look.
+    repeated = np.flatnonzero(key[1:] == key[:-1]) + 1
+    counts["multi_allelic"] = counts["duplicate"] = 0
+    if repeated.size:
+        involved = np.union1d(repeated - 1, repeated)
+        k_sub, lo, hi = key[involved], np.minimum(ea, oa)[involved], np.maximum(ea, oa)[involved]
+        start = np.ones(involved.size, bool)
+        start[1:] = k_sub[1:] != k_sub[:-1]
+        group = np.cumsum(start) - 1
+        differs = np.zeros(involved.size, bool)
+        differs[1:] = ~start[1:] & ((lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]))
+        multi_group = np.zeros(group[-1] + 1, bool)
+        multi_group[group[differs]] = True
+        is_multi = multi_group[group]
+        dup = ~start & ~is_multi
+        counts["multi_allelic"] = int(is_multi.sum())
+        counts["duplicate"] = int(dup.sum())
+        gone = np.zeros(key.size, bool)
+        gone[involved[is_multi | dup]] = True
+        rows = np.flatnonzero(~gone)
+        key, ea, oa, keep = key[rows], ea[rows], oa[rows], keep[rows]
     # Row numbers only: values are taken from the study's columns when aligned, so no
     # second copy of every study is held at once.
-    return {"key": key[rows], "ea": ea[rows], "oa": oa[rows], "row": keep[rows]}
+    return {"key": key, "ea": ea, "oa": oa, "row": keep}
 
 
 @dataclass
@@ -210,32 +227,26 @@ def harmonise(
     vocab = _Vocab()
     if by_position:
         chrom_table = _chrom_codes(studies)
-
-        def key_of(df: pd.DataFrame) -> np.ndarray:
-            chrom = _chrom_code(df["chromosome"], chrom_table)
-            pos = df["base_pair_location"].to_numpy(dtype=float)
-            ok = (chrom >= 0) & np.isfinite(pos)
-            return np.where(ok, chrom * 10_000_000_000 + np.nan_to_num(pos).astype(np.int64), -1)
+        key_jobs = [partial(_position_key, studies[s], chrom_table) for s in names]
     else:
+        # rsids get ids in first-seen order over the studies: one study after another.
         ids: dict[str, int] = {}
-
-        def key_of(df: pd.DataFrame) -> np.ndarray:
-            codes, uniq = pd.factorize(df["rsid"], use_na_sentinel=True)
+        key_jobs = []
+        for s_name in names:
+            codes, uniq = _codes(studies[s_name]["rsid"])
             table = np.array([ids.setdefault(str(u), len(ids)) if str(u) != "nan" else -1
                               for u in uniq] + [-1], dtype=np.int64)
-            return table[np.where(codes >= 0, codes, len(uniq))]
+            key_jobs.append(partial(np.take, table, codes))
 
-    # Ids and keys in order (the vocabularies grow as they go); the rest per study in
-    # threads: NumPy releases the GIL, and each study writes only its own column.
-    keys_in = [key_of(studies[s]) for s in names]
-    ea_in = [vocab.codes(studies[s]["effect_allele"]) for s in names]
-    oa_in = [vocab.codes(studies[s]["other_allele"]) for s in names]
+    # Allele ids in order (the vocabulary grows as it goes, one lookup per distinct value);
+    # every row-wise step per study in threads: NumPy releases the GIL.
+    ea_in = [vocab.lookup(studies[s]["effect_allele"]) for s in names]
+    oa_in = [vocab.lookup(studies[s]["other_allele"]) for s in names]
     valid, comp = vocab.arrays()
     threads = min(len(names), os.cpu_count() or 1)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        cleaned = list(pool.map(_clean, [studies[s] for s in names], keys_in, ea_in, oa_in,
+        cleaned = list(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
                                 [valid] * len(names), [counts[s] for s in names]))
-    del keys_in, ea_in, oa_in
 
     # The first study holding a variant fixes its alleles; variants sorted by key
     # (chromosome code · 1e10 + position, or first-seen rsid order).
@@ -245,9 +256,11 @@ def harmonise(
     keys, holder, r1, r2 = union.key, union.holder, union.ea, union.oa
     m, k = keys.size, len(names)
     # Column-major: each study's column is written (and later read per chunk) contiguously.
-    beta = np.full((m, k), np.nan, order="F")
-    se = np.full((m, k), np.nan, order="F")
-    eaf = np.full((m, k), np.nan, order="F")
+    # Filled with NaN column by column in the threads below (first touch of fresh memory
+    # is slow on virtual machines: let both cores take it).
+    beta = np.empty((m, k), order="F")
+    se = np.empty((m, k), order="F")
+    eaf = np.empty((m, k), order="F")
     # The reference frequency of a variant is that of the study fixing its alleles (the
     # study's own orientation), so each study can be aligned independently.
     ref_freq = np.empty(m)
@@ -256,45 +269,51 @@ def harmonise(
         ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[union.row[mine]]
 
     def align(j: int) -> None:
-        c = cleaned[j]
+        c, n, df = cleaned[j], counts[names[j]], studies[names[j]]
         rows = np.searchsorted(keys, c["key"])  # each kept row's variant
         ea, oa, take = c["ea"], c["oa"], c["row"]
-        df = studies[names[j]]
         a1, a2 = r1[rows], r2[rows]
-        ea_c, oa_c = comp[ea], comp[oa]
-        palin = ea_c == oa
         same = (ea == a1) & (oa == a2)
         swap = (ea == a2) & (oa == a1)
-        comp_same = ~palin & (ea_c == a1) & (oa_c == a2)
-        comp_swap = ~palin & (ea_c == a2) & (oa_c == a1)
-        sign = np.where(same | comp_same, 1.0, np.where(swap | comp_swap, -1.0, np.nan))
+        sign = same - swap.astype(float)  # +1 same, -1 swapped, 0 to be settled
+        # Neither same nor swapped (a minority): a strand flip, or a mismatch.
+        rest = np.flatnonzero(sign == 0)
+        ea_c, oa_c, ar1, ar2 = comp[ea[rest]], comp[oa[rest]], a1[rest], a2[rest]
+        pal_rest = ea_c == oa[rest]
+        comp_same = ~pal_rest & (ea_c == ar1) & (oa_c == ar2)
+        comp_swap = ~pal_rest & (ea_c == ar2) & (oa_c == ar1)
+        sign[rest] = np.where(comp_same, 1.0, np.where(comp_swap, -1.0, np.nan))
         f = df["effect_allele_frequency"].to_numpy(dtype=float)[take]
         f_aligned = np.where(sign < 0, 1 - f, f)
-        n = counts[names[j]]
-        is_ref = holder[rows] == j  # this study fixed the variant's alleles
+        # Palindromic pairs (a minority too) under the chosen rule; the study fixing a
+        # variant's alleles agrees with itself.
+        pal = np.flatnonzero(comp[ea] == oa)
+        other = holder[rows[pal]] != j
         if palindromic == "drop":
-            sign = np.where(palin & ~is_ref, np.nan, sign)
+            sign[pal[other]] = np.nan
         elif palindromic == "freq":
-            fr = ref_freq[rows]
+            fp, fr, sp = f[pal], ref_freq[rows[pal]], sign[pal]
             # Same side of 0.5 as the reference after alignment: same strand; the
             # other side: the study is on the other strand, so flip once more.
-            clear = ((np.abs(f - 0.5) > band) & (np.abs(fr - 0.5) > band)) | is_ref
-            agree = (f_aligned > 0.5) == (fr > 0.5)
-            flip = palin & clear & ~agree & ~is_ref
-            sign = np.where(palin & ~clear, np.nan, np.where(flip, -sign, sign))
-            f_aligned = np.where(flip, 1 - f_aligned, f_aligned)
+            clear = ((np.abs(fp - 0.5) > band) & (np.abs(fr - 0.5) > band)) | ~other
+            agree = (f_aligned[pal] > 0.5) == (fr > 0.5)
+            flip = clear & ~agree & other
+            sign[pal] = np.where(~clear, np.nan, np.where(flip, -sp, sp))
+            f_aligned[pal[flip]] = 1 - f_aligned[pal[flip]]
             n["palindromic_strand_flip"] = int(flip.sum())
         dropped = np.isnan(sign)
-        n["allele_mismatch"] = int((dropped & ~palin).sum())
-        n["palindromic_ambiguous"] = int((dropped & palin).sum())
-        n["aligned_same"] = int((same & ~dropped).sum())
-        n["aligned_swapped"] = int((swap & ~dropped).sum())
-        n["aligned_strand_flip"] = int((comp_same | comp_swap).sum())
-        keep = ~dropped
-        n["kept"] = int(keep.sum())
+        n_pal_dropped = int(np.count_nonzero(dropped[pal]))
+        n["allele_mismatch"] = int(np.count_nonzero(dropped)) - n_pal_dropped
+        n["palindromic_ambiguous"] = n_pal_dropped
+        n["aligned_same"] = int(np.count_nonzero(same & ~dropped))
+        n["aligned_swapped"] = int(np.count_nonzero(swap & ~dropped))
+        n["aligned_strand_flip"] = int(np.count_nonzero(comp_same | comp_swap))
+        keep = np.flatnonzero(~dropped)
+        n["kept"] = int(keep.size)
         r = rows[keep]
-        beta[r, j] = (df["beta"].to_numpy(dtype=float)[take] * sign)[keep]
-        se[r, j] = df["standard_error"].to_numpy(dtype=float)[take][keep]
+        beta[:, j] = se[:, j] = eaf[:, j] = np.nan
+        beta[r, j] = df["beta"].to_numpy(dtype=float)[take[keep]] * sign[keep]
+        se[r, j] = df["standard_error"].to_numpy(dtype=float)[take[keep]]
         eaf[r, j] = f_aligned[keep]
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
