@@ -15,10 +15,24 @@ def _thin(result: pd.DataFrame, keep_above: float = 2.0, step: int = 20) -> pd.D
     return result[keep]
 
 
-def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-8)) -> None:
-    import matplotlib.pyplot as plt
+def warm_up() -> None:
+    """Import what drawing needs (about a second of matplotlib start-up); the run calls this
+    in a background thread while it reads its inputs."""
+    import matplotlib.backends.backend_agg
+    import matplotlib.figure  # noqa: F401
 
-    fig, ax = plt.subplots(figsize=(12, 4))
+
+def _figure(size: tuple[float, float]):
+    """A figure outside pyplot: no global state, safe in threads, and no pyplot import
+    (most of matplotlib's start-up time)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    return fig, fig.add_subplot()
+
+
+def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-8)) -> None:
+    fig, ax = _figure((12, 4))
     if "chromosome" in result:
         data = _thin(result)
         chroms = list(dict.fromkeys(data["chromosome"]))
@@ -39,12 +53,9 @@ def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-
     ax.set_ylabel("-log10 p (fixed effect)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def qq(result: pd.DataFrame, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
     obs = np.sort(result["neg_log_10_p_value"].to_numpy())[::-1]
     obs = obs[np.isfinite(obs)]
     n = obs.size
@@ -52,7 +63,7 @@ def qq(result: pd.DataFrame, path: Path) -> None:
     keep = (obs > 2) | (np.arange(n) % 20 == 0)
     z = result["z"].to_numpy()
     lam = np.median(z[np.isfinite(z)] ** 2) / 0.4549364231195724
-    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    fig, ax = _figure((4.5, 4.5))
     ax.scatter(exp[keep], obs[keep], s=3, color="#31688e", rasterized=True)
     top = max(exp.max(), 1.0)
     ax.plot([0, top], [0, top], color="grey", lw=0.8)
@@ -61,4 +72,3 @@ def qq(result: pd.DataFrame, path: Path) -> None:
     ax.set_title(f"lambda_GC = {lam:.3f}", fontsize=9, loc="left")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
