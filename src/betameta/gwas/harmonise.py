@@ -244,15 +244,16 @@ def harmonise(
     oa_in = [vocab.lookup(studies[s]["other_allele"]) for s in names]
     valid, comp = vocab.arrays()
     threads = min(len(names), os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=threads) as pool:
-        cleaned = list(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
-                                [valid] * len(names), [counts[s] for s in names]))
-
     # The first study holding a variant fixes its alleles; variants sorted by key
-    # (chromosome code · 1e10 + position, or first-seen rsid order).
+    # (chromosome code · 1e10 + position, or first-seen rsid order). Each study is merged
+    # in as soon as it is clean, while the next ones are cleaned.
     union = _Union()
-    for j, c in enumerate(cleaned):
-        union.add(j, c)
+    cleaned = []
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for j, c in enumerate(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
+                                       [valid] * len(names), [counts[s] for s in names])):
+            union.add(j, c)
+            cleaned.append(c)
     keys, holder, r1, r2 = union.key, union.holder, union.ea, union.oa
     m, k = keys.size, len(names)
     # Column-major: each study's column is written (and later read per chunk) contiguously.
@@ -316,35 +317,41 @@ def harmonise(
         se[r, j] = df["standard_error"].to_numpy(dtype=float)[take[keep]]
         eaf[r, j] = f_aligned[keep]
 
+    def variant_table() -> pd.DataFrame:
+        # Every variant keeps its allele-fixing row (that study agrees with itself), so no
+        # variant is left empty and rows need no filtering here.
+        variants = pd.DataFrame(index=pd.RangeIndex(m))
+        if by_position:
+            names_of = {}
+            for name, code in sorted(chrom_table.items()):
+                names_of.setdefault(code, name)
+            chrom = keys // 10_000_000_000
+            cats = np.flatnonzero(np.bincount(chrom))  # chromosome codes are small: no sort needed
+            lookup = np.zeros(cats[-1] + 1 if cats.size else 1, np.int32)
+            lookup[cats] = np.arange(cats.size)
+            variants["chromosome"] = pd.Categorical.from_codes(
+                lookup[chrom], categories=[names_of[int(c)] for c in cats])
+            variants["base_pair_location"] = keys % 10_000_000_000
+        else:
+            for col in ("chromosome", "base_pair_location"):
+                if all(col in studies[s] for s in names):
+                    variants[col] = _gather(studies, names, col, holder, union.row)
+            variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
+                                              if c in variants and variants[c].isna().all()])
+        if all("rsid" in studies[s] for s in names):
+            variants["rsid"] = _gather(studies, names, "rsid", holder, union.row)
+        alleles = list(vocab.ids)
+        variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
+        variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
+        variants["effect_allele"] = variants["effect_allele"].cat.remove_unused_categories()
+        variants["other_allele"] = variants["other_allele"].cat.remove_unused_categories()
+        return variants
+
+    # The variant table is built beside the studies' alignment (they share nothing).
     with ThreadPoolExecutor(max_workers=threads) as pool:
+        table = pool.submit(variant_table)
         list(pool.map(align, range(k)))
-    # Every variant keeps its allele-fixing row (that study agrees with itself), so no
-    # variant is left empty and rows need no filtering here.
-    variants = pd.DataFrame(index=pd.RangeIndex(m))
-    if by_position:
-        names_of = {}
-        for name, code in sorted(chrom_table.items()):
-            names_of.setdefault(code, name)
-        chrom = keys // 10_000_000_000
-        cats = np.flatnonzero(np.bincount(chrom))  # chromosome codes are small: no sort needed
-        lookup = np.zeros(cats[-1] + 1 if cats.size else 1, np.int32)
-        lookup[cats] = np.arange(cats.size)
-        variants["chromosome"] = pd.Categorical.from_codes(
-            lookup[chrom], categories=[names_of[int(c)] for c in cats])
-        variants["base_pair_location"] = keys % 10_000_000_000
-    else:
-        for col in ("chromosome", "base_pair_location"):
-            if all(col in studies[s] for s in names):
-                variants[col] = _gather(studies, names, col, holder, union.row)
-        variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
-                                          if c in variants and variants[c].isna().all()])
-    if all("rsid" in studies[s] for s in names):
-        variants["rsid"] = _gather(studies, names, "rsid", holder, union.row)
-    alleles = list(vocab.ids)
-    variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
-    variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
-    variants["effect_allele"] = variants["effect_allele"].cat.remove_unused_categories()
-    variants["other_allele"] = variants["other_allele"].cat.remove_unused_categories()
+        variants = table.result()
     return Harmonised(names, variants, beta, se, eaf, counts)
 
 
