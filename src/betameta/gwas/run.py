@@ -142,8 +142,11 @@ class _Output:
         first = [c for c in SSF_ORDER if c in cols]
         table = pa.table({c: cols[c] for c in first + [c for c in cols if c not in first]})
         self.light.append(table.select([c for c in self._LIGHT if c in cols]))
-        logp = table.column("neg_log_10_p_value").to_numpy()
-        self.top.append(table.take(np.argsort(-np.nan_to_num(logp, nan=-np.inf), kind="stable")[:20_000]))
+        logp = np.nan_to_num(table.column("neg_log_10_p_value").to_numpy(), nan=-np.inf)
+        if logp.size > 20_000:  # candidates only; the summary sorts them
+            self.top.append(table.take(np.sort(np.argpartition(-logp, 20_000)[:20_000])))
+        else:
+            self.top.append(table)
         if self.text:
             self.tables.append(table)
             return
