@@ -271,10 +271,6 @@ def run_gwas(
     parts.mkdir(parents=True, exist_ok=True)
     (parts / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
 
-    if plots:
-        from .plots import warm_up
-
-        threading.Thread(target=warm_up, daemon=True).start()
     t0 = time.perf_counter()
     # Two files at a time: gzip inflation is serial within a file, so one file alone leaves
     # the second core half idle.
@@ -287,7 +283,9 @@ def run_gwas(
     del frames
     timings["harmonise"] = time.perf_counter() - t0
     se = h.se
-    lambdas_in = {s: lambda_gc(h.beta[:, j] / h.se[:, j]) for j, s in enumerate(h.studies)}
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        lambdas_in = dict(zip(h.studies, pool.map(lambda j: lambda_gc(h.beta[:, j] / h.se[:, j]),
+                                                  range(len(h.studies))), strict=True))
     if genomic_control:
         se = se * np.sqrt(np.maximum([lambdas_in[s] for s in h.studies], 1.0))[None, :]
     dist = None
@@ -305,6 +303,12 @@ def run_gwas(
         sl = slice(i * chunk_size, min((i + 1) * chunk_size, h.m))
         return h.beta[sl], se[sl], h.eaf[sl]
 
+    if plots:
+        # matplotlib takes about a CPU-second to import: done now, in the room the
+        # chunks' pipeline leaves on the cores (the reading before keeps both busy).
+        from .plots import warm_up
+
+        threading.Thread(target=warm_up, daemon=True).start()
     import pyarrow as pa
 
     output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
