@@ -134,3 +134,32 @@ def test_unusual_contigs_get_the_same_code_in_every_study():
     row = _row(h, "GL000", 10)
     assert h.beta[row].tolist() == [0.2, 0.25]
     assert list(h.variants["chromosome"]) == ["GL000", "HLA"]
+
+
+def test_words_in_numeric_columns_are_read_as_missing_and_counted(tmp_path):
+    # The reader parses numbers as float64 and, when a column holds a word, reads the file
+    # again with inferred types: the word becomes NaN and its row is counted as a drop.
+    path = tmp_path / "words.tsv.gz"
+    df = REF.astype({"beta": object, "base_pair_location": object})
+    df.loc[1, "beta"] = "oops"
+    df.loc[2, "base_pair_location"] = "pos?"
+    df.to_csv(path, sep="\t", index=False, compression="gzip")
+    read = read_sumstats(path)
+    assert np.isnan(read["beta"][1]) and np.isnan(read["base_pair_location"][2])
+    assert read["beta"][0] == 0.1 and read["base_pair_location"][3] == 400
+    h = harmonise({"A": read, "B": B})
+    assert h.counts["A"]["non_finite"] == 1 and h.counts["A"]["no_position"] == 1
+    assert h.counts["A"]["kept"] == len(REF) - 2
+
+
+def test_isal_and_zlib_inflate_the_same_table(tmp_path, monkeypatch):
+    import betameta.gwas.io as io
+
+    path = tmp_path / "a.tsv.gz"
+    REF.to_csv(path, sep="\t", index=False, compression="gzip")
+    fast = read_sumstats(path)
+    source = io._open(path)
+    assert source is not path  # ISA-L is installed with betameta
+    source.close()
+    monkeypatch.setattr(io, "_open", lambda p: p)  # Arrow inflates with zlib
+    pd.testing.assert_frame_equal(fast, read_sumstats(path))
