@@ -12,9 +12,10 @@ final name.
 Memory: the inputs are read whole, but only the columns the run uses (~55 B per
 input row: position, effect and SE, frequency, allele and chromosome codes, rsid);
 the harmonised arrays take ``M × k × 24`` bytes plus ~40 B per variant for the
-variant table; results stream through one chunk at a time, of which the summary keeps
-~33 B per variant (position, z, -log10 p, n_studies) and the 20,000 best rows per
-chunk. 2.5M variants × 5 studies peak at 2.3 GB.
+variant table; results stream through a few chunks at a time (at most two per thread
+wait to be written), of which the summary keeps ~33 B per variant (position, z,
+-log10 p, n_studies) and the 20,000 best rows per chunk. TSV output is gathered whole
+before it is written. 2.5M variants × 5 studies peak at 2.3 GB (Parquet output).
 """
 
 from __future__ import annotations
@@ -396,12 +397,22 @@ def _run_local(todo, n_chunks, payload, spec, parts, bar, output, threads: int) 
         return table
 
     pool = ThreadPoolExecutor(max_workers=threads)
-    pending = {i: pool.submit(one, i) for i in todo}
+    queue = iter(todo)
+    pending: dict[int, Any] = {}
+
+    def top_up() -> None:
+        # A few chunks ahead of the writer, not all: finished results wait in memory
+        # until written, so this bounds them (2 per thread).
+        while len(pending) < 2 * threads and (i := next(queue, None)) is not None:
+            pending[i] = pool.submit(one, i)
+
     try:
+        top_up()
         for i in range(n_chunks):
             table = None
             if i in pending:
                 table = pending.pop(i).result()
+                top_up()
                 bar.step()
             if output is not None:
                 output.add(table if table is not None else _read_part(parts, i))
