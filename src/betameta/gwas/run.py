@@ -56,7 +56,13 @@ def lambda_gc(z: np.ndarray) -> float:
 
 @dataclass
 class GwasRun:
-    """What a run produced: output path, summary dict, timings."""
+    """What a run produced: output path, summary dict, timings.
+
+    ``timings`` (seconds): ``read``, ``harmonise``, ``compute`` (which includes writing
+    the Parquet row groups: they are written while later chunks compute), ``write``
+    (what is left after the last chunk: closing the file, or all of it for TSV, Dask
+    and genomic-control runs) and ``total``; the summary and plots come after.
+    """
 
     out: Path
     summary: dict[str, Any]
