@@ -118,8 +118,6 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if name.endswith((".tsv", ".txt", ".tab")):
             return pd.read_csv(path, sep="\t")
         return pd.read_csv(path, sep=None, engine="python")
-    except ImportError as exc:  # pyarrow missing
-        raise InputError(f"{path}: reading Parquet needs pyarrow ({exc})") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
         raise InputError(f"{path}: cannot be read as a table: {exc}") from exc
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
 from ..kernels import classical_kernel
 
@@ -29,8 +30,6 @@ class ChunkSpec:
 
 def _direction(beta: np.ndarray):
     """METAL's direction string: one of + - 0 ? per study (an Arrow string column)."""
-    import pyarrow as pa
-
     chars = np.where(np.isnan(beta), b"?", np.where(beta > 0, b"+", np.where(beta < 0, b"-", b"0")))
     joined = np.ascontiguousarray(chars.astype("S1")).view(np.uint8).ravel()
     offsets = np.arange(0, joined.size + 1, beta.shape[1], dtype=np.int32)
@@ -44,8 +43,6 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     Returns an Arrow table of the results only (GWAS-SSF columns first); the run adds
     the variant columns when it writes, so chunks carry no strings to workers or disk.
     """
-    import pyarrow as pa
-
     v = se**2
     c = classical_kernel(beta.T, v.T)
     out: dict[str, object] = {

@@ -31,6 +31,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..errors import InputError
 
@@ -359,8 +360,6 @@ def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, 
             rows: np.ndarray) -> pd.Series:
     """``studies[names[holder[i]]][col][rows[i]]`` for every variant i, taken with Arrow (no
     Python objects per row)."""
-    import pyarrow as pa
-
     pieces, index = [], np.empty(holder.size, np.int64)
     done = 0
     for j, s_name in enumerate(names):

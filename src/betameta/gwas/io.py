@@ -17,6 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pac
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from ..errors import InputError
 
@@ -51,8 +55,6 @@ def _is_parquet(path: Path) -> bool:
 def _column_names(path: Path) -> list[str]:
     """The file's column names, without reading its body."""
     if _is_parquet(path):
-        import pyarrow.parquet as pq
-
         return pq.read_schema(path).names
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
@@ -86,15 +88,9 @@ def _read_columns(path: Path, found: dict[str, str]):
     with inferred types: that column comes out as text, is coerced to NaN and its rows
     are counted as drops.
     """
-    import pyarrow as pa
-
     wanted = list(dict.fromkeys(found.values()))
     if _is_parquet(path):
-        import pyarrow.parquet as pq
-
         return pq.read_table(path, columns=wanted)
-    import pyarrow.csv as pc
-
     dictionary = pa.dictionary(pa.int32(), pa.string())
     text = {col: (pa.string() if canon in ("rsid", "marker") else dictionary)
             for canon, col in found.items() if canon in _TEXT}
@@ -103,13 +99,13 @@ def _read_columns(path: Path, found: dict[str, str]):
     def read(types):
         source = _open(path)
         try:
-            return pc.read_csv(
+            return pacsv.read_csv(
                 source,
                 # 4 MB blocks: a quarter of the chunks of the 1 MB default, which every later
                 # step (combining, taking) pays for.
-                read_options=pc.ReadOptions(block_size=4 << 20),
-                parse_options=pc.ParseOptions(delimiter=_sep(path)),
-                convert_options=pc.ConvertOptions(include_columns=wanted, column_types=types,
+                read_options=pacsv.ReadOptions(block_size=4 << 20),
+                parse_options=pacsv.ParseOptions(delimiter=_sep(path)),
+                convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=types,
                                                   null_values=_NULLS, strings_can_be_null=True),
             )
         finally:
@@ -127,16 +123,13 @@ def _read_columns(path: Path, found: dict[str, str]):
 def _categorical(col, transform) -> pd.Categorical:
     """A text column as categorical, the string transform applied to the distinct values only
     (millions of rows, few alleles)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if not pa.types.is_dictionary(col.type):
-        col = pc.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+        col = pac.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
     # One dictionary for all the reader's blocks, then the blocks' indices side by side
     # (pyarrow's own conversion to pandas is several times slower on hundreds of blocks).
     col = col.unify_dictionaries()
     values = col.chunk(0).dictionary if col.num_chunks else pa.array([], pa.string())
-    codes = np.concatenate([pc.fill_null(c.indices, -1).to_numpy() for c in col.chunks]
+    codes = np.concatenate([pac.fill_null(c.indices, -1).to_numpy() for c in col.chunks]
                            or [np.empty(0, np.int32)])
     new = transform(pd.Index(np.asarray(values.to_pylist(), dtype=object)))
     cats, inverse = np.unique(np.asarray(new, dtype=str), return_inverse=True)
@@ -146,8 +139,6 @@ def _categorical(col, transform) -> pd.Categorical:
 
 def _numeric(col) -> np.ndarray:
     """Float64 values, NaN for missing and for anything that is not a number."""
-    import pyarrow as pa
-
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_decimal(col.type):
         return col.cast(pa.float64()).to_numpy()
     return pd.to_numeric(col.to_pandas(), errors="coerce").to_numpy(dtype=float)
@@ -156,8 +147,6 @@ def _numeric(col) -> np.ndarray:
 def _strings(col) -> pd.Series:
     """A text column kept in Arrow (no Python object per row), in one piece: taking rows from
     a column of hundreds of chunks is many times slower."""
-    import pyarrow as pa
-
     if not pa.types.is_string(col.type):
         col = col.cast(pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(col.combine_chunks()))
@@ -249,7 +238,5 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
 
 
 def _categorical_from_pandas(series: pd.Series, transform) -> pd.Categorical:
-    import pyarrow as pa
-
     return _categorical(pa.chunked_array([pa.array(series, type=pa.string(), from_pandas=True)]),
                         transform)

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
@@ -106,8 +108,6 @@ def _part(parts: Path, i: int) -> Path:
 def _write_part(table, path: Path) -> None:
     """One chunk's results as an Arrow IPC file (written under a temporary name, then renamed):
     nearly a memory copy to write, and memory-mapped when read back."""
-    import pyarrow as pa
-
     tmp = temp_name(path)
     with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)
@@ -115,8 +115,6 @@ def _write_part(table, path: Path) -> None:
 
 
 def _read_part(parts: Path, i: int):
-    import pyarrow as pa
-
     return pa.ipc.open_file(pa.memory_map(str(_part(parts, i)))).read_all()
 
 
@@ -143,9 +141,6 @@ class _Output:
         self.top: list = []
 
     def add(self, results, extra: dict[str, np.ndarray] | None = None) -> None:
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         n = results.num_rows
         variants = self.variants.slice(self.start, n)
         self.start += n
@@ -172,8 +167,6 @@ class _Output:
 
     def close(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Finish the file under its final name; return the light columns and the top rows."""
-        import pyarrow as pa
-
         if self.text:
             _write_text(pa.concat_tables(self.tables).to_pandas(), self.path)
         else:
@@ -321,8 +314,6 @@ def run_gwas(
         from .plots import warm_up
 
         threading.Thread(target=warm_up, daemon=True).start()
-    import pyarrow as pa
-
     output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
     # Written as the chunks come (in order), while later chunks compute; genomic control of
     # the result needs every z first, and Dask's chunks finish in any order: those write

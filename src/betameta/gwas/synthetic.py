@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 __all__ = ["SyntheticTruth", "generate"]
 
@@ -126,13 +128,7 @@ def _norm_sf(x: np.ndarray) -> np.ndarray:
 
 
 def _write_tsv_gz(df: pd.DataFrame, path: Path) -> None:
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        table = pa.Table.from_pandas(df, preserve_index=False)
-        with pa.CompressedOutputStream(str(path), "gzip") as stream:
-            pacsv.write_csv(table, stream, pacsv.WriteOptions(delimiter="\t", quoting_style="none",
-                                                               quoting_header="none"))
-    except ImportError:
-        df.to_csv(path, sep="\t", index=False, na_rep="#NA", compression="gzip")
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    with pa.CompressedOutputStream(str(path), "gzip") as stream:
+        pacsv.write_csv(table, stream, pacsv.WriteOptions(delimiter="\t", quoting_style="none",
+                                                           quoting_header="none"))
