@@ -46,7 +46,7 @@ def main() -> None:
     except (InputError, ValueError, TypeError, OSError) as exc:
         click.echo(f"betameta: error: {exc}", err=True)
         sys.exit(2)
-    except ImportError as exc:  # an optional engine (numba, PyMC, Dask) is missing
+    except ImportError as exc:  # an optional engine (PyMC, Dask) is missing
         click.echo(f"betameta: error: {exc}", err=True)
         sys.exit(3)
 

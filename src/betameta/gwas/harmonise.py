@@ -18,7 +18,9 @@ Rules (METAL's, with palindromes made explicit):
   "freq"`` (default) keeps one when both its frequency and the reference
   study's are known and outside [0.4, 0.6], and orients it by which side of 0.5
   they fall (``palindromic_ambiguous`` otherwise); ``"drop"`` drops them all
-  (except in the reference study); ``"keep"`` assumes the same strand.
+  (except in the reference study); ``"keep"`` assumes the same strand. A
+  palindromic pair that is not the reference pair either way round (A/T against
+  C/G) is an ``allele_mismatch`` under every rule.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..errors import InputError
+from . import harmonise_kernels as kern
 
 __all__ = ["Harmonised", "harmonise"]
 
@@ -116,10 +119,8 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
 def _position_key(df: pd.DataFrame, table: dict[str, int]) -> np.ndarray:
     """chromosome code · 1e10 + position; -1 where either is missing."""
     codes, uniq = _codes(df["chromosome"])
-    chrom = np.array([table.get(str(u), -1) for u in uniq] + [-1], np.int64)[codes]
-    pos = df["base_pair_location"].to_numpy(dtype=float)
-    ok = (chrom >= 0) & np.isfinite(pos)
-    return np.where(ok, chrom * 10_000_000_000 + np.where(ok, pos, 0).astype(np.int64), -1)
+    chrom = np.array([table.get(str(u), -1) for u in uniq] + [-1], np.int64)
+    return kern.position_keys(codes, chrom, df["base_pair_location"].to_numpy(dtype=float))
 
 
 def _clean(df: pd.DataFrame, key_of, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
@@ -128,85 +129,37 @@ def _clean(df: pd.DataFrame, key_of, ea: tuple[np.ndarray, np.ndarray], oa: tupl
 
     ``key_of()`` gives each row's key; ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
     """
-    key = key_of()
-    ea, oa = ea[1][ea[0]], oa[1][oa[0]]
-    n = counts["rows"] = len(df)
-    ok = valid[ea]
-    ok &= valid[oa]
-    ok &= ea != oa
-    counts["malformed_allele"] = n - int(np.count_nonzero(ok))
-    has_pos = key >= 0
-    counts["no_position"] = int(np.count_nonzero(ok & ~has_pos))
-    ok &= has_pos
-    beta = df["beta"].to_numpy(dtype=float)
-    se = df["standard_error"].to_numpy(dtype=float)
-    finite = np.isfinite(beta)
-    finite &= se > 0
-    finite &= se < np.inf
-    counts["non_finite"] = int(np.count_nonzero(ok & ~finite))
-    ok &= finite
-    keep = np.flatnonzero(ok)
-    key = key[keep]
-    if key.size > 1 and not bool((key[1:] >= key[:-1]).all()):
-        order = np.argsort(key, kind="stable")
-        keep, key = keep[order], key[order]
-    ea, oa = ea[keep], oa[keep]
-    # A position carrying two allele pairs is multi-allelic (all its rows go); a repeated
-    # variant keeps its first row. Only rows whose key repeats need a look.
-    repeated = np.flatnonzero(key[1:] == key[:-1]) + 1
-    counts["multi_allelic"] = counts["duplicate"] = 0
-    if repeated.size:
-        involved = np.union1d(repeated - 1, repeated)
-        k_sub, lo, hi = key[involved], np.minimum(ea, oa)[involved], np.maximum(ea, oa)[involved]
-        start = np.ones(involved.size, bool)
-        start[1:] = k_sub[1:] != k_sub[:-1]
-        group = np.cumsum(start) - 1
-        differs = np.zeros(involved.size, bool)
-        differs[1:] = ~start[1:] & ((lo[1:] != lo[:-1]) | (hi[1:] != hi[:-1]))
-        multi_group = np.zeros(group[-1] + 1, bool)
-        multi_group[group[differs]] = True
-        is_multi = multi_group[group]
-        dup = ~start & ~is_multi
-        counts["multi_allelic"] = int(is_multi.sum())
-        counts["duplicate"] = int(dup.sum())
-        gone = np.zeros(key.size, bool)
-        gone[involved[is_multi | dup]] = True
-        rows = np.flatnonzero(~gone)
-        key, ea, oa, keep = key[rows], ea[rows], oa[rows], keep[rows]
+    counts["rows"] = len(df)
+    rows, key, ea_id, oa_id, n, is_sorted = kern.clean_rows(
+        key_of(), *ea, *oa, valid, df["beta"].to_numpy(dtype=float),
+        df["standard_error"].to_numpy(dtype=float))
+    counts["malformed_allele"], counts["no_position"], counts["non_finite"] = (int(x) for x in n)
+    if not is_sorted:
+        order = np.argsort(key, kind="stable")  # a repeated key keeps its first row in the file
+        rows, key, ea_id, oa_id = rows[order], key[order], ea_id[order], oa_id[order]
+    kept, counts["multi_allelic"], counts["duplicate"] = kern.drop_repeats(key, ea_id, oa_id, rows)
     # Row numbers only: values are taken from the study's columns when aligned, so no
     # second copy of every study is held at once.
-    return {"key": key, "ea": ea, "oa": oa, "row": keep}
+    return {"key": key[:kept], "ea": ea_id[:kept], "oa": oa_id[:kept], "row": rows[:kept]}
 
 
 @dataclass
 class _Union:
     """The variants seen so far, sorted by key, with the study that first held each (it fixes
-    the alleles), its row there and its allele ids."""
+    the alleles), its row there, its allele ids and its frequency there."""
 
     key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     holder: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
     row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    ea: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    oa: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    ea: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    oa: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
+    freq: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
 
-    def add(self, j: int, study: dict[str, np.ndarray]) -> None:
-        """Merge a study's sorted keys in: a linear merge (searchsorted on sorted queries and
-        one mask), not a sort of every study's rows together."""
-        key = study["key"]
-        at = np.searchsorted(self.key, key)
-        seen = at < self.key.size
-        seen[seen] = self.key[at[seen]] == key[seen]
-        new = np.flatnonzero(~seen)
-        is_new = np.zeros(self.key.size + new.size, bool)
-        is_new[at[new] + np.arange(new.size)] = True
-        for name, add in (("key", key[new]), ("holder", np.full(new.size, j)),
-                          ("row", study["row"][new]), ("ea", study["ea"][new]),
-                          ("oa", study["oa"][new])):
-            old = getattr(self, name)
-            merged = np.empty(is_new.size, old.dtype)
-            merged[is_new] = add
-            merged[~is_new] = old
-            setattr(self, name, merged)
+    def add(self, j: int, study: dict[str, np.ndarray], freq: np.ndarray) -> None:
+        """Merge a study's sorted keys in (a linear merge, not a sort of every study's rows)."""
+        (self.key, self.holder, self.row, self.ea, self.oa, self.freq) = kern.merge_union(
+            self.key, self.holder, self.row, self.ea, self.oa, self.freq,
+            study["key"], study["row"], study["ea"], study["oa"], freq, j)
 
 
 def harmonise(
@@ -250,73 +203,29 @@ def harmonise(
     # in as soon as it is clean, while the next ones are cleaned.
     union = _Union()
     cleaned = []
+    freqs = [studies[s]["effect_allele_frequency"].to_numpy(dtype=float) for s in names]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for j, c in enumerate(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
                                        [valid] * len(names), [counts[s] for s in names])):
-            union.add(j, c)
+            union.add(j, c, freqs[j])
             cleaned.append(c)
-    keys, holder, r1, r2 = union.key, union.holder, union.ea, union.oa
+    keys, r1, r2 = union.key, union.ea, union.oa
     m, k = keys.size, len(names)
-    # Column-major: each study's column is written (and later read per chunk) contiguously.
-    # Filled with NaN column by column in the threads below (first touch of fresh memory
-    # is slow on virtual machines: let both cores take it).
+    # Column-major: each study's column is written (and later read per chunk) contiguously,
+    # by its own thread below (first touch of fresh memory is slow on virtual machines:
+    # let both cores take it).
     beta = np.empty((m, k), order="F")
     se = np.empty((m, k), order="F")
     eaf = np.empty((m, k), order="F")
-    # The reference frequency of a variant is that of the study fixing its alleles (the
-    # study's own orientation), so each study can be aligned independently.
-    ref_freq = np.empty(m)
-    for j, s_name in enumerate(names):
-        mine = holder == j
-        ref_freq[mine] = studies[s_name]["effect_allele_frequency"].to_numpy(dtype=float)[union.row[mine]]
+    rule = kern.PALINDROMIC_RULES.index(palindromic)
 
     def align(j: int) -> None:
-        c, n, df = cleaned[j], counts[names[j]], studies[names[j]]
-        rows = np.searchsorted(keys, c["key"])  # each kept row's variant
-        ea, oa, take = c["ea"], c["oa"], c["row"]
-        a1, a2 = r1[rows], r2[rows]
-        same = (ea == a1) & (oa == a2)
-        swap = (ea == a2) & (oa == a1)
-        sign = same - swap.astype(float)  # +1 same, -1 swapped, 0 to be settled
-        # Neither same nor swapped (a minority): a strand flip, or a mismatch.
-        rest = np.flatnonzero(sign == 0)
-        ea_c, oa_c, ar1, ar2 = comp[ea[rest]], comp[oa[rest]], a1[rest], a2[rest]
-        pal_rest = ea_c == oa[rest]
-        comp_same = ~pal_rest & (ea_c == ar1) & (oa_c == ar2)
-        comp_swap = ~pal_rest & (ea_c == ar2) & (oa_c == ar1)
-        sign[rest] = np.where(comp_same, 1.0, np.where(comp_swap, -1.0, np.nan))
-        f = df["effect_allele_frequency"].to_numpy(dtype=float)[take]
-        f_aligned = np.where(sign < 0, 1 - f, f)
-        # Palindromic pairs (a minority too) under the chosen rule; the study fixing a
-        # variant's alleles agrees with itself.
-        pal = np.flatnonzero(comp[ea] == oa)
-        other = holder[rows[pal]] != j
-        if palindromic == "drop":
-            sign[pal[other]] = np.nan
-        elif palindromic == "freq":
-            fp, fr, sp = f[pal], ref_freq[rows[pal]], sign[pal]
-            # Same side of 0.5 as the reference after alignment: same strand; the
-            # other side: the study is on the other strand, so flip once more.
-            clear = ((np.abs(fp - 0.5) > band) & (np.abs(fr - 0.5) > band)) | ~other
-            agree = (f_aligned[pal] > 0.5) == (fr > 0.5)
-            flip = clear & ~agree & other
-            sign[pal] = np.where(~clear, np.nan, np.where(flip, -sp, sp))
-            f_aligned[pal[flip]] = 1 - f_aligned[pal[flip]]
-            n["palindromic_strand_flip"] = int(flip.sum())
-        dropped = np.isnan(sign)
-        n_pal_dropped = int(np.count_nonzero(dropped[pal]))
-        n["allele_mismatch"] = int(np.count_nonzero(dropped)) - n_pal_dropped
-        n["palindromic_ambiguous"] = n_pal_dropped
-        n["aligned_same"] = int(np.count_nonzero(same & ~dropped))
-        n["aligned_swapped"] = int(np.count_nonzero(swap & ~dropped))
-        n["aligned_strand_flip"] = int(np.count_nonzero(comp_same | comp_swap))
-        keep = np.flatnonzero(~dropped)
-        n["kept"] = int(keep.size)
-        r = rows[keep]
-        beta[:, j] = se[:, j] = eaf[:, j] = np.nan
-        beta[r, j] = df["beta"].to_numpy(dtype=float)[take[keep]] * sign[keep]
-        se[r, j] = df["standard_error"].to_numpy(dtype=float)[take[keep]]
-        eaf[r, j] = f_aligned[keep]
+        c, df = cleaned[j], studies[names[j]]
+        n = kern.align_study(keys, union.holder, r1, r2, union.freq, c["key"], c["row"], c["ea"], c["oa"],
+                             df["beta"].to_numpy(dtype=float), df["standard_error"].to_numpy(dtype=float),
+                             freqs[j], comp, j, rule, band, beta[:, j], se[:, j], eaf[:, j])
+        counts[names[j]].update({name: int(x) for name, x in zip(kern.ALIGN_COUNTS, n, strict=True)
+                                 if name != "palindromic_strand_flip" or palindromic == "freq"})
 
     def variant_table() -> pd.DataFrame:
         # Every variant keeps its allele-fixing row (that study agrees with itself), so no
@@ -336,11 +245,11 @@ def harmonise(
         else:
             for col in ("chromosome", "base_pair_location"):
                 if all(col in studies[s] for s in names):
-                    variants[col] = _gather(studies, names, col, holder, union.row)
+                    variants[col] = _gather(studies, names, col, union.holder, union.row)
             variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
                                               if c in variants and variants[c].isna().all()])
         if all("rsid" in studies[s] for s in names):
-            variants["rsid"] = _gather(studies, names, "rsid", holder, union.row)
+            variants["rsid"] = _gather(studies, names, "rsid", union.holder, union.row)
         alleles = list(vocab.ids)
         variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
         variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)

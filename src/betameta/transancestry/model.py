@@ -28,11 +28,10 @@ _X, _W = np.polynomial.legendre.leggauss(8)
 
 
 def partition_kernel(*args):
-    """The compiled kernel (:mod:`.kernel`), imported on first use: numba is an extra."""
-    try:
-        from .kernel import partition_kernel as kernel
-    except ImportError as exc:
-        raise ImportError("the partition model needs numba: pip install 'betameta[fast]'") from exc
+    """The compiled kernel (:mod:`.kernel`), imported on first use (numba takes a few tenths
+    of a second to import)."""
+    from .kernel import partition_kernel as kernel
+
     return kernel(*args)
 
 
