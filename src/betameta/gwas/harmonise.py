@@ -124,42 +124,25 @@ def _position_key(df: pd.DataFrame, table: dict[str, int]) -> np.ndarray:
 
 
 def _clean(df: pd.DataFrame, key_of, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
-           valid: np.ndarray, counts: dict[str, int]) -> dict[str, np.ndarray]:
-    """Drop and count bad rows; return the study's surviving rows (sorted by key) as arrays.
+           valid: np.ndarray, counts: dict[str, int], out: dict[str, np.ndarray]) -> int:
+    """Drop and count bad rows; write the study's surviving rows, sorted by key, to the
+    front of ``out``'s arrays (key, ea, oa: allele ids, row: row numbers) and return how
+    many there are.
 
     ``key_of()`` gives each row's key; ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
     """
     counts["rows"] = len(df)
-    rows, key, ea_id, oa_id, n, is_sorted = kern.clean_rows(
+    kept, n, is_sorted = kern.clean_rows(
         key_of(), *ea, *oa, valid, df["beta"].to_numpy(dtype=float),
-        df["standard_error"].to_numpy(dtype=float))
+        df["standard_error"].to_numpy(dtype=float), out["row"], out["key"], out["ea"], out["oa"])
     counts["malformed_allele"], counts["no_position"], counts["non_finite"] = (int(x) for x in n)
     if not is_sorted:
-        order = np.argsort(key, kind="stable")  # a repeated key keeps its first row in the file
-        rows, key, ea_id, oa_id = rows[order], key[order], ea_id[order], oa_id[order]
-    kept, counts["multi_allelic"], counts["duplicate"] = kern.drop_repeats(key, ea_id, oa_id, rows)
-    # Row numbers only: values are taken from the study's columns when aligned, so no
-    # second copy of every study is held at once.
-    return {"key": key[:kept], "ea": ea_id[:kept], "oa": oa_id[:kept], "row": rows[:kept]}
-
-
-@dataclass
-class _Union:
-    """The variants seen so far, sorted by key, with the study that first held each (it fixes
-    the alleles), its row there, its allele ids and its frequency there."""
-
-    key: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    holder: np.ndarray = field(default_factory=lambda: np.empty(0, np.int16))
-    row: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    ea: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    oa: np.ndarray = field(default_factory=lambda: np.empty(0, np.int32))
-    freq: np.ndarray = field(default_factory=lambda: np.empty(0, np.float64))
-
-    def add(self, j: int, study: dict[str, np.ndarray], freq: np.ndarray) -> None:
-        """Merge a study's sorted keys in (a linear merge, not a sort of every study's rows)."""
-        (self.key, self.holder, self.row, self.ea, self.oa, self.freq) = kern.merge_union(
-            self.key, self.holder, self.row, self.ea, self.oa, self.freq,
-            study["key"], study["row"], study["ea"], study["oa"], freq, j)
+        order = np.argsort(out["key"][:kept], kind="stable")  # a repeated key keeps its first row
+        for col in out.values():
+            col[:kept] = col[:kept][order]
+    kept, counts["multi_allelic"], counts["duplicate"] = kern.drop_repeats(
+        *(out[c][:kept] for c in ("key", "ea", "oa", "row")))
+    return kept
 
 
 def harmonise(
@@ -197,35 +180,43 @@ def harmonise(
     ea_in = [vocab.lookup(studies[s]["effect_allele"]) for s in names]
     oa_in = [vocab.lookup(studies[s]["other_allele"]) for s in names]
     valid, comp = vocab.arrays()
-    threads = min(len(names), os.cpu_count() or 1)
+    k = len(names)
+    threads = min(k, os.cpu_count() or 1)
     # The first study holding a variant fixes its alleles; variants sorted by key
-    # (chromosome code · 1e10 + position, or first-seen rsid order). Each study is merged
-    # in as soon as it is clean, while the next ones are cleaned.
-    union = _Union()
-    cleaned = []
-    freqs = [studies[s]["effect_allele_frequency"].to_numpy(dtype=float) for s in names]
+    # (chromosome code · 1e10 + position, or first-seen rsid order): one merge of all the
+    # studies' sorted keys, aligning as it goes.
+    # Every study's kept rows side by side in flat arrays (row numbers only: values are
+    # taken from the study's columns when aligned, so no second copy of the studies is made).
+    sizes = np.array([len(studies[s]) for s in names], np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    flat = {"key": np.empty(sizes.sum(), np.int64), "ea": np.empty(sizes.sum(), np.int32),
+            "oa": np.empty(sizes.sum(), np.int32), "row": np.empty(sizes.sum(), np.int64)}
+    views = [{c: a[s0:s0 + n] for c, a in flat.items()} for s0, n in zip(starts, sizes, strict=True)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        for j, c in enumerate(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
-                                       [valid] * len(names), [counts[s] for s in names])):
-            union.add(j, c, freqs[j])
-            cleaned.append(c)
-    keys, r1, r2 = union.key, union.ea, union.oa
-    m, k = keys.size, len(names)
+        ends = starts + np.array(list(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
+                                               [valid] * k, [counts[s] for s in names], views)), np.int64)
+    keys, holder, holder_row, r1, r2 = kern.union(flat["key"], flat["ea"], flat["oa"], flat["row"],
+                                                  starts, ends)
+    m = keys.size
+    freqs = [studies[s]["effect_allele_frequency"].to_numpy(dtype=float) for s in names]
+    # The reference frequency of a variant is that of the study fixing its alleles (in that
+    # study's own orientation), so each study can then be aligned on its own.
+    ref_freq = np.empty(m)
+    for j in range(k):
+        kern.holder_values(holder, holder_row, j, freqs[j], ref_freq)
     # Column-major: each study's column is written (and later read per chunk) contiguously,
     # by its own thread below (first touch of fresh memory is slow on virtual machines:
     # let both cores take it).
-    beta = np.empty((m, k), order="F")
-    se = np.empty((m, k), order="F")
-    eaf = np.empty((m, k), order="F")
+    beta, se, eaf = (np.empty((m, k), order="F") for _ in range(3))
     rule = kern.PALINDROMIC_RULES.index(palindromic)
 
     def align(j: int) -> None:
-        c, df = cleaned[j], studies[names[j]]
-        n = kern.align_study(keys, union.holder, r1, r2, union.freq, c["key"], c["row"], c["ea"], c["oa"],
+        v, df = {c: a[:ends[j] - starts[j]] for c, a in views[j].items()}, studies[names[j]]
+        n = kern.align_study(keys, holder, r1, r2, ref_freq, v["key"], v["row"], v["ea"], v["oa"],
                              df["beta"].to_numpy(dtype=float), df["standard_error"].to_numpy(dtype=float),
                              freqs[j], comp, j, rule, band, beta[:, j], se[:, j], eaf[:, j])
-        counts[names[j]].update({name: int(x) for name, x in zip(kern.ALIGN_COUNTS, n, strict=True)
-                                 if name != "palindromic_strand_flip" or palindromic == "freq"})
+        counts[names[j]].update({what: int(x) for what, x in zip(kern.ALIGN_COUNTS, n, strict=True)
+                                 if what != "palindromic_strand_flip" or palindromic == "freq"})
 
     def variant_table() -> pd.DataFrame:
         # Every variant keeps its allele-fixing row (that study agrees with itself), so no
@@ -245,11 +236,11 @@ def harmonise(
         else:
             for col in ("chromosome", "base_pair_location"):
                 if all(col in studies[s] for s in names):
-                    variants[col] = _gather(studies, names, col, union.holder, union.row)
+                    variants[col] = _gather(studies, names, col, holder, holder_row)
             variants = variants.drop(columns=[c for c in ("chromosome", "base_pair_location")
                                               if c in variants and variants[c].isna().all()])
         if all("rsid" in studies[s] for s in names):
-            variants["rsid"] = _gather(studies, names, "rsid", union.holder, union.row)
+            variants["rsid"] = _gather(studies, names, "rsid", holder, holder_row)
         alleles = list(vocab.ids)
         variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
         variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)

@@ -32,24 +32,20 @@ def position_keys(chrom_codes, chrom_table, pos):
 
 
 @njit(cache=True, nogil=True)
-def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se):
-    """The rows that pass the row-wise checks, in file order.
+def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se, rows, keys, ea, oa):
+    """Write the rows that pass the row-wise checks, in file order, to ``rows``, ``keys``,
+    ``ea`` and ``oa`` (row numbers, keys, allele ids; each at least as long as the study).
 
-    Returns ``(rows, keys, ea, oa, counts, is_sorted)``: the rows kept, their keys and
-    allele ids, ``counts`` = (malformed_allele, no_position, non_finite) and whether the
-    kept keys are non-decreasing. A code of -1 (missing allele) takes the table's last
-    entry, the id of the empty string (not valid).
+    Returns ``(kept, counts, is_sorted)``: how many rows were kept, ``counts`` =
+    (malformed_allele, no_position, non_finite) and whether the kept keys are
+    non-decreasing. A code of -1 (missing allele) takes the table's last entry, the id of
+    the empty string (not valid).
     """
-    n = key.size
-    rows = np.empty(n, np.int64)
-    keys = np.empty(n, np.int64)
-    ea = np.empty(n, np.int32)
-    oa = np.empty(n, np.int32)
     counts = np.zeros(3, np.int64)
     last_ea, last_oa = ea_table.size - 1, oa_table.size - 1
     kept = 0
     is_sorted = True
-    for i in range(n):
+    for i in range(key.size):
         c = ea_codes[i]
         a = ea_table[c if c >= 0 else last_ea]
         c = oa_codes[i]
@@ -72,7 +68,7 @@ def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se):
         ea[kept] = a
         oa[kept] = o
         kept += 1
-    return rows[:kept], keys[:kept], ea[:kept], oa[:kept], counts, is_sorted
+    return kept, counts, is_sorted
 
 
 @njit(cache=True, nogil=True)
@@ -105,38 +101,46 @@ def drop_repeats(keys, ea, oa, rows):
 
 
 @njit(cache=True, nogil=True)
-def merge_union(ukey, uholder, urow, uea, uoa, ufreq, skey, srow, sea, soa, freq, j):
-    """Sorted union of the variants seen so far with a study's sorted unique keys; a new
-    variant takes its holder (study ``j``), row, allele ids and the frequency of that row."""
-    n_u, n_s = ukey.size, skey.size
-    new = 0
-    a = 0
-    for b in range(n_s):
-        while a < n_u and ukey[a] < skey[b]:
-            a += 1
-        if a == n_u or ukey[a] != skey[b]:
-            new += 1
-    m = n_u + new
-    key = np.empty(m, np.int64)
-    holder = np.empty(m, np.int16)
-    row = np.empty(m, np.int64)
-    e = np.empty(m, np.int32)
-    o = np.empty(m, np.int32)
-    f = np.empty(m, np.float64)
-    a = b = 0
-    for out in range(m):
-        if b == n_s or (a < n_u and ukey[a] <= skey[b]):
-            if b < n_s and ukey[a] == skey[b]:
-                b += 1
-            key[out], holder[out], row[out] = ukey[a], uholder[a], urow[a]
-            e[out], o[out], f[out] = uea[a], uoa[a], ufreq[a]
-            a += 1
-        else:
-            r = srow[b]
-            key[out], holder[out], row[out] = skey[b], j, r
-            e[out], o[out], f[out] = sea[b], soa[b], freq[r]
-            b += 1
-    return key, holder, row, e, o, f
+def union(keys, ea, oa, rows, starts, ends):
+    """The variants over all studies, sorted by key, in one k-way merge of the studies'
+    sorted unique keys (study j's at ``keys[starts[j]:ends[j]]``).
+
+    Returns ``(key, holder, row, ea, oa)``: each variant's key, the first study holding it
+    (it fixes the alleles), its row and allele ids there.
+    """
+    k = starts.size
+    heads = starts.copy()
+    cap = 0
+    for j in range(k):
+        cap += ends[j] - starts[j]
+    ukey = np.empty(cap, np.int64)
+    uholder = np.empty(cap, np.int16)
+    urow = np.empty(cap, np.int64)
+    uea = np.empty(cap, np.int32)
+    uoa = np.empty(cap, np.int32)
+    m = 0
+    while True:
+        best, holder = -1, -1
+        for j in range(k):
+            if heads[j] < ends[j] and (holder < 0 or keys[heads[j]] < best):
+                best, holder = keys[heads[j]], j
+        if holder < 0:
+            break
+        h = heads[holder]
+        ukey[m], uholder[m], urow[m], uea[m], uoa[m] = best, holder, rows[h], ea[h], oa[h]
+        m += 1
+        for j in range(holder, k):
+            if heads[j] < ends[j] and keys[heads[j]] == best:
+                heads[j] += 1
+    return ukey[:m], uholder[:m], urow[:m], uea[:m], uoa[:m]
+
+
+@njit(cache=True, nogil=True)
+def holder_values(holder, row, j, values, out):
+    """``out[i] = values[row[i]]`` where study ``j`` holds variant i."""
+    for i in range(holder.size):
+        if holder[i] == j:
+            out[i] = values[row[i]]
 
 
 @njit(cache=True, nogil=True)
