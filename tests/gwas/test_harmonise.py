@@ -268,3 +268,25 @@ def test_random_studies_match_a_row_by_row_reference(palindromic):
         for reason, n in counts[name].items():
             assert h.counts[name][reason] == n, (name, reason)
         assert h.counts[name]["rows"] == sum(counts[name].values()) + h.counts[name]["kept"]
+
+
+def test_more_allele_strings_than_int16_ids():
+    # 40,000 distinct indel alleles: allele ids no longer fit the narrow (int16) arrays.
+    rng = np.random.default_rng(5)
+    n = 20_000
+    letters = np.array(list("ACGT"))
+    long = ["".join(rng.choice(letters, 12)) for _ in range(2 * n)]
+    a = pd.DataFrame({"chromosome": "1", "base_pair_location": np.arange(n, dtype=float) + 1,
+                      "effect_allele": long[:n], "other_allele": long[n:],
+                      "beta": rng.normal(0, 0.1, n), "standard_error": 0.05,
+                      "effect_allele_frequency": rng.random(n)})
+    b = a.sample(frac=1.0, random_state=1)  # shuffled, and every other variant swapped
+    swap = np.arange(n) % 2 == 1
+    b.loc[swap, ["effect_allele", "other_allele"]] = b.loc[swap, ["other_allele", "effect_allele"]].to_numpy()
+    b.loc[swap, "beta"] *= -1
+    b.loc[swap, "effect_allele_frequency"] = 1 - b.loc[swap, "effect_allele_frequency"]
+    h = harmonise({"A": a, "B": b})
+    _, out, _ = _brute_force({"A": a, "B": b}, "freq")
+    assert h.m == n and h.counts["B"]["aligned_swapped"] == n // 2
+    np.testing.assert_array_equal(np.column_stack([h.beta[:, 1], h.se[:, 1], h.eaf[:, 1]]), out["B"])
+    np.testing.assert_allclose(h.beta[:, 1], h.beta[:, 0], rtol=1e-15)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from betameta import InputError, StudyTable, meta_analysis
@@ -50,6 +51,12 @@ def test_outputs_and_summary(full_run, synthetic):
     assert {"chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
             "standard_error", "p_value", "neg_log_10_p_value", "direction", "n_studies"} <= set(res)
     assert res["neg_log_10_p_value"].notna().all() and (res["direction"].str.len() == 4).all()
+    # Min/max statistics where readers filter (position, p-values), not on every column.
+    group = pq.ParquetFile(run.out).metadata.row_group(0)
+    with_stats = {group.column(i).path_in_schema for i in range(group.num_columns)
+                  if group.column(i).is_stats_set}
+    assert {"chromosome", "base_pair_location", "p_value", "neg_log_10_p_value", "re_p_value"} <= with_stats
+    assert "beta" not in with_stats and "het_q" not in with_stats
     # True signals are found: the strongest loci carry a true effect.
     top = res.nlargest(5, "neg_log_10_p_value")
     truth = synthetic.variants.set_index(["chromosome", "base_pair_location"])["true_effect"]

@@ -189,8 +189,11 @@ def harmonise(
     # taken from the study's columns when aligned, so no second copy of the studies is made).
     sizes = np.array([len(studies[s]) for s in names], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    flat = {"key": np.empty(sizes.sum(), np.int64), "ea": np.empty(sizes.sum(), np.int32),
-            "oa": np.empty(sizes.sum(), np.int32), "row": np.empty(sizes.sum(), np.int64)}
+    # The narrowest ids that hold them: these arrays are the largest that harmonising makes.
+    allele = np.int16 if valid.size < 2**15 else np.int32
+    row = np.int32 if sizes.max() < 2**31 else np.int64
+    flat = {"key": np.empty(sizes.sum(), np.int64), "ea": np.empty(sizes.sum(), allele),
+            "oa": np.empty(sizes.sum(), allele), "row": np.empty(sizes.sum(), row)}
     views = [{c: a[s0:s0 + n] for c, a in flat.items()} for s0, n in zip(starts, sizes, strict=True)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         ends = starts + np.array(list(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
