@@ -17,6 +17,12 @@ ALIGN_COUNTS = ("palindromic_strand_flip", "allele_mismatch", "palindromic_ambig
 PALINDROMIC_RULES = ("freq", "drop", "keep")
 
 
+def warm_up() -> None:
+    """Load the compiled loops (numba's first call in a process takes ~0.3 s to set up): the
+    run calls this in a background thread while it reads its inputs."""
+    position_keys(np.zeros(1, np.int8), np.zeros(1, np.int64), np.zeros(1))
+
+
 @njit(cache=True, nogil=True)
 def position_keys(chrom_codes, chrom_table, pos):
     """chromosome code · 1e10 + position; -1 where either is missing (code -1 or NaN)."""

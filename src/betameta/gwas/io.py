@@ -133,8 +133,10 @@ def _categorical(col, transform) -> pd.Categorical:
                            or [np.empty(0, np.int32)])
     new = transform(pd.Index(np.asarray(values.to_pylist(), dtype=object)))
     cats, inverse = np.unique(np.asarray(new, dtype=str), return_inverse=True)
-    mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)] if len(inverse) else -1, -1)
-    return pd.Categorical.from_codes(mapped, categories=cats)
+    # One lookup per row into the narrowest codes that hold the categories; a missing value
+    # (code -1) takes the table's last entry, -1.
+    narrow = np.int8 if cats.size < 2**7 else np.int16 if cats.size < 2**15 else np.int32
+    return pd.Categorical.from_codes(np.append(inverse, -1).astype(narrow)[codes], categories=cats)
 
 
 def _numeric(col) -> np.ndarray:

@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
+from . import harmonise_kernels
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
 from .io import CANONICAL, read_sumstats
@@ -282,6 +283,7 @@ def run_gwas(
     (parts / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
 
     t0 = time.perf_counter()
+    threading.Thread(target=harmonise_kernels.warm_up, daemon=True).start()
     # Two files at a time: gzip inflation is serial within a file, so one file alone leaves
     # the second core half idle.
     with ThreadPoolExecutor(max_workers=2) as pool:
