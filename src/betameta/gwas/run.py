@@ -393,8 +393,9 @@ def run_gwas(
         if plots:
             from .plots import manhattan, qq
 
+            lam = lambda_gc(result["z"].to_numpy())
             drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
-                     pool.submit(qq, result, out.with_name(out.name + ".qq.png"))]
+                     pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam)]
         summary = _summary(h, result, top, lambdas_in, methods, timings, options)
         if ancestry:
             summary["ancestry"] = ancestry
