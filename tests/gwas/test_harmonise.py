@@ -290,3 +290,23 @@ def test_more_allele_strings_than_int16_ids():
     assert h.m == n and h.counts["B"]["aligned_swapped"] == n // 2
     np.testing.assert_array_equal(np.column_stack([h.beta[:, 1], h.se[:, 1], h.eaf[:, 1]]), out["B"])
     np.testing.assert_allclose(h.beta[:, 1], h.beta[:, 0], rtol=1e-15)
+
+
+def test_keyed_by_rsid_when_positions_are_absent():
+    # The same studies matched by rsid (no positions) give the same aligned values and counts
+    # as matched by position; variants come in first-seen rsid order instead.
+    def with_rsid(df):
+        df = df.copy()
+        df["rsid"] = "rs" + df["chromosome"].astype(str) + "_" + df["base_pair_location"].astype(str)
+        return df
+
+    by_pos = harmonise({"A": with_rsid(REF), "B": with_rsid(B)})
+    by_rsid = harmonise({"A": with_rsid(REF).drop(columns=["chromosome", "base_pair_location"]),
+                         "B": with_rsid(B).drop(columns=["chromosome", "base_pair_location"])})
+    assert "base_pair_location" not in by_rsid.variants
+    order = pd.Index(by_rsid.variants["rsid"]).get_indexer(by_pos.variants["rsid"])
+    assert (order >= 0).all() and by_rsid.m == by_pos.m
+    for a in ("beta", "se", "eaf"):
+        np.testing.assert_array_equal(getattr(by_rsid, a)[order], getattr(by_pos, a))
+    assert by_rsid.counts == by_pos.counts
+    assert list(by_rsid.variants["rsid"][:3]) == ["rs1_100", "rs1_200", "rs1_300"]  # first seen

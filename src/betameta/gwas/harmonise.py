@@ -28,7 +28,6 @@ from __future__ import annotations
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -116,24 +115,26 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return pd.factorize(series, use_na_sentinel=True)
 
 
-def _position_key(df: pd.DataFrame, table: dict[str, int]) -> np.ndarray:
-    """chromosome code · 1e10 + position; -1 where either is missing."""
+def _position_key(df: pd.DataFrame, table: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """What a row's key is made of: chromosome codes, their chromosome numbers (``table``'s;
+    -1 last, for a missing name) and positions."""
     codes, uniq = _codes(df["chromosome"])
     chrom = np.array([table.get(str(u), -1) for u in uniq] + [-1], np.int64)
-    return kern.position_keys(codes, chrom, df["base_pair_location"].to_numpy(dtype=float))
+    return codes, chrom, df["base_pair_location"].to_numpy(dtype=float)
 
 
-def _clean(df: pd.DataFrame, key_of, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
+def _clean(df: pd.DataFrame, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
            valid: np.ndarray, counts: dict[str, int], out: dict[str, np.ndarray]) -> int:
     """Drop and count bad rows; write the study's surviving rows, sorted by key, to the
     front of ``out``'s arrays (key, ea, oa: allele ids, row: row numbers) and return how
     many there are.
 
-    ``key_of()`` gives each row's key; ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
+    ``key`` is ``(codes, table, positions)`` (see :func:`.harmonise_kernels.clean_rows`);
+    ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
     """
     counts["rows"] = len(df)
     kept, n, is_sorted = kern.clean_rows(
-        key_of(), *ea, *oa, valid, df["beta"].to_numpy(dtype=float),
+        *key, *ea, *oa, valid, df["beta"].to_numpy(dtype=float),
         df["standard_error"].to_numpy(dtype=float), out["row"], out["key"], out["ea"], out["oa"])
     counts["malformed_allele"], counts["no_position"], counts["non_finite"] = (int(x) for x in n)
     if not is_sorted:
@@ -164,16 +165,16 @@ def harmonise(
     vocab = _Vocab()
     if by_position:
         chrom_table = _chrom_codes(studies)
-        key_jobs = [partial(_position_key, studies[s], chrom_table) for s in names]
+        key_parts = [_position_key(studies[s], chrom_table) for s in names]
     else:
         # rsids get ids in first-seen order over the studies: one study after another.
         ids: dict[str, int] = {}
-        key_jobs = []
+        key_parts = []
         for s_name in names:
             codes, uniq = _codes(studies[s_name]["rsid"])
             table = np.array([ids.setdefault(str(u), len(ids)) if str(u) != "nan" else -1
                               for u in uniq] + [-1], dtype=np.int64)
-            key_jobs.append(partial(np.take, table, codes))
+            key_parts.append((codes, table, np.empty(0)))
 
     # Allele ids in order (the vocabulary grows as it goes, one lookup per distinct value);
     # every row-wise step per study in threads: NumPy releases the GIL.
@@ -196,7 +197,7 @@ def harmonise(
             "oa": np.empty(sizes.sum(), allele), "row": np.empty(sizes.sum(), row)}
     views = [{c: a[s0:s0 + n] for c, a in flat.items()} for s0, n in zip(starts, sizes, strict=True)]
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        ends = starts + np.array(list(pool.map(_clean, [studies[s] for s in names], key_jobs, ea_in, oa_in,
+        ends = starts + np.array(list(pool.map(_clean, [studies[s] for s in names], key_parts, ea_in, oa_in,
                                                [valid] * k, [counts[s] for s in names], views)), np.int64)
     keys, holder, holder_row, r1, r2 = kern.union(flat["key"], flat["ea"], flat["oa"], flat["row"],
                                                   starts, ends)

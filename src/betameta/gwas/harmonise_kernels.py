@@ -20,27 +20,26 @@ PALINDROMIC_RULES = ("freq", "drop", "keep")
 def warm_up() -> None:
     """Load the compiled loops (numba's first call in a process takes ~0.3 s to set up): the
     run calls this in a background thread while it reads its inputs."""
-    position_keys(np.zeros(1, np.int8), np.zeros(1, np.int64), np.zeros(1))
+    drop_repeats(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int16), np.zeros(0, np.int32))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_key(codes, table, pos, i):
+    """Row i's key: ``table[code] · 1e10 + position`` (``pos`` empty: ``table[code]``, the
+    rsid's id); -1 where either is missing. A code of -1 takes the table's last entry, -1."""
+    t = table[codes[i] if codes[i] >= 0 else table.size - 1]
+    if pos.size == 0:
+        return t
+    p = pos[i]
+    return t * 10_000_000_000 + np.int64(p) if t >= 0 and np.isfinite(p) else -1
 
 
 @njit(cache=True, nogil=True)
-def position_keys(chrom_codes, chrom_table, pos):
-    """chromosome code · 1e10 + position; -1 where either is missing (code -1 or NaN)."""
-    n = pos.size
-    key = np.empty(n, np.int64)
-    missing = chrom_table.size - 1
-    for i in range(n):
-        c = chrom_codes[i]
-        chrom = chrom_table[c if c >= 0 else missing]
-        p = pos[i]
-        key[i] = chrom * 10_000_000_000 + np.int64(p) if chrom >= 0 and np.isfinite(p) else -1
-    return key
-
-
-@njit(cache=True, nogil=True)
-def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se, rows, keys, ea, oa):
+def clean_rows(key_codes, key_table, pos, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se,
+               rows, keys, ea, oa):
     """Write the rows that pass the row-wise checks, in file order, to ``rows``, ``keys``,
-    ``ea`` and ``oa`` (row numbers, keys, allele ids; each at least as long as the study).
+    ``ea`` and ``oa`` (row numbers, keys as :func:`_row_key` makes them, allele ids; each
+    at least as long as the study).
 
     Returns ``(kept, counts, is_sorted)``: how many rows were kept, ``counts`` =
     (malformed_allele, no_position, non_finite) and whether the kept keys are
@@ -51,7 +50,7 @@ def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se, row
     last_ea, last_oa = ea_table.size - 1, oa_table.size - 1
     kept = 0
     is_sorted = True
-    for i in range(key.size):
+    for i in range(beta.size):
         c = ea_codes[i]
         a = ea_table[c if c >= 0 else last_ea]
         c = oa_codes[i]
@@ -59,7 +58,7 @@ def clean_rows(key, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se, row
         if not (valid[a] and valid[o] and a != o):
             counts[0] += 1
             continue
-        k = key[i]
+        k = _row_key(key_codes, key_table, pos, i)
         if k < 0:
             counts[1] += 1
             continue
