@@ -177,17 +177,17 @@ def harmonise(
             key_parts.append((codes, table, np.empty(0)))
 
     # Allele ids in order (the vocabulary grows as it goes, one lookup per distinct value);
-    # every row-wise step per study in threads: NumPy releases the GIL.
+    # every row-wise step per study in threads: the compiled loops release the GIL.
     ea_in = [vocab.lookup(studies[s]["effect_allele"]) for s in names]
     oa_in = [vocab.lookup(studies[s]["other_allele"]) for s in names]
     valid, comp = vocab.arrays()
     k = len(names)
     threads = min(k, os.cpu_count() or 1)
-    # The first study holding a variant fixes its alleles; variants sorted by key
-    # (chromosome code · 1e10 + position, or first-seen rsid order): one merge of all the
-    # studies' sorted keys, aligning as it goes.
     # Every study's kept rows side by side in flat arrays (row numbers only: values are
     # taken from the study's columns when aligned, so no second copy of the studies is made).
+    # Then one merge of all the studies' sorted keys: variants sorted by key (chromosome
+    # code · 1e10 + position, or first-seen rsid order), the first study holding a variant
+    # fixing its alleles.
     sizes = np.array([len(studies[s]) for s in names], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     # The narrowest ids that hold them: these arrays are the largest that harmonising makes.
