@@ -152,8 +152,8 @@ def harmonise(
     band: float = 0.1,
 ) -> Harmonised:
     """Clean each study, match variants across studies and align their alleles."""
-    if palindromic not in ("freq", "drop", "keep"):
-        raise ValueError(f"palindromic={palindromic!r} is not one of freq, drop, keep")
+    if palindromic not in kern.PALINDROMIC_RULES:
+        raise ValueError(f"palindromic={palindromic!r} is not one of {', '.join(kern.PALINDROMIC_RULES)}")
     if len(studies) < 1:
         raise InputError("no studies given")
     names = tuple(studies)

@@ -60,17 +60,14 @@ def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-
     fig.savefig(path, dpi=110)
 
 
-def qq(result: pd.DataFrame, path: Path, lam: float | None = None) -> None:
-    """QQ plot of -log10 p; ``lam`` (λ_GC of z, computed here when not given) in the title."""
+def qq(result: pd.DataFrame, path: Path, lam: float) -> None:
+    """QQ plot of -log10 p, with the result's λ_GC ``lam`` in the title."""
     obs = np.sort(result["neg_log_10_p_value"].to_numpy())[::-1]
     obs = obs[np.isfinite(obs)]
     n = obs.size
     # Every variant with p < 0.01, one in 20 of the rest; expected -log10 p of those ranks only.
     rank = np.flatnonzero((obs > 2) | (np.arange(n) % 20 == 0))
     exp = -np.log10((rank + 0.5) / n)
-    if lam is None:
-        z = result["z"].to_numpy()
-        lam = np.median(z[np.isfinite(z)] ** 2) / 0.4549364231195724
     fig, ax = _figure((4.5, 4.5), (0.6, 0.5, 0.15, 0.3))
     ax.scatter(exp, obs[rank], s=3, color="#31688e", rasterized=True)
     top = max(-np.log10(0.5 / n), 1.0) if n else 1.0

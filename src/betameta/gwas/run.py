@@ -387,6 +387,7 @@ def run_gwas(
         raise
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
+    lam_result = lambda_gc(result["z"].to_numpy())  # for the summary and the QQ plot
     # The two figures (each its own Figure: no pyplot state is shared) are drawn while the
     # summary is made and the chunk files are removed.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -394,10 +395,9 @@ def run_gwas(
         if plots:
             from .plots import manhattan, qq
 
-            lam = lambda_gc(result["z"].to_numpy())
             drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
-                     pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam)]
-        summary = _summary(h, result, top, lambdas_in, methods, timings, options)
+                     pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
+        summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
         if ancestry:
             summary["ancestry"] = ancestry
         write_text_atomic(out.with_name(out.name + ".summary.json"),
@@ -501,7 +501,7 @@ def _top_loci(top: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[d
     return picked
 
 
-def _summary(h, result, top, lambdas_in, methods, timings, options) -> dict[str, Any]:
+def _summary(h, result, top, lambdas_in, lam_result, methods, timings, options) -> dict[str, Any]:
     counts = {s: {"rows": c.get("rows", 0), "kept": c.get("kept", 0),
                   "dropped": {r: c.get(r, 0) for r in DROP_REASONS},
                   "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))}}
@@ -512,7 +512,7 @@ def _summary(h, result, top, lambdas_in, methods, timings, options) -> dict[str,
         "variants_by_n_studies": {int(k): int(v) for k, v in
                                   result["n_studies"].value_counts().sort_index().items()},
         "per_study": counts, "lambda_gc_inputs": lambdas_in,
-        "lambda_gc": lambda_gc(result["z"].to_numpy()),
+        "lambda_gc": lam_result,
         "top_loci": _top_loci(top), "timings_s": timings,
     }
 
