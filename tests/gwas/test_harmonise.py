@@ -228,13 +228,14 @@ def _brute_force(studies, palindromic, band=0.1):
                     if not (abs(f - 0.5) > band and abs(fr - 0.5) > band):
                         sign = np.nan
                     elif (f_al > 0.5) != (fr > 0.5):
-                        sign, f_al = -sign, 1 - f_al
+                        sign = -sign
             if np.isnan(sign):
                 matched = {ea, oa} == {a1, a2}
                 reason = "palindromic_ambiguous" if pal and matched else "allele_mismatch"
                 c[reason] = c.get(reason, 0) + 1
             else:
-                out[name][i] = (beta * sign, se, f_al)
+                # The frequency is the study's own, of whichever allele ends up as the effect allele.
+                out[name][i] = (beta * sign, se, 1 - f if sign < 0 else f)
     return keys, out, counts
 
 

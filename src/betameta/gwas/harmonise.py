@@ -50,20 +50,55 @@ class Harmonised:
     """Studies aligned on one set of variants (rows sorted by chromosome and position).
 
     ``variants``: chromosome, base_pair_location, effect_allele, other_allele (and rsid).
-    ``beta``, ``se``, ``eaf``: (M, k) arrays, NaN where a study lacks the variant.
+    ``index``: (M, k) integers, ``±(row + 1)`` of the study's row holding the variant
+    (negative where its alleles are swapped against the variant's), 0 where the study
+    lacks it; ``inputs``: per study, its rows' beta, SE and effect-allele frequency.
+    :meth:`take` gives the aligned values of a range of variants: they are made per chunk
+    of a run, never for all variants at once.
     ``counts``: per study, rows read, kept, each drop reason and each alignment kind.
     """
 
     studies: tuple[str, ...]
     variants: pd.DataFrame
-    beta: np.ndarray
-    se: np.ndarray
-    eaf: np.ndarray
+    index: np.ndarray
+    inputs: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def m(self) -> int:
         return len(self.variants)
+
+    def take(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Aligned ``(beta, se, eaf)`` of variants ``start:stop``: (n, k) arrays, NaN where a
+        study lacks a variant; swapped alleles give −beta and 1 − frequency."""
+        index = self.index[start:stop]
+        # Column-major: each study's column is written contiguously, and the kernels read
+        # the transpose (studies × variants) row by row.
+        out = tuple(np.empty(index.shape, order="F") for _ in range(3))
+        for j, values in enumerate(self.inputs):
+            kern.gather(index[:, j], *values, *(a[:, j] for a in out))
+        return out
+
+    @property
+    def beta(self) -> np.ndarray:
+        """All aligned effects, (M, k) (made on each call)."""
+        return self.take()[0]
+
+    @property
+    def se(self) -> np.ndarray:
+        """All aligned standard errors, (M, k) (made on each call)."""
+        return self.take()[1]
+
+    @property
+    def eaf(self) -> np.ndarray:
+        """All aligned effect-allele frequencies, (M, k) (made on each call)."""
+        return self.take()[2]
+
+    def z(self, j: int) -> np.ndarray:
+        """Study ``j``'s |z| = |beta| / SE at the variants it holds (what genomic control needs)."""
+        rows = np.abs(self.index[:, j][self.index[:, j] != 0]) - 1
+        beta, se, _ = self.inputs[j]
+        return np.abs(beta[rows]) / se[rows]
 
 
 class _Vocab:
@@ -202,23 +237,22 @@ def harmonise(
     keys, holder, holder_row, r1, r2 = kern.union(flat["key"], flat["ea"], flat["oa"], flat["row"],
                                                   starts, ends)
     m = keys.size
-    freqs = [studies[s]["effect_allele_frequency"].to_numpy(dtype=float) for s in names]
+    inputs = tuple(tuple(studies[s][c].to_numpy(dtype=float) for c in ("beta", "standard_error",
+                                                                     "effect_allele_frequency"))
+                   for s in names)
     # The reference frequency of a variant is that of the study fixing its alleles (in that
     # study's own orientation), so each study can then be aligned on its own.
     ref_freq = np.empty(m)
     for j in range(k):
-        kern.holder_values(holder, holder_row, j, freqs[j], ref_freq)
-    # Column-major: each study's column is written (and later read per chunk) contiguously,
-    # by its own thread below (first touch of fresh memory is slow on virtual machines:
-    # let both cores take it).
-    beta, se, eaf = (np.empty((m, k), order="F") for _ in range(3))
+        kern.holder_values(holder, holder_row, j, inputs[j][2], ref_freq)
+    # Column-major: each study's column is written by its own thread below.
+    index = np.empty((m, k), row, order="F")
     rule = kern.PALINDROMIC_RULES.index(palindromic)
 
     def align(j: int) -> None:
-        v, df = {c: a[:ends[j] - starts[j]] for c, a in views[j].items()}, studies[names[j]]
+        v = {c: a[:ends[j] - starts[j]] for c, a in views[j].items()}
         n = kern.align_study(keys, holder, r1, r2, ref_freq, v["key"], v["row"], v["ea"], v["oa"],
-                             df["beta"].to_numpy(dtype=float), df["standard_error"].to_numpy(dtype=float),
-                             freqs[j], comp, j, rule, band, beta[:, j], se[:, j], eaf[:, j])
+                             inputs[j][2], comp, j, rule, band, index[:, j])
         counts[names[j]].update({what: int(x) for what, x in zip(kern.ALIGN_COUNTS, n, strict=True)
                                  if what != "palindromic_strand_flip" or palindromic == "freq"})
 
@@ -257,7 +291,7 @@ def harmonise(
         table = pool.submit(variant_table)
         list(pool.map(align, range(k)))
         variants = table.result()
-    return Harmonised(names, variants, beta, se, eaf, counts)
+    return Harmonised(names, variants, index, inputs, counts)
 
 
 def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, holder: np.ndarray,

@@ -149,10 +149,10 @@ def holder_values(holder, row, j, values, out):
 
 
 @njit(cache=True, nogil=True)
-def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, beta, se, freq, comp, j,
-                rule, band, beta_out, se_out, eaf_out):
-    """Align study ``j``'s kept rows to the union's alleles and write its output columns
-    (NaN where it lacks a variant or a row is dropped). ``rule``: index into
+def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, freq, comp, j, rule, band, index_out):
+    """Align study ``j``'s kept rows to the union's alleles and write its column of the
+    variant index: ``±(row + 1)``, negative where the study's effect allele is the union's
+    other allele, 0 where it lacks the variant or the row is dropped. ``rule``: index into
     :data:`PALINDROMIC_RULES`. Returns the counts named by :data:`ALIGN_COUNTS`.
     """
     counts = np.zeros(len(ALIGN_COUNTS), np.int64)
@@ -160,7 +160,7 @@ def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, beta, se, 
     u = 0
     for i in range(skey.size):
         while ukey[u] != skey[i]:
-            beta_out[u] = se_out[u] = eaf_out[u] = np.nan
+            index_out[u] = 0
             u += 1
         e, o, a1, a2 = sea[i], soa[i], uea[u], uoa[u]
         r = srow[i]
@@ -168,41 +168,52 @@ def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, beta, se, 
         same = e == a1 and o == a2
         swap = e == a2 and o == a1
         pal = comp[e] == o
-        sign = 1.0 if same else (-1.0 if swap else np.nan)
+        sign = 1 if same else (-1 if swap else 0)
         if not (same or swap) and not pal:
             ec, oc = comp[e], comp[o]
             if ec == a1 and oc == a2:
-                sign = 1.0
+                sign = 1
                 counts[5] += 1
             elif ec == a2 and oc == a1:
-                sign = -1.0
+                sign = -1
                 counts[5] += 1
-        f_al = 1.0 - f if sign < 0 else f
         if pal and (same or swap):  # a palindrome matching neither way is a plain mismatch
             other = uholder[u] != j
             if rule == 1 and other:
-                sign = np.nan
+                sign = 0
             elif rule == 0:
                 fr = ufreq[u]
+                f_al = 1.0 - f if sign < 0 else f
                 clear = (abs(f - 0.5) > band and abs(fr - 0.5) > band) or not other
-                flip = clear and other and (f_al > 0.5) != (fr > 0.5)
                 if not clear:
-                    sign = np.nan
-                elif flip:
+                    sign = 0
+                elif other and (f_al > 0.5) != (fr > 0.5):
                     sign = -sign
-                    f_al = 1.0 - f_al
                     counts[0] += 1
-        if np.isnan(sign):
+        if sign == 0:
             counts[2 if pal and (same or swap) else 1] += 1
-            beta_out[u] = se_out[u] = eaf_out[u] = np.nan
+            index_out[u] = 0
         else:
             counts[3] += same
             counts[4] += swap
             counts[6] += 1
-            beta_out[u] = beta[r] * sign
-            se_out[u] = se[r]
-            eaf_out[u] = f_al
+            index_out[u] = sign * (r + 1)
         u += 1
     for v in range(u, n_u):
-        beta_out[v] = se_out[v] = eaf_out[v] = np.nan
+        index_out[v] = 0
     return counts
+
+
+@njit(cache=True, nogil=True)
+def gather(index, beta, se, freq, beta_out, se_out, eaf_out):
+    """One study's aligned values at :func:`align_study`'s ``index`` entries: its beta
+    (sign-flipped where the index is negative), SE and effect-allele frequency (1 − f
+    there); NaN where the index is 0."""
+    for i in range(index.size):
+        c = index[i]
+        if c == 0:
+            beta_out[i] = se_out[i] = eaf_out[i] = np.nan
+        elif c > 0:
+            beta_out[i], se_out[i], eaf_out[i] = beta[c - 1], se[c - 1], freq[c - 1]
+        else:
+            beta_out[i], se_out[i], eaf_out[i] = -beta[-c - 1], se[-c - 1], 1.0 - freq[-c - 1]
