@@ -57,6 +57,12 @@ def test_outputs_and_summary(full_run, synthetic):
                   if group.column(i).is_stats_set}
     assert {"chromosome", "base_pair_location", "p_value", "neg_log_10_p_value", "re_p_value"} <= with_stats
     assert "beta" not in with_stats and "het_q" not in with_stats
+    # Columns that cannot hold nulls are declared so (Parquet then stores no definition
+    # levels); a variant column taken from the inputs keeps nulls where it has them.
+    schema = pq.read_schema(run.out)
+    assert not any(schema.field(c).nullable for c in schema.names if c != "rsid")
+    if "rsid" in schema.names:
+        assert schema.field("rsid").nullable == bool(res["rsid"].isna().any())
     # True signals are found: the strongest loci carry a true effect.
     top = res.nlargest(5, "neg_log_10_p_value")
     truth = synthetic.variants.set_index(["chromosome", "base_pair_location"])["true_effect"]
@@ -152,3 +158,22 @@ def test_genomic_control_columns(synthetic, tmp_path):
     lam = max(run.summary["lambda_gc"], 1.0)
     np.testing.assert_allclose(res["standard_error_gc"], res["standard_error"] * np.sqrt(lam))
     assert (res["neg_log_10_p_value_gc"] <= res["neg_log_10_p_value"] + 1e-12).all()
+
+
+def test_missing_rsid_stays_null_in_parquet(tmp_path):
+    # The first study fixes a variant's rsid; where it has none, the output says null there
+    # (and only that column is declared nullable).
+    rows = ("chromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tstandard_error\t"
+            "effect_allele_frequency\trsid\n")
+    a = rows + "1\t100\tA\tG\t0.1\t0.05\t0.3\trs1\n1\t200\tC\tT\t0.2\t0.05\t0.2\tNA\n"
+    b = rows + "1\t100\tG\tA\t-0.12\t0.06\t0.7\trs1\n1\t200\tC\tT\t0.25\t0.05\t0.2\trs2\n"
+    (tmp_path / "a.tsv").write_text(a)
+    (tmp_path / "b.tsv").write_text(b)
+    run = run_gwas({"A": tmp_path / "a.tsv", "B": tmp_path / "b.tsv"}, tmp_path / "o.parquet",
+                   progress=False, plots=False)
+    table = pq.read_table(run.out)
+    assert table.column("rsid").to_pylist() == ["rs1", None]
+    assert table.schema.field("rsid").nullable and not table.schema.field("beta").nullable
+    # The swapped study's effect is flipped: FE of 0.1 (SE 0.05) and 0.12 (SE 0.06).
+    w = np.array([1 / 0.05**2, 1 / 0.06**2])
+    assert table.column("beta")[0].as_py() == pytest.approx((w @ [0.1, 0.12]) / w.sum(), rel=1e-12)

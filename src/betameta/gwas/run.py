@@ -165,7 +165,7 @@ class _Output:
         self.path, self.variants, self.start = path, variants, 0
         self.tmp = temp_name(path)
         self.text = path.name.lower().endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz"))
-        self.writer = self.sink = None
+        self.writer = self.sink = self.schema = None
         self.tables: list = []
         self.light: list = []
         self.top: list = []
@@ -178,6 +178,14 @@ class _Output:
         cols |= dict(zip(results.column_names, results.columns, strict=True)) | dict(extra or {})
         first = [c for c in SSF_ORDER if c in cols]
         table = pa.table({c: cols[c] for c in first + [c for c in cols if c not in first]})
+        if self.schema is None:
+            # Results are never null (NaN is a value), nor are variant columns without nulls:
+            # declared so, Parquet stores no definition levels for them (this halved the
+            # writing time). Only variant columns taken from the inputs (rsid) may hold nulls.
+            self.schema = pa.schema([f.with_nullable(f.name in self.variants.column_names
+                                                     and self.variants.column(f.name).null_count > 0)
+                                     for f in table.schema])
+        table = table.cast(self.schema)
         self.light.append(table.select([c for c in self._LIGHT if c in cols]))
         logp = np.nan_to_num(table.column("neg_log_10_p_value").to_numpy(), nan=-np.inf)
         if logp.size > 20_000:  # candidates only; the summary sorts them
