@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..kernels import classical_kernel, usable
+from .chunk_kernels import describe
 
 METHODS = ("fe", "re", "z2", "bayes", "partition")
 #: GWAS-SSF's mandatory columns, in the order its validator requires; ours follow.
@@ -29,15 +30,6 @@ class ChunkSpec:
     distances: np.ndarray | None = field(default=None, compare=False)
 
 
-def _direction(beta: np.ndarray):
-    """METAL's direction string: one of + - 0 ? per study (an Arrow string column)."""
-    chars = np.where(np.isnan(beta), b"?", np.where(beta > 0, b"+", np.where(beta < 0, b"-", b"0")))
-    joined = np.ascontiguousarray(chars.astype("S1")).view(np.uint8).ravel()
-    offsets = np.arange(0, joined.size + 1, beta.shape[1], dtype=np.int32)
-    # Built from the bytes directly: no Python string per variant.
-    return pa.StringArray.from_buffers(beta.shape[0], pa.py_buffer(offsets), pa.py_buffer(joined))
-
-
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
     """Meta-analyse a chunk of variants (rows) across studies (columns).
 
@@ -46,7 +38,7 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     """
     v = se**2
     c = classical_kernel(beta.T, v.T)
-    d = _derived(beta, se, eaf, c.fe_estimate, c.fe_se)
+    d = _derived(beta, eaf, c.k, c.fe_z)
     out: dict[str, object] = {
         "beta": c.fe_estimate, "standard_error": c.fe_se,
         "effect_allele_frequency": d["effect_allele_frequency"], "p_value": c.fe_p, "z": d["z"],
@@ -86,17 +78,19 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
 DERIVED = ("effect_allele_frequency", "z", "n_studies", "direction", "het_df", "z2_df")
 
 
-def _derived(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, fe: np.ndarray, fe_se: np.ndarray) -> dict:
-    """The :data:`DERIVED` columns from the chunk's inputs and fixed-effect estimate and SE
-    (one function for computing and restoring, so both give the same bits)."""
-    k = usable(beta, se**2).sum(axis=1)
-    known = np.isfinite(eaf)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_eaf = np.where(known, eaf, 0.0).sum(axis=1) / known.sum(axis=1)
-        z = fe / fe_se
+def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) -> dict:
+    """The :data:`DERIVED` columns from the chunk's inputs, its number of usable studies per
+    variant and its fixed-effect z (one function for computing and restoring, so both give
+    the same bits)."""
+    n, n_studies = beta.shape
+    direction = np.empty(n * n_studies, np.uint8)
+    mean_eaf = np.empty(n)
+    describe(beta, eaf, direction, mean_eaf)
+    # The direction strings are built from the bytes directly: no Python string per variant.
+    offsets = np.arange(0, direction.size + 1, n_studies, dtype=np.int32)
     return {"effect_allele_frequency": mean_eaf, "z": z, "n_studies": k.astype(np.int64),
-            "direction": _direction(beta), "het_df": np.where(k >= 2, k - 1.0, np.nan),
-            "z2_df": k.astype(float)}
+            "direction": pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(direction)),
+            "het_df": np.where(k >= 2, k - 1.0, np.nan), "z2_df": k.astype(float)}
 
 
 def stored_chunk(table):
@@ -108,6 +102,9 @@ def stored_chunk(table):
 
 def restored_chunk(stored, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray):
     """The full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
-    d = _derived(beta, se, eaf, stored.column("beta").to_numpy(), stored.column("standard_error").to_numpy())
+    k = usable(beta, se**2).sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = stored.column("beta").to_numpy() / stored.column("standard_error").to_numpy()
+    d = _derived(beta, eaf, k, z)
     return pa.table({c: d[c] if c in DERIVED else stored.column(c)
                      for c in json.loads(stored.schema.metadata[b"columns"])})

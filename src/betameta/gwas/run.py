@@ -500,23 +500,27 @@ def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
             cluster.close()
 
 
+#: What the summary tells of each top locus (those of the result's columns).
+_LOCUS_FIELDS = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele", "beta",
+                 "standard_error", "neg_log_10_p_value", "direction", "het_i2", "het_p",
+                 "partition_log10_bf", "partition_p_heterogeneity", "n_studies")
+
+
 def _top_loci(top: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[dict]:
     """The strongest variants at least ``window`` apart, from the rows with the smallest p."""
-    order = top.sort_values("neg_log_10_p_value", ascending=False, kind="stable")
-    picked: list[dict] = []
-    for row in order.head(20_000).itertuples(index=False):
+    order = np.argsort(-top["neg_log_10_p_value"].to_numpy(), kind="stable")[:20_000]  # NaN last
+    by_position = "chromosome" in top
+    if by_position:
+        chrom = pd.factorize(top["chromosome"])[0]
+        pos = top["base_pair_location"].to_numpy()
+    picked: list[int] = []
+    for i in order:
         if len(picked) == n:
             break
-        row_d = row._asdict()
-        if "chromosome" in row_d and any(
-                p["chromosome"] == row_d["chromosome"]
-                and abs(p["base_pair_location"] - row_d["base_pair_location"]) < window for p in picked):
+        if by_position and any(chrom[j] == chrom[i] and abs(pos[j] - pos[i]) < window for j in picked):
             continue
-        picked.append({k: row_d[k] for k in row_d if k in (
-            "chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele", "beta",
-            "standard_error", "neg_log_10_p_value", "direction", "het_i2", "het_p",
-            "partition_log10_bf", "partition_p_heterogeneity", "n_studies")})
-    return picked
+        picked.append(i)
+    return top.iloc[picked][[c for c in top.columns if c in _LOCUS_FIELDS]].to_dict("records")
 
 
 def _summary(h, result, top, lambdas_in, lam_result, methods, timings, options) -> dict[str, Any]:
