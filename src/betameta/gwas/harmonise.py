@@ -264,13 +264,11 @@ def harmonise(
             names_of = {}
             for name, code in sorted(chrom_table.items()):
                 names_of.setdefault(code, name)
-            chrom = keys // 10_000_000_000
-            cats = np.flatnonzero(np.bincount(chrom))  # chromosome codes are small: no sort needed
-            lookup = np.zeros(cats[-1] + 1 if cats.size else 1, np.int32)
-            lookup[cats] = np.arange(cats.size)
-            variants["chromosome"] = pd.Categorical.from_codes(
-                lookup[chrom], categories=[names_of[int(c)] for c in cats])
-            variants["base_pair_location"] = keys % 10_000_000_000
+            chrom, pos = np.empty(m, np.int32), np.empty(m, np.int64)
+            kern.split_keys(keys, chrom, pos)
+            cats, codes = _used(chrom)
+            variants["chromosome"] = pd.Categorical.from_codes(codes, [names_of[int(c)] for c in cats])
+            variants["base_pair_location"] = pos
         else:
             for col in ("chromosome", "base_pair_location"):
                 if all(col in studies[s] for s in names):
@@ -279,11 +277,10 @@ def harmonise(
                                               if c in variants and variants[c].isna().all()])
         if all("rsid" in studies[s] for s in names):
             variants["rsid"] = _gather(studies, names, "rsid", holder, holder_row)
-        alleles = list(vocab.ids)
-        variants["effect_allele"] = pd.Categorical.from_codes(r1, categories=alleles)
-        variants["other_allele"] = pd.Categorical.from_codes(r2, categories=alleles)
-        variants["effect_allele"] = variants["effect_allele"].cat.remove_unused_categories()
-        variants["other_allele"] = variants["other_allele"].cat.remove_unused_categories()
+        alleles = np.array(list(vocab.ids), dtype=object)
+        for col, ids in (("effect_allele", r1), ("other_allele", r2)):
+            used, codes = _used(ids)
+            variants[col] = pd.Categorical.from_codes(codes, categories=alleles[used])
         return variants
 
     # The variant table is built beside the studies' alignment (they share nothing).
@@ -292,6 +289,16 @@ def harmonise(
         list(pool.map(align, range(k)))
         variants = table.result()
     return Harmonised(names, variants, index, inputs, counts)
+
+
+def _used(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The small non-negative integers present in ``ids``, ascending, and each entry's
+    position among them (as categorical codes, in the narrowest type)."""
+    used = np.flatnonzero(np.bincount(ids)) if ids.size else np.zeros(0, np.int64)
+    narrow = np.int8 if used.size < 2**7 else np.int16 if used.size < 2**15 else np.int32
+    lookup = np.zeros(used[-1] + 1 if used.size else 1, narrow)
+    lookup[used] = np.arange(used.size)
+    return used, lookup[ids]
 
 
 def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, holder: np.ndarray,

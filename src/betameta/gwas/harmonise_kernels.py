@@ -217,3 +217,12 @@ def gather(index, beta, se, freq, beta_out, se_out, eaf_out):
             beta_out[i], se_out[i], eaf_out[i] = beta[c - 1], se[c - 1], freq[c - 1]
         else:
             beta_out[i], se_out[i], eaf_out[i] = -beta[-c - 1], se[-c - 1], 1.0 - freq[-c - 1]
+
+
+@njit(cache=True, nogil=True)
+def split_keys(keys, chrom, pos):
+    """Position keys back into chromosome codes and positions."""
+    for i in range(keys.size):
+        chrom[i] = keys[i] // 10_000_000_000
+        pos[i] = keys[i] % 10_000_000_000
+
