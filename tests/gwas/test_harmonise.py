@@ -311,3 +311,36 @@ def test_keyed_by_rsid_when_positions_are_absent():
         np.testing.assert_array_equal(getattr(by_rsid, a)[order], getattr(by_pos, a))
     assert by_rsid.counts == by_pos.counts
     assert list(by_rsid.variants["rsid"][:3]) == ["rs1_100", "rs1_200", "rs1_300"]  # first seen
+
+
+@pytest.mark.parametrize("pattern", ["planted", "text_order", "shuffled", "descending", "ties", "big_first"])
+def test_sorting_by_strays_equals_a_stable_sort(pattern):
+    # The cleaning step sorts rows by key as a stable sort would (ties keep file order):
+    # checked against NumPy's stable argsort on the patterns real files take.
+    from betameta.gwas import harmonise_kernels as kern
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    keys = np.sort(rng.integers(0, 2000, n))
+    if pattern == "planted":
+        keys[-10:] = rng.integers(0, 2000, 10)
+    elif pattern == "text_order":  # chromosomes 1, 10, 11, 2, 3 each sorted inside
+        keys = np.concatenate([c * 10_000 + np.sort(rng.integers(0, 50, 1000)) for c in (1, 10, 11, 2, 3)])
+    elif pattern == "shuffled":
+        rng.shuffle(keys)
+    elif pattern == "descending":
+        keys = keys[::-1].copy()
+    elif pattern == "ties":
+        keys = rng.integers(0, 5, n)
+    else:
+        keys[0] = 10**6
+    n = keys.size
+    ea, oa = rng.integers(0, 9, n).astype(np.int16), rng.integers(0, 9, n).astype(np.int16)
+    rows = np.arange(n, dtype=np.int32)
+    want = np.argsort(keys, kind="stable")
+    front = [keys.copy(), ea.copy(), oa.copy(), rows.copy()]
+    strays = [np.empty_like(a) for a in front]
+    n_main, n_stray = kern.split_strays(*front, *strays)
+    kern.merge_strays(*front, n_main, *strays, np.argsort(strays[0][:n_stray], kind="stable"))
+    for got, orig in zip(front, (keys, ea, oa, rows), strict=True):
+        np.testing.assert_array_equal(got, orig[want])

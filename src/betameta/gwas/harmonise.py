@@ -173,9 +173,12 @@ def _clean(df: pd.DataFrame, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: 
         df["standard_error"].to_numpy(dtype=float), out["row"], out["key"], out["ea"], out["oa"])
     counts["malformed_allele"], counts["no_position"], counts["non_finite"] = (int(x) for x in n)
     if not is_sorted:
-        order = np.argsort(out["key"][:kept], kind="stable")  # a repeated key keeps its first row
-        for col in out.values():
-            col[:kept] = col[:kept][order]
+        # Sorted stably (a repeated key keeps its first row): the rows out of order apart,
+        # sorted, and merged back in.
+        front = [out[c][:kept] for c in ("key", "ea", "oa", "row")]
+        strays = [np.empty_like(a) for a in front]  # only the strays' pages are ever touched
+        n_main, n_stray = kern.split_strays(*front, *strays)
+        kern.merge_strays(*front, n_main, *strays, np.argsort(strays[0][:n_stray], kind="stable"))
     kept, counts["multi_allelic"], counts["duplicate"] = kern.drop_repeats(
         *(out[c][:kept] for c in ("key", "ea", "oa", "row")))
     return kept

@@ -77,6 +77,44 @@ def clean_rows(key_codes, key_table, pos, ea_codes, ea_table, oa_codes, oa_table
 
 
 @njit(cache=True, nogil=True)
+def split_strays(keys, ea, oa, rows, s_keys, s_ea, s_oa, s_rows):
+    """First half of sorting rows that are mostly in order already (a file sorted but for
+    a few rows, or chromosomes in text order: 1, 10, 11, ..., 2, ...): the rows whose key
+    is below the largest key before them ("strays") move to the ``s_`` arrays, in order;
+    the others close up, in order (so non-decreasing), at the front. Returns how many of
+    each."""
+    n_main = n_stray = 0
+    top = keys[0] if keys.size else 0
+    for i in range(keys.size):
+        k = keys[i]
+        if k >= top:
+            top = k
+            keys[n_main], ea[n_main], oa[n_main], rows[n_main] = k, ea[i], oa[i], rows[i]
+            n_main += 1
+        else:
+            s_keys[n_stray], s_ea[n_stray], s_oa[n_stray], s_rows[n_stray] = k, ea[i], oa[i], rows[i]
+            n_stray += 1
+    return n_main, n_stray
+
+
+@njit(cache=True, nogil=True)
+def merge_strays(keys, ea, oa, rows, n_main, s_keys, s_ea, s_oa, s_rows, order):
+    """Second half: merge the strays (``order`` sorts them, stably) into the front rows, from
+    the back, in place. A stray goes after front rows of the same key: those came first in
+    the file (any front row after a stray has a larger key), so the result is the stable
+    sort of the rows by key."""
+    i, w = n_main - 1, n_main + order.size - 1
+    for j in range(order.size - 1, -1, -1):
+        t = order[j]
+        while i >= 0 and keys[i] > s_keys[t]:
+            keys[w], ea[w], oa[w], rows[w] = keys[i], ea[i], oa[i], rows[i]
+            i -= 1
+            w -= 1
+        keys[w], ea[w], oa[w], rows[w] = s_keys[t], s_ea[t], s_oa[t], s_rows[t]
+        w -= 1
+
+
+@njit(cache=True, nogil=True)
 def drop_repeats(keys, ea, oa, rows):
     """Sorted keys: a key carrying more than one allele pair (unordered) is multi-allelic and
     all its rows go; otherwise a repeated key keeps its first row (duplicates).
