@@ -177,3 +177,16 @@ def test_missing_rsid_stays_null_in_parquet(tmp_path):
     # The swapped study's effect is flipped: FE of 0.1 (SE 0.05) and 0.12 (SE 0.06).
     w = np.array([1 / 0.05**2, 1 / 0.06**2])
     assert table.column("beta")[0].as_py() == pytest.approx((w @ [0.1, 0.12]) / w.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 1001, 20_000])
+def test_lambda_gc_equals_the_median_of_z_squared(n):
+    # Reference: NumPy's median of z² over the finite z, divided by the median of χ²₁.
+    from betameta.gwas.run import lambda_gc
+
+    z = np.random.default_rng(n).normal(0, 1.1, n)
+    if n > 3:
+        z[:3] = (np.nan, np.inf, -np.inf)
+    finite = z[np.isfinite(z)]
+    want = np.median(finite**2) / 0.4549364231195724 if finite.size else np.nan
+    np.testing.assert_array_equal(lambda_gc(z.copy()), want)

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 
 
-def _thin(result: pd.DataFrame, keep_above: float = 2.0, step: int = 20) -> pd.DataFrame:
-    """All variants with -log10 p > 2, one in ``step`` of the rest (for drawing speed)."""
-    y = result["neg_log_10_p_value"].to_numpy()
-    keep = (y > keep_above) | (np.arange(len(result)) % step == 0)
-    return result[keep]
+def _thin(y: np.ndarray, keep_above: float = 2.0, step: int = 20) -> np.ndarray:
+    """Which points to draw: all with -log10 p > 2, every ``step``-th of the rest (a dense
+    band that looks the same thinned), so plots take no longer for millions of variants."""
+    keep = y > keep_above
+    keep[::step] = True
+    return keep
 
 
 def warm_up() -> None:
@@ -35,10 +36,17 @@ def _figure(size: tuple[float, float], margins: tuple[float, float, float, float
     return fig, fig.add_subplot()
 
 
+def _dots(ax, x: np.ndarray, y: np.ndarray, colour: str, size: float = 2.2) -> None:
+    """Points of one colour, drawn as line markers: Agg stamps one rasterised marker where a
+    scatter draws a path per point (~3x the time for 150,000 points)."""
+    ax.plot(x, y, ls="none", marker="o", ms=size, mew=0, color=colour, rasterized=True)
+
+
 def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-8)) -> None:
     fig, ax = _figure((12, 4), (0.65, 0.5, 0.15, 0.15))
     if "chromosome" in result:
-        data = _thin(result)
+        data = result[["chromosome", "base_pair_location", "neg_log_10_p_value"]][
+            _thin(result["neg_log_10_p_value"].to_numpy())]
         codes, chroms = pd.factorize(data["chromosome"])  # in order of appearance (sorted)
         pos = data["base_pair_location"].to_numpy(float)
         lo, hi = np.full(len(chroms), np.inf), np.full(len(chroms), -np.inf)
@@ -50,11 +58,11 @@ def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-
         y = data["neg_log_10_p_value"].to_numpy()
         for parity, colour in ((0, "#31688e"), (1, "#89a4c7")):
             mine = codes % 2 == parity
-            ax.scatter(x[mine], y[mine], s=2, color=colour, rasterized=True)
+            _dots(ax, x[mine], y[mine], colour)
         ax.set_xticks(offset + (lo + hi) / 2, [str(c) for c in chroms], fontsize=7)
         ax.set_xlabel("chromosome")
     else:
-        ax.scatter(np.arange(len(result)), result["neg_log_10_p_value"], s=2, rasterized=True)
+        _dots(ax, np.arange(len(result)), result["neg_log_10_p_value"].to_numpy(), "#31688e")
     ax.axhline(threshold, color="#b5367a", lw=0.8, ls="--")
     ax.set_ylabel("-log10 p (fixed effect)")
     fig.savefig(path, dpi=110)
@@ -66,10 +74,10 @@ def qq(result: pd.DataFrame, path: Path, lam: float) -> None:
     obs = obs[np.isfinite(obs)]
     n = obs.size
     # Every variant with p < 0.01, one in 20 of the rest; expected -log10 p of those ranks only.
-    rank = np.flatnonzero((obs > 2) | (np.arange(n) % 20 == 0))
+    rank = np.flatnonzero(_thin(obs))
     exp = -np.log10((rank + 0.5) / n)
     fig, ax = _figure((4.5, 4.5), (0.6, 0.5, 0.15, 0.3))
-    ax.scatter(exp, obs[rank], s=3, color="#31688e", rasterized=True)
+    _dots(ax, exp, obs[rank], "#31688e", size=2.6)
     top = max(-np.log10(0.5 / n), 1.0) if n else 1.0
     ax.plot([0, top], [0, top], color="grey", lw=0.8)
     ax.set_xlabel("expected -log10 p")

@@ -53,9 +53,20 @@ _FIELDS = tuple(c for c in CANONICAL if c != "n")
 
 
 def lambda_gc(z: np.ndarray) -> float:
-    """Genomic-control λ = median(z²) / 0.4549364."""
-    z = z[np.isfinite(z)]
-    return float(np.median(z * z) / _CHI2_MEDIAN) if z.size else float("nan")
+    """Genomic-control λ = median(z²) / 0.4549364 over the finite z.
+
+    The median of z² is taken from the middle |z| (one copy and one partial sort of it, not
+    three whole-array temporaries): the same value as ``np.median(z * z)``.
+    """
+    az = np.abs(z)
+    az[~np.isfinite(az)] = np.inf
+    n = int(np.isfinite(az).sum())
+    if n == 0:
+        return float("nan")
+    lo, hi = (n - 1) // 2, n // 2
+    az.partition([lo, hi])
+    a, b = az[lo], az[hi]
+    return float((a * a + b * b) / 2.0 / _CHI2_MEDIAN if lo != hi else a * a / _CHI2_MEDIAN)
 
 
 @dataclass
@@ -406,8 +417,8 @@ def run_gwas(
     timings["write"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - t_all
     lam_result = lambda_gc(result["z"].to_numpy())  # for the summary and the QQ plot
-    # The two figures (each its own Figure: no pyplot state is shared) are drawn while the
-    # summary is made and the chunk files are removed.
+    # The two figures (each its own Figure: no pyplot state is shared) are drawn, and the
+    # chunk files removed, while the summary is made.
     with ThreadPoolExecutor(max_workers=2) as pool:
         drawn = []
         if plots:
@@ -421,7 +432,7 @@ def run_gwas(
         write_text_atomic(out.with_name(out.name + ".summary.json"),
                           json.dumps(summary, indent=1, default=str))
         write_text_atomic(out.with_name(out.name + ".summary.txt"), summary_text(summary))
-        shutil.rmtree(parts)
+        drawn.append(pool.submit(shutil.rmtree, parts))
         for fut in drawn:
             fut.result()
     return GwasRun(out, summary, timings)
