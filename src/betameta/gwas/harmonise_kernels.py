@@ -17,12 +17,6 @@ ALIGN_COUNTS = ("palindromic_strand_flip", "allele_mismatch", "palindromic_ambig
 PALINDROMIC_RULES = ("freq", "drop", "keep")
 
 
-def warm_up() -> None:
-    """Load the compiled loops (numba's first call in a process takes ~0.3 s to set up): the
-    run calls this in a background thread while it reads its inputs."""
-    drop_repeats(np.zeros(0, np.int64), np.zeros(0, np.int16), np.zeros(0, np.int16), np.zeros(0, np.int32))
-
-
 @njit(cache=True, nogil=True, inline="always")
 def _row_key(codes, table, pos, i):
     """Row i's key: ``table[code] · 1e10 + position`` (``pos`` empty: ``table[code]``, the

@@ -40,7 +40,6 @@ import pyarrow.parquet as pq
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
-from . import harmonise_kernels
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
 from .io import CANONICAL, read_sumstats
@@ -253,6 +252,19 @@ def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]
     return {"files": files, "options": options, "hash": hashlib.sha256(blob.encode()).hexdigest()}
 
 
+def _warm_up(methods: tuple[str, ...]) -> None:
+    """Harmonise and meta-analyse two studies of three variants, so that numba loads every
+    compiled loop the run will call (~0.5 s, holding the GIL) while the inputs are read in
+    Arrow, without the GIL. The studies' columns have the types the reader gives."""
+    cat = pd.Categorical
+    study = pd.DataFrame({"chromosome": cat(["1", "1", "2"]), "base_pair_location": [5.0, 9.0, 2.0],
+                          "effect_allele": cat(["A", "C", "G"]), "other_allele": cat(["G", "T", "A"]),
+                          "beta": [0.1, -0.2, 0.3], "standard_error": [0.1, 0.1, 0.2],
+                          "effect_allele_frequency": [0.2, 0.3, 0.4]})
+    h = harmonise({"a": study, "b": study.iloc[::-1].reset_index(drop=True)})
+    compute_chunk(*h.take(), ChunkSpec(h.studies, tuple(m for m in methods if m in ("fe", "re", "z2"))))
+
+
 class _Progress:
     def __init__(self, total: int, enabled: bool):
         self.total, self.done, self.enabled, self.t0 = total, 0, enabled, time.perf_counter()
@@ -341,7 +353,14 @@ def run_gwas(
     (parts / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
 
     t0 = time.perf_counter()
-    threading.Thread(target=harmonise_kernels.warm_up, daemon=True).start()
+    threading.Thread(target=_warm_up, args=(methods,), daemon=True).start()
+    if plots:
+        # matplotlib takes ~0.4 CPU-s to import, nearly all of it holding the GIL: done
+        # while the reader threads work in Arrow (without the GIL), not later, where it
+        # held up the chunks' pipeline by ~0.5 s.
+        from .plots import warm_up
+
+        threading.Thread(target=warm_up, daemon=True).start()
     # Two files at a time: gzip inflation is serial within a file, so one file alone leaves
     # the second core half idle.
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -374,12 +393,6 @@ def run_gwas(
             se *= se_factor
         return beta, se, eaf
 
-    if plots:
-        # matplotlib takes about a CPU-second to import: done now, in the room the
-        # chunks' pipeline leaves on the cores (the reading before keeps both busy).
-        from .plots import warm_up
-
-        threading.Thread(target=warm_up, daemon=True).start()
     output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
     # Written as the chunks come (in order), while later chunks compute; genomic control of
     # the result needs every z first, and Dask's chunks finish in any order: those write
