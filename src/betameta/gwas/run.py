@@ -172,36 +172,38 @@ class _Output:
     _LIGHT = ("chromosome", "base_pair_location", "z", "neg_log_10_p_value", "n_studies")
 
     def __init__(self, path: Path, variants):
-        self.path, self.variants, self.start = path, variants, 0
+        self.path, self.variants = path, variants
+        # Results are never null (NaN is a value), nor are variant columns without nulls:
+        # declared so, Parquet stores no definition levels for them (this halved the
+        # writing time). Only variant columns taken from the inputs (rsid) may hold nulls.
+        self.nullable = {c for c in variants.column_names if variants.column(c).null_count}
         self.tmp = temp_name(path)
         self.text = path.name.lower().endswith((".tsv", ".tsv.gz", ".txt", ".txt.gz"))
-        self.writer = self.sink = self.schema = None
+        self.writer = self.sink = self.settling = None
+        self.syncer = ThreadPoolExecutor(max_workers=1)
         self.tables: list = []
         self.light: list = []
         self.top: list = []
 
-    def add(self, results, extra: dict[str, np.ndarray] | None = None) -> None:
-        n = results.num_rows
-        variants = self.variants.slice(self.start, n)
-        self.start += n
+    def prepare(self, results, start: int, extra: dict[str, np.ndarray] | None = None) -> tuple:
+        """A chunk's output table (variants ``start`` on), its light columns and its top-loci
+        candidates. Chunks do not share this work: it runs in each chunk's own thread."""
+        variants = self.variants.slice(start, results.num_rows)
         cols = dict(zip(variants.column_names, variants.columns, strict=True))
         cols |= dict(zip(results.column_names, results.columns, strict=True)) | dict(extra or {})
         first = [c for c in SSF_ORDER if c in cols]
         table = pa.table({c: cols[c] for c in first + [c for c in cols if c not in first]})
-        if self.schema is None:
-            # Results are never null (NaN is a value), nor are variant columns without nulls:
-            # declared so, Parquet stores no definition levels for them (this halved the
-            # writing time). Only variant columns taken from the inputs (rsid) may hold nulls.
-            self.schema = pa.schema([f.with_nullable(f.name in self.variants.column_names
-                                                     and self.variants.column(f.name).null_count > 0)
-                                     for f in table.schema])
-        table = table.cast(self.schema)
-        self.light.append(table.select([c for c in self._LIGHT if c in cols]))
+        table = table.cast(pa.schema([f.with_nullable(f.name in self.nullable) for f in table.schema]))
         logp = np.nan_to_num(table.column("neg_log_10_p_value").to_numpy(), nan=-np.inf)
-        if logp.size > 20_000:  # candidates only; the summary sorts them
-            self.top.append(table.take(np.sort(np.argpartition(-logp, 20_000)[:20_000])))
-        else:
-            self.top.append(table)
+        # Candidates only (the summary sorts them).
+        top = table.take(np.sort(np.argpartition(-logp, 20_000)[:20_000])) if logp.size > 20_000 else table
+        return table, table.select([c for c in self._LIGHT if c in cols]), top
+
+    def add(self, prepared: tuple) -> None:
+        """Write a chunk's :meth:`prepare`'d output (chunks in order)."""
+        table, light, top = prepared
+        self.light.append(light)
+        self.top.append(top)
         if self.text:
             self.tables.append(table)
             return
@@ -223,10 +225,15 @@ class _Output:
             self.writer = pq.ParquetWriter(self.sink, table.schema, use_dictionary=repeats,
                                            write_statistics=stats, compression=packed)
         self.writer.write_table(table)
-        _settle(self.sink.fileno())
+        # Settled (:func:`_settle`) beside the writing, not in its way: the writer is the
+        # pipeline's slowest stage. One at a time; a row group written meanwhile waits for
+        # the next.
+        if self.settling is None or self.settling.done():
+            self.settling = self.syncer.submit(_settle, self.sink.fileno())
 
     def close(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Finish the file under its final name; return the light columns and the top rows."""
+        self.syncer.shutdown(wait=True)
         if self.text:
             _write_text(pa.concat_tables(self.tables).to_pandas(), self.path)
         else:
@@ -237,6 +244,7 @@ class _Output:
         return pa.concat_tables(self.light).to_pandas(), pa.concat_tables(self.top).to_pandas()
 
     def abort(self) -> None:
+        self.syncer.shutdown(wait=True)
         if self.writer is not None:
             self.writer.close()
             self.sink.close()
@@ -402,7 +410,7 @@ def run_gwas(
         if scheduler or workers:
             _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
         else:
-            _run_local(todo, n_chunks, payload, spec, parts, bar, output if stream else None,
+            _run_local(todo, n_chunks, chunk_size, payload, spec, parts, bar, output if stream else None,
                        threads=1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1)))
         timings["compute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -421,8 +429,8 @@ def run_gwas(
                     extras[i] = {"standard_error_gc": se_fe * np.sqrt(lam),
                                  "neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
                 options = {**options, "lambda_gc_result_applied": lam}
-            for t, extra in zip(tables, extras, strict=True):
-                output.add(t, extra)
+            for i, (t, extra) in enumerate(zip(tables, extras, strict=True)):
+                output.add(output.prepare(t, i * chunk_size, extra))
         result, top = output.close()
     except BaseException:
         output.abort()
@@ -464,7 +472,7 @@ def _distances(h: Harmonised, distances: Any) -> np.ndarray:
     return read_distances(distances, h.studies)[0]
 
 
-def _run_local(todo, n_chunks, payload, spec, parts, bar, output, threads: int) -> None:
+def _run_local(todo, n_chunks, chunk_size, payload, spec, parts, bar, output, threads: int) -> None:
     """Chunks on this machine's cores (NumPy releases the GIL), each saved to its chunk file
     and, when ``output`` is given, handed to it in order (finished chunks of an earlier run
     are read back from their files). The partition kernel is already parallel inside, and
@@ -474,7 +482,7 @@ def _run_local(todo, n_chunks, payload, spec, parts, bar, output, threads: int) 
     def one(i: int):
         table = compute_chunk(*payload(i), spec)
         _write_part(stored_chunk(table), _part(parts, i))
-        return table
+        return output.prepare(table, i * chunk_size) if output is not None else None
 
     pool = ThreadPoolExecutor(max_workers=threads)
     queue = iter(todo)
@@ -489,13 +497,13 @@ def _run_local(todo, n_chunks, payload, spec, parts, bar, output, threads: int) 
     try:
         top_up()
         for i in range(n_chunks):
-            table = None
+            prepared = None
             if i in pending:
-                table = pending.pop(i).result()
+                prepared = pending.pop(i).result()
                 top_up()
                 bar.step()
             if output is not None:
-                output.add(table if table is not None else _read_part(parts, i, payload(i)))
+                output.add(prepared or output.prepare(_read_part(parts, i, payload(i)), i * chunk_size))
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
