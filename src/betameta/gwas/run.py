@@ -10,13 +10,15 @@ under a temporary name renamed at the end, so no half-written file ever carries 
 final name.
 
 Memory: the inputs are read whole, but only the columns the run uses (~55 B per
-input row: position, effect and SE, frequency, allele and chromosome codes, rsid);
-harmonising adds ~16 B per input row (each kept row's key, allele ids and row number)
-and the harmonised arrays, ``M × k × 24`` bytes, plus ~40 B per variant for the
-variant table; results stream through a few chunks at a time (at most two per thread
-wait to be written), of which the summary keeps ~33 B per variant (position, z,
--log10 p, n_studies) and the 20,000 best rows per chunk. TSV output is gathered whole
-before it is written. 2.5M variants × 5 studies peak at 1.9 GB (Parquet output).
+input row: position, effect and SE, frequency, allele and chromosome codes, rsid), of
+which effect, SE and frequency (24 B per input row) stay for the whole run;
+harmonising adds ~16 B per input row while it runs (each kept row's key, allele ids
+and row number), and keeps the variant index, ``M × k × 4`` bytes (``× 8`` past 2³¹
+rows in a study), and ~40 B per variant for the variant table. The aligned values
+exist only per chunk: results stream through a few chunks at a time (at most two per
+thread wait to be written), of which the summary keeps ~33 B per variant (position,
+z, -log10 p, n_studies) and the 20,000 best rows per chunk. TSV output is gathered
+whole before it is written. 2.5M variants × 5 studies peak at ~1.7 GB (Parquet output).
 """
 
 from __future__ import annotations
