@@ -52,7 +52,8 @@ class Harmonised:
     ``variants``: chromosome, base_pair_location, effect_allele, other_allele (and rsid).
     ``index``: (M, k) integers, ``±(row + 1)`` of the study's row holding the variant
     (negative where its alleles are swapped against the variant's), 0 where the study
-    lacks it; ``inputs``: per study, its rows' beta, SE and effect-allele frequency.
+    lacks it; ``inputs``: per study, its rows' beta, SE and effect-allele frequency (the
+    studies' own float columns, not copies: change them and the aligned values change).
     :meth:`take` gives the aligned values of a range of variants: they are made per chunk
     of a run, never for all variants at once.
     ``counts``: per study, rows read, kept, each drop reason and each alignment kind.

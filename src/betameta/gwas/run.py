@@ -264,8 +264,9 @@ def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]
 
 def _warm_up(methods: tuple[str, ...]) -> None:
     """Harmonise and meta-analyse two studies of three variants, so that numba loads every
-    compiled loop the run will call (~0.5 s, holding the GIL) while the inputs are read in
-    Arrow, without the GIL. The studies' columns have the types the reader gives."""
+    compiled loop the run will call (~0.35 s, mostly holding the GIL) while the inputs are
+    read. The studies' columns have the types the reader gives, so the same compiled
+    versions are loaded."""
     cat = pd.Categorical
     study = pd.DataFrame({"chromosome": cat(["1", "1", "2"]), "base_pair_location": [5.0, 9.0, 2.0],
                           "effect_allele": cat(["A", "C", "G"]), "other_allele": cat(["G", "T", "A"]),
@@ -365,9 +366,10 @@ def run_gwas(
     t0 = time.perf_counter()
     threading.Thread(target=_warm_up, args=(methods,), daemon=True).start()
     if plots:
-        # matplotlib takes ~0.4 CPU-s to import, nearly all of it holding the GIL: done
-        # while the reader threads work in Arrow (without the GIL), not later, where it
-        # held up the chunks' pipeline by ~0.5 s.
+        # matplotlib takes ~0.4 CPU-s to import, nearly all of it holding the GIL. Both
+        # warm-ups slow the reading by about what they cost (the readers take the GIL for
+        # each 4 MB they inflate), but imported later, matplotlib held up the chunks'
+        # pipeline by ~0.5 s, and numba's loading, the harmonising.
         from .plots import warm_up
 
         threading.Thread(target=warm_up, daemon=True).start()
@@ -524,10 +526,25 @@ def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
                                dashboard_address=None)
         client = Client(cluster)
     try:
-        futures = {client.submit(_compute_stored, *payload(i), spec, pure=False): i for i in todo}
-        for fut in as_completed(futures):
-            _write_part(fut.result(), _part(parts, futures[fut]))
+        # A window of chunks in flight, not all: each carries its aligned values, made
+        # when it is submitted (for all chunks at once, that is the whole M × k × 24 B).
+        queue = iter(todo)
+        window = max(8, 2 * sum(client.nthreads().values()))
+        futures: dict[Any, int] = {}
+        running = as_completed()
+
+        def submit() -> None:
+            if (i := next(queue, None)) is not None:
+                fut = client.submit(_compute_stored, *payload(i), spec, pure=False)
+                futures[fut] = i
+                running.add(fut)
+
+        for _ in range(window):
+            submit()
+        for fut in running:
+            _write_part(fut.result(), _part(parts, futures.pop(fut)))
             bar.step()
+            submit()
     finally:
         client.close()
         if cluster is not None:
