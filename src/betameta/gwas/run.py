@@ -272,8 +272,11 @@ def _warm_up(methods: tuple[str, ...]) -> None:
                           "effect_allele": cat(["A", "C", "G"]), "other_allele": cat(["G", "T", "A"]),
                           "beta": [0.1, -0.2, 0.3], "standard_error": [0.1, 0.1, 0.2],
                           "effect_allele_frequency": [0.2, 0.3, 0.4]})
-    h = harmonise({"a": study, "b": study.iloc[::-1].reset_index(drop=True)})
-    compute_chunk(*h.take(), ChunkSpec(h.studies, tuple(m for m in methods if m in ("fe", "re", "z2"))))
+    try:
+        h = harmonise({"a": study, "b": study.iloc[::-1].reset_index(drop=True)})
+        compute_chunk(*h.take(), ChunkSpec(h.studies, tuple(m for m in methods if m in ("fe", "re", "z2"))))
+    except Exception:  # only a head start: the run itself reports any problem
+        pass
 
 
 class _Progress:
