@@ -6,8 +6,9 @@ column) with pyarrow's multi-threaded CSV reader and nothing else, one file afte
 another (Arrow inflates gzip with zlib); (1b) the strict floor: the same parse
 with the decoder and concurrency betameta's reader uses (ISA-L inflate, two files
 at a time); (2) the whole run with FE + Q + DL + Z2 (read, harmonise, compute,
-write Parquet, summary, plots). (1), (1b) and (2) alternate three times, since
-this shared machine drifts by 10-20% between minutes; the ratios are per round
+write Parquet, summary, plots). (1), (1b) and (2) alternate five times, since
+this shared machine drifts by 10-20% between minutes (and the floor itself by more,
+with the host's memory: 3.4-6 s); the ratios are per round
 and their median is reported. Then (3) the same plus the partition model.
 
     python benchmarks/bench_gwas.py [--variants 2500000] [--workdir /tmp/betameta_bench]
@@ -75,10 +76,10 @@ def main() -> None:
                              text=True, check=True)
         return json.loads(res.stdout.strip().splitlines()[-1])
 
-    # The floor and the run alternate, twice: this shared machine drifts by 10-20% between
+    # The floors and the run alternate, five times: this shared machine drifts by 10-20% between
     # minutes, so each run is compared with the floor measured just before it.
     ratios: list[tuple[float, float]] = []
-    for rep in (1, 2, 3):
+    for rep in range(1, 6):
         floors = []
         for label, what in ((f"parse, zlib, 1 file at a time ({rep})", "parse-zlib"),
                             (f"parse, ISA-L, 2 files at a time ({rep})", "parse-isal")):
