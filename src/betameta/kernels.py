@@ -1,10 +1,12 @@
-"""Vectorised classical meta-analysis kernels.
+"""Classical meta-analysis kernels over arrays of meta-analyses.
 
 Every function takes effects ``y`` and variances ``v`` of shape ``(k,)`` or
 ``(k, m)``: ``k`` studies along the first axis and an optional trailing axis of
 ``m`` independent meta-analyses (variants). Missing studies are ``NaN`` in ``y``
 or ``v`` and are left out of that column. The study-level API and the
-genome-wide engine call these same kernels.
+genome-wide engine call these same kernels. Their per-column loops (the classical
+estimators, the closed-form χ² tail) are compiled, in :mod:`betameta.kernel_loops`,
+loaded on first use.
 """
 
 from __future__ import annotations
