@@ -166,3 +166,16 @@ def test_compiled_kernel_equals_the_formulas_in_numpy(k):
     # One meta-analysis (a 1-D input) gives scalars equal to its column.
     one = classical_kernel(y[:, 100], v[:, 100])
     assert np.ndim(one.fe_estimate) == 0 and one.re_estimate == pytest.approx(c.re_estimate[100], rel=1e-15)
+
+
+def test_kernel_shapes_without_studies_and_with_more_axes():
+    # No studies: every estimate is missing (k = 0), not an error; extra trailing axes keep
+    # their shape (each column its own meta-analysis).
+    none = classical_kernel(np.zeros((0, 3)), np.zeros((0, 3)))
+    assert none.k.tolist() == [0, 0, 0] and np.isnan(none.fe_estimate).all() and np.isnan(none.q).all()
+    rng = np.random.default_rng(4)
+    y, v = rng.normal(size=(4, 2, 3)), rng.uniform(0.1, 1, (4, 2, 3))
+    cube = classical_kernel(y, v)
+    flat = classical_kernel(y.reshape(4, 6), v.reshape(4, 6))
+    assert cube.re_estimate.shape == (2, 3)
+    np.testing.assert_array_equal(cube.re_estimate.ravel(), flat.re_estimate)

@@ -142,8 +142,9 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     shape = y.shape[1:]
     # One compiled pass per column (the formulas above, summed over studies in order).
-    k, rows = kernel_loops.classical(np.ascontiguousarray(y.reshape(y.shape[0], -1)),
-                                     np.ascontiguousarray(v.reshape(v.shape[0], -1)))
+    columns = (y.shape[0], int(np.prod(shape)))  # no studies at all is still a shape
+    k, rows = kernel_loops.classical(np.ascontiguousarray(y.reshape(columns)),
+                                     np.ascontiguousarray(v.reshape(columns)))
     (sw, fe, fe_se, fe_z, q, i2, h2, zeta2, tau2, re, re_se, re_z, z2) = (
         r.reshape(shape) if shape else r[0] for r in rows)
     k = k.reshape(shape) if shape else k[0]
