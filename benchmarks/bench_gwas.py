@@ -28,6 +28,7 @@ from pathlib import Path
 
 STEP = r"""
 import json, resource, sys, time
+from contextlib import nullcontext
 from pathlib import Path
 from concurrent.futures import ThreadPoolExecutor
 import pyarrow.csv as pc
@@ -38,8 +39,7 @@ if sys.argv[2].startswith("parse"):
     from isal import igzip
     isal = sys.argv[2] == "parse-isal"
     def parse(p):
-        with (igzip.open(p, "rb") if isal else open(p, "rb")) as f:
-            src = f if isal else p
+        with igzip.open(p, "rb") if isal else nullcontext(p) as src:
             return pc.read_csv(src, parse_options=pc.ParseOptions(delimiter="\t")).num_rows
     with ThreadPoolExecutor(max_workers=2 if isal else 1) as pool:
         extra = {"rows": sum(pool.map(parse, paths.values()))}

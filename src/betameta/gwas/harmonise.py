@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from ..errors import InputError
 from . import harmonise_kernels as kern
+from .io import code_type
 
 __all__ = ["Harmonised", "harmonise"]
 
@@ -159,19 +160,20 @@ def _position_key(df: pd.DataFrame, table: dict[str, int]) -> tuple[np.ndarray, 
     return codes, chrom, df["base_pair_location"].to_numpy(dtype=float)
 
 
-def _clean(df: pd.DataFrame, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
+def _clean(values: tuple, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
            valid: np.ndarray, counts: dict[str, int], out: dict[str, np.ndarray]) -> int:
     """Drop and count bad rows; write the study's surviving rows, sorted by key, to the
     front of ``out``'s arrays (key, ea, oa: allele ids, row: row numbers) and return how
     many there are.
 
-    ``key`` is ``(codes, table, positions)`` (see :func:`.harmonise_kernels.clean_rows`);
-    ``ea`` and ``oa`` are ``(codes, table)`` of allele ids.
+    ``values`` are the study's beta, SE and frequency columns; ``key`` is ``(codes, table,
+    positions)`` (see :func:`.harmonise_kernels.clean_rows`); ``ea`` and ``oa`` are
+    ``(codes, table)`` of allele ids.
     """
-    counts["rows"] = len(df)
-    kept, n, is_sorted = kern.clean_rows(
-        *key, *ea, *oa, valid, df["beta"].to_numpy(dtype=float),
-        df["standard_error"].to_numpy(dtype=float), out["row"], out["key"], out["ea"], out["oa"])
+    beta, se, _ = values
+    counts["rows"] = beta.size
+    kept, n, is_sorted = kern.clean_rows(*key, *ea, *oa, valid, beta, se,
+                                         out["row"], out["key"], out["ea"], out["oa"])
     counts["malformed_allele"], counts["no_position"], counts["non_finite"] = (int(x) for x in n)
     if not is_sorted:
         # Sorted stably (a repeated key keeps its first row): the rows out of order apart,
@@ -229,21 +231,22 @@ def harmonise(
     # fixing its alleles.
     sizes = np.array([len(studies[s]) for s in names], np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-    # The narrowest ids that hold them: these arrays are the largest that harmonising makes.
-    allele = np.int16 if valid.size < 2**15 else np.int32
-    row = np.int32 if sizes.max() < 2**31 else np.int64
+    # The narrowest ids that hold them (these arrays are the largest that harmonising makes),
+    # but no narrower than 16 and 32 bits: fewer versions of the compiled loops.
+    allele = np.promote_types(code_type(valid.size), np.int16)
+    row = np.promote_types(code_type(sizes.max()), np.int32)
     flat = {"key": np.empty(sizes.sum(), np.int64), "ea": np.empty(sizes.sum(), allele),
             "oa": np.empty(sizes.sum(), allele), "row": np.empty(sizes.sum(), row)}
     views = [{c: a[s0:s0 + n] for c, a in flat.items()} for s0, n in zip(starts, sizes, strict=True)]
+    inputs = tuple(tuple(studies[s][c].to_numpy(dtype=float) for c in ("beta", "standard_error",
+                                                                     "effect_allele_frequency"))
+                   for s in names)
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        ends = starts + np.array(list(pool.map(_clean, [studies[s] for s in names], key_parts, ea_in, oa_in,
+        ends = starts + np.array(list(pool.map(_clean, inputs, key_parts, ea_in, oa_in,
                                                [valid] * k, [counts[s] for s in names], views)), np.int64)
     keys, holder, holder_row, r1, r2 = kern.union(flat["key"], flat["ea"], flat["oa"], flat["row"],
                                                   starts, ends)
     m = keys.size
-    inputs = tuple(tuple(studies[s][c].to_numpy(dtype=float) for c in ("beta", "standard_error",
-                                                                     "effect_allele_frequency"))
-                   for s in names)
     # The reference frequency of a variant is that of the study fixing its alleles (in that
     # study's own orientation), so each study can then be aligned on its own.
     ref_freq = np.empty(m)
@@ -299,8 +302,7 @@ def _used(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The small non-negative integers present in ``ids``, ascending, and each entry's
     position among them (as categorical codes, in the narrowest type)."""
     used = np.flatnonzero(np.bincount(ids)) if ids.size else np.zeros(0, np.int64)
-    narrow = np.int8 if used.size < 2**7 else np.int16 if used.size < 2**15 else np.int32
-    lookup = np.zeros(used[-1] + 1 if used.size else 1, narrow)
+    lookup = np.zeros(used[-1] + 1 if used.size else 1, code_type(used.size))
     lookup[used] = np.arange(used.size)
     return used, lookup[ids]
 
