@@ -3,12 +3,12 @@ the same output on a Dask LocalCluster, atomic outputs and clear errors."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -102,30 +102,80 @@ def _cli(args, **kw):
 
 
 @pytest.mark.slow
-def test_kill_9_then_resume_gives_identical_output(synthetic, full_run, tmp_path):
+def test_kill_9_then_resume_checks_everything_the_chunks_depend_on(synthetic, full_run, tmp_path):
+    # Plain-text copies of the inputs, so that one can be edited in place keeping its size.
+    paths = {s: tmp_path / f"{s}.tsv" for s in synthetic.paths}
+    for s, p in synthetic.paths.items():
+        paths[s].write_bytes(gzip.decompress(p.read_bytes()))
     out = tmp_path / "meta.parquet"
-    args = [arg for s, p in synthetic.paths.items() for arg in ("--study", f"{s}={p}")]
-    args += ["--out", str(out), "--methods", "fe,re,z2,bayes,partition", "--chunk-size", "300",
-             "--no-plots"]
-    proc = _cli(args)
+    methods = ("fe", "re", "z2", "bayes", "partition")
+    args = [arg for s, p in paths.items() for arg in ("--study", f"{s}={p}")]
+    args += ["--out", str(out), "--methods", ",".join(methods), "--chunk-size", "300", "--no-plots"]
+    # The run kills itself (SIGKILL) once 3 of its 20 chunk files are in place.
+    killed = subprocess.run([sys.executable, "-m", "betameta.cli.main", "gwas", *args],
+                            capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "BETAMETA_KILL_AFTER_CHUNKS": "3"})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     parts = Path(str(out) + ".parts")
-    deadline = time.time() + 120
-    while time.time() < deadline and len(list(parts.glob("chunk-*.arrow"))) < 3:
-        time.sleep(0.05)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    done = len(list(parts.glob("chunk-*.arrow")))
-    assert 3 <= done < 20 and not out.exists()  # interrupted mid-way, no final file
-    # No half-written chunk carries a final name: every chunk file reads back.
-    for f in parts.glob("chunk-*.arrow"):
+    assert len(list(parts.glob("chunk-*.arrow"))) == 3 and not out.exists()
+    for f in parts.glob("chunk-*.arrow"):  # no half-written chunk carries a final name
         pd.read_feather(f)
-    again = _cli(args)
-    _, err = again.communicate(timeout=300)
-    assert again.returncode != 0 and "--resume" in err  # refuses to overwrite silently
-    resumed = _cli([*args, "--resume"])
-    _, err = resumed.communicate(timeout=300)
-    assert resumed.returncode == 0, err
+    assert not list(parts.glob(".*tmp*"))
+
+    def again(studies=paths, **kw):
+        return run_gwas(studies, out, **{"methods": methods, "chunk_size": 300, "progress": False,
+                                         "plots": False, "resume": True, **kw})
+
+    with pytest.raises(InputError, match=r"3 finished chunk.*pass --resume"):
+        again(resume=False)
+    # The studies in another order: the first is the allele reference, so the chunks' signs
+    # belong to the old order.
+    with pytest.raises(InputError, match="studies were S1, S2, S3, S4, now S2, S1, S3, S4"):
+        again({s: paths[s] for s in ("S2", "S1", "S3", "S4")})
+    with pytest.raises(InputError, match=r"study S1 was read from .*S1.tsv, now from .*S2.tsv"):
+        again({"S1": paths["S2"], "S2": paths["S1"], "S3": paths["S3"], "S4": paths["S4"]})
+    with pytest.raises(InputError, match="option chunk_size was 300, now 600"):
+        again(chunk_size=600)
+    with pytest.raises(InputError, match="option tau_prior"):
+        again(tau_prior="halfnormal:1")
+    # One digit of one effect edited, same size, modification time put back.
+    original, stat = paths["S3"].read_bytes(), paths["S3"].stat()
+    row = original.index(b"\n", len(original) // 2) + 1
+    digit = next(i for i in range(row, row + 200) if original[i:i + 1].isdigit())
+    edited = bytearray(original)
+    edited[digit] = ord("7") if original[digit] != ord("7") else ord("3")
+    paths["S3"].write_bytes(bytes(edited))
+    os.utime(paths["S3"], ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert paths["S3"].stat().st_size == stat.st_size and paths["S3"].stat().st_mtime == stat.st_mtime
+    with pytest.raises(InputError, match=r"content of .*S3.tsv \(study S3\) has changed"):
+        again()
+    paths["S3"].write_bytes(original)
+    # A manifest that cannot be read is reported, not a JSON traceback.
+    record = parts / "manifest.json"
+    kept = record.read_text()
+    record.write_text(kept[: len(kept) // 2])
+    with pytest.raises(InputError, match=r"no readable manifest.json.*remove the folder"):
+        again()
+    record.write_text(kept)
+    # The refusals left the chunks alone; the resumed run computes the other 17 chunks and
+    # gives the uninterrupted run's output exactly.
+    assert len(list(parts.glob("chunk-*.arrow"))) == 3
+    again()
     pd.testing.assert_frame_equal(pd.read_parquet(out), full_run[1], check_exact=True)
+    assert not parts.exists()
+
+
+def test_failed_run_leaves_no_chunk_folder_behind(synthetic, tmp_path):
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("chromosome\tbase_pair_location\nfoo\tbar\n")
+    out = tmp_path / "x.parquet"
+    with pytest.raises(InputError, match=r"bad\.tsv"):
+        run_gwas({"A": synthetic.paths["S1"], "B": bad}, out, progress=False, plots=False)
+    assert not Path(str(out) + ".parts").exists()
+    # An empty chunk folder (no finished chunk) does not block a run.
+    Path(str(out) + ".parts").mkdir()
+    run_gwas({"A": synthetic.paths["S1"], "B": synthetic.paths["S2"]}, out, progress=False, plots=False)
+    assert out.exists()
 
 
 @pytest.mark.slow

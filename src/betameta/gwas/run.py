@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -39,6 +40,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from isal import isal_zlib
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
@@ -143,6 +145,29 @@ def _write_part(table, path: Path) -> None:
             writer.write_table(table)
         _settle(sink.fileno())
     os.replace(tmp, path)
+    _kill_hook.written()
+
+
+class _KillHook:
+    """For the resume tests: with ``BETAMETA_KILL_AFTER_CHUNKS=N`` in the environment the
+    process kills itself (SIGKILL, as ``kill -9`` does) as soon as N chunk files are in
+    place, so a run is interrupted at a known point. Off otherwise (one dictionary lookup
+    per chunk)."""
+
+    def __init__(self) -> None:
+        self.count, self.lock = 0, threading.Lock()
+
+    def written(self) -> None:
+        limit = os.environ.get("BETAMETA_KILL_AFTER_CHUNKS")
+        if limit is None:
+            return
+        with self.lock:
+            self.count += 1
+            if self.count >= int(limit):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+_kill_hook = _KillHook()
 
 
 def _read_part(parts: Path, i: int, inputs: tuple):
@@ -253,13 +278,83 @@ class _Output:
         self.tmp.unlink(missing_ok=True)
 
 
-def _manifest(paths: dict[str, Path], options: dict[str, Any]) -> dict[str, Any]:
-    files = {s: {"path": str(p.resolve()), "size": p.stat().st_size, "mtime": p.stat().st_mtime}
-             for s, p in paths.items()}
-    # The chunk files' layout is part of the hash: chunks of another version are not mixed in.
-    blob = json.dumps({"files": files, "options": options, "chunk_format": _CHUNK_FORMAT},
-                      sort_keys=True, default=str)
-    return {"files": files, "options": options, "hash": hashlib.sha256(blob.encode()).hexdigest()}
+def _fingerprint(path: Path) -> dict[str, Any]:
+    """Size and CRC-32 of a file's bytes (ISA-L: ~8 GB/s, so every byte is read, not a sample):
+    any edit of a byte, or of a run of up to 32 bits, changes it whatever the file's size and
+    modification time."""
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 24):
+            crc = isal_zlib.crc32(block, crc)
+    return {"path": str(path.resolve()), "size": path.stat().st_size, "crc32": f"{crc:08x}"}
+
+
+def _manifest(paths: dict[str, Path], options: dict[str, Any], distances: Any) -> dict[str, Any]:
+    """What every chunk file of a run depends on: the studies in their order (the first is the
+    reference for alleles), each input's content, the options, the distance matrix of the
+    partition model, and the versions of betameta and of the chunk files' layout."""
+    from .. import __version__
+
+    if isinstance(distances, np.ndarray):
+        dist: Any = hashlib.sha256(np.ascontiguousarray(distances, dtype=float).tobytes()).hexdigest()
+    elif isinstance(distances, str | Path) and distances != "auto" and Path(distances).is_file():
+        dist = _fingerprint(Path(distances))
+    else:
+        dist = distances
+    studies = [{"name": s, **_fingerprint(p)} for s, p in paths.items()]
+    body = {"studies": studies, "options": options, "distances": dist,
+            "betameta": __version__, "chunk_format": _CHUNK_FORMAT}
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return {**body, "hash": digest}
+
+
+def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """What differs between the manifest of an earlier run and this one, in words."""
+    if old.get("hash") == new["hash"]:
+        return []
+    said = []
+    names = [s.get("name") for s in old.get("studies", [])]
+    now = [s["name"] for s in new["studies"]]
+    if names != now:
+        said.append(f"the studies were {', '.join(map(str, names)) or 'not recorded'}, "
+                    f"now {', '.join(now)} (names and order must match: the first is the allele reference)")
+    else:
+        for o, n in zip(old["studies"], new["studies"], strict=True):
+            if o.get("path") != n["path"]:
+                said.append(f"study {n['name']} was read from {o.get('path')}, now from {n['path']}")
+            elif (o.get("size"), o.get("crc32")) != (n["size"], n["crc32"]):
+                said.append(f"the content of {n['path']} (study {n['name']}) has changed")
+    for key in sorted(set(old.get("options", {})) | set(new["options"])):
+        a, b = old.get("options", {}).get(key), new["options"].get(key)
+        if json.dumps(a, default=str) != json.dumps(b, default=str):
+            said.append(f"option {key} was {a!r}, now {b!r}")
+    for key, what in (("distances", "the distances"), ("betameta", "betameta's version"),
+                      ("chunk_format", "the chunk files' format")):
+        if json.dumps(old.get(key), default=str, sort_keys=True) != json.dumps(new[key], default=str,
+                                                                               sort_keys=True):
+            said.append(f"{what} changed ({old.get(key)!r} then, {new[key]!r} now)")
+    return said or ["the run's record differs"]
+
+
+def _claim_parts(parts: Path, manifest: dict[str, Any], resume: bool, n_done: int) -> None:
+    """Refuse a chunk folder of an earlier run unless ``resume`` and everything its chunks
+    depend on is the same; a folder holding no finished chunk is simply reused."""
+    record = parts / "manifest.json"
+    if n_done:
+        try:
+            old = json.loads(record.read_text())
+        except (OSError, ValueError):
+            raise InputError(f"{parts} holds {n_done} chunk(s) but no readable manifest.json, so they "
+                             "cannot be checked against this run: remove the folder to start again") from None
+        if not resume:
+            raise InputError(f"{parts} holds {n_done} finished chunk(s) of an earlier run: pass --resume "
+                             "to continue it, or remove the folder to start again")
+        said = _differences(old, manifest)
+        if said:
+            raise InputError(f"{parts} belongs to another run, so its chunks cannot be resumed: "
+                             + "; ".join(said) + ". Remove the folder to start again")
+    parts.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(record, json.dumps(manifest, indent=1, default=str))
 
 
 def _warm_up(methods: tuple[str, ...]) -> None:
@@ -350,120 +445,120 @@ def run_gwas(
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {},
-               "distances": distances if isinstance(distances, str | type(None)) else "matrix"}
+               "distances": str(distances) if isinstance(distances, str | Path) else
+               None if distances is None else "matrix"}
     for p in paths.values():
         if not p.exists():
             raise InputError(f"{p}: no such file")
-    manifest = _manifest(paths, options)
     parts = out.with_name(out.name + ".parts")
-    if parts.exists():
-        old = json.loads((parts / "manifest.json").read_text()) if (parts / "manifest.json").exists() else {}
-        if not resume:
-            raise InputError(f"{parts} exists from an earlier run: pass --resume to continue it, "
-                             "or remove it")
-        if old.get("hash") != manifest["hash"]:
-            raise InputError(f"{parts} belongs to a run with other inputs or options; remove it")
-    parts.mkdir(parents=True, exist_ok=True)
-    (parts / "manifest.json").write_text(json.dumps(manifest, indent=1, default=str))
+    _claim_parts(parts, _manifest(paths, options, distances), resume,
+                 len(list(parts.glob("chunk-*.arrow"))) if parts.is_dir() else 0)
 
-    t0 = time.perf_counter()
-    threading.Thread(target=_warm_up, args=(methods,), daemon=True).start()
-    if plots:
-        # matplotlib takes ~0.4 CPU-s to import, nearly all of it holding the GIL. Both
-        # warm-ups slow the reading by about what they cost (the readers take the GIL for
-        # each 4 MB they inflate), but imported later, matplotlib held up the chunks'
-        # pipeline by ~0.5 s, and numba's loading, the harmonising.
-        from .plots import warm_up
-
-        threading.Thread(target=warm_up, daemon=True).start()
-    # Two files at a time: gzip inflation is serial within a file, so one file alone leaves
-    # the second core half idle.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        frames = dict(zip(paths, pool.map(lambda s: read_sumstats(paths[s], (columns or {}).get(s),
-                                                                  fields=_FIELDS), paths), strict=True))
-    timings["read"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
-    del frames
-    timings["harmonise"] = time.perf_counter() - t0
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        lambdas_in = dict(zip(h.studies, pool.map(lambda j: lambda_gc(h.z(j)), range(len(h.studies))),
-                              strict=True))
-    # Genomic control of the inputs: each study's SEs times √λ where its λ > 1.
-    se_factor = np.sqrt(np.maximum([lambdas_in[s] for s in h.studies], 1.0)) if genomic_control else None
-    dist = None
-    if "partition" in methods:
-        dist = _distances(h, distances)
-    spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist)
-
-    t0 = time.perf_counter()
-    n_chunks = max(1, -(-h.m // chunk_size))
-    todo = [i for i in range(n_chunks) if not _part(parts, i).exists()]
-    bar = _Progress(n_chunks, progress)
-    bar.done = n_chunks - len(todo)
-
-    def payload(i: int) -> tuple:
-        beta, se, eaf = h.take(i * chunk_size, min((i + 1) * chunk_size, h.m))
-        if se_factor is not None:
-            se *= se_factor
-        return beta, se, eaf
-
-    output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
-    # Written as the chunks come (in order), while later chunks compute; genomic control of
-    # the result needs every z first, and Dask's chunks finish in any order: those write
-    # from the chunk files at the end.
-    stream = not genomic_control and not (scheduler or workers)
     try:
-        if scheduler or workers:
-            _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
-        else:
-            _run_local(todo, n_chunks, chunk_size, payload, spec, parts, bar, output if stream else None,
-                       threads=1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1)))
-        timings["compute"] = time.perf_counter() - t0
         t0 = time.perf_counter()
-        if not stream:
-            tables = [_read_part(parts, i, payload(i)) for i in range(n_chunks)]
-            extras: list[dict[str, np.ndarray] | None] = [None] * n_chunks
-            if genomic_control:
-                # Second round of genomic control, on the meta-analysis itself (METAL's
-                # GENOMICCONTROL).
-                from ..kernels import log10_norm_sf2
-
-                lam = max(lambda_gc(np.concatenate([t.column("z").to_numpy() for t in tables])), 1.0)
-                for i, t in enumerate(tables):
-                    z, se_fe = t.column("z").to_numpy(), t.column("standard_error").to_numpy()
-                    lg = -log10_norm_sf2(z / np.sqrt(lam))
-                    extras[i] = {"standard_error_gc": se_fe * np.sqrt(lam),
-                                 "neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
-                options = {**options, "lambda_gc_result_applied": lam}
-            for i, (t, extra) in enumerate(zip(tables, extras, strict=True)):
-                output.add(output.prepare(t, i * chunk_size, extra))
-        result, top = output.close()
-    except BaseException:
-        output.abort()
-        raise
-    timings["write"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - t_all
-    lam_result = lambda_gc(result["z"].to_numpy())  # for the summary and the QQ plot
-    # The two figures (each its own Figure: no pyplot state is shared) are drawn, and the
-    # chunk files removed, while the summary is made.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        drawn = []
+        threading.Thread(target=_warm_up, args=(methods,), daemon=True).start()
         if plots:
-            from .plots import manhattan, qq
+            # matplotlib takes ~0.4 CPU-s to import, nearly all of it holding the GIL. Both
+            # warm-ups slow the reading by about what they cost (the readers take the GIL for
+            # each 4 MB they inflate), but imported later, matplotlib held up the chunks'
+            # pipeline by ~0.5 s, and numba's loading, the harmonising.
+            from .plots import warm_up
 
-            drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
-                     pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
-        summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
-        if ancestry:
-            summary["ancestry"] = ancestry
-        write_text_atomic(out.with_name(out.name + ".summary.json"),
-                          json.dumps(summary, indent=1, default=str))
-        write_text_atomic(out.with_name(out.name + ".summary.txt"), summary_text(summary))
-        drawn.append(pool.submit(shutil.rmtree, parts))
-        for fut in drawn:
-            fut.result()
-    return GwasRun(out, summary, timings)
+            threading.Thread(target=warm_up, daemon=True).start()
+        # Two files at a time: gzip inflation is serial within a file, so one file alone leaves
+        # the second core half idle.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            frames = dict(zip(paths, pool.map(lambda s: read_sumstats(paths[s], (columns or {}).get(s),
+                                                                      fields=_FIELDS), paths), strict=True))
+        timings["read"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
+        del frames
+        timings["harmonise"] = time.perf_counter() - t0
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            lambdas_in = dict(zip(h.studies, pool.map(lambda j: lambda_gc(h.z(j)), range(len(h.studies))),
+                                  strict=True))
+        # Genomic control of the inputs: each study's SEs times √λ where its λ > 1.
+        se_factor = np.sqrt(np.maximum([lambdas_in[s] for s in h.studies], 1.0)) if genomic_control else None
+        dist = None
+        if "partition" in methods:
+            dist = _distances(h, distances)
+        spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist)
+
+        t0 = time.perf_counter()
+        n_chunks = max(1, -(-h.m // chunk_size))
+        todo = [i for i in range(n_chunks) if not _part(parts, i).exists()]
+        bar = _Progress(n_chunks, progress)
+        bar.done = n_chunks - len(todo)
+
+        def payload(i: int) -> tuple:
+            beta, se, eaf = h.take(i * chunk_size, min((i + 1) * chunk_size, h.m))
+            if se_factor is not None:
+                se *= se_factor
+            return beta, se, eaf
+
+        output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
+        # Written as the chunks come (in order), while later chunks compute; genomic control of
+        # the result needs every z first, and Dask's chunks finish in any order: those write
+        # from the chunk files at the end.
+        stream = not genomic_control and not (scheduler or workers)
+        try:
+            if scheduler or workers:
+                _run_dask(todo, payload, spec, parts, bar, scheduler, workers)
+            else:
+                threads = 1 if "partition" in methods else max(1, min(len(todo), os.cpu_count() or 1))
+                _run_local(todo, n_chunks, chunk_size, payload, spec, parts, bar,
+                           output if stream else None, threads=threads)
+            timings["compute"] = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            if not stream:
+                tables = [_read_part(parts, i, payload(i)) for i in range(n_chunks)]
+                extras: list[dict[str, np.ndarray] | None] = [None] * n_chunks
+                if genomic_control:
+                    # Second round of genomic control, on the meta-analysis itself (METAL's
+                    # GENOMICCONTROL).
+                    from ..kernels import log10_norm_sf2
+
+                    lam = max(lambda_gc(np.concatenate([t.column("z").to_numpy() for t in tables])), 1.0)
+                    for i, t in enumerate(tables):
+                        z, se_fe = t.column("z").to_numpy(), t.column("standard_error").to_numpy()
+                        lg = -log10_norm_sf2(z / np.sqrt(lam))
+                        extras[i] = {"standard_error_gc": se_fe * np.sqrt(lam),
+                                     "neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
+                    options = {**options, "lambda_gc_result_applied": lam}
+                for i, (t, extra) in enumerate(zip(tables, extras, strict=True)):
+                    output.add(output.prepare(t, i * chunk_size, extra))
+            result, top = output.close()
+        except BaseException:
+            output.abort()
+            raise
+        timings["write"] = time.perf_counter() - t0
+        timings["total"] = time.perf_counter() - t_all
+        lam_result = lambda_gc(result["z"].to_numpy())  # for the summary and the QQ plot
+        # The two figures (each its own Figure: no pyplot state is shared) are drawn, and the
+        # chunk files removed, while the summary is made.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            drawn = []
+            if plots:
+                from .plots import manhattan, qq
+
+                drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
+                         pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
+            summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
+            if ancestry:
+                summary["ancestry"] = ancestry
+            write_text_atomic(out.with_name(out.name + ".summary.json"),
+                              json.dumps(summary, indent=1, default=str))
+            write_text_atomic(out.with_name(out.name + ".summary.txt"), summary_text(summary))
+            drawn.append(pool.submit(shutil.rmtree, parts))
+            for fut in drawn:
+                fut.result()
+        return GwasRun(out, summary, timings)
+    except BaseException:
+        # Nothing finished: no folder is left behind to be explained at the next run.
+        if parts.is_dir() and not any(parts.glob("chunk-*.arrow")):
+            shutil.rmtree(parts, ignore_errors=True)
+        raise
 
 
 def _distances(h: Harmonised, distances: Any) -> np.ndarray:

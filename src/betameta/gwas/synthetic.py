@@ -63,7 +63,9 @@ def generate(
     pos = np.zeros(m, dtype=np.int64)
     for c in np.unique(chrom):
         idx = np.flatnonzero(chrom == c)
-        pos[idx] = np.sort(rng.choice(np.arange(1, 250_000_000), size=idx.size, replace=False))
+        # Drawn as indices (no 2 GB array of candidate positions): the same draws as choosing
+        # from np.arange(1, 250_000_000), whose element i is i + 1.
+        pos[idx] = np.sort(rng.choice(249_999_999, size=idx.size, replace=False)) + 1
     pal = rng.uniform(size=m) < palindromic_fraction
     pairs = np.array(_NONPAL)[rng.integers(len(_NONPAL), size=m)]
     pairs[pal] = np.array(_PAL)[rng.integers(len(_PAL), size=int(pal.sum()))]
