@@ -6,7 +6,7 @@ import mpmath
 import numpy as np
 import pytest
 
-from betameta import StudyTable, load_studies, meta_analysis
+from betameta import InputError, StudyTable, load_studies, meta_analysis
 from betameta.kernels import classical_kernel, log10_chi2_sf, log10_norm_sf2
 
 
@@ -20,7 +20,14 @@ def test_lecture_example_prints_as_in_the_lecture(lecture_frame):
     assert "[-2.4474, -1.6372]" in text and "[-2.6946, 0.2845]" in text
 
 
-def test_kernel_columns_equal_study_level_fits():
+def test_kernel_columns_equal_the_formulas_written_out():
+    # Reference: each column's fixed effect, Q, DerSimonian-Laird and Z² written out with
+    # Python's math on the column's studies (DerSimonian & Laird 1986's formulas), not
+    # through any betameta code.
+    import math
+
+    from scipy import stats
+
     rng = np.random.default_rng(1)
     k, m = 5, 200
     y = rng.normal(0, 0.3, (k, m))
@@ -28,20 +35,85 @@ def test_kernel_columns_equal_study_level_fits():
     y[1, :50] = np.nan  # study 2 missing for 50 variants
     c = classical_kernel(y, v)
     for j in (0, 17, 49, 50, 199):
-        keep = np.isfinite(y[:, j])
-        fit = meta_analysis(StudyTable(y[keep, j], v[keep, j], tuple(map(str, range(keep.sum())))),
-                            method="DL")
-        assert c.k[j] == keep.sum()
-        assert c.fe_estimate[j] == pytest.approx(fit.fixed.estimate, rel=1e-12)
-        assert c.fe_p[j] == pytest.approx(fit.fixed.p, rel=1e-12)
-        assert c.q[j] == pytest.approx(fit.heterogeneity.q, rel=1e-12)
-        assert c.i2[j] == pytest.approx(fit.heterogeneity.i2, rel=1e-12, abs=1e-15)
-        assert c.tau2_dl[j] == pytest.approx(fit.random.tau2, rel=1e-12, abs=1e-15)
-        assert c.re_estimate[j] == pytest.approx(fit.random.estimate, rel=1e-12)
-        assert c.re_se[j] == pytest.approx(fit.random.se, rel=1e-12)
-        assert c.z2[j] == pytest.approx(fit.total_test.z2, rel=1e-12)
+        ys = [float(a) for a in y[:, j] if math.isfinite(a)]
+        vs = [float(b) for a, b in zip(y[:, j], v[:, j], strict=True) if math.isfinite(a)]
+        w = [1 / b for b in vs]
+        sw = math.fsum(w)
+        fe = math.fsum(wi * yi for wi, yi in zip(w, ys, strict=True)) / sw
+        q = math.fsum(wi * (yi - fe) ** 2 for wi, yi in zip(w, ys, strict=True))
+        tau2 = max(0.0, (q - (len(ys) - 1)) / (sw - math.fsum(wi * wi for wi in w) / sw))
+        wr = [1 / (b + tau2) for b in vs]
+        re = math.fsum(wi * yi for wi, yi in zip(wr, ys, strict=True)) / math.fsum(wr)
+        assert c.k[j] == len(ys)
+        assert c.fe_estimate[j] == pytest.approx(fe, rel=1e-12)
+        assert c.fe_p[j] == pytest.approx(2 * stats.norm.sf(abs(fe) * math.sqrt(sw)), rel=1e-12)
+        assert c.q[j] == pytest.approx(q, rel=1e-12)
+        assert c.i2[j] == pytest.approx(max(0.0, (q - (len(ys) - 1)) / q), rel=1e-12, abs=1e-15)
+        assert c.tau2_dl[j] == pytest.approx(tau2, rel=1e-12, abs=1e-15)
+        assert c.re_estimate[j] == pytest.approx(re, rel=1e-12)
+        assert c.re_se[j] == pytest.approx(1 / math.sqrt(math.fsum(wr)), rel=1e-12)
+        assert c.z2[j] == pytest.approx(math.fsum(a * a / b for a, b in zip(ys, vs, strict=True)),
+                                        rel=1e-12)
         # The decomposition Z² = Z²_F + Q holds exactly.
         assert c.z2[j] == pytest.approx(c.fe_z[j] ** 2 + c.q[j], rel=1e-12)
+
+
+def test_variances_at_the_ends_of_the_double_range():
+    # Variances of 1e-300 and 1e300 are handled, not a ZeroDivisionError or an SE of 0.
+    # Reference: the inverse-variance formulas by hand; with v = 1e-300 the studies are
+    # 1e149 SEs apart, so τ² is the spread of the effects: REML is then the sample
+    # variance, Σ(y − ȳ)²/(k − 1) (v negligible), and the mean the plain mean.
+    y = np.array([0.1, 0.3, -0.2])
+    tiny = meta_analysis(StudyTable(y, np.array([1e-300, 2e-300, 1e-300]), ("A", "B", "C")))
+    w = np.array([1e300, 0.5e300, 1e300])
+    assert tiny.fixed.estimate == pytest.approx((w @ y) / w.sum(), rel=1e-14)
+    assert tiny.fixed.se == pytest.approx(np.sqrt(1 / 2.5) * 1e-150, rel=1e-14)
+    assert tiny.random.tau2 == pytest.approx(np.var(y, ddof=1), rel=1e-12)
+    assert tiny.random.estimate == pytest.approx(y.mean(), rel=1e-12)
+    assert tiny.fixed.p == 0 and tiny.fixed.log10_p < -1e296
+    text = tiny.summary()
+    assert "6.325e-151" in text and "10^-2.171e+296" in text and "0.0000 " not in text
+    big = meta_analysis(StudyTable(y, np.array([1e300, 2e300, 1e300]), ("A", "B", "C")))
+    assert big.fixed.se == pytest.approx(np.sqrt(1 / 2.5e-300), rel=1e-14)
+    assert big.random.tau2 == 0 and big.fixed.p == pytest.approx(1.0)
+    # Beyond what doubles can hold, the input is refused with its reason.
+    with pytest.raises(InputError, match="standard errors from 0 or from each other"):
+        meta_analysis(StudyTable(np.array([1e200, 3e200, -2e200]), np.array([1e-300, 2e-300, 1e-300]),
+                                 ("A", "B", "C")))
+    with pytest.raises(InputError, match="variances span"):
+        meta_analysis(StudyTable(y, np.array([1e-150, 1.0, 1e150]), ("A", "B", "C")))
+
+
+def test_a_million_studies_without_k_by_k_matrices():
+    # 1,000,000 studies: the τ² estimators work on sums (the k × k projection would need
+    # 8 TB). Reference: the estimating equations written out with sums at the returned τ²
+    # (Viechtbauer 2005): REML y'PPy = tr P; ML Σw²(y − µ)² = Σw; PM Σw(y − µ)² = k − 1;
+    # DL and HE in closed form.
+    rng = np.random.default_rng(7)
+    k = 1_000_000
+    v = rng.uniform(0.01, 0.5, k)
+    y = rng.normal(0.2, np.sqrt(v + 0.04))
+    st = StudyTable(y, v, tuple(map(str, range(k))))
+
+    def parts(tau2):
+        w = 1 / (v + tau2)
+        mu = (w @ y) / w.sum()
+        r = y - mu
+        return w, mu, r
+
+    fit = meta_analysis(st, method="REML")
+    w, mu, r = parts(fit.random.tau2)
+    tr_p = w.sum() - (w @ w) / w.sum()
+    assert ((w * r) @ (w * r)) == pytest.approx(tr_p, rel=1e-9)
+    assert fit.random.estimate == pytest.approx(mu, rel=1e-12)
+    assert 0.035 < fit.random.tau2 < 0.045  # the simulated τ² = 0.04, k = 10⁶
+    w, mu, r = parts(meta_analysis(st, method="ML").random.tau2)
+    assert ((w * r) @ (w * r)) == pytest.approx(w.sum(), rel=1e-9)
+    w, mu, r = parts(meta_analysis(st, method="PM").random.tau2)
+    assert (w @ (r * r)) == pytest.approx(k - 1, rel=1e-9)
+    ybar = y.mean()
+    he = ((y - ybar) @ (y - ybar) - v.sum() * (1 - 1 / k)) / (k - 1)
+    assert meta_analysis(st, method="HE").random.tau2 == pytest.approx(he, rel=1e-9)
 
 
 def test_log10_p_finite_and_exact_in_the_far_tail():

@@ -16,7 +16,8 @@ import pandas as pd
 from scipy import special, stats
 
 from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
-from .kernels import classical_kernel
+from .errors import InputError
+from .kernels import classical_kernel, log10_norm_sf2
 from .studies import StudyTable
 from .tau2 import qprofile_ci, tau2_estimate, wls
 
@@ -54,6 +55,7 @@ class Heterogeneity:
     i2: float
     h2: float
     zeta2: float
+    log10_p: float
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,7 @@ class RandomEffects:
     df: int | None
     pi_low: float
     pi_high: float
+    log10_p: float
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,27 @@ class EggerTest:
 
 
 def _fmt(x: float, digits: int = 4) -> str:
-    return "NA" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+    """Fixed decimals for ordinary magnitudes, significant digits for the very large or small
+    (an SE of 1e-150 is not printed as 0, nor a Q of 1e298 with 299 digits)."""
+    if x is None or not np.isfinite(x):
+        return "NA"
+    if x == 0 or 1e-4 <= abs(x) < 1e7:
+        return f"{x:.{digits}f}"
+    return f"{x:.{max(digits, 3)}g}"
+
+
+def _row(name: str, est: float, se: float, lo: float, hi: float, p: str) -> str:
+    return f"{name:<22}{_fmt(est):>11}{_fmt(se):>11}  {'[' + _fmt(lo) + ', ' + _fmt(hi) + ']':<30}{p:>11}"
+
+
+def _fmt_p(p: float, log10_p: float) -> str:
+    """A p-value; one that underflows a double is written from its log10 (``3.2e-1200``)."""
+    if p > 0 or not np.isfinite(log10_p):
+        return f"{p:.3g}"
+    if log10_p < -1e6:
+        return f"10^{log10_p:.4g}"
+    exponent = np.ceil(-log10_p)
+    return f"{10.0 ** (exponent + log10_p):.3g}e-{int(exponent)}"
 
 
 @dataclass(frozen=True, repr=False)
@@ -183,21 +206,20 @@ class MetaAnalysis:
             f"Meta-analysis of k = {self.k} studies"
             + (f" ({self.studies.measure})" if self.studies.measure else ""),
             "",
-            f"{'model':<22}{'estimate':>10}{'se':>9}  {pct + ' CI':<22}{'p':>11}",
-            f"{'fixed effect':<22}{f.estimate:>10.4f}{f.se:>9.4f}  "
-            f"[{f.ci_low:.4f}, {f.ci_high:.4f}]".ljust(63) + f"{f.p:>11.3g}",
-            f"{'random (' + r.method + ', ' + r.test + ')':<22}{r.estimate:>10.4f}{r.se:>9.4f}  "
-            f"[{r.ci_low:.4f}, {r.ci_high:.4f}]".ljust(63) + f"{r.p:>11.3g}",
-            f"{'prediction interval':<41}  [{_fmt(r.pi_low)}, {_fmt(r.pi_high)}]",
+            f"{'model':<22}{'estimate':>11}{'se':>11}  {pct + ' CI':<30}{'p':>11}",
+            _row("fixed effect", f.estimate, f.se, f.ci_low, f.ci_high, _fmt_p(f.p, f.log10_p)),
+            _row(f"random ({r.method}, {r.test})", r.estimate, r.se, r.ci_low, r.ci_high,
+                 _fmt_p(r.p, r.log10_p)),
+            f"{'prediction interval':<44}  [{_fmt(r.pi_low)}, {_fmt(r.pi_high)}]",
             "",
-            f"Heterogeneity: Q = {_fmt(h.q)} on {h.df} df (p = {h.p:.3g}); "
+            f"Heterogeneity: Q = {_fmt(h.q)} on {h.df} df (p = {_fmt_p(h.p, h.log10_p)}); "
             f"I² = {_fmt(100 * h.i2, 1)}%; H² = {_fmt(h.h2, 2)}; "
             f"zeta² = {_fmt(h.zeta2)} (truncated at 0)",
             f"tau² ({r.method}) = {_fmt(r.tau2)} [{_fmt(r.tau2_ci_low)}, {_fmt(r.tau2_ci_high)}] "
             f"(Q-profile); tau = {_fmt(r.tau)}; I² = {_fmt(100 * r.i2, 1)}% "
             f"[{_fmt(100 * r.i2_ci_low, 1)}, {_fmt(100 * r.i2_ci_high, 1)}]",
             f"Total test: Z² = {_fmt(t.z2, 3)} = Z²_F {_fmt(t.z2_fixed, 3)} + Q {_fmt(t.q, 3)} "
-            f"on {t.df} df (p = {t.p:.3g})",
+            f"on {t.df} df (p = {_fmt_p(t.p, t.log10_p)})",
             f"Random-effects test statistic: {stat} = {_fmt(r.z)}"
             + (f" on {r.df} df" if r.df else ""),
         ]
@@ -242,33 +264,66 @@ class MetaAnalysis:
         s = self.studies
         if s.k < 3:
             raise ValueError(f"Egger's test needs at least 3 studies, got {s.k}")
-        X = np.column_stack([np.ones(s.k), s.sei])
+        # On y/c and se/c (see _scale): the slope and the tests do not change, b0 scales by c.
+        c = _scale(s)
+        y, v = s.yi / c, s.vi / c / c
+        X = np.column_stack([np.ones(s.k), np.sqrt(v)])
         crit = stats.norm.ppf(0.5 + self.level / 2)
         if model == "lm":
-            b, cov = wls(s.yi, s.vi, X)
+            b, cov = wls(y, v, X)
             df = s.k - 2
-            resid = s.yi - X @ b
-            cov = cov * float((resid**2 / s.vi).sum()) / df
+            resid = y - X @ b
+            cov = cov * float((resid**2 / v).sum()) / df
             se = np.sqrt(np.diag(cov))
             stat = b[1] / se[1]
             p = 2 * stats.t.sf(abs(stat), df)
             crit = stats.t.ppf(0.5 + self.level / 2, df)
             tau2 = 0.0
         else:
-            tau2 = tau2_estimate(s.yi, s.vi, self.random.method, X)  # type: ignore[arg-type]
-            b, cov = wls(s.yi, s.vi + tau2, X)
+            tau2 = tau2_estimate(y, v, self.random.method, X)  # type: ignore[arg-type]
+            b, cov = wls(y, v + tau2, X)
             se = np.sqrt(np.diag(cov))
             stat = b[1] / se[1]
             p = float(2 * special.ndtr(-abs(stat)))
             df = None
-        return EggerTest(model, float(stat), float(p), df, float(b[1]), float(se[1]), float(b[0]),
-                         float(b[0] - crit * se[0]), float(b[0] + crit * se[0]), float(tau2))
+        return EggerTest(model, float(stat), float(p), df, float(b[1]), float(se[1]), float(c * b[0]),
+                         float(c * (b[0] - crit * se[0])), float(c * (b[0] + crit * se[0])),
+                         float(c * c * tau2))
 
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot
 
         return forest_plot(self, ax=ax, **kwargs)
+
+
+#: Largest |z|-like ratio of effects to standard errors the fits accept: squared, with the
+#: weights' cubes (REML's trace of P²) and sums over studies, it stays inside the double range.
+_Z_MAX = 1e150
+#: Widest ratio of the largest to the smallest variance accepted.
+_V_RATIO_MAX = 1e200
+
+
+def _scale(studies: StudyTable) -> float:
+    """A power of 2 near the studies' median standard error, to compute on ``y/s`` and
+    ``v/s²``; raises :class:`InputError` where even then a statistic would leave the double
+    range (the reason is named)."""
+    y, v = studies.yi, studies.vi
+    s = float(2.0 ** np.round(np.median(np.log2(v)) / 2))
+    vs = v / s / s  # not v / s²: s² overflows for variances near the double's maximum
+    if vs.max() / vs.min() > _V_RATIO_MAX:
+        raise InputError(f"studies: the variances span {vs.max() / vs.min():.3g} "
+                         f"(from {v.min():.3g} to {v.max():.3g}), more than {_V_RATIO_MAX:.0e}: "
+                         "weights that far apart cannot be combined in double precision")
+    with np.errstate(over="ignore"):
+        ys = y / s
+        reach = (np.abs(ys).max() + np.ptp(ys)) / np.sqrt(vs.min())
+    if not reach < _Z_MAX:
+        far = f"up to {reach:.3g}" if np.isfinite(reach) else "more than 1e308"
+        raise InputError(f"studies: the effects lie {far} standard errors from 0 or from each other "
+                         f"(largest |effect| {np.abs(y).max():.3g}, smallest variance {v.min():.3g}): "
+                         "the test statistics would exceed the double range")
+    return s
 
 
 def _i2_from_tau2(tau2: float, w: np.ndarray) -> tuple[float, float]:
@@ -318,13 +373,18 @@ def meta_analysis(
     k = studies.k
     if k < 2:
         raise ValueError(f"a meta-analysis needs at least 2 studies, got {k}")
-    y, v = studies.yi, studies.vi
+    # Computed on y/s and v/s² (s a power of 2, so exactly) and scaled back: every estimate
+    # scales with s, τ² and ζ² with s², and the tests, Q, I² and H² do not change, so the
+    # numbers stay finite and right for variances anywhere in the double range.
+    s = _scale(studies)
+    y, v = studies.yi / s, studies.vi / s / s
     c = classical_kernel(y, v)
     crit_z = float(stats.norm.ppf(0.5 + level / 2))
     fe, fe_se = float(c.fe_estimate), float(c.fe_se)
-    fixed = FixedEffect(fe, fe_se, fe - crit_z * fe_se, fe + crit_z * fe_se, float(c.fe_z),
-                        float(c.fe_p), float(c.fe_log10p))
-    het = Heterogeneity(float(c.q), k - 1, float(c.q_p), float(c.i2), float(c.h2), float(c.zeta2))
+    fixed = FixedEffect(s * fe, s * fe_se, s * (fe - crit_z * fe_se), s * (fe + crit_z * fe_se),
+                        float(c.fe_z), float(c.fe_p), float(c.fe_log10p))
+    het = Heterogeneity(float(c.q), k - 1, float(c.q_p), float(c.i2), float(c.h2),
+                        s * s * float(c.zeta2), float(c.q_log10p))
 
     tau2 = float(c.tau2_dl) if method == "DL" else tau2_estimate(y, v, method)
     w = 1.0 / v
@@ -336,21 +396,23 @@ def meta_analysis(
         crit = float(stats.t.ppf(0.5 + level / 2, k - 1))
         stat = est / se
         p = float(2 * stats.t.sf(abs(stat), k - 1))
+        log10_p = float((np.log(2.0) + stats.t.logsf(abs(stat), k - 1)) / np.log(10.0))
     else:
         df = None
         se = float(1.0 / np.sqrt(wr.sum()))
         crit = crit_z
         stat = est / se
         p = float(2 * special.ndtr(-abs(stat)))
+        log10_p = float(log10_norm_sf2(stat))
     lo, hi = qprofile_ci(y, v, level=level)
     i2, h2 = _i2_from_tau2(tau2, w)
     half_pi = crit * np.sqrt(se**2 + tau2)
     random = RandomEffects(
-        method=method, test=test, tau2=tau2, tau2_ci_low=lo, tau2_ci_high=hi,
-        tau=float(np.sqrt(tau2)), i2=i2, i2_ci_low=_i2_from_tau2(lo, w)[0],
-        i2_ci_high=_i2_from_tau2(hi, w)[0], h2=h2, estimate=est, se=se,
-        ci_low=est - crit * se, ci_high=est + crit * se, z=stat, p=p, df=df,
-        pi_low=est - half_pi, pi_high=est + half_pi,
+        method=method, test=test, tau2=s * s * tau2, tau2_ci_low=s * s * lo, tau2_ci_high=s * s * hi,
+        tau=s * float(np.sqrt(tau2)), i2=i2, i2_ci_low=_i2_from_tau2(lo, w)[0],
+        i2_ci_high=_i2_from_tau2(hi, w)[0], h2=h2, estimate=s * est, se=s * se,
+        ci_low=s * (est - crit * se), ci_high=s * (est + crit * se), z=stat, p=p, df=df,
+        pi_low=s * (est - half_pi), pi_high=s * (est + half_pi), log10_p=log10_p,
     )
     total = TotalTest(float(c.z2), k, float(c.z2_p), float(c.z2_log10p),
                       float(c.fe_z) ** 2, float(c.q))

@@ -14,7 +14,8 @@ Egger-type meta-regression. With ``W = diag(w)`` and
   REML ``Δ = (y'PPy − tr P)/tr PP``, EB ``Δ = (y'Py · k/(k−p) − k)/tr W``.
 
 metafor stops ML/REML/EB at ``|Δ| < 1e-5``; we iterate to ``1e-12``, i.e. we
-report the converged root, which metafor gives with tight control settings.
+report the converged root, which metafor gives with tight control settings. Tolerances
+and brackets are relative to the median variance, so data in any unit give the same answer.
 """
 
 from __future__ import annotations
@@ -31,22 +32,59 @@ def _design(k: int, X: np.ndarray | None) -> np.ndarray:
     return np.ones((k, 1)) if X is None else np.asarray(X, dtype=float).reshape(k, -1)
 
 
-def _proj(w: np.ndarray, X: np.ndarray) -> np.ndarray:
-    WX = X * w[:, None]
-    return np.diag(w) - WX @ np.linalg.solve(X.T @ WX, WX.T)
+class _Projection:
+    """What the estimators need of ``P = W − WX(X'WX)⁻¹X'W`` for weights ``w``, from p × p
+    matrices only (never the k × k ``P``: a million studies would need 8 TB).
+
+    The weights are held as ``w = c·u`` with ``c = max w`` (so ``0 < u ≤ 1``) and every
+    quantity is computed for ``u``: ``P = c·P_u``, so ``y'Py = c·y'P_u y``, ``tr P = c·tr P_u``
+    and ``tr PP = c²·tr P_uP_u``. The estimators' steps are written in those terms, so that
+    weights of 1e-298 or 1e298 (studies 1e149 standard errors apart) neither underflow nor
+    overflow when squared or cubed. With ``A = X'UX``, ``B = X'U²X``:
+
+    * ``P_u y = u ∘ (y − Xβ̂)``, ``β̂ = A⁻¹X'Uy``;
+    * ``tr P_u = Σu − tr(A⁻¹B)``;
+    * ``tr P_uP_u = Σu² − 2 tr(A⁻¹ X'U³X) + tr(A⁻¹B A⁻¹B)``.
+    """
+
+    def __init__(self, w: np.ndarray, X: np.ndarray, y: np.ndarray):
+        self.c = float(w.max())
+        self.u = w / self.c
+        self.X = X
+        UX = X * self.u[:, None]
+        self.A = X.T @ UX
+        try:
+            self.beta = np.linalg.solve(self.A, UX.T @ y)
+        except np.linalg.LinAlgError:
+            raise ValueError("the design matrix is singular: its columns are linearly dependent") from None
+        self.Puy = self.u * (y - X @ self.beta)
+        self.yPuy = float(y @ self.Puy)
+
+    def q(self) -> float:
+        """``y'Py``, the generalised Q statistic."""
+        return self.c * self.yPuy
+
+    def _inv_times(self, power: int) -> np.ndarray:
+        return np.linalg.solve(self.A, self.X.T @ (self.X * (self.u ** power)[:, None]))
+
+    def trace_u(self) -> float:
+        return float(self.u.sum() - np.trace(self._inv_times(2)))
+
+    def trace_squared_u(self) -> float:
+        AB = self._inv_times(2)
+        return float((self.u * self.u).sum() - 2.0 * np.trace(self._inv_times(3)) + np.sum(AB * AB.T))
 
 
 def _qgen(y: np.ndarray, v: np.ndarray, X: np.ndarray, tau2: float) -> float:
-    P = _proj(1.0 / (v + tau2), X)
-    return float(y @ P @ y)
+    """``y'P_τ y``, the generalised Q at ``τ²``."""
+    return _Projection(1.0 / (v + tau2), X, y).q()
 
 
 def wls(y: np.ndarray, v: np.ndarray, X: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Weighted least squares with known variances ``v``: coefficients and their covariance."""
     X = _design(len(y), X)
-    WX = X / v[:, None]
-    cov = np.linalg.inv(X.T @ WX)
-    return cov @ (WX.T @ y), cov
+    fit = _Projection(1.0 / np.asarray(v, dtype=float), X, np.asarray(y, dtype=float))
+    return fit.beta, np.linalg.inv(fit.A) / fit.c
 
 
 def tau2_estimate(
@@ -75,15 +113,21 @@ def tau2_estimate(
         raise ValueError(
             f"method={method} needs at least {p + 1} studies to estimate tau2, got {k}"
         )
-    P0 = np.eye(k) - X @ np.linalg.solve(X.T @ X, X.T)
+    # Tolerances and brackets relative to the typical variance: the same answer for data in
+    # any unit.
+    unit = float(np.median(v))
+    # The unweighted projection P₀ (w = 1): y'P₀y and tr(P₀V) = Σv − tr((X'X)⁻¹X'VX).
+    ols = _Projection(np.ones(k), X, y)
+    y_p0_y = ols.q()
+    tr_p0v = float(v.sum() - np.trace(np.linalg.solve(ols.A, X.T @ (X * v[:, None]))))
     if method == "DL":
-        P = _proj(1.0 / v, X)
-        return max(0.0, (float(y @ P @ y) - (k - p)) / float(np.trace(P)))
-    he = (float(y @ P0 @ y) - float(np.trace(P0 * v))) / (k - p)
+        P = _Projection(1.0 / v, X, y)
+        return max(0.0, (P.yPuy - (k - p) / P.c) / P.trace_u())
+    he = (y_p0_y - tr_p0v) / (k - p)
     if method == "HE":
         return max(0.0, he)
     if method == "SJ":
-        tau0 = float(y @ P0 @ y) / k
+        tau0 = y_p0_y / k
         if tau0 <= 0:
             return 0.0
         return tau0 * _qgen(y, v, X, tau0) / (k - p)
@@ -91,26 +135,26 @@ def tau2_estimate(
         target = k - p
         if _qgen(y, v, X, 0.0) <= target:
             return 0.0
-        hi = max(1.0, he, float(np.var(y)))
+        hi = max(unit, he, float(np.var(y)))
         while _qgen(y, v, X, hi) > target:
             hi *= 10.0
-        return optimize.brentq(lambda t: _qgen(y, v, X, t) - target, 0.0, hi, xtol=tol * 1e-3,
+        return optimize.brentq(lambda t: _qgen(y, v, X, t) - target, 0.0, hi, xtol=tol * 1e-3 * unit,
                                rtol=4 * np.finfo(float).eps)
     tau2 = max(0.0, he)
     for _ in range(maxiter):
         w = 1.0 / (v + tau2)
-        P = _proj(w, X)
-        Py = P @ y
+        P = _Projection(w, X, y)
+        # Each step in terms of u = w/c (see _Projection): the c's cancel but for 1/c.
         if method == "ML":
-            delta = (float(Py @ Py) - w.sum()) / float((w * w).sum())
+            delta = (float(P.Puy @ P.Puy) - P.u.sum() / P.c) / float((P.u * P.u).sum())
         elif method == "REML":
-            delta = (float(Py @ Py) - float(np.trace(P))) / float((P * P).sum())
+            delta = (float(P.Puy @ P.Puy) - P.trace_u() / P.c) / P.trace_squared_u()
         else:  # EB
-            delta = (float(y @ Py) * k / (k - p) - k) / w.sum()
+            delta = (P.yPuy * k / (k - p) - k / P.c) / P.u.sum()
         while tau2 + delta < 0:
             delta /= 2.0
         tau2 += delta
-        if abs(delta) <= tol * max(1.0, tau2):
+        if abs(delta) <= tol * max(unit, tau2):
             return tau2
     raise RuntimeError(f"{method} did not converge in {maxiter} iterations")
 
@@ -131,17 +175,18 @@ def qprofile_ci(
     if df < 1:
         return (np.nan, np.nan)
     alpha = 1.0 - level
+    unit = float(np.median(v))  # brackets and tolerance relative to it, as in tau2_estimate
     q0 = _qgen(y, v, X, 0.0)
     bounds = []
     for target in (stats.chi2.ppf(1 - alpha / 2, df), stats.chi2.ppf(alpha / 2, df)):
         if q0 <= target:
             bounds.append(0.0)
             continue
-        hi = max(1.0, float(np.var(y)))
+        hi = max(unit, float(np.var(y)))
         while _qgen(y, v, X, hi) > target:
             hi *= 10.0
         bounds.append(
             optimize.brentq(lambda t, c=target: _qgen(y, v, X, t) - c, 0.0, hi,
-                            xtol=1e-15, rtol=4 * np.finfo(float).eps)
+                            xtol=1e-15 * unit, rtol=4 * np.finfo(float).eps)
         )
     return bounds[0], bounds[1]
