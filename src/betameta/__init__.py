@@ -1,12 +1,14 @@
 """betameta: meta-analysis of effect estimates, classical and exact Bayesian."""
 
 from .classical import MetaAnalysis, meta_analysis
-from .errors import InputError
+from .errors import InputError, InputNote
 from .escalc import escalc
-from .studies import StudyTable, load_studies, read_table
+from .studies import StudyTable, load_studies
+from .tables import read_table
 
 __all__ = [
     "InputError",
+    "InputNote",
     "MetaAnalysis",
     "StudyTable",
     "escalc",

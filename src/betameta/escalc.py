@@ -39,9 +39,11 @@ _TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group si
 
 
 def _column(
-    data: pd.DataFrame, name: str, key: str, source: str, *, nonneg: bool = False
+    data: pd.DataFrame, name: str, key: str, source: str, *, nonneg: bool = False,
+    whole: bool = False,
 ) -> np.ndarray:
-    """Column ``name`` (logical ``key``) as finite floats, with row-level errors."""
+    """Column ``name`` (logical ``key``) as finite floats, with row-level errors; ``whole``:
+    counts, which must be whole numbers."""
     if name not in data.columns:
         raise InputError(
             f"{source}: column {name!r} (for {key}) not found; columns are {list(data.columns)}"
@@ -54,6 +56,9 @@ def _column(
             raise InputError(f"{source}: row {i + 1}, column {name!r}: {what}")
         if nonneg and value < 0:
             raise InputError(f"{source}: row {i + 1}, column {name!r}: negative value {value:g}")
+        if whole and value != np.floor(value):
+            raise InputError(f"{source}: row {i + 1}, column {name!r}: {orig!r} is not a whole "
+                             f"number ({key} counts participants or events)")
     return values
 
 
@@ -97,7 +102,7 @@ def escalc(
         return _column(data, cols.get(key, key), key, source, **kw)
 
     if measure in ("MD", "SMD"):
-        n1, n2 = col("n1", nonneg=True), col("n2", nonneg=True)
+        n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
         sd1, sd2 = col("sd1", nonneg=True), col("sd2", nonneg=True)
         m1, m2 = col("m1"), col("m2")
         for arr, key in ((n1, "n1"), (n2, "n2"), (sd1, "sd1"), (sd2, "sd2")):
@@ -116,9 +121,9 @@ def escalc(
         use_n = cols.get("bi", "bi") not in data.columns and all(
             cols.get(k, k) in data.columns for k in _TABLE_ALT
         )
-        ai, ci = col("ai", nonneg=True), col("ci", nonneg=True)
+        ai, ci = col("ai", nonneg=True, whole=True), col("ci", nonneg=True, whole=True)
         if use_n:
-            n1, n2 = col("n1", nonneg=True), col("n2", nonneg=True)
+            n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
             for a, n, key in ((ai, n1, "ai"), (ci, n2, "ci")):
                 bad = np.flatnonzero(a > n)
                 if bad.size:
@@ -128,7 +133,7 @@ def escalc(
                     )
             bi, di = n1 - ai, n2 - ci
         else:
-            bi, di = col("bi", nonneg=True), col("di", nonneg=True)
+            bi, di = col("bi", nonneg=True, whole=True), col("di", nonneg=True, whole=True)
         cells = np.stack([ai, bi, ci, di])
         empty = np.flatnonzero((cells[:2].sum(0) == 0) | (cells[2:].sum(0) == 0))
         if empty.size:
@@ -143,7 +148,7 @@ def escalc(
             return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
         n1, n2 = ai + bi, ci + di
         return np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
-    ri, ni = col("ri"), col("ni", nonneg=True)
+    ri, ni = col("ri"), col("ni", nonneg=True, whole=True)
     bad = np.flatnonzero(np.abs(ri) >= 1)
     if bad.size:
         raise InputError(

@@ -12,8 +12,9 @@ import pandas as pd
 from ._options import MEASURES, Measure, check_option
 from .errors import InputError
 from .escalc import RAW_COLUMNS, _column, _positive, escalc
+from .tables import read_table
 
-__all__ = ["StudyTable", "load_studies", "read_table"]
+__all__ = ["StudyTable", "load_studies"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -91,35 +92,18 @@ def _check_values(values: np.ndarray, what: str, source: str, positive: bool = F
 
 
 def _check_labels(labels: tuple[str, ...], source: str) -> None:
+    """Labels must be non-empty and unique once surrounding whitespace is set aside ("A" and
+    "A " name one study twice)."""
     seen: dict[str, int] = {}
     for i, lab in enumerate(labels):
-        if lab in seen:
-            raise InputError(
-                f"{source}: row {i + 1}: study label {lab!r} duplicates row {seen[lab] + 1}"
-            )
-        seen[lab] = i
-
-
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV, TSV (plain or gzip) or Parquet file into a DataFrame.
-
-    The separator is taken from the extension (``.csv`` comma, ``.tsv``/``.txt``
-    tab); any other text file is sniffed.
-    """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    name = path.name.lower().removesuffix(".gz")
-    try:
-        if name.endswith(".parquet") or name.endswith(".pq"):
-            return pd.read_parquet(path)
-        if name.endswith(".csv"):
-            return pd.read_csv(path)
-        if name.endswith((".tsv", ".txt", ".tab")):
-            return pd.read_csv(path, sep="\t")
-        return pd.read_csv(path, sep=None, engine="python")
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError, OSError) as exc:
-        raise InputError(f"{path}: cannot be read as a table: {exc}") from exc
+        key = str(lab).strip()
+        if not key:
+            raise InputError(f"{source}: row {i + 1}: empty study label")
+        if key in seen:
+            j = seen[key]
+            same = "" if labels[j] == lab else f" ({labels[j]!r} and {lab!r} differ only by whitespace)"
+            raise InputError(f"{source}: row {i + 1}: study label {key!r} duplicates row {j + 1}{same}")
+        seen[key] = i
 
 
 def load_studies(
@@ -129,8 +113,10 @@ def load_studies(
     se: str | None = None,
     variance: str | None = None,
     measure: Measure | None = None,
-    study: str | None = "study",
+    study: str | None = None,
     columns: Mapping[str, str] | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
 ) -> StudyTable:
     """Build a :class:`StudyTable` from a DataFrame or a file.
 
@@ -148,19 +134,36 @@ def load_studies(
     measure
         ``MD``, ``SMD``, ``OR``, ``RR``, ``RD`` or ``ZCOR``.
     study
-        Column with study labels; when absent, studies are labelled ``1..k``.
+        Column of study labels (read as text: a study called "NA" keeps its name; labels are
+        stripped of surrounding whitespace). By default the column ``study`` when there is
+        one, else the studies are labelled ``1..k``; a column named here must exist.
     columns
         Map from escalc's logical names (``n1``, ``m1``, ``ai`` ...) to columns.
+    sep, encoding
+        For text files: see :func:`betameta.read_table` (detected when not given).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of a missing column, a missing or non-finite value,
+        a non-positive variance, an empty or duplicated study label, or a fractional count.
     """
     source = str(data) if isinstance(data, str | Path) else "data"
-    frame = read_table(data) if isinstance(data, str | Path) else data.reset_index(drop=True)
+    label_col = study if study is not None else "study"
+    if isinstance(data, str | Path):
+        frame = read_table(data, sep=sep, encoding=encoding, text=(label_col,))
+    else:
+        frame = data.reset_index(drop=True)
     if frame.shape[0] == 0:
         raise InputError(f"{source}: no rows")
-    if study is not None and study in frame.columns:
-        labels = tuple(str(s) for s in frame[study])
+    if study is not None and study not in frame.columns:
+        raise InputError(f"{source}: no column {study!r} for the study labels; columns are "
+                         f"{list(frame.columns)}")
+    if label_col in frame.columns:
+        _check_labels(tuple(str(s) for s in frame[label_col]), source)
+        labels = tuple(str(s).strip() for s in frame[label_col])
     else:
         labels = tuple(str(i + 1) for i in range(frame.shape[0]))
-    _check_labels(labels, source)
 
     raw = None
     if measure is not None:

@@ -151,3 +151,38 @@ def test_sensitivity_shows_the_lecture_lesson(lecture_frame):
     assert spread["tau"] > 5 * spread["zeta"]
     assert set(sa.curves["quantity"]) >= {"beta_f", "mu", "theta[Douglas 1987]"}
     assert len(sa.table) == (12 + 6) * 4
+
+
+def test_exact_posterior_at_the_ends_of_the_double_range():
+    # Variances of 1e300: the likelihood is flat in τ wherever half-normal(1) puts its mass,
+    # so the posterior of τ is the prior (mean √(2/π), median Φ⁻¹(¾), E τ² = 1), µ is
+    # N(β̂F, 1/Σw) under the flat prior, and, the θᵢ being µ + N(0, τ²) given τ,
+    # E ζ² = E τ² (1 − Σaᵢ²) = 1 − 0.36 with weights a = (0.4, 0.2, 0.4). This used to be
+    # refused as "an improper posterior". Tolerance 1e-6 relative on what the quadrature
+    # integrates: the engine's stated accuracy (README; measured 5e-8 here).
+    from scipy import integrate, stats
+
+    from betameta import StudyTable
+    from betameta.bayes import bayes_meta, priors
+
+    y = np.array([0.1, 0.3, -0.2])
+    big = bayes_meta(StudyTable(y, np.array([1e300, 2e300, 1e300]), ("A", "B", "C")),
+                     priors.half_normal(1.0), priors.flat_mu())
+    assert big.tau.mean == pytest.approx(np.sqrt(2 / np.pi), rel=1e-6)
+    assert big.tau.median == pytest.approx(stats.norm.ppf(0.75), rel=1e-6)
+    assert big.tau2.mean == pytest.approx(1.0, rel=1e-6)
+    assert big.mu.mean == pytest.approx(0.02, rel=1e-12)
+    assert big.mu.sd == pytest.approx(np.sqrt(1 / 2.5e-300), rel=1e-12)
+    assert big.zeta2_mean == pytest.approx(0.64, rel=1e-6)
+    # Variances of 1e-300: the studies are exact, y ~ N(µ, τ²) with µ flat, so
+    # p(τ | y) ∝ p(τ) τ^-(k-1) exp(-S/(2τ²)), S = Σ(y − ȳ)²: integrated here with scipy's quad.
+    tiny = bayes_meta(StudyTable(y, np.array([1e-300, 2e-300, 1e-300]), ("A", "B", "C")),
+                      priors.half_normal(1.0), priors.flat_mu())
+    S = float(((y - y.mean()) ** 2).sum())
+    dens = lambda t, r=0: t**r * stats.halfnorm.pdf(t) * t ** -2.0 * np.exp(-S / (2 * t * t))  # noqa: E731
+    z = integrate.quad(dens, 0, np.inf, epsabs=0, epsrel=1e-12)[0]
+    mean = integrate.quad(lambda t: dens(t, 1), 0, np.inf, epsabs=0, epsrel=1e-12)[0] / z
+    assert tiny.tau.mean == pytest.approx(mean, rel=1e-6)
+    assert tiny.mu.mean == pytest.approx(y.mean(), rel=1e-9)
+    assert tiny.theta[0].mean == pytest.approx(0.1, rel=1e-12)  # each θᵢ is its exact study
+    assert tiny.i2.mean == pytest.approx(1.0, rel=1e-12)

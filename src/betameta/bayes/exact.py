@@ -69,22 +69,49 @@ def theta_conditionals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Normal conditionals of the study effects θᵢ and of βF = Σaᵢθᵢ given τ.
 
-    With ``cᵢ = σᵢ²/(σᵢ² + τ²)`` and ``aᵢ = wᵢ/Σw``:
-    ``θᵢ | τ, y ~ N((1 − cᵢ)yᵢ + cᵢµ̂_τ, σᵢ²(1 − cᵢ) + cᵢ²V_τ)`` and
-    ``βF | τ, y ~ N(Σaᵢ E θᵢ, Σaᵢ²σᵢ²(1 − cᵢ) + (Σaᵢcᵢ)² V_τ)``.
+    With ``cᵢ = σᵢ²/(σᵢ² + τ²)``, ``rᵢ = 1 − cᵢ = τ²/(σᵢ² + τ²)`` (computed as such, not as
+    ``1 − c``, which is 0 where σᵢ² ≫ τ²) and ``aᵢ = wᵢ/Σw``:
+    ``θᵢ | τ, y ~ N(rᵢyᵢ + cᵢµ̂_τ, σᵢ²rᵢ + cᵢ²V_τ)`` and
+    ``βF | τ, y ~ N(Σaᵢ E θᵢ, Σaᵢ²σᵢ²rᵢ + (Σaᵢcᵢ)² V_τ)``.
     Shapes: ``tau``, ``mu_hat``, ``var`` (n, m); ``y``, ``v`` (k, m), NaN for a missing
     study (which then gets weight 0). Returns θ means and variances (k, n, m) and βF's (n, m).
     """
     present = np.isfinite(y) & np.isfinite(v)
     vz = np.where(present, v, 1.0)[:, None, :]
-    c = vz / (vz + tau[None] ** 2)
-    th_mean = (1 - c) * np.where(present, y, 0.0)[:, None, :] + c * mu_hat[None]
-    th_var = vz * (1 - c) + c**2 * var[None]
+    vt = vz + tau[None] ** 2
+    c, r = vz / vt, tau[None] ** 2 / vt
+    th_mean = r * np.where(present, y, 0.0)[:, None, :] + c * mu_hat[None]
+    within = vz * r
+    th_var = within + c**2 * var[None]
     w = np.where(present, 1.0 / vz[:, 0, :], 0.0)
     a = (w / w.sum(axis=0))[:, None, :]
     bf_mean = (a * th_mean).sum(axis=0)
-    bf_var = (a**2 * vz * (1 - c)).sum(axis=0) + (a * c).sum(axis=0) ** 2 * var
+    bf_var = (a**2 * within).sum(axis=0) + (a * c).sum(axis=0) ** 2 * var
     return th_mean, th_var, bf_mean, bf_var
+
+
+def zeta2_conditional_mean(
+    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu_hat: np.ndarray, var: np.ndarray
+) -> np.ndarray:
+    """``E[ζ² | τ, y]``, ``ζ² = Σaᵢ(θᵢ − βF)²``, as a sum of non-negative terms (no difference
+    of second moments, which cancels to nothing where the θᵢ are far from 0 or σᵢ² ≫ τ²):
+
+    ``Σaᵢσᵢ²rᵢ(1 − aᵢ) + V_τ Σaᵢ(rᵢ − r̄)² + Σaᵢ(rᵢyᵢ − Σaⱼrⱼyⱼ − (rᵢ − r̄)µ̂_τ)²``, ``r̄ = Σaᵢrᵢ``,
+
+    from ``θᵢ − βF = Σⱼ(δᵢⱼ − aⱼ)θⱼ`` with the θⱼ independent given µ (notation of
+    :func:`theta_conditionals`). Shapes as there; returns (n, m).
+    """
+    present = np.isfinite(y) & np.isfinite(v)
+    vz = np.where(present, v, 1.0)[:, None, :]
+    vt = vz + tau[None] ** 2
+    r = tau[None] ** 2 / vt
+    w = np.where(present, 1.0 / vz[:, 0, :], 0.0)
+    a = (w / w.sum(axis=0))[:, None, :]
+    ry = r * np.where(present, y, 0.0)[:, None, :]
+    r_bar = (a * r).sum(axis=0)
+    d = ry - (a * ry).sum(axis=0) - (r - r_bar) * mu_hat[None]
+    return ((a * vz * r * (1 - a)).sum(axis=0) + var * (a * (r - r_bar) ** 2).sum(axis=0)
+            + (a * d * d).sum(axis=0))
 
 
 def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior) -> np.ndarray:
@@ -189,21 +216,33 @@ class TauGrid:
         return np.exp(0.5 * (a + b) + 0.5 * (b - a) * 0.5 * (lo + hi))
 
 
-def tail_slopes(y, v, prior: TauPrior, mu: MuPrior) -> tuple[np.ndarray, np.ndarray]:
-    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞."""
-    scale = data_scale(v)
+def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = None,
+                hi_u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞.
+
+    Measured between two points a decade apart, below ``1e-9 ×`` the data's scale and
+    ``e⁻²⁰`` below ``lo_u`` (log τ where the posterior's bulk begins), and above ``1e8 ×``
+    the data's scale and ``e²⁰`` above ``hi_u``: far out on both counts, so a prior on a scale
+    far from the data's (τ ~ half-normal(1) with variances of 1e300) is measured in its own
+    tail, not in the middle of its decay.
+    """
+    scale = np.log(data_scale(v))
     lo, hi = prior.support
+    u_lo = scale + np.log(1e-9) if lo_u is None else np.minimum(scale + np.log(1e-9), lo_u - 20.0)
+    u_hi = scale + np.log(1e8) if hi_u is None else np.maximum(scale + np.log(1e8), hi_u + 20.0)
     pairs = []
-    for t1, t2, open_end in ((1e-9, 1e-10, lo == 0), (1e8, 1e9, not np.isfinite(hi))):
+    for u1, step, open_end in ((np.maximum(u_lo, -700.0), -np.log(10.0), lo == 0),
+                               (np.minimum(u_hi, 700.0), np.log(10.0), not np.isfinite(hi))):
+        low_end = step < 0
         if not open_end:
-            pairs.append(np.full(scale.shape, np.inf if t1 < 1 else -np.inf))
+            pairs.append(np.full(scale.shape, np.inf if low_end else -np.inf))
             continue
-        tau = np.stack([t1 * scale, t2 * scale])
+        tau = np.exp(np.stack([u1, u1 + step]))
         lp = _log_post(tau, y, v, prior, mu)
         with np.errstate(invalid="ignore"):
-            slope = (lp[1] - lp[0]) / np.log(t2 / t1)
+            slope = (lp[1] - lp[0]) / step
         # A density that vanishes faster than any power (e.g. exp(-1/τ²) at 0).
-        slope = np.where(np.isneginf(lp[1]), np.inf if t1 < 1 else -np.inf, slope)
+        slope = np.where(np.isneginf(lp[1]), np.inf if low_end else -np.inf, slope)
         pairs.append(slope)
     return pairs[0], pairs[1]
 
@@ -224,7 +263,6 @@ def tau_grid(
         ll = conditional(tau, y, v, mu)[0][0]
         inf = np.full(m, np.inf)
         return TauGrid(tau, np.ones((1, m)), ll, inf, -inf)
-    slope_lo, slope_hi = tail_slopes(y, v, prior, mu)
     lo, hi = prior.support
     log_lo = np.log(lo) if lo > 0 else -np.inf
     log_hi = np.log(hi) if np.isfinite(hi) else np.inf
@@ -237,6 +275,24 @@ def tau_grid(
             u = np.concatenate([u, np.broadcast_to(near, (4, m))])
     u = np.sort(u, axis=0)
     lf = _log_post(np.exp(u), y, v, prior, mu) + u
+    # Where the peak lies at an end of the scan, the posterior's bulk lies beyond it (a
+    # prior on a scale far from the data's, e.g. half-normal(1) with variances of 1e300):
+    # the scan is extended that way, a window at a time, to e^±700 at most.
+    width = _COARSE[-1] - _COARSE[0]
+    for _ in range(int(1400 // width) + 1):
+        top = np.argmax(lf, axis=0)
+        ends = u[top, np.arange(m)]
+        down = (top == 0) & (ends > max(log_lo, -700.0)) & np.isfinite(lf.max(axis=0))
+        up = (top == u.shape[0] - 1) & (ends < min(log_hi, 700.0)) & np.isfinite(lf.max(axis=0))
+        if not (down.any() or up.any()):
+            break
+        more = np.where(down, u[0] - width - 0.5, np.where(up, u[-1] + 0.5, u[0]))[None] + (
+            _COARSE - _COARSE[0])[:, None]
+        more = np.clip(more, max(log_lo, -700.0), min(log_hi, 700.0))
+        u = np.concatenate([u, more])
+        lf = np.concatenate([lf, _log_post(np.exp(more), y, v, prior, mu) + more])
+        order_u = np.argsort(u, axis=0)
+        u, lf = np.take_along_axis(u, order_u, 0), np.take_along_axis(lf, order_u, 0)
     peak = lf.max(axis=0)
     if not np.all(np.isfinite(peak)):
         raise ValueError("the posterior of tau vanishes everywhere the prior allows")
@@ -246,6 +302,7 @@ def tau_grid(
     cols = np.arange(m)
     a = np.maximum(u[np.maximum(first - 1, 0), cols], log_lo)
     b = np.minimum(u[np.minimum(last + 1, u.shape[0] - 1), cols], log_hi)
+    slope_lo, slope_hi = tail_slopes(y, v, prior, mu, a, b)
 
     x, gw = legendre.leggauss(order)
     edges = a[None] + (b - a)[None] * np.linspace(0.0, 1.0, panels + 1)[:, None]

@@ -76,8 +76,8 @@ class NormalMixture(Marginal):
     def sd(self) -> float:  # type: ignore[override]
         if not self.var_finite:
             return float("inf")
-        m = self.w @ self.means
-        return float(np.sqrt(max(self.w @ (self.sds**2 + self.means**2) - m * m, 0.0)))
+        m = self.w @ self.means  # two passes: E[x²] − E[x]² cancels where the means are large
+        return float(np.sqrt(self.w @ (self.sds**2 + (self.means - m) ** 2)))
 
     def quantile(self, q: float) -> float:
         if q <= 0:
@@ -121,6 +121,9 @@ class TauFunction(Marginal):
         if not np.isfinite(m2):
             return float("inf")
         m1 = self._moment(1)
+        if not self.power:  # bounded g: two passes over the nodes
+            g = self.g(self.grid.tau[:, 0])
+            return float(np.sqrt(self.grid.weight[:, 0] @ (g - m1) ** 2))
         return float(np.sqrt(max(m2 - m1 * m1, 0.0)))
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
 from ..studies import StudyTable
-from .exact import TauGrid, conditional, tau_grid, theta_conditionals
+from .exact import TauGrid, conditional, tau_grid, theta_conditionals, zeta2_conditional_mean
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
 from .priors import MuPrior, TauPrior, flat_mu, half_normal
 
@@ -74,13 +74,18 @@ class BayesMeta:
         tau = self.grid.quantile(rng.uniform(size=n), cols=np.zeros(n, dtype=int))
         _, mu_hat, var = conditional(tau[None], s.yi[:, None], s.vi[:, None], self.mu_prior)
         mu = mu_hat[0] + np.sqrt(var[0]) * rng.standard_normal(n)
-        c = s.vi[:, None] / (s.vi[:, None] + tau[None] ** 2)
-        theta = ((1 - c) * s.yi[:, None] + c * mu[None]
-                 + np.sqrt(s.vi[:, None] * (1 - c)) * rng.standard_normal((s.k, n)))
+        vt = s.vi[:, None] + tau[None] ** 2
+        c, r = s.vi[:, None] / vt, tau[None] ** 2 / vt  # r = 1 - c, without cancelling
+        e = np.sqrt(s.vi[:, None] * r) * rng.standard_normal((s.k, n))
+        ry = r * s.yi[:, None]
+        theta = ry + c * mu[None] + e
         a = (1 / s.vi) / (1 / s.vi).sum()
         beta_f = a @ theta
+        # θᵢ − βF from its parts (see exact.zeta2_conditional_mean), not as a difference of
+        # two draws that may be 1e150 while it is 1.
+        d = ry - a @ ry - (r - a @ r) * mu[None] + e - a @ e
         out = {"tau": tau, "mu": mu, "theta_new": mu + tau * rng.standard_normal(n),
-               "beta_f": beta_f, "zeta2": a @ (theta - beta_f) ** 2}
+               "beta_f": beta_f, "zeta2": a @ (d * d)}
         out |= {f"theta[{lab}]": theta[i] for i, lab in enumerate(s.labels)}
         return pd.DataFrame(out)
 
@@ -185,10 +190,10 @@ class BayesMeta:
             f"Exact Bayesian random-effects meta-analysis, k = {self.studies.k}",
             f"priors: tau ~ {self.tau_prior.name}; mu ~ {self.mu_prior.name}",
             "",
-            f"{'quantity':<22}{'mean':>10}{'sd':>10}{'median':>10}  {pct} {self.interval_kind}",
+            f"{'quantity':<22}{'mean':>11}{'sd':>11}{'median':>11}  {pct} {self.interval_kind}",
         ]
         for row in frame.itertuples():
-            lines.append(f"{row.quantity:<22}{row.mean:>10.4g}{row.sd:>10.4g}{row.median:>10.4g}"
+            lines.append(f"{row.quantity:<22}{row.mean:>11.4g}{row.sd:>11.4g}{row.median:>11.4g}"
                          f"  [{row.ci_low:.4g}, {row.ci_high:.4g}]"
                          + ("" if row.exact else "  (from draws)"))
         d = self.to_dict()
@@ -297,12 +302,14 @@ def bayes_meta(
     th_mean, th_var, bf_mean, bf_var = (x[..., 0] for x in theta_conditionals(
         grid.tau, y, v, mu_hat[:, None], var[:, None]))
     theta = tuple(NormalMixture(w, th_mean[i], np.sqrt(th_var[i])) for i in range(k))
-    a = (1 / studies.vi) / (1 / studies.vi).sum()
     beta_f = NormalMixture(w, bf_mean, np.sqrt(bf_var))
-    zeta2_mean = float(w @ (a @ (th_var + th_mean**2) - (bf_var + bf_mean**2)))
+    zeta2_mean = float(w @ zeta2_conditional_mean(grid.tau, y, v, mu_hat[:, None], var[:, None])[:, 0])
 
-    wv = 1 / studies.vi
-    s2 = (k - 1) * wv.sum() / (wv.sum() ** 2 - (wv**2).sum()) if k > 1 else float(studies.vi[0])
+    # The typical within-study variance of I² (classical._i2_from_tau2's), from weights
+    # divided by the largest (so that variances of 1e-300 do not overflow their squares).
+    wv = studies.vi.min() / studies.vi
+    s2 = ((k - 1) * wv.sum() / (wv.sum() ** 2 - (wv**2).sum()) * studies.vi.min() if k > 1
+          else float(studies.vi[0]))
 
     def tau_density(t: np.ndarray) -> np.ndarray:
         from .exact import _log_post

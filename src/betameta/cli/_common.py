@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -11,11 +12,37 @@ from typing import Any
 import click
 
 from .._options import MEASURES
-from ..studies import StudyTable, load_studies
+from ..studies import load_studies
+
+
+def table_options(func: Callable) -> Callable:
+    """``--sep`` and ``--encoding``, for every command that reads a table."""
+    func = click.option("--encoding", help="Text encoding of the input (default: UTF-8, falling "
+                        "back to Windows-1252 with a note).")(func)
+    return click.option("--sep", help="Column separator of the input (default: from its first "
+                        "line: tab, comma, semicolon or |).")(func)
 
 
 def study_options(func: Callable) -> Callable:
-    """Input options of ``meta``, ``bayes`` and ``sensitivity``."""
+    """Input options of the commands that read a study table (``meta``, ``bayes``,
+    ``sensitivity``, ``report``): the command is called with the :class:`StudyTable` read
+    from them as its first argument."""
+
+    @functools.wraps(func)
+    def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
+                measure: str | None, study: str | None, columns: tuple[str, ...], sep: str | None,
+                encoding: str | None, **kwargs: Any) -> Any:
+        mapping = {}
+        for item in columns:
+            if "=" not in item:
+                raise click.BadParameter(f"{item!r} is not NAME=COLUMN", param_hint="--column")
+            name, col = item.split("=", 1)
+            mapping[name.strip()] = col.strip()
+        studies = load_studies(file, effect=effect, se=se, variance=variance,
+                               measure=measure.upper() if measure else None,  # type: ignore[arg-type]
+                               study=study, columns=mapping, sep=sep, encoding=encoding)
+        return func(studies, *args, **kwargs)
+
     options = [
         click.argument("file", type=click.Path(dir_okay=False, path_type=Path)),
         click.option("--effect", help="Column of effect estimates (with --se or --variance)."),
@@ -23,27 +50,15 @@ def study_options(func: Callable) -> Callable:
         click.option("--variance", help="Column of sampling variances."),
         click.option("--measure", type=click.Choice(MEASURES, case_sensitive=False),
                      help="Compute effects from raw columns as metafor's escalc does."),
-        click.option("--study", default="study", show_default=True,
-                     help="Column of study labels."),
+        click.option("--study", help="Column of study labels [default: 'study' when there is one, "
+                     "else 1..k]."),
         click.option("--column", "columns", multiple=True, metavar="NAME=COL",
                      help="Map a raw column name (n1, m1, sd1, ai, ri ...) to a column."),
     ]
+    command = table_options(command)
     for option in reversed(options):
-        func = option(func)
-    return func
-
-
-def read_studies(file: Path, effect: str | None, se: str | None, variance: str | None,
-                 measure: str | None, study: str, columns: tuple[str, ...]) -> StudyTable:
-    mapping = {}
-    for item in columns:
-        if "=" not in item:
-            raise click.BadParameter(f"{item!r} is not NAME=COLUMN", param_hint="--column")
-        name, col = item.split("=", 1)
-        mapping[name.strip()] = col.strip()
-    return load_studies(file, effect=effect, se=se, variance=variance,
-                        measure=measure.upper() if measure else None, study=study,
-                        columns=mapping)
+        command = option(command)
+    return command
 
 
 def _clean(obj: Any) -> Any:

@@ -8,7 +8,7 @@ import click
 
 from .._options import INTERVALS
 from ..bayes import bayes_meta, parse_mu_prior, parse_tau_prior, sensitivity_analysis
-from ._common import echo_json, read_studies, save_figure, study_options
+from ._common import echo_json, save_figure, study_options
 
 
 @click.command("bayes")
@@ -24,10 +24,8 @@ from ._common import echo_json, read_studies, save_figure, study_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Posterior densities of mu and tau and the shrinkage plot (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def bayes_command(file, effect, se, variance, measure, study, columns, mu_prior, tau_prior,
-                  interval, level, plot, as_json):
+def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, as_json):
     """Exact posterior of the normal-normal random-effects model for FILE."""
-    studies = read_studies(file, effect, se, variance, measure, study, columns)
     fit = bayes_meta(studies, parse_tau_prior(tau_prior), parse_mu_prior(mu_prior), level=level,
                      interval=interval)
     if plot:
@@ -53,9 +51,8 @@ def bayes_command(file, effect, se, variance, measure, study, columns, mu_prior,
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="The sensitivity panels (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def sensitivity_command(file, effect, se, variance, measure, study, columns, plot, as_json):
+def sensitivity_command(studies, plot, as_json):
     """Posterior of betaF, mu, zeta and tau over the lecture's grid of priors."""
-    studies = read_studies(file, effect, se, variance, measure, study, columns)
     result = sensitivity_analysis(studies)
     if plot:
         fig = result.plot()

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
+from ._common import table_options
 
 
 def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, str]]:
@@ -52,9 +53,10 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan and QQ plots.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report of the run.")
+@table_options
 def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, workers, resume,
                  palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
-                 no_plots, report_path):
+                 no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
     from ..gwas import run_gwas
     from ..gwas.run import summary_text
@@ -76,7 +78,8 @@ def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, wo
                    columns=colmap, distances=distances, chunk_size=chunk_size,
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
-                   scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry)
+                   scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
+                   sep=sep, encoding=encoding)
     click.echo(summary_text(run.summary))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..studies import read_table
-from ._common import echo_json, save_figure
+from ..tables import read_table
+from ._common import echo_json, save_figure, table_options
 
 
 @click.command("hier")
@@ -29,12 +29,14 @@ from ._common import echo_json, save_figure
 @click.option("--graph", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw the model graph (needs graphviz).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+@table_options
 def hier_command(file, unit, x_col, y_col, chains, draws, tune, sampler, seed, center_x, noncentered,
-                 correlated, plot, graph, as_json):
+                 correlated, plot, graph, as_json, sep, encoding):
     """Fit y ~ N(alpha_i + beta_i x, 1/tau_c) with population normals on alpha_i, beta_i."""
     from ..mcmc.growth import fit_growth, growth_model, model_graph, read_long
 
-    data = read_long(read_table(file), unit, x_col, y_col, source=str(file))
+    data = read_long(read_table(file, sep=sep, encoding=encoding, text=(unit,)), unit, x_col, y_col,
+                     source=str(file))
     if graph:
         try:
             model_graph(growth_model(data, center_x=center_x, correlated=correlated,

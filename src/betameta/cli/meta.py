@@ -8,7 +8,7 @@ import click
 
 from .._options import TAU2_METHODS, TESTS
 from ..classical import meta_analysis
-from ._common import echo_json, read_studies, save_figure, study_options
+from ._common import echo_json, save_figure, study_options
 
 
 @click.command("meta")
@@ -22,13 +22,11 @@ from ._common import echo_json, read_studies, save_figure, study_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a forest plot (.png, .svg or .pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def meta_command(file, effect, se, variance, measure, study, columns, method, test, level, plot,
-                 as_json):
+def meta_command(studies, method, test, level, plot, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
 
     FILE is a CSV/TSV/Parquet table with one row per study.
     """
-    studies = read_studies(file, effect, se, variance, measure, study, columns)
     fit = meta_analysis(studies, method=method.upper(), test=test.lower(), level=level)
     if plot:
         save_figure(fit.plot_forest(), plot)

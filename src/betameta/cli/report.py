@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import read_studies, study_options
+from ._common import study_options
 
 
 @click.command("report")
@@ -20,13 +20,11 @@ from ._common import read_studies, study_options
 @click.option("--sections", default="data,classical,bayes,sensitivity,explain", show_default=True,
               help="Comma-separated sections to include.")
 @click.option("--title", default="Meta-analysis report", show_default=True)
-def report_command(file, effect, se, variance, measure, study, columns, out, tau_prior, mu_prior,
-                   sections, title):
+def report_command(studies, out, tau_prior, mu_prior, sections, title):
     """Write an HTML report (plots inline, viewable offline) for FILE."""
     from ..bayes import parse_mu_prior, parse_tau_prior
     from ..report import meta_report
 
-    studies = read_studies(file, effect, se, variance, measure, study, columns)
     path = meta_report(studies, out, tau_prior=parse_tau_prior(tau_prior),
                        mu_prior=parse_mu_prior(mu_prior),
                        sections=[s.strip() for s in sections.split(",") if s.strip()], title=title,

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 import numpy as np
+import pandas as pd
 
 from ..errors import InputError
-from ..studies import read_table
-from ._common import echo_json, save_figure
+from ..studies import _check_labels
+from ..tables import read_table
+from ._common import echo_json, save_figure, table_options
 
 
 @click.command("transancestry")
@@ -24,26 +26,32 @@ from ._common import echo_json, save_figure
 @click.option("--study", default="study", show_default=True, help="Column of study labels.")
 @click.option("--beta", "beta_col", default="beta", show_default=True, help="Column of effects.")
 @click.option("--se", "se_col", default="se", show_default=True, help="Column of standard errors.")
+@table_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Effects by cluster, co-clustering and dendrogram (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_col, plot, as_json):
+def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_col, sep, encoding, plot,
+                          as_json):
     """Exact MANTRA-style partition model for FILE (one row per study: study, beta, se)."""
     from ..transancestry import read_distances, transancestry
 
-    frame = read_table(file)
+    frame = read_table(file, sep=sep, encoding=encoding, text=(study,))
     for col in (study, beta_col, se_col):
         if col not in frame.columns:
             raise InputError(f"{file}: column {col!r} not found; columns are {list(frame.columns)}")
-    labels = tuple(str(s) for s in frame[study])
-    beta = frame[beta_col].apply(lambda x: np.nan if x in ("", "NA", "#NA") else x)
-    beta = np.asarray(beta.astype(float))
-    se = np.asarray(frame[se_col].astype(float))
-    dropped = [s for s, b, e in zip(labels, beta, se, strict=True) if not (np.isfinite(b) and np.isfinite(e))]
+    _check_labels(tuple(str(s) for s in frame[study]), str(file))
+    labels = tuple(str(s).strip() for s in frame[study])
+    beta, se = (pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for c in (beta_col, se_col))
+    for col, values in ((beta_col, beta), (se_col, se)):
+        text = np.flatnonzero(np.isnan(values) & frame[col].notna().to_numpy())
+        if text.size:
+            raise InputError(f"{file}: row {text[0] + 1}, column {col!r}: "
+                             f"{frame[col].iloc[text[0]]!r} is not a number")
+    dropped = [s for s, b, e in zip(labels, beta, se, strict=True) if np.isnan(b) or np.isnan(e)]
     if dropped:
-        click.echo(f"note: {len(dropped)} studies without an effect or SE are left out: {dropped}",
-                   err=True)
-    dist, _ = read_distances(dist_file, labels)
+        click.echo(f"betameta: note: {len(dropped)} of {len(labels)} studies have no effect or SE "
+                   f"and are left out: {', '.join(dropped)}", err=True)
+    dist, _ = read_distances(dist_file, labels, sep=sep, encoding=encoding)
     res = transancestry(beta, se, dist, studies=labels, psi=psi, tau2_prior=tau2_prior)
     if plot:
         import matplotlib.pyplot as plt

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from isal import igzip
 
 from ..errors import InputError
+from ..tables import NA_VALUES, decode, detect_separator, note
 
 __all__ = ["CANONICAL", "read_sumstats"]
 
@@ -45,7 +46,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-_NULLS = ["", "#NA", "NA", "N/A", "NaN", "nan", "NULL", "null", "."]
+_NULLS = list(NA_VALUES)
 _TEXT = ("chromosome", "effect_allele", "other_allele", "rsid", "marker")
 
 
@@ -53,18 +54,16 @@ def _is_parquet(path: Path) -> bool:
     return path.name.lower().removesuffix(".gz").endswith((".parquet", ".pq"))
 
 
-def _column_names(path: Path) -> list[str]:
-    """The file's column names, without reading its body."""
+def _header(path: Path, sep: str | None, encoding: str | None) -> tuple[list[str], str]:
+    """The file's column names and separator (``sep``, or detected from the first line),
+    without reading its body."""
     if _is_parquet(path):
-        return pq.read_schema(path).names
+        return pq.read_schema(path).names, ""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8-sig", newline="") as f:
-        first = f.readline().rstrip("\r\n")
-    return first.split(_sep(path))
-
-
-def _sep(path: Path) -> str:
-    return "," if path.name.lower().removesuffix(".gz").endswith(".csv") else "\t"
+    with opener(path, "rb") as f:
+        first = decode(f.readline(), path, encoding).lstrip("\ufeff").rstrip("\r\n")
+    sep = sep or detect_separator(path, first)
+    return first.split(sep), sep
 
 
 def _open(path: Path):
@@ -79,7 +78,7 @@ def code_type(n: int) -> type[np.signedinteger]:
     return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32 if n < 2**31 else np.int64
 
 
-def _read_columns(path: Path, found: dict[str, str]):
+def _read_columns(path: Path, found: dict[str, str], sep: str, encoding: str | None):
     """Only the columns the run uses, as an Arrow table.
 
     Text columns are read as strings (alleles and chromosome dictionary-encoded: a few
@@ -96,15 +95,15 @@ def _read_columns(path: Path, found: dict[str, str]):
             for canon, col in found.items() if canon in _TEXT}
     numbers = {col: pa.float64() for canon, col in found.items() if canon not in _TEXT}
 
-    def read(types):
+    def read(types, encoding=encoding or "utf8"):
         source = _open(path)
         try:
             return pacsv.read_csv(
                 source,
                 # 4 MB blocks: a quarter of the chunks of the 1 MB default, which every later
                 # step (combining, taking) pays for.
-                read_options=pacsv.ReadOptions(block_size=4 << 20),
-                parse_options=pacsv.ParseOptions(delimiter=_sep(path)),
+                read_options=pacsv.ReadOptions(block_size=4 << 20, encoding=encoding),
+                parse_options=pacsv.ParseOptions(delimiter=sep),
                 convert_options=pacsv.ConvertOptions(include_columns=wanted, column_types=types,
                                                   null_values=_NULLS, strings_can_be_null=True),
             )
@@ -115,6 +114,9 @@ def _read_columns(path: Path, found: dict[str, str]):
     try:
         return read(text | numbers)
     except pa.ArrowInvalid as exc:
+        if "utf8" in str(exc).lower() and encoding is None:
+            note(f"{path}: not UTF-8, read as cp1252; pass --encoding to choose")
+            return read(text | numbers, "cp1252")
         if "conversion error" not in str(exc).lower():
             raise
         return read(text)
@@ -177,8 +179,10 @@ def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
                              "(map it with --column NAME=COL)")
     if "beta" not in found and "odds_ratio" not in found:
         raise InputError(f"{path}: no beta or odds_ratio column; columns are {names}")
-    if "beta" in found:
-        found.pop("odds_ratio", None)
+    if "beta" in found and "odds_ratio" in found and ("beta" in (columns or {})
+                                                      or "odds_ratio" in (columns or {})):
+        # The user chose one: the other is not read.
+        found.pop("odds_ratio" if "beta" in (columns or {}) else "beta")
     if "chromosome" in found:
         found.pop("marker", None)
     # Columns the caller did not ask for are not read at all.
@@ -186,7 +190,8 @@ def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
 
 
 def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
-                  fields: tuple[str, ...] = CANONICAL) -> pd.DataFrame:
+                  fields: tuple[str, ...] = CANONICAL, *, sep: str | None = None,
+                  encoding: str | None = None) -> pd.DataFrame:
     """Read one study's summary statistics into the canonical columns.
 
     ``columns`` maps canonical names to the file's names and overrides detection;
@@ -198,16 +203,20 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
     if not path.exists():
         raise InputError(f"{path}: no such file")
     try:
-        names = _column_names(path)
+        names, sep = _header(path, sep, encoding)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as a summary-statistics table: {exc}") from exc
     found = _resolve(path, names, columns, fields)
     try:
-        raw = _read_columns(path, found)
+        raw = _read_columns(path, found, sep, encoding)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as a summary-statistics table: {exc}") from exc
     out: dict[str, object] = {}
-    strip_chr = lambda ix: ix.str.removeprefix("chr")  # noqa: E731
+    strip_chr = _chromosome_names
     if "marker" in found:
         marker = raw.column(found["marker"]).to_pandas().astype(str)
         parts = marker.str.split(":", n=2, expand=True)
@@ -225,18 +234,71 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
     upper = lambda ix: ix.str.upper()  # noqa: E731
     out["effect_allele"] = _categorical(raw.column(found["effect_allele"]), upper)
     out["other_allele"] = _categorical(raw.column(found["other_allele"]), upper)
+    if "odds_ratio" in found:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_or = np.log(_numeric(raw.column(found["odds_ratio"])))
     if "beta" in found:
         out["beta"] = _numeric(raw.column(found["beta"]))
+        if "odds_ratio" in found:
+            _check_beta_and_or(path, out["beta"], log_or, found)  # type: ignore[arg-type]
     else:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out["beta"] = np.log(_numeric(raw.column(found["odds_ratio"])))
+        out["beta"] = log_or
     out["standard_error"] = _numeric(raw.column(found["standard_error"]))
     for canon in ("effect_allele_frequency", "n"):
         if canon in fields:
             out[canon] = (_numeric(raw.column(found[canon])) if canon in found
                           else np.full(raw.num_rows, np.nan))
     del raw
+    _check_ranges(path, out, found)
     return pd.DataFrame(out, copy=False)
+
+
+#: GWAS-SSF's numeric chromosome codes for the sex chromosomes and mitochondria (PLINK agrees
+#: on 23 and 24; its 25 is the pseudo-autosomal XY and its 26 MT: give those as names).
+_CHROMOSOME_CODES = {"23": "X", "24": "Y", "25": "MT", "M": "MT"}
+
+
+def _chromosome_names(names: pd.Index) -> pd.Index:
+    """One spelling per chromosome: ``chr`` prefix dropped (any case), upper case, and the
+    numeric codes 23, 24, 25 read as X, Y, MT (so ``X`` and ``23`` are one chromosome)."""
+    names = names.str.replace(r"^chr", "", case=False, regex=True).str.strip().str.upper()
+    return names.map(lambda n: _CHROMOSOME_CODES.get(n, n))
+
+
+def _first(bad: np.ndarray) -> int:
+    return int(np.flatnonzero(bad)[0])
+
+
+def _check_ranges(path: Path, out: dict, found: dict[str, str]) -> None:
+    """Values no study can have: a frequency outside [0, 1], a negative or fractional
+    position (the message names the row, counted from 1 after the header)."""
+    f = out.get("effect_allele_frequency")
+    if f is not None and ((f < 0) | (f > 1)).any():
+        i = _first((f < 0) | (f > 1))
+        col = found.get("effect_allele_frequency", "effect_allele_frequency")
+        raise InputError(f"{path}: row {i + 1}, column {col!r}: allele frequency {f[i]:g} is outside "
+                         "[0, 1]")
+    pos = out.get("base_pair_location")
+    if pos is not None:
+        with np.errstate(invalid="ignore"):
+            bad = (pos < 0) | (np.floor(pos) != pos) & np.isfinite(pos)
+        if bad.any():
+            i = _first(bad)
+            col = found.get("base_pair_location", found.get("marker", "base_pair_location"))
+            raise InputError(f"{path}: row {i + 1}, column {col!r}: position {pos[i]:g} is not a whole "
+                             "number >= 0")
+
+
+def _check_beta_and_or(path: Path, beta: np.ndarray, log_or: np.ndarray, found: dict[str, str]) -> None:
+    """Where a file has both beta and odds_ratio they must say the same (within 1% on the odds
+    ratio, its printed precision): otherwise one of them is not what its name says."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(beta - log_or) <= np.log(1.01)) & np.isfinite(beta) & ~np.isnan(log_or)
+    if bad.any():
+        i = _first(bad)
+        raise InputError(f"{path}: row {i + 1}: {found['beta']} = {beta[i]:g} but {found['odds_ratio']} = "
+                         f"{np.exp(log_or[i]):g} (log {log_or[i]:g}): they disagree; choose one with "
+                         f"--column STUDY:beta=COL or --column STUDY:odds_ratio=COL")
 
 
 def _categorical_from_pandas(series: pd.Series, transform) -> pd.Categorical:

@@ -44,6 +44,7 @@ from isal import isal_zlib
 
 from .._atomic import temp_name, write_text_atomic
 from ..errors import InputError
+from ..tables import note
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
 from .io import CANONICAL, read_sumstats
@@ -308,6 +309,23 @@ def _manifest(paths: dict[str, Path], options: dict[str, Any], distances: Any) -
     return {**body, "hash": digest}
 
 
+#: Output formats, by the suffix of ``out``.
+_OUTPUT_SUFFIXES = (".parquet", ".pq", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
+
+
+def _refuse_repeated_inputs(studies: list[dict[str, Any]]) -> None:
+    """One file (or two files with the same bytes) given for two studies would count its
+    evidence twice."""
+    seen: dict[tuple, str] = {}
+    for s in studies:
+        for key in (("path", s["path"]), ("content", s["size"], s["crc32"])):
+            if key in seen:
+                how = "the same file" if key[0] == "path" else "files with the same content"
+                raise InputError(f"studies {seen[key]} and {s['name']} are {how} ({s['path']}): its "
+                                 "evidence would be counted twice")
+            seen[key] = s["name"]
+
+
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What differs between the manifest of an earlier run and this one, in words."""
     if old.get("hash") == new["hash"]:
@@ -408,6 +426,8 @@ def run_gwas(
     progress: bool = True,
     plots: bool = True,
     ancestry: dict[str, str] | None = None,
+    sep: str | None = None,
+    encoding: str | None = None,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -444,15 +464,20 @@ def run_gwas(
     paths = {s: Path(p) for s, p in studies.items()}
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
-               "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {},
+               "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
+               "encoding": encoding,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
         if not p.exists():
             raise InputError(f"{p}: no such file")
+    if not out.name.lower().endswith(_OUTPUT_SUFFIXES):
+        raise InputError(f"--out {out}: the format is chosen by the suffix: use one of "
+                         f"{', '.join(_OUTPUT_SUFFIXES)}")
+    manifest = _manifest(paths, options, distances)
+    _refuse_repeated_inputs(manifest["studies"])
     parts = out.with_name(out.name + ".parts")
-    _claim_parts(parts, _manifest(paths, options, distances), resume,
-                 len(list(parts.glob("chunk-*.arrow"))) if parts.is_dir() else 0)
+    _claim_parts(parts, manifest, resume, len(list(parts.glob("chunk-*.arrow"))) if parts.is_dir() else 0)
 
     try:
         t0 = time.perf_counter()
@@ -469,12 +494,19 @@ def run_gwas(
         # the second core half idle.
         with ThreadPoolExecutor(max_workers=2) as pool:
             frames = dict(zip(paths, pool.map(lambda s: read_sumstats(paths[s], (columns or {}).get(s),
-                                                                      fields=_FIELDS), paths), strict=True))
+                                                                      fields=_FIELDS, sep=sep,
+                                                                      encoding=encoding),
+                                                paths), strict=True))
         timings["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
         del frames
         timings["harmonise"] = time.perf_counter() - t0
+        shared = _shared_variants(h)
+        warnings = [f"study {s} shares no variant with the other studies: check its chromosome "
+                    "names, positions (genome build) or rsids" for s, n in shared.items() if n == 0]
+        for w in warnings:
+            note(w)
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             lambdas_in = dict(zip(h.studies, pool.map(lambda j: lambda_gc(h.z(j)), range(len(h.studies))),
                                   strict=True))
@@ -545,6 +577,9 @@ def run_gwas(
                 drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
                          pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
             summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
+            for name, n in shared.items():
+                summary["per_study"][name]["shared_with_others"] = n
+            summary["warnings"] = warnings
             if ancestry:
                 summary["ancestry"] = ancestry
             write_text_atomic(out.with_name(out.name + ".summary.json"),
@@ -559,6 +594,13 @@ def run_gwas(
         if parts.is_dir() and not any(parts.glob("chunk-*.arrow")):
             shutil.rmtree(parts, ignore_errors=True)
         raise
+
+
+def _shared_variants(h: Harmonised) -> dict[str, int]:
+    """For each study, how many of its variants at least one other study holds too."""
+    present = h.index != 0
+    many = present.sum(axis=1) >= 2
+    return {s: int(np.count_nonzero(present[:, j] & many)) for j, s in enumerate(h.studies)}
 
 
 def _distances(h: Harmonised, distances: Any) -> np.ndarray:
@@ -700,6 +742,7 @@ def summary_text(s: dict[str, Any]) -> str:
         al = ", ".join(f"{k} {v:,}" for k, v in c["aligned"].items() if v)
         lines.append(f"{name:<12}{c['rows']:>12,}{c['kept']:>12,}  {drops or 'none'} | {al}"
                      f" | lambda_GC {s['lambda_gc_inputs'][name]:.3f}")
+    lines += [f"warning: {w}" for w in s.get("warnings", [])]
     lines += ["", "top loci (1 Mb apart):"]
     for t in s["top_loci"]:
         where = f"{t.get('chromosome', '')}:{t.get('base_pair_location', t.get('rsid', ''))}"

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..studies import read_table
+from ..tables import read_table
 
 __all__ = ["distances_from_frequencies", "read_distances", "select_independent"]
 
@@ -64,7 +64,8 @@ def distances_from_frequencies(
 
 
 def read_distances(
-    path: str | Path, studies: tuple[str, ...] | None = None
+    path: str | Path, studies: tuple[str, ...] | None = None, *, sep: str | None = None,
+    encoding: str | None = None,
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     """Read a square distance matrix (TSV/CSV with study labels as header and first column).
 
@@ -72,9 +73,11 @@ def read_distances(
     symmetric, zero diagonal; if ``studies`` is given, reorders to it and names
     any study the matrix lacks.
     """
-    frame = read_table(path)
-    labels = tuple(str(c) for c in frame.columns[1:])
-    rows = tuple(str(r) for r in frame.iloc[:, 0])
+    frame = read_table(path, sep=sep, encoding=encoding, text=(0,))
+    labels = tuple(str(c).strip() for c in frame.columns[1:])
+    rows = tuple(str(r).strip() for r in frame.iloc[:, 0])
+    if len(set(labels)) != len(labels):
+        raise InputError(f"{path}: the header names a study twice: {list(labels)}")
     if rows != labels:
         raise InputError(f"{path}: row labels {list(rows)} do not match the header {list(labels)}")
     values = frame.iloc[:, 1:].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)

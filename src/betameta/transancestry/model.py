@@ -250,8 +250,10 @@ def transancestry(
 ) -> TransAncestry:
     """The partition model for one variant (same kernel as :func:`transancestry_arrays`).
 
-    Studies with a missing effect or SE are dropped for this variant (and the
-    allowed partitions restricted to the others); at least 2 must remain.
+    Studies with a missing effect or SE (NaN) are dropped for this variant (and the
+    allowed partitions restricted to the others); at least 2 must remain. An SE that is
+    not a positive finite number, an infinite effect or a repeated label is an
+    :class:`~betameta.errors.InputError`.
     ``method``: ``exact`` (enumerate all centre sets), ``mcmc`` (sample them, see
     :mod:`.mcmc`) or ``auto``: exact up to 14 studies, MCMC above.
     """
@@ -261,8 +263,16 @@ def transancestry(
     studies = tuple(studies) if studies is not None else tuple(str(i + 1) for i in range(k))
     if len(studies) != k or se.size != k:
         raise InputError("beta, se and study labels must have the same length")
+    if len(set(studies)) != k:
+        twice = sorted({s for s in studies if studies.count(s) > 1})
+        raise InputError(f"study labels must be unique: {', '.join(map(repr, twice))} given more than once")
+    wrong = np.flatnonzero(~np.isnan(se) & ~(np.isfinite(se) & (se > 0)) | np.isinf(beta))
+    if wrong.size:
+        i = int(wrong[0])
+        raise InputError(f"study {studies[i]!r}: effect {beta[i]:g} with SE {se[i]:g}; an SE must be a "
+                         "positive finite number (a missing one, NaN, leaves the study out)")
     dist = _check_distances(distances, k)
-    keep = np.isfinite(beta) & np.isfinite(se) & (se > 0)
+    keep = np.isfinite(beta) & np.isfinite(se)
     if keep.sum() < 2:
         raise InputError(f"the partition model needs at least 2 studies with an effect and a "
                          f"positive SE; got {int(keep.sum())}")
