@@ -6,11 +6,41 @@ tests/data/README.md for how they were made.
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+#: Set by .ci/run: a test whose engine or tool is missing fails instead of being skipped.
+REQUIRE_ALL = os.environ.get("BETAMETA_REQUIRE_ALL") == "1"
+
+
+def _missing(what: str) -> None:
+    if REQUIRE_ALL:
+        pytest.fail(f"{what} is missing, and BETAMETA_REQUIRE_ALL=1 says every test must run")
+    pytest.skip(f"{what} is not installed", allow_module_level=True)
+
+
+def require_module(name: str):
+    """Import ``name``; without it, skip, or fail under BETAMETA_REQUIRE_ALL=1."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        _missing(f"Python package {name!r}")
+
+
+def require_program(*names: str, env: str | None = None) -> str:
+    """The path of the first program found (``env``, an environment variable naming it,
+    first); without one, skip, or fail under BETAMETA_REQUIRE_ALL=1."""
+    found = os.environ.get(env) if env else None
+    found = found or next((p for p in map(shutil.which, names) if p), None)
+    if not found:
+        _missing(f"program {' or '.join(names)}")
+    return found
 
 DATA = Path(__file__).parent / "data"
 CASES = sorted(p.stem for p in DATA.glob("*.json"))

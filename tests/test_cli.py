@@ -1,4 +1,5 @@
-"""The command line, run as a user would: a real subprocess, stdout, stderr and exit codes."""
+"""The command line as a user meets it: stdout, stderr and exit codes, through click's
+CliRunner, plus one real subprocess per command (the installed entry point's path)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,61 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+from click.testing import CliRunner
+
+from betameta.cli.main import cli
 
 ROOT = Path(__file__).parents[1]
 LECTURE = ROOT / "examples" / "lecture.csv"
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "betameta.cli.main", *args],
-                          capture_output=True, text=True, check=False, cwd=ROOT)
+class Run(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str) -> Run:
+    res = CliRunner().invoke(cli, list(args))
+    return Run(res.exit_code, res.stdout, res.stderr)
+
+
+@pytest.mark.parametrize("args", [
+    ["meta", str(LECTURE), "--measure", "MD", "--method", "DL"],
+    ["bayes", str(LECTURE), "--measure", "MD"],
+    ["sensitivity", str(LECTURE), "--measure", "MD", "--json"],
+], ids=lambda a: a[0])
+def test_each_command_runs_as_a_subprocess(args):
+    # The same process a user starts (python -m betameta.cli.main); transancestry, hier, report
+    # and gwas have theirs in their own test files.
+    out = subprocess.run([sys.executable, "-m", "betameta.cli.main", *args], capture_output=True,
+                         text=True, check=False, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr and len(out.stdout) > 200
+
+
+def test_bad_input_exits_2_and_a_bug_exits_1_with_a_hint(tmp_path, monkeypatch):
+    out = subprocess.run([sys.executable, "-m", "betameta.cli.main", "meta", str(tmp_path / "none.csv"),
+                          "--measure", "MD"], capture_output=True, text=True, check=False)
+    missing = tmp_path / "none.csv"
+    assert out.returncode == 2 and out.stderr.strip() == f"betameta: error: {missing}: no such file"
+    # A programming error is not reported as bad input: exit 1 and a pointer to --debug,
+    # which shows the traceback.
+    import betameta.cli.meta as meta_cli
+
+    def broken(*args, **kwargs):
+        raise TypeError("unsupported operand")
+
+    monkeypatch.setattr(meta_cli, "meta_analysis", broken)
+    res = run("meta", str(LECTURE), "--measure", "MD")
+    assert res.returncode == 1
+    assert ("internal error: TypeError: unsupported operand (this is a bug; run again with --debug"
+            in res.stderr)
+    debug = CliRunner().invoke(cli, ["--debug", "meta", str(LECTURE), "--measure", "MD"])
+    assert isinstance(debug.exception, TypeError)
 
 
 def test_meta_table_and_json(tmp_path):

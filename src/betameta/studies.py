@@ -31,6 +31,9 @@ class StudyTable:
         The escalc measure the effects were computed with, if any.
     raw : pandas.DataFrame or None
         The raw summary columns (for forest plots), when effects were computed.
+    n : numpy.ndarray or None
+        Each study's total sample size, when the effects were computed from raw columns
+        that give it (for the unit-information SD, :func:`betameta.bayes.priors.uisd`).
     """
 
     yi: np.ndarray
@@ -38,6 +41,7 @@ class StudyTable:
     labels: tuple[str, ...]
     measure: str | None = None
     raw: pd.DataFrame | None = field(default=None, compare=False)
+    n: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         yi = np.asarray(self.yi, dtype=float).reshape(-1)
@@ -72,7 +76,8 @@ class StudyTable:
         keep = np.arange(self.k) != index
         raw = None if self.raw is None else self.raw.iloc[keep]
         labels = tuple(lab for i, lab in enumerate(self.labels) if i != index)
-        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw)
+        n = None if self.n is None else self.n[keep]
+        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n)
 
     def __repr__(self) -> str:
         m = f", measure={self.measure}" if self.measure else ""
@@ -165,7 +170,7 @@ def load_studies(
     else:
         labels = tuple(str(i + 1) for i in range(frame.shape[0]))
 
-    raw = None
+    raw = n = None
     if measure is not None:
         if effect is not None or se is not None or variance is not None:
             raise InputError("give either a measure (raw columns) or effect with se/variance")
@@ -173,6 +178,7 @@ def load_studies(
         yi, vi = escalc(measure, frame, columns, source)
         names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
         raw = frame[[c for c in names if c in frame.columns]]
+        n = sample_sizes(measure, frame, columns)
     else:
         if effect is None and se is None and variance is None:
             if "yi" not in frame.columns:
@@ -193,5 +199,25 @@ def load_studies(
         else:
             vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
             _positive(vi, variance, source)  # type: ignore[arg-type]
-    return StudyTable(yi, vi, labels, measure, raw)
+    return StudyTable(yi, vi, labels, measure, raw, n)
+
+
+def sample_sizes(measure: str, frame: pd.DataFrame,
+                 columns: Mapping[str, str] | None) -> np.ndarray | None:
+    """Each study's total sample size from the raw columns of ``measure`` (``n1 + n2``,
+    ``ai + bi + ci + di``, ``ni``), or None where they do not give it."""
+    cols = dict(columns or {})
+
+    def get(*keys: str) -> np.ndarray | None:
+        names = [cols.get(k, k) for k in keys]
+        if not all(c in frame.columns for c in names):
+            return None
+        return sum(pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for c in names)
+
+    if measure == "ZCOR":
+        return get("ni")
+    if measure in ("OR", "RR", "RD"):
+        cells = get("ai", "bi", "ci", "di")
+        return cells if cells is not None else get("n1", "n2")
+    return get("n1", "n2")
 

@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-pytest.importorskip("pymc")
+from conftest import require_module
 
 from betameta import InputError, StudyTable, meta_analysis
 from betameta.bayes import bayes_meta, priors
 from betameta.mcmc.growth import fit_growth, read_long, two_stage_slopes
+
+for _engine in ("pymc", "numpyro", "nutpie"):
+    require_module(_engine)
 
 RATS = Path(__file__).parents[2] / "examples" / "rats" / "rats.csv"
 # Published posterior (mean, sd) of the BUGS rats model with x uncentred (issue 6).

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-pytest.importorskip("pymc")
-
-import arviz as az
+from conftest import require_module
 
 from betameta import load_studies
 from betameta.bayes import bayes_meta
 from betameta.bayes import priors as P
 from betameta.mcmc import normal_normal_model, sample
+
+for _engine in ("pymc", "numpyro"):
+    require_module(_engine)
+az = require_module("arviz")
 
 
 @pytest.mark.slow

@@ -4,33 +4,31 @@ non-zero size, nothing fetched from the network; screenshots saved."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from conftest import require_module, require_program
 
 ROOT = Path(__file__).parents[2]
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
-needs_browser = pytest.mark.skipif(not (CHROMIUM and DRIVER),
-                                   reason="Debian chromium/chromium-driver not installed")
 
 
 @pytest.fixture(scope="module")
 def browser():
-    webdriver = pytest.importorskip("selenium.webdriver")
+    chromium = require_program("chromium", "chromium-browser")
+    driver_path = require_program("chromedriver")
+    webdriver = require_module("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
     opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
+    opts.binary_location = chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--window-size=1300,1000"):
         opts.add_argument(flag)
     opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
     yield driver
     driver.quit()
 
@@ -56,7 +54,6 @@ def _check_page(driver, path: Path, shot: Path, min_plots: int) -> None:
     assert shot.stat().st_size > 20_000
 
 
-@needs_browser
 def test_lecture_report_in_chromium(browser, tmp_path):
     out = tmp_path / "lecture_report.html"
     res = subprocess.run([sys.executable, "-m", "betameta.cli.main", "report",
@@ -68,7 +65,6 @@ def test_lecture_report_in_chromium(browser, tmp_path):
     _check_page(browser, out, tmp_path / "lecture_report.png", min_plots=4)
 
 
-@needs_browser
 def test_gwas_report_in_chromium(browser, tmp_path):
     from betameta.gwas import run_gwas
     from betameta.gwas.synthetic import generate

@@ -80,7 +80,7 @@ def test_transancestry_cli(tmp_path):
     assert set(res) >= {"log10_bf", "log10_bf_c1", "p_heterogeneity", "studies", "coclustering",
                         "effects", "map_partition"}
     assert res["studies"] == ["EUR", "EAS", "AFR"]  # SAS has no effect: left out, and said so
-    assert "1 studies without an effect" in out.stderr
+    assert "1 of 4 studies have no effect or SE and are left out: SAS" in out.stderr
     assert len(res["coclustering"]) == 3 and plot.stat().st_size > 20_000
     bad = subprocess.run([sys.executable, "-m", "betameta.cli.main", "transancestry", str(f),
                           "--distances", str(f)], capture_output=True, text=True, check=False)

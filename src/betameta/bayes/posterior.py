@@ -26,7 +26,7 @@ from .._options import INTERVALS, IntervalType, check_option
 from ..studies import StudyTable
 from .exact import TauGrid, conditional, tau_grid, theta_conditionals, zeta2_conditional_mean
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
-from .priors import MuPrior, TauPrior, flat_mu, half_normal
+from .priors import MuPrior, TauPrior, flat_mu, prior_quantile, resolve_tau_prior
 
 __all__ = ["BayesMeta", "bayes_meta"]
 
@@ -230,9 +230,25 @@ class _Zeta2(Draws):
         return self.exact_mean
 
 
+def _prior_data_conflict(studies: StudyTable, tau_prior: TauPrior) -> list[str]:
+    """A note when the data's own estimate of τ (REML) lies beyond the prior's 99% quantile:
+    the posterior of τ then piles against the prior's scale, and so do µ's intervals."""
+    if tau_prior.fixed is not None or not tau_prior.proper or studies.k < 2:
+        return []
+    from ..classical import meta_analysis
+
+    tau_hat = meta_analysis(studies, method="REML").random.tau
+    q99 = prior_quantile(tau_prior, 0.99, studies.vi)
+    if not tau_hat > q99:
+        return []
+    return [f"prior-data conflict: the REML estimate tau = {tau_hat:.4g} lies beyond the 99% "
+            f"quantile of the tau prior {tau_prior.name} ({q99:.4g}), so the prior, not the data, "
+            "sets tau; choose a prior on the data's scale (--tau-prior)"]
+
+
 def bayes_meta(
     studies: StudyTable,
-    tau_prior: TauPrior | None = None,
+    tau_prior: TauPrior | str | None = None,
     mu_prior: MuPrior | None = None,
     *,
     level: float = 0.95,
@@ -245,11 +261,14 @@ def bayes_meta(
     studies
         Effects ``yᵢ`` and variances ``σᵢ²``.
     tau_prior
-        Prior of τ (see :mod:`betameta.bayes.priors`); default half-normal(1) on τ,
-        a weakly informative choice for log odds ratios and standardised effects
-        (Röver et al. 2021) — pass one on your data's scale.
+        Prior of τ (see :mod:`betameta.bayes.priors`); by default
+        :func:`~betameta.bayes.priors.default_tau_prior`: half-normal(0.5) for effects
+        without a unit (log OR/RR, SMD, Fisher z, effects given without a measure),
+        half-normal(σ_U/2) for mean and risk differences (σ_U the unit-information SD).
+        Whatever the prior, a note is added when the REML estimate of τ lies beyond the
+        prior's 99% quantile (a prior–data conflict: the prior, not the data, holds τ).
     mu_prior
-        Prior of µ; default flat.
+        Prior of µ; default flat (bayesmeta's default).
     level, interval
         Probability and kind (``central`` or ``shortest``) of reported intervals.
 
@@ -260,7 +279,7 @@ def bayes_meta(
     """
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
-    tau_prior = tau_prior if tau_prior is not None else half_normal(1.0)
+    tau_prior = resolve_tau_prior(tau_prior, studies)
     mu_prior = mu_prior if mu_prior is not None else flat_mu()
     interval = check_option("interval", interval, INTERVALS)  # type: ignore[assignment]
     if not 0 < level < 1:
@@ -276,7 +295,7 @@ def bayes_meta(
             f"the posterior is improper: its density in tau decays too slowly at {end} "
             f"(tau ~ {tau_prior.name}, mu ~ {mu_prior.name}, k = {k}); use a proper prior"
         )
-    notes = []
+    notes = _prior_data_conflict(studies, tau_prior)
     mean_tau_ok = bool(grid.finite_moment(1)[0])
     var_tau2_ok = bool(grid.finite_moment(2)[0])
     # µ | τ has variance V_τ ~ τ²/k with a flat µ prior, but at most ψ² with a normal one.

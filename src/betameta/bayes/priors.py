@@ -29,9 +29,11 @@ from scipy import integrate, stats
 
 __all__ = [
     "LAMBERT",
+    "UNIT_FREE",
     "MuPrior",
     "TauPrior",
     "custom",
+    "default_tau_prior",
     "dumouchel",
     "exponential",
     "fixed_tau",
@@ -51,6 +53,9 @@ __all__ = [
     "pareto_precision",
     "parse_mu_prior",
     "parse_tau_prior",
+    "prior_quantile",
+    "resolve_tau_prior",
+    "uisd",
     "uniform",
     "uniform_precision",
     "uniform_shrinkage",
@@ -400,6 +405,56 @@ _TAU_SPECS: dict[str, tuple[tuple[int, ...], Callable[..., TauPrior]]] = {
 }
 
 
+#: Measures whose effects have no unit of the outcome: log odds and risk ratios,
+#: standardised mean differences, Fisher's z.
+UNIT_FREE = ("OR", "RR", "SMD", "ZCOR")
+
+
+def uisd(n: np.ndarray, v: np.ndarray) -> float:
+    """The unit-information standard deviation ``σ_U = √(Σnᵢ / Σ 1/vᵢ)`` (bayesmeta's ``uisd``;
+    Röver et al. 2021, eq. 6): the standard deviation of one observation, when each study's
+    variance is ``σ_U²/nᵢ``."""
+    n, v = np.asarray(n, dtype=float), np.asarray(v, dtype=float)
+    return float(np.sqrt(n.sum() / (1.0 / v).sum()))
+
+
+def default_tau_prior(studies) -> TauPrior:
+    """The τ prior used when none is given: half-normal(0.5) for effects without a unit
+    (log OR/RR, SMD, Fisher z, and effects given without a measure, which are taken to be
+    such: GWAS per-allele log odds ratios or standardised betas), half-normal(σ_U/2) for
+    mean and risk differences, whose scale is the outcome's (σ_U from :func:`uisd`).
+
+    Röver et al. (2021) discuss half-normal priors scaled by the UISD as weakly informative;
+    a mean difference in days then gets a prior in days. Without sample sizes the scale
+    cannot be known: :func:`betameta.bayes.bayes_meta` then notes a prior–data conflict
+    when the REML estimate of τ lies beyond the prior's 99% quantile.
+    """
+    measure, n = getattr(studies, "measure", None), getattr(studies, "n", None)
+    if measure in ("MD", "RD") and n is not None and np.all(np.isfinite(n)) and np.all(n > 0):
+        scale = 0.5 * uisd(n, studies.vi)
+        prior = half_normal(float(f"{scale:.3g}"))
+        return replace(prior, name=f"{prior.name} (half the unit-information SD)")
+    return half_normal(0.5)
+
+
+def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
+    """The ``q`` quantile of a proper τ prior (NaN for an improper one), by integrating its
+    density on a fine grid in log τ around the data's scale (for checks, not for inference:
+    relative accuracy ~1e-4)."""
+    if prior.fixed is not None:
+        return float(prior.fixed)
+    if not prior.proper:
+        return float("nan")
+    center = float(np.log(data_scale(np.asarray(v, dtype=float).reshape(-1, 1))[0]))
+    u = center + np.linspace(-60.0, 60.0, 24_001)
+    tau = np.exp(u)
+    dens = prior(tau, np.asarray(v, dtype=float)) * tau
+    cum = np.concatenate([[0.0], np.cumsum(0.5 * (dens[1:] + dens[:-1]) * np.diff(u))])
+    if not cum[-1] > 0:
+        return float("nan")
+    return float(np.interp(q * cum[-1], cum, tau))
+
+
 def parse_tau_prior(spec: str) -> TauPrior:
     """Parse a compact spec: ``halfnormal:0.5``, ``uniform:0,100``, ``L1``, ``fixed-tau2:25`` ...
 
@@ -412,6 +467,9 @@ def parse_tau_prior(spec: str) -> TauPrior:
     spec = spec.strip()
     if spec.upper() in LAMBERT:
         return lambert(spec)
+    if spec.lower() == "auto":
+        raise ValueError("tau prior 'auto' depends on the studies: pass tau_prior=None (or "
+                         "default_tau_prior(studies))")
     name, _, args = spec.partition(":")
     key = name.strip().lower().replace("_", "-").replace("half-", "half")
     if key not in _TAU_SPECS:
@@ -420,6 +478,17 @@ def parse_tau_prior(spec: str) -> TauPrior:
         )
     counts, make = _TAU_SPECS[key]
     return make(*_numbers(spec, args, counts))
+
+
+def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
+    """A τ prior from what a caller was given: a prior, a spec for :func:`parse_tau_prior`,
+    or ``None``/``"auto"`` for :func:`default_tau_prior` of ``studies`` (a
+    :class:`~betameta.StudyTable`, or None for effects without a measure)."""
+    if isinstance(spec, TauPrior):
+        return spec
+    if spec is None or spec.strip().lower() == "auto":
+        return default_tau_prior(studies)
+    return parse_tau_prior(spec)
 
 
 def parse_mu_prior(spec: str) -> MuPrior:

@@ -14,6 +14,11 @@ import click
 from .._options import MEASURES
 from ..studies import load_studies
 
+TAU_PRIOR_HELP = ("auto (half-normal(0.5) for log OR/RR, SMD, Fisher z and effects given without a "
+                  "measure; half-normal of half the unit-information SD for MD and RD), or e.g. "
+                  "halfnormal:0.5, halfcauchy:1, exponential:1, uniform:0,100, L1..L11, "
+                  "fixed-tau2:25, gamma-precision:0.001,0.001, dumouchel, shrinkage, jeffreys.")
+
 
 def table_options(func: Callable) -> Callable:
     """``--sep`` and ``--encoding``, for every command that reads a table."""

@@ -7,17 +7,15 @@ from pathlib import Path
 import click
 
 from .._options import INTERVALS
-from ..bayes import bayes_meta, parse_mu_prior, parse_tau_prior, sensitivity_analysis
-from ._common import echo_json, save_figure, study_options
+from ..bayes import bayes_meta, parse_mu_prior, sensitivity_analysis
+from ._common import TAU_PRIOR_HELP, echo_json, save_figure, study_options
 
 
 @click.command("bayes")
 @study_options
 @click.option("--mu-prior", default="flat", show_default=True,
               help="'flat' or 'normal:MEAN,SD'.")
-@click.option("--tau-prior", default="halfnormal:1", show_default=True,
-              help="e.g. halfnormal:0.5, halfcauchy:1, exponential:1, uniform:0,100, L1..L11, "
-                   "fixed-tau2:25, gamma-precision:0.001,0.001, dumouchel, shrinkage, jeffreys.")
+@click.option("--tau-prior", default="auto", show_default=True, help=TAU_PRIOR_HELP)
 @click.option("--interval", type=click.Choice(INTERVALS), default="central", show_default=True)
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
               show_default=True)
@@ -26,7 +24,7 @@ from ._common import echo_json, save_figure, study_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, as_json):
     """Exact posterior of the normal-normal random-effects model for FILE."""
-    fit = bayes_meta(studies, parse_tau_prior(tau_prior), parse_mu_prior(mu_prior), level=level,
+    fit = bayes_meta(studies, tau_prior, parse_mu_prior(mu_prior), level=level,
                      interval=interval)
     if plot:
         import matplotlib.pyplot as plt

@@ -44,8 +44,10 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
               show_default=True, help="How to treat A/T and C/G variants.")
 @click.option("--gc", "genomic_control", is_flag=True,
               help="Genomic control: inflate each study's SEs by sqrt(lambda) when lambda > 1.")
-@click.option("--tau-prior", default="halfnormal:0.5", show_default=True, help="For bayes.")
-@click.option("--mu-prior", default="normal:0,1", show_default=True, help="For bayes.")
+@click.option("--tau-prior", default="auto", show_default=True,
+              help="For bayes: auto is half-normal(0.5) (per-allele effects have no unit), or any "
+                   "prior of betameta bayes.")
+@click.option("--mu-prior", default="flat", show_default=True, help="For bayes: flat or normal:MEAN,SD.")
 @click.option("--psi", default=1.0, show_default=True, type=float, help="For partition.")
 @click.option("--tau2-prior", default="exponential:1", show_default=True, help="For partition.")
 @click.option("--column", "columns", multiple=True, metavar="STUDY:NAME=COL",

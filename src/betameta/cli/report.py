@@ -8,24 +8,25 @@ from pathlib import Path
 
 import click
 
-from ._common import study_options
+from ._common import TAU_PRIOR_HELP, study_options
 
 
 @click.command("report")
 @study_options
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write.")
-@click.option("--tau-prior", default="halfnormal:1", show_default=True)
-@click.option("--mu-prior", default="normal:0,10", show_default=True)
+@click.option("--tau-prior", default="auto", show_default=True, help=TAU_PRIOR_HELP)
+@click.option("--mu-prior", default="flat", show_default=True, help="'flat' or 'normal:MEAN,SD'.")
 @click.option("--sections", default="data,classical,bayes,sensitivity,explain", show_default=True,
               help="Comma-separated sections to include.")
 @click.option("--title", default="Meta-analysis report", show_default=True)
 def report_command(studies, out, tau_prior, mu_prior, sections, title):
     """Write an HTML report (plots inline, viewable offline) for FILE."""
-    from ..bayes import parse_mu_prior, parse_tau_prior
+    from ..bayes import parse_mu_prior
+    from ..bayes.priors import resolve_tau_prior
     from ..report import meta_report
 
-    path = meta_report(studies, out, tau_prior=parse_tau_prior(tau_prior),
+    path = meta_report(studies, out, tau_prior=resolve_tau_prior(tau_prior, studies),
                        mu_prior=parse_mu_prior(mu_prior),
                        sections=[s.strip() for s in sections.split(",") if s.strip()], title=title,
                        command="betameta " + shlex.join(sys.argv[1:]))

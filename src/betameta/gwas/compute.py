@@ -23,7 +23,7 @@ class ChunkSpec:
 
     studies: tuple[str, ...]
     methods: tuple[str, ...]
-    tau_prior: str = "halfnormal:0.5"
+    tau_prior: str = "auto"
     mu_prior: str = "normal:0,1"
     psi: float = 1.0
     tau2_prior: str = "exponential:1"
@@ -53,9 +53,9 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         out |= {"z2": c.z2, "z2_df": d["z2_df"], "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
     if "bayes" in spec.methods:
         from ..bayes.arrays import bayes_arrays
-        from ..bayes.priors import parse_mu_prior, parse_tau_prior
+        from ..bayes.priors import parse_mu_prior, resolve_tau_prior
 
-        b = bayes_arrays(beta.T, v.T, parse_tau_prior(spec.tau_prior), parse_mu_prior(spec.mu_prior))
+        b = bayes_arrays(beta.T, v.T, resolve_tau_prior(spec.tau_prior), parse_mu_prior(spec.mu_prior))
         for key in ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_median", "log10_bf_tau0"):
             out[f"bayes_{key}"] = b[key]
     if "partition" in spec.methods:

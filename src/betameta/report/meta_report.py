@@ -9,7 +9,7 @@ import numpy as np
 
 from .._atomic import write_text_atomic
 from ..bayes import bayes_meta, sensitivity_analysis
-from ..bayes.priors import MuPrior, TauPrior, half_normal, normal_mu
+from ..bayes.priors import MuPrior, TauPrior, flat_mu, resolve_tau_prior
 from ..classical import meta_analysis
 from ..studies import StudyTable
 from .html import esc, figure, fmt, page, provenance, table
@@ -29,8 +29,9 @@ def meta_report(
 ) -> Path:
     """Write one self-contained HTML file; returns its path.
 
-    The Bayesian sections use ``tau_prior`` (default half-normal(1) on τ) and
-    ``mu_prior`` (default N(0, 10²), proper so that Bayes factors are defined).
+    The Bayesian sections use ``tau_prior`` and ``mu_prior``, by default those of
+    :func:`betameta.bayes.bayes_meta` (:func:`~betameta.bayes.priors.default_tau_prior` and a
+    flat µ, under which the Bayes factor for µ = 0 is not defined and is shown as such).
     """
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
@@ -38,8 +39,8 @@ def meta_report(
     import matplotlib
 
     matplotlib.use("Agg")
-    tau_prior = tau_prior or half_normal(1.0)
-    mu_prior = mu_prior or normal_mu(0.0, 10.0)
+    tau_prior = resolve_tau_prior(tau_prior, studies)
+    mu_prior = mu_prior or flat_mu()
     fe = meta_analysis(studies, method="FE")
     dl = meta_analysis(studies, method="DL")
     reml = meta_analysis(studies, method="REML")

@@ -213,8 +213,10 @@ class TransAncestry:
                  f"{self.tau2_prior}",
                  f"log10 BF (any effect vs none) = {self.log10_bf:.3f}; restricted to C = 1: "
                  f"{self.log10_bf_c1:.3f}; P(heterogeneity, C > 1) = {self.p_heterogeneity:.3f}",
-                 "MAP partition: " + " | ".join(", ".join(c) for c in self.map_partition), "",
-                 self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}")]
+                 "MAP partition: " + " | ".join(", ".join(c) for c in self.map_partition)]
+        if self.mcmc is not None:
+            lines += mcmc_diagnostics(self.mcmc)
+        lines += ["", self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}")]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -235,6 +237,25 @@ class TransAncestry:
         from .plots import plot_dendrogram
 
         return plot_dendrogram(self, ax=ax)
+
+
+#: Split-R-hat above which the sampled numbers are reported as unreliable (Vehtari et al.
+#: 2021 recommend 1.01 for final results; 1.1 is the classical bound of Gelman et al.).
+R_HAT_MAX = 1.1
+
+
+def mcmc_diagnostics(mc: Any) -> list[str]:
+    """Lines saying how a sampled partition model converged, and a warning where it did not."""
+    worst = max(mc.r_hat.values())
+    lines = [f"sampled over centre sets (MCMC): log10 BF Monte Carlo se {mc.log10_bf_se:.3g}; "
+             f"R-hat {', '.join(f'{k} {v:.3f}' for k, v in mc.r_hat.items())}; ESS of the "
+             f"heterogeneity indicator {mc.ess_heterogeneity:.0f}; acceptance {mc.acceptance:.3g}; "
+             f"{mc.n_partitions_visited} partitions visited, unseen mass {mc.unseen_mass:.2g}"]
+    if not worst <= R_HAT_MAX:
+        lines.append(f"warning: the chains disagree (R-hat {worst:.3g} > {R_HAT_MAX}): they sit in "
+                     "different partitions, so the sampled numbers and their Monte Carlo errors are "
+                     "not reliable; run more steps or fewer studies")
+    return lines
 
 
 def transancestry(
