@@ -117,3 +117,47 @@ def test_spec_errors_and_mu_specs():
             P.parse_tau_prior(bad)
     with pytest.raises(ValueError, match="normal:MEAN,SD"):
         P.parse_mu_prior("cauchy:0,1")
+
+
+def test_default_prior_follows_the_data_scale_and_conflicts_are_noted():
+    # dat.normand1999: mean differences in days of hospital stay (metafor's REML τ² = 684.6,
+    # τ = 26.17, CI of µ [-32.6, 2.4] including 0: tests/data/normand1999_md.json). The old
+    # default, half-normal(1), put τ at 6.1 and µ's interval away from 0 without a word.
+    import json
+
+    import pandas as pd
+    from click.testing import CliRunner
+    from conftest import DATA
+    from scipy import stats
+
+    from betameta import load_studies
+    from betameta.bayes import bayes_meta, priors
+    from betameta.cli.main import cli
+
+    case = json.loads((DATA / "normand1999_md.json").read_text())
+    raw = pd.DataFrame({k.removesuffix("i"): v for k, v in case["data"].items()})
+    raw["study"] = case["study"]
+    st = load_studies(raw, measure="MD")
+    # The unit-information SD written out from the raw columns (Röver et al. 2021, eq. 6).
+    n = raw["n1"] + raw["n2"]
+    v = raw["sd1"] ** 2 / raw["n1"] + raw["sd2"] ** 2 / raw["n2"]
+    sigma_u = np.sqrt(n.sum() / (1 / v).sum())
+    post = bayes_meta(st)
+    assert post.tau_prior.name == f"half-normal({0.5 * sigma_u:.3g}) (half the unit-information SD)"
+    tau_reml = np.sqrt(case["results"]["random_tight"]["REML"]["tau2"])
+    lo, hi = post.tau.interval(0.95)
+    assert lo < tau_reml < hi and not post.notes
+    mu_lo, mu_hi = post.mu.interval(0.95)
+    assert mu_lo < 0 < mu_hi
+    # A prior on the wrong scale is named as such: REML's τ beyond its 99% quantile
+    # (2.5758 for half-normal(1), from SciPy).
+    tight = bayes_meta(st, priors.half_normal(1.0))
+    q99 = stats.halfnorm.ppf(0.99)
+    assert tight.notes[0].startswith(f"prior-data conflict: the REML estimate tau = {tau_reml:.4g} lies "
+                                     f"beyond the 99% quantile of the tau prior half-normal(1) ({q99:.4g})")
+    # Unit-free effects get half-normal(0.5), the same rule in bayes, report and gwas.
+    lecture = load_studies(pd.DataFrame({"yi": [0.1, 0.3, -0.2], "vi": [0.01, 0.02, 0.03]}))
+    assert bayes_meta(lecture).tau_prior.name == "half-normal(0.5)"
+    out = CliRunner().invoke(cli, ["bayes", str(DATA.parents[1] / "examples" / "lecture.csv"),
+                                   "--measure", "MD", "--json"])
+    assert out.exit_code == 0 and '"tau_prior": "half-normal(' in out.stdout

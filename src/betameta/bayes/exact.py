@@ -207,13 +207,25 @@ class TauGrid:
         base = self.panel_cdf[idx, cols]
         coef = self.cum_coef[:, idx, cols]
         lo, hi = -np.ones(q.shape), np.ones(q.shape)
-        for _ in range(55):
+        # Bisection to 1/256 of the panel, then Newton steps on the interpolant (its
+        # derivative is the panel's density series) kept inside the bracket: converged to
+        # rounding in 8 + 6 evaluations where bisection alone needs 55.
+        for _ in range(8):
             mid = 0.5 * (lo + hi)
             below = base + legendre.legval(mid, coef, tensor=False) < q
             lo = np.where(below, mid, lo)
             hi = np.where(below, hi, mid)
+        dcoef = legendre.legder(coef, axis=0)
+        x = 0.5 * (lo + hi)
+        for _ in range(6):
+            f = base + legendre.legval(x, coef, tensor=False) - q
+            lo = np.where(f < 0, x, lo)
+            hi = np.where(f < 0, hi, x)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                step = x - f / legendre.legval(x, dcoef, tensor=False)
+            x = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
         a, b = self.edges[idx, cols], self.edges[idx + 1, cols]
-        return np.exp(0.5 * (a + b) + 0.5 * (b - a) * 0.5 * (lo + hi))
+        return np.exp(0.5 * (a + b) + 0.5 * (b - a) * x)
 
 
 def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = None,
