@@ -268,6 +268,7 @@ def transancestry(
     tau2_prior: str | Tau2Prior = "exponential:1",
     method: str = "auto",
     seed: int | None = 1,
+    mcmc_steps: int = 20_000,
 ) -> TransAncestry:
     """The partition model for one variant (same kernel as :func:`transancestry_arrays`).
 
@@ -276,7 +277,8 @@ def transancestry(
     not a positive finite number, an infinite effect or a repeated label is an
     :class:`~betameta.errors.InputError`.
     ``method``: ``exact`` (enumerate all centre sets), ``mcmc`` (sample them, see
-    :mod:`.mcmc`) or ``auto``: exact up to 14 studies, MCMC above.
+    :mod:`.mcmc`) or ``auto``: exact up to 14 studies, MCMC above (``mcmc_steps`` kept
+    draws per chain, after as many burn-in steps as a tenth of them).
     """
     beta = np.asarray(beta, dtype=float).reshape(-1)
     se = np.asarray(se, dtype=float).reshape(-1)
@@ -302,7 +304,7 @@ def transancestry(
         raise ValueError(f"method={method!r} is not one of auto, exact, mcmc")
     if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
         return _from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
-                          tuple(studies[i] for i in cols), psi, tau2_prior, seed)
+                          tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps)
     res = transancestry_arrays(beta[None, cols], se[None, cols], dist[np.ix_(cols, cols)], psi=psi,
                                tau2_prior=tau2_prior, coclustering=True)
     names = tuple(studies[i] for i in cols)
@@ -321,10 +323,11 @@ def transancestry(
                          table.sort_values("posterior", ascending=False, ignore_index=True))
 
 
-def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed) -> TransAncestry:
+def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed, steps) -> TransAncestry:
     from .mcmc import transancestry_mcmc
 
-    mc = transancestry_mcmc(beta, se, dist, psi=psi, tau2_prior=str(tau2_prior), seed=seed)
+    mc = transancestry_mcmc(beta, se, dist, psi=psi, tau2_prior=str(tau2_prior), seed=seed, steps=steps,
+                            burn=max(steps // 10, 1))
     rows = sorted(mc.visits.items(), key=lambda kv: -kv[1])
     table = pd.DataFrame({
         "partition": [" | ".join(",".join(names[i] for i in cl) for cl in p) for p, _ in rows],
