@@ -1,9 +1,10 @@
 """Classical meta-analysis of one set of studies: fixed effect, heterogeneity, random effects.
 
 The fixed-effect, Q and DerSimonian-Laird numbers come from the vectorised
-:func:`betameta.kernels.classical_kernel`; the other τ² estimators, the
-Q-profile interval and the Hartung-Knapp-Sidik-Jonkman test from
-:mod:`betameta.tau2`. Conventions follow metafor 3.8 (``rma.uni``).
+:func:`betameta.kernels.classical_kernel`; the τ² estimators, the Q-profile interval, the
+Hartung-Knapp-Sidik-Jonkman test, the prediction interval and Egger's regression from
+:func:`betameta.kernels.random_effects_kernel` (both as their m = 1 view). Conventions
+follow metafor 3.8 (``rma.uni``).
 """
 
 from __future__ import annotations
@@ -13,13 +14,12 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .errors import InputError
-from .kernels import classical_kernel, log10_norm_sf2
+from .kernels import classical_kernel, random_effects_kernel
 from .studies import StudyTable
-from .tau2 import qprofile_ci, tau2_estimate, wls
 
 __all__ = [
     "EggerTest",
@@ -268,27 +268,14 @@ class MetaAnalysis:
         c = _scale(s)
         y, v = s.yi / c, s.vi / c / c
         X = np.column_stack([np.ones(s.k), np.sqrt(v)])
-        crit = stats.norm.ppf(0.5 + self.level / 2)
-        if model == "lm":
-            b, cov = wls(y, v, X)
-            df = s.k - 2
-            resid = y - X @ b
-            cov = cov * float((resid**2 / v).sum()) / df
-            se = np.sqrt(np.diag(cov))
-            stat = b[1] / se[1]
-            p = 2 * stats.t.sf(abs(stat), df)
-            crit = stats.t.ppf(0.5 + self.level / 2, df)
-            tau2 = 0.0
-        else:
-            tau2 = tau2_estimate(y, v, self.random.method, X)  # type: ignore[arg-type]
-            b, cov = wls(y, v + tau2, X)
-            se = np.sqrt(np.diag(cov))
-            stat = b[1] / se[1]
-            p = float(2 * special.ndtr(-abs(stat)))
-            df = None
-        return EggerTest(model, float(stat), float(p), df, float(b[1]), float(se[1]), float(c * b[0]),
-                         float(c * (b[0] - crit * se[0])), float(c * (b[0] + crit * se[0])),
-                         float(c * c * tau2))
+        # Both models are the array kernel's meta-regression on X: "lm" is the fixed-effect
+        # fit with the multiplicative dispersion Q/(k − 2) and t on k − 2 df (method FE under
+        # the HKSJ covariance), "rma" the random-effects fit with this fit's τ² method, z test.
+        r = random_effects_kernel(y, v, X, method="FE" if model == "lm" else self.random.method,
+                                  test="hksj" if model == "lm" else "z", level=self.level)
+        return EggerTest(model, float(r.stat[0, 1]), float(r.p[0, 1]), s.k - 2 if model == "lm" else None,
+                         float(r.coef[0, 1]), float(r.se[0, 1]), float(c * r.coef[0, 0]),
+                         float(c * r.ci_low[0, 0]), float(c * r.ci_high[0, 0]), float(c * c * r.tau2[0]))
 
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
@@ -386,34 +373,23 @@ def meta_analysis(
     het = Heterogeneity(float(c.q), k - 1, float(c.q_p), float(c.i2), float(c.h2),
                         s * s * float(c.zeta2), float(c.q_log10p))
 
-    tau2 = float(c.tau2_dl) if method == "DL" else tau2_estimate(y, v, method)
+    # The random-effects part: the m = 1 column of the array kernel.
+    r = random_effects_kernel(y, v, method=method, test=test, level=level)
+    one = {f: getattr(r, f)[0] for f in ("tau2", "tau2_ci_low", "tau2_ci_high", "i2", "i2_ci_low",
+                                         "i2_ci_high", "h2", "pi_low", "pi_high")}
+    one |= {f: getattr(r, f)[0, 0] for f in ("coef", "se", "ci_low", "ci_high", "stat", "p", "log10_p")}
+    one = {f: float(x) for f, x in one.items()}
+    tau2 = one["tau2"]
+    random = RandomEffects(
+        method=method, test=test, tau2=s * s * tau2, tau2_ci_low=s * s * one["tau2_ci_low"],
+        tau2_ci_high=s * s * one["tau2_ci_high"], tau=s * float(np.sqrt(tau2)), i2=one["i2"],
+        i2_ci_low=one["i2_ci_low"], i2_ci_high=one["i2_ci_high"], h2=one["h2"],
+        estimate=s * one["coef"], se=s * one["se"], ci_low=s * one["ci_low"], ci_high=s * one["ci_high"],
+        z=one["stat"], p=one["p"], df=k - 1 if test == "hksj" else None, pi_low=s * one["pi_low"],
+        pi_high=s * one["pi_high"], log10_p=one["log10_p"],
+    )
     w = 1.0 / v
     wr = 1.0 / (v + tau2)
-    est = float((wr * y).sum() / wr.sum())
-    if test == "hksj":
-        df: int | None = k - 1
-        se = float(np.sqrt((wr * (y - est) ** 2).sum() / (k - 1) / wr.sum()))
-        crit = float(stats.t.ppf(0.5 + level / 2, k - 1))
-        stat = est / se
-        p = float(2 * stats.t.sf(abs(stat), k - 1))
-        log10_p = float((np.log(2.0) + stats.t.logsf(abs(stat), k - 1)) / np.log(10.0))
-    else:
-        df = None
-        se = float(1.0 / np.sqrt(wr.sum()))
-        crit = crit_z
-        stat = est / se
-        p = float(2 * special.ndtr(-abs(stat)))
-        log10_p = float(log10_norm_sf2(stat))
-    lo, hi = qprofile_ci(y, v, level=level)
-    i2, h2 = _i2_from_tau2(tau2, w)
-    half_pi = crit * np.sqrt(se**2 + tau2)
-    random = RandomEffects(
-        method=method, test=test, tau2=s * s * tau2, tau2_ci_low=s * s * lo, tau2_ci_high=s * s * hi,
-        tau=s * float(np.sqrt(tau2)), i2=i2, i2_ci_low=_i2_from_tau2(lo, w)[0],
-        i2_ci_high=_i2_from_tau2(hi, w)[0], h2=h2, estimate=s * est, se=s * se,
-        ci_low=s * (est - crit * se), ci_high=s * (est + crit * se), z=stat, p=p, df=df,
-        pi_low=s * (est - half_pi), pi_high=s * (est + half_pi), log10_p=log10_p,
-    )
     total = TotalTest(float(c.z2), k, float(c.z2_p), float(c.z2_log10p),
                       float(c.fe_z) ** 2, float(c.q))
     return MetaAnalysis(studies, level, fixed, het, random, total,

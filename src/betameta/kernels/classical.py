@@ -5,7 +5,7 @@ Every function takes effects ``y`` and variances ``v`` of shape ``(k,)`` or
 ``m`` independent meta-analyses (variants). Missing studies are ``NaN`` in ``y``
 or ``v`` and are left out of that column. The study-level API and the
 genome-wide engine call these same kernels. Their per-column loops (the classical
-estimators, the closed-form χ² tail) are compiled, in :mod:`betameta.kernel_loops`,
+estimators, the closed-form χ² tail) are compiled, in :mod:`betameta.kernels.loops`,
 loaded on first use.
 """
 
@@ -59,7 +59,7 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     itself) and several times faster, which matters for millions of variants. Elsewhere
     scipy's ``chdtrc``.
     """
-    from . import kernel_loops
+    from . import loops as kernel_loops
 
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
     shape = x.shape
@@ -137,7 +137,7 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     Columns with fewer than two studies give NaN for the heterogeneity and
     random-effects quantities (and no FE result with none).
     """
-    from . import kernel_loops
+    from . import loops as kernel_loops
 
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     shape = y.shape[1:]

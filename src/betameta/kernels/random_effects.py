@@ -1,0 +1,344 @@
+"""Random-effects (meta-regression) kernel over arrays of meta-analyses: every τ² estimator,
+z and Hartung–Knapp–Sidik–Jonkman tests, prediction interval and the Q-profile interval.
+
+Contract (as every kernel here): effects ``y`` and variances ``v`` of shape ``(k, m)``, k
+studies by m independent meta-analyses (NaN marks a study missing from a column), and an
+optional design ``X`` (k × p, the same for every column; an intercept column when omitted).
+The result is one frozen :class:`RandomEffectsArrays` of ``(m,)`` arrays (``(m, p)`` for
+coefficients). The study-level :func:`betameta.meta_analysis` is the ``m = 1`` view.
+
+Model ``yᵢ ~ N(xᵢᵀβ, vᵢ + τ²)``. With ``W = diag(1/(vᵢ + τ²))`` and
+``P = W − WX(X'WX)⁻¹X'W`` (Viechtbauer 2005; metafor's notation), everything is computed
+from p × p matrices per column, never the k × k ``P`` (memory is linear in k):
+
+* DL: ``max(0, (y'Py − (k−p)) / tr P)`` at τ² = 0;
+* HE: ``max(0, (y'P₀y − tr(P₀V)) / (k−p))``, ``P₀`` the unweighted projection;
+* SJ: ``τ₀² = y'P₀y/k``, then ``τ₀² · y'P_{τ₀²}y / (k−p)``;
+* PM: the root of ``y'P_τ y = k − p`` (0 when already below at τ² = 0);
+* ML, REML, EB: Fisher scoring from the HE value with step-halving to stay ≥ 0:
+  ML ``Δ = (y'PPy − tr W)/tr W²``, REML ``Δ = (y'PPy − tr P)/tr PP``,
+  EB ``Δ = (y'Py · k/(k−p) − k)/tr W``;
+* Q-profile bounds (Viechtbauer 2007): the roots of ``y'P_τ y = χ²_{k−p}`` at 1 − α/2 and
+  α/2 (0 where ``Q(0)`` is already below).
+
+``Q(τ²) = y'P_τ y`` is convex and decreasing in τ² (its derivative is ``−y'PPy`` and its
+second derivative ``2y'PPPy ≥ 0``), so PM and the Q-profile bounds are found by Newton's
+method from τ² = 0, which approaches the root from below, kept inside a bracket.
+Iterations stop at ``|Δτ²| ≤ 1e-12 · max(median v, τ²)`` (metafor stops at 1e-5; with
+``control=list(threshold=1e-12)`` it agrees). Each column is computed on ``y/s`` and
+``v/s²`` with ``s`` a power of 2 near its median SE, so variances anywhere in the double
+range give the same answers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import special, stats
+
+from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from .classical import log10_norm_sf2
+
+__all__ = ["RandomEffectsArrays", "random_effects_kernel"]
+
+_TOL = 1e-12
+_MAXITER = 10_000
+_LN10 = np.log(10.0)
+
+
+@dataclass(frozen=True)
+class RandomEffectsArrays:
+    """Per-column results of :func:`random_effects_kernel`.
+
+    ``k``: studies used; ``df``: ``k − p``; ``tau2`` with its Q-profile bounds
+    ``tau2_ci_low``/``tau2_ci_high``; ``coef`` (m, p) and their covariance ``cov``
+    (m, p, p) (scaled by ``Q(τ̂²)/(k − p)`` under HKSJ); ``se``, ``stat``, ``p``, ``log10_p``,
+    ``ci_low``, ``ci_high`` of each coefficient (m, p); ``pi_low``/``pi_high``: prediction
+    interval of a new study's effect, for the intercept-only model (NaN otherwise);
+    ``i2``/``h2`` and the bounds of ``i2``: metafor's τ²-based ``τ²/(τ² + s̃²)`` with the
+    typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` (intercept-only model).
+    Columns with fewer than ``p + 1`` studies, or a singular design, are NaN.
+    """
+
+    method: str
+    test: str
+    level: float
+    k: np.ndarray
+    df: np.ndarray
+    tau2: np.ndarray
+    tau2_ci_low: np.ndarray
+    tau2_ci_high: np.ndarray
+    coef: np.ndarray
+    cov: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    p: np.ndarray
+    log10_p: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    i2_ci_low: np.ndarray
+    i2_ci_high: np.ndarray
+
+
+class _Projection:
+    """What the estimators need of ``P`` at weights ``w`` (k, m), per column, from p × p
+    matrices. The weights are held as ``w = c·u``, ``c`` the column's largest weight (so
+    ``0 < u ≤ 1``): ``P = c·P_u``, ``y'Py = c·y'P_u y``, ``tr P = c·tr P_u``,
+    ``tr PP = c²·tr P_uP_u``, and the estimators' steps are written in those terms, so that
+    weights of 1e-298 or 1e298 neither underflow nor overflow when squared or cubed. With
+    ``A = X'UX`` and ``B = X'U²X``: ``P_u y = u ∘ (y − Xβ̂)``, ``β̂ = A⁻¹X'Uy``,
+    ``tr P_u = Σu − tr(A⁻¹B)``, ``tr P_uP_u = Σu² − 2 tr(A⁻¹X'U³X) + tr(A⁻¹BA⁻¹B)``.
+    """
+
+    def __init__(self, w: np.ndarray, X: np.ndarray, y0: np.ndarray):
+        self.X = X
+        self.c = w.max(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.u = w / self.c
+        self.A = self._gram(1)
+        self.beta = _solve(self.A, np.einsum("km,kp->mp", self.u * y0, X))
+        resid = y0 - X @ self.beta.T if X.shape[1] > 1 else y0 - self.beta[:, 0]
+        self.Puy = self.u * resid
+        self.yPuy = (self.Puy * y0).sum(axis=0)
+
+    def _gram(self, power: int) -> np.ndarray:
+        """``X'UᵖX`` per column, (m, p, p)."""
+        up = self.u**power
+        if self.X.shape[1] == 1:
+            return (up * self.X[:, :1] ** 2).sum(axis=0)[:, None, None]
+        return np.einsum("km,kp,kq->mpq", up, self.X, self.X)
+
+    def q(self) -> np.ndarray:
+        """``y'Py``, the generalised Q statistic."""
+        return self.c * self.yPuy
+
+    def trace_u(self) -> np.ndarray:
+        return self.u.sum(axis=0) - np.trace(_solve(self.A, self._gram(2)), axis1=1, axis2=2)
+
+    def trace_squared_u(self) -> np.ndarray:
+        AB = _solve(self.A, self._gram(2))
+        cubes = np.trace(_solve(self.A, self._gram(3)), axis1=1, axis2=2)
+        return (self.u * self.u).sum(axis=0) - 2.0 * cubes + np.einsum("mpq,mqp->m", AB, AB)
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``A⁻¹b`` per column (A: (m, p, p); b: (m, p) or (m, p, q)); NaN where A is singular."""
+    if A.shape[1] == 1:  # one coefficient: a division
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return b / A[:, 0] if b.ndim == 2 else b / A
+    vec = b.ndim == 2
+    rhs = b[..., None] if vec else b
+    out = np.full(rhs.shape, np.nan)
+    det = np.linalg.det(A)
+    ok = np.isfinite(det) & (np.abs(det) > 0)
+    if ok.any():
+        out[ok] = np.linalg.solve(A[ok], rhs[ok])
+    return out[..., 0] if vec else out
+
+
+def random_effects_kernel(
+    y: np.ndarray,
+    v: np.ndarray,
+    X: np.ndarray | None = None,
+    *,
+    method: Tau2Method = "REML",
+    test: TestType = "z",
+    level: float = 0.95,
+) -> RandomEffectsArrays:
+    """Random-effects meta-analysis (or meta-regression on ``X``) of every column of ``y``.
+
+    Parameters
+    ----------
+    y, v
+        Effects and their sampling variances, (k,) or (k, m); NaN marks a missing study.
+    X
+        Design, (k, p); by default the intercept column (the random-effects model).
+    method
+        τ² estimator: ``FE`` (τ² = 0), ``DL``, ``PM``, ``REML``, ``ML``, ``HE``, ``SJ``, ``EB``.
+    test
+        ``z`` (Wald) or ``hksj`` (Hartung–Knapp–Sidik–Jonkman: covariance times
+        ``Q(τ̂²)/(k − p)``, t on ``k − p`` df, no truncation).
+    level
+        Confidence level of every interval.
+
+    Returns
+    -------
+    RandomEffectsArrays
+        See the class; the module docstring has the formulas.
+
+    References
+    ----------
+    Viechtbauer (2005, 2007); DerSimonian & Laird (1986); Paule & Mandel (1982);
+    Hartung & Knapp (2001); Sidik & Jonkman (2002); Hedges (1983); Morris (1983).
+    """
+    method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
+    test = check_option("test", test, TESTS)  # type: ignore[assignment]
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
+    single = y.ndim == 1
+    y, v = (y[:, None], v[:, None]) if single else (y, v)
+    k_all, m = y.shape
+    X = np.ones((k_all, 1)) if X is None else np.asarray(X, dtype=float).reshape(k_all, -1)
+    p = X.shape[1]
+    present = np.isfinite(y) & np.isfinite(v) & (v > 0) & np.isfinite(X).all(axis=1)[:, None]
+    k = present.sum(axis=0)
+    # Each column on y/s, v/s² (s a power of 2, so exactly): results scale back by s and s².
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log2v = np.where(present, np.log2(np.where(present, v, 1.0)), np.nan)
+    half = np.round(np.nanmedian(np.where(present.any(axis=0), log2v, 0.0), axis=0) / 2)
+    s = np.exp2(np.where(np.isfinite(half), half, 0.0))
+    y0 = np.where(present, y / s, 0.0)
+    vz = np.where(present, v / s / s, np.inf)  # weight 0 for a missing study
+    unit = np.exp2(np.nan_to_num(np.nanmedian(log2v, axis=0) - 2 * half))  # median v/s²
+    df = k - p
+    fit = df >= (0 if method == "FE" else 1)
+
+    def proj(tau2: np.ndarray) -> _Projection:
+        with np.errstate(divide="ignore"):
+            w = np.where(present, 1.0 / (vz + tau2), 0.0)
+        return _Projection(w, X, y0)
+
+    def q_at(tau2: np.ndarray) -> np.ndarray:
+        return proj(tau2).q()
+
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        tau2 = _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at)
+        tau2 = np.where(fit, tau2, np.nan)
+        lo, hi = _qprofile(df, unit, proj, q_at, level)
+        P = proj(np.nan_to_num(tau2))
+        cov = _solve(P.A, np.broadcast_to(np.eye(p), P.A.shape)) / P.c[:, None, None]
+        crit = np.full(m, stats.norm.ppf(0.5 + level / 2))
+        if test == "hksj":
+            cov = cov * (P.q() / df)[:, None, None]
+            crit = stats.t.ppf(0.5 + level / 2, df)
+        coef = P.beta
+        se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        stat = coef / se
+        if test == "hksj":
+            pval = 2.0 * stats.t.sf(np.abs(stat), df[:, None])
+            log10_p = (np.log(2.0) + stats.t.logsf(np.abs(stat), df[:, None])) / _LN10
+        else:
+            pval = 2.0 * special.ndtr(-np.abs(stat))
+            log10_p = log10_norm_sf2(stat)
+        half_width = crit[:, None] * se
+        pi_low = pi_high = np.full(m, np.nan)
+        i2 = h2 = i2_lo = i2_hi = np.full(m, np.nan)
+        if p == 1 and np.all(X == 1):
+            half_pi = crit * np.sqrt(se[:, 0] ** 2 + tau2)
+            pi_low, pi_high = coef[:, 0] - half_pi, coef[:, 0] + half_pi
+            # The typical within-study variance, from weights divided by the largest.
+            u0 = np.where(present, np.nanmin(np.where(present, vz, np.nan), axis=0) / vz, 0.0)
+            s2 = ((k - 1) * u0.sum(axis=0) / (u0.sum(axis=0) ** 2 - (u0**2).sum(axis=0))
+                  * np.nanmin(np.where(present, vz, np.nan), axis=0))
+            i2, h2 = tau2 / (tau2 + s2), (tau2 + s2) / s2
+            i2_lo, i2_hi = lo / (lo + s2), hi / (hi + s2)
+    bad = ~fit[:, None]
+    s1, s2_ = s[:, None], (s * s)
+    out = RandomEffectsArrays(
+        method=method, test=test, level=level, k=k, df=df.astype(float),
+        tau2=tau2 * s2_, tau2_ci_low=np.where(fit, lo, np.nan) * s2_,
+        tau2_ci_high=np.where(fit, hi, np.nan) * s2_,
+        coef=np.where(bad, np.nan, coef * s1),
+        cov=np.where(bad[:, :, None], np.nan, cov * s2_[:, None, None]),
+        se=np.where(bad, np.nan, se * s1), stat=np.where(bad, np.nan, stat),
+        p=np.where(bad, np.nan, pval), log10_p=np.where(bad, np.nan, log10_p),
+        ci_low=np.where(bad, np.nan, (coef - half_width) * s1),
+        ci_high=np.where(bad, np.nan, (coef + half_width) * s1),
+        pi_low=np.where(fit, pi_low, np.nan) * s, pi_high=np.where(fit, pi_high, np.nan) * s,
+        i2=np.where(fit, i2, np.nan), h2=np.where(fit, h2, np.nan),
+        i2_ci_low=np.where(fit, i2_lo, np.nan), i2_ci_high=np.where(fit, i2_hi, np.nan))
+    return out
+
+
+def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray:
+    """τ² (on the scaled data) by ``method``; see the module docstring."""
+    m = y0.shape[1]
+    if method == "FE":
+        return np.zeros(m)
+    if method == "DL":
+        P = proj(np.zeros(m))
+        return np.maximum(0.0, (P.yPuy - df / P.c) / P.trace_u())
+    # The unweighted projection P₀: y'P₀y and tr(P₀V) = Σv − tr((X'X)⁻¹X'VX).
+    ols = _Projection(present.astype(float), X, y0)
+    y_p0_y = ols.q()
+    vx = np.where(present, vz, 0.0)
+    XVX = (vx * X[:, :1] ** 2).sum(axis=0)[:, None, None] if X.shape[1] == 1 else \
+        np.einsum("km,kp,kq->mpq", vx, X, X)
+    tr_p0v = vx.sum(axis=0) - np.trace(_solve(ols.A, XVX), axis1=1, axis2=2)
+    he = (y_p0_y - tr_p0v) / df
+    if method == "HE":
+        return np.maximum(0.0, he)
+    if method == "SJ":
+        tau0 = y_p0_y / k
+        return np.where(tau0 > 0, tau0 * q_at(np.maximum(tau0, 0.0)) / df, 0.0)
+    if method == "PM":
+        return _root(q_at, proj, df.astype(float), unit, np.maximum(he, 0.0))
+    tau2 = np.maximum(0.0, np.nan_to_num(he))
+    active = np.isfinite(he)
+    for _ in range(_MAXITER):
+        if not active.any():
+            return tau2
+        P = proj(tau2)
+        if method == "ML":
+            delta = ((P.Puy * P.Puy).sum(axis=0) - P.u.sum(axis=0) / P.c) / (P.u * P.u).sum(axis=0)
+        elif method == "REML":
+            delta = ((P.Puy * P.Puy).sum(axis=0) - P.trace_u() / P.c) / P.trace_squared_u()
+        else:  # EB
+            delta = (P.yPuy * k / df - k / P.c) / P.u.sum(axis=0)
+        delta = np.where(active, np.nan_to_num(delta), 0.0)
+        while np.any(tau2 + delta < 0):
+            delta = np.where(tau2 + delta < 0, delta / 2.0, delta)
+        tau2 = tau2 + delta
+        active = active & (np.abs(delta) > _TOL * np.maximum(unit, tau2))
+    raise RuntimeError(f"{method} did not converge in {_MAXITER} iterations")
+
+
+def _root(q_at, proj, target: np.ndarray, unit: np.ndarray, guess: np.ndarray) -> np.ndarray:
+    """The τ² ≥ 0 where ``Q(τ²) = target`` per column (0 where ``Q(0) ≤ target``; NaN where
+    the target is not finite): Newton's method from below on the convex decreasing Q,
+    inside a bracket found by growing its upper end tenfold."""
+    m = target.shape[0]
+    q0 = q_at(np.zeros(m))
+    need = np.isfinite(target) & (q0 > target)
+    out = np.where(np.isfinite(target), 0.0, np.nan)
+    if not need.any():
+        return out
+    hi = np.where(need, np.maximum(unit, np.nan_to_num(guess)), 0.0)
+    for _ in range(200):
+        grow = need & (q_at(hi) > target)
+        if not grow.any():
+            break
+        hi = np.where(grow, hi * 10.0, hi)
+    lo = np.zeros(m)
+    t = np.zeros(m)
+    for _ in range(200):
+        P = proj(t)
+        f = P.q() - target
+        lo = np.where(need & (f > 0), t, lo)
+        hi = np.where(need & (f <= 0), t, hi)
+        slope = P.c * P.c * (P.Puy * P.Puy).sum(axis=0)  # −dQ/dτ² = y'PPy
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = t + f / slope
+        new = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+        done = ~need | (np.abs(new - t) <= _TOL * np.maximum(unit, new) * 1e-3) | (f == 0)
+        t = np.where(need, new, t)
+        if done.all():
+            break
+    return np.where(need, t, out)
+
+
+def _qprofile(df, unit, proj, q_at, level) -> tuple[np.ndarray, np.ndarray]:
+    """Q-profile bounds of τ² (on the scaled data): the roots of ``Q = χ²_{k−p}`` at 1 − α/2
+    (lower bound) and α/2 (upper bound)."""
+    alpha = 1.0 - level
+    ok = df >= 1
+    dff = np.where(ok, df, 1).astype(float)
+    return tuple(_root(q_at, proj, np.where(ok, stats.chi2.ppf(prob, dff), np.nan), unit,
+                       np.zeros(df.shape[0]))
+                 for prob in (1 - alpha / 2, alpha / 2))  # type: ignore[return-value]
