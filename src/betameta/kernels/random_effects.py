@@ -189,13 +189,15 @@ def random_effects_kernel(
     present = np.isfinite(y) & np.isfinite(v) & (v > 0) & np.isfinite(X).all(axis=1)[:, None]
     k = present.sum(axis=0)
     # Each column on y/s, v/s² (s a power of 2, so exactly): results scale back by s and s².
-    with np.errstate(invalid="ignore", divide="ignore"):
-        log2v = np.where(present, np.log2(np.where(present, v, 1.0)), np.nan)
-    half = np.round(np.nanmedian(np.where(present.any(axis=0), log2v, 0.0), axis=0) / 2)
-    s = np.exp2(np.where(np.isfinite(half), half, 0.0))
+    # (A column with no study at all is computed as if its variances were 1: all NaN.)
+    log2v = np.where(present, np.log2(np.where(present, v, 1.0)), np.nan)
+    log2v[:, ~present.any(axis=0)] = 0.0
+    median = np.nanmedian(log2v, axis=0)
+    half = np.round(median / 2)
+    s = np.exp2(half)
     y0 = np.where(present, y / s, 0.0)
     vz = np.where(present, v / s / s, np.inf)  # weight 0 for a missing study
-    unit = np.exp2(np.nan_to_num(np.nanmedian(log2v, axis=0) - 2 * half))  # median v/s²
+    unit = np.exp2(median - 2 * half)  # median v/s²
     df = k - p
     fit = df >= (0 if method == "FE" else 1)
 
@@ -233,9 +235,9 @@ def random_effects_kernel(
             half_pi = crit * np.sqrt(se[:, 0] ** 2 + tau2)
             pi_low, pi_high = coef[:, 0] - half_pi, coef[:, 0] + half_pi
             # The typical within-study variance, from weights divided by the largest.
-            u0 = np.where(present, np.nanmin(np.where(present, vz, np.nan), axis=0) / vz, 0.0)
-            s2 = ((k - 1) * u0.sum(axis=0) / (u0.sum(axis=0) ** 2 - (u0**2).sum(axis=0))
-                  * np.nanmin(np.where(present, vz, np.nan), axis=0))
+            vmin = vz.min(axis=0)  # inf (weight 0) for missing studies
+            u0 = np.where(present, vmin / vz, 0.0)
+            s2 = (k - 1) * u0.sum(axis=0) / (u0.sum(axis=0) ** 2 - (u0**2).sum(axis=0)) * vmin
             i2, h2 = tau2 / (tau2 + s2), (tau2 + s2) / s2
             i2_lo, i2_hi = lo / (lo + s2), hi / (hi + s2)
     bad = ~fit[:, None]
