@@ -253,3 +253,26 @@ def test_lambda_gc_equals_the_median_of_z_squared(n):
     finite = z[np.isfinite(z)]
     want = np.median(finite**2) / 0.4549364231195724 if finite.size else np.nan
     np.testing.assert_array_equal(lambda_gc(z.copy()), want)
+
+
+@pytest.mark.parametrize(("method", "test"), [("REML", "hksj"), ("PM", "z"), ("SJ", "z")])
+def test_every_tau2_method_per_variant(synthetic, tmp_path, method, test):
+    # --tau2-method: each variant's random-effects columns are those of the study-level fit
+    # (metafor-checked in test_metafor_agreement) on that variant's studies.
+    paths = dict(list(synthetic.paths.items())[:3])
+    run = run_gwas(paths, tmp_path / "o.parquet", methods=("re",), tau2_method=method, test=test,
+                   chunk_size=2500, progress=False, plots=False)
+    res = pd.read_parquet(run.out)
+    h = harmonise({s: read_sumstats(p) for s, p in paths.items()})
+    rng = np.random.default_rng(4)
+    for i in rng.choice(np.flatnonzero(res["n_studies"] == 3), 5, replace=False):
+        beta, se = h.beta[i], h.se[i]
+        fit = meta_analysis(StudyTable(beta, se**2, h.studies), method=method, test=test).random
+        row = res.iloc[i]
+        for col, want in (("re_tau2", fit.tau2), ("re_tau2_ci_low", fit.tau2_ci_low),
+                          ("re_tau2_ci_high", fit.tau2_ci_high), ("re_beta", fit.estimate),
+                          ("re_standard_error", fit.se), ("re_ci_low", fit.ci_low),
+                          ("re_ci_high", fit.ci_high), ("re_p_value", fit.p),
+                          ("re_pi_low", fit.pi_low), ("re_pi_high", fit.pi_high)):
+            assert row[col] == pytest.approx(want, rel=1e-9, abs=1e-12 * se.min() ** 2), (i, col)
+    assert "tau2_dl" not in res and run.summary["options"]["tau2_method"] == method

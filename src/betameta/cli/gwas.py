@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from .._options import TAU2_METHODS, TESTS
 from ..errors import InputError
 from ._common import table_options
 
@@ -37,6 +38,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--distances", default="auto", show_default=True,
               help="For the partition model: auto (from allele frequencies) or a distance file.")
 @click.option("--chunk-size", default=200_000, show_default=True, type=click.IntRange(1))
+@click.option("--tau2-method", type=click.Choice(TAU2_METHODS, case_sensitive=False),
+              help="For re: a tau² estimator, adding Q-profile CI and prediction-interval columns "
+                   "[default: DerSimonian-Laird, z test, without them].")
+@click.option("--test", type=click.Choice(TESTS, case_sensitive=False), default="z", show_default=True,
+              help="For re with --tau2-method: z or hksj.")
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
@@ -56,8 +62,8 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report of the run.")
 @table_options
-def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, workers, resume,
-                 palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
+def gwas_command(study_items, out, methods, distances, chunk_size, tau2_method, test, scheduler, workers,
+                 resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
                  no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
     from ..gwas import run_gwas
@@ -81,7 +87,7 @@ def gwas_command(study_items, out, methods, distances, chunk_size, scheduler, wo
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
-                   sep=sep, encoding=encoding)
+                   sep=sep, encoding=encoding, tau2_method=tau2_method, test=test)
     click.echo(summary_text(run.summary))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

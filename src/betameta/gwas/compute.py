@@ -24,10 +24,14 @@ class ChunkSpec:
     studies: tuple[str, ...]
     methods: tuple[str, ...]
     tau_prior: str = "auto"
-    mu_prior: str = "normal:0,1"
+    mu_prior: str = "flat"
     psi: float = 1.0
     tau2_prior: str = "exponential:1"
     distances: np.ndarray | None = field(default=None, compare=False)
+    #: τ² estimator and test of ``re``: None for the default DerSimonian–Laird columns of the
+    #: classical kernel; a method name for the random-effects kernel's columns.
+    tau2_method: str | None = None
+    test: str = "z"
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -46,9 +50,17 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     }
     if "fe" in spec.methods or "re" in spec.methods:
         out |= {"het_q": c.q, "het_df": d["het_df"], "het_p": c.q_p, "het_i2": c.i2}
-    if "re" in spec.methods:
+    if "re" in spec.methods and spec.tau2_method is None:
         out |= {"tau2_dl": c.tau2_dl, "re_beta": c.re_estimate, "re_standard_error": c.re_se,
                 "re_p_value": c.re_p, "re_neg_log_10_p_value": -c.re_log10p}
+    elif "re" in spec.methods:
+        from ..kernels import random_effects_kernel
+
+        r = random_effects_kernel(beta.T, v.T, method=spec.tau2_method, test=spec.test)  # type: ignore[arg-type]
+        out |= {"re_tau2": r.tau2, "re_tau2_ci_low": r.tau2_ci_low, "re_tau2_ci_high": r.tau2_ci_high,
+                "re_beta": r.coef[:, 0], "re_standard_error": r.se[:, 0], "re_ci_low": r.ci_low[:, 0],
+                "re_ci_high": r.ci_high[:, 0], "re_p_value": r.p[:, 0],
+                "re_neg_log_10_p_value": -r.log10_p[:, 0], "re_pi_low": r.pi_low, "re_pi_high": r.pi_high}
     if "z2" in spec.methods:
         out |= {"z2": c.z2, "z2_df": d["z2_df"], "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
     if "bayes" in spec.methods:

@@ -43,6 +43,7 @@ import pyarrow.parquet as pq
 from isal import isal_zlib
 
 from .._atomic import temp_name, write_text_atomic
+from .._options import TAU2_METHODS, TESTS, check_option
 from ..errors import InputError
 from ..tables import note
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
@@ -428,6 +429,8 @@ def run_gwas(
     ancestry: dict[str, str] | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    tau2_method: str | None = None,
+    test: str = "z",
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -440,8 +443,16 @@ def run_gwas(
         ``<out>.summary.json``, ``<out>.summary.txt``, ``<out>.manhattan.png``,
         ``<out>.qq.png`` and the chunk folder ``<out>.parts/`` (removed at the end).
     methods
-        Any of ``fe`` (always computed), ``re`` (DerSimonian-Laird), ``z2``,
+        Any of ``fe`` (always computed), ``re`` (random effects), ``z2``,
         ``bayes`` (exact posterior per variant) and ``partition`` (trans-ancestry).
+    tau2_method, test
+        For ``re``: by default DerSimonian-Laird with a z test (columns ``tau2_dl``,
+        ``re_beta``, ``re_standard_error``, ``re_p_value``, ``re_neg_log_10_p_value``);
+        with a τ² method (``DL``, ``PM``, ``REML``, ``ML``, ``HE``, ``SJ``, ``EB``) and
+        ``test`` ``z`` or ``hksj``, the random-effects kernel's columns ``re_tau2``, its
+        Q-profile bounds ``re_tau2_ci_low``/``re_tau2_ci_high``, ``re_beta``,
+        ``re_standard_error``, ``re_ci_low``/``re_ci_high``, ``re_p_value``,
+        ``re_neg_log_10_p_value`` and the prediction interval ``re_pi_low``/``re_pi_high``.
     distances
         For ``partition``: ``"auto"`` (from the inputs' allele frequencies), a
         distance file, or a matrix.
@@ -459,13 +470,16 @@ def run_gwas(
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise ValueError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
+    if tau2_method is not None:
+        tau2_method = check_option("tau2_method", tau2_method, TAU2_METHODS)
+    test = check_option("test", test, TESTS)
     if len(studies) < 2:
         raise InputError("a meta-analysis needs at least 2 studies")
     paths = {s: Path(p) for s, p in studies.items()}
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
-               "encoding": encoding,
+               "encoding": encoding, "tau2_method": tau2_method, "test": test,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -515,7 +529,8 @@ def run_gwas(
         dist = None
         if "partition" in methods:
             dist = _distances(h, distances)
-        spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist)
+        spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
+                         tau2_method, test)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))

@@ -201,13 +201,16 @@ def random_effects_kernel(
     df = k - p
     fit = df >= (0 if method == "FE" else 1)
 
-    def proj(tau2: np.ndarray) -> _Projection:
+    def proj(tau2: np.ndarray, cols: np.ndarray | slice = slice(None)) -> _Projection:
+        """The projection at ``tau2`` for columns ``cols`` (iterations work on the columns
+        still moving only)."""
+        pr, vc = present[:, cols], vz[:, cols]
         with np.errstate(divide="ignore"):
-            w = np.where(present, 1.0 / (vz + tau2), 0.0)
-        return _Projection(w, X, y0)
+            w = np.where(pr, 1.0 / (vc + tau2), 0.0)
+        return _Projection(w, X, y0[:, cols])
 
-    def q_at(tau2: np.ndarray) -> np.ndarray:
-        return proj(tau2).q()
+    def q_at(tau2: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
+        return proj(tau2, cols).q()
 
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         tau2 = _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at)
@@ -282,57 +285,62 @@ def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray
     if method == "PM":
         return _root(q_at, proj, df.astype(float), unit, np.maximum(he, 0.0))
     tau2 = np.maximum(0.0, np.nan_to_num(he))
-    active = np.isfinite(he)
+    cols = np.flatnonzero(np.isfinite(he))
     for _ in range(_MAXITER):
-        if not active.any():
+        if cols.size == 0:
             return tau2
-        P = proj(tau2)
+        t = tau2[cols]
+        P = proj(t, cols)
         if method == "ML":
             delta = ((P.Puy * P.Puy).sum(axis=0) - P.u.sum(axis=0) / P.c) / (P.u * P.u).sum(axis=0)
         elif method == "REML":
             delta = ((P.Puy * P.Puy).sum(axis=0) - P.trace_u() / P.c) / P.trace_squared_u()
         else:  # EB
-            delta = (P.yPuy * k / df - k / P.c) / P.u.sum(axis=0)
-        delta = np.where(active, np.nan_to_num(delta), 0.0)
-        while np.any(tau2 + delta < 0):
-            delta = np.where(tau2 + delta < 0, delta / 2.0, delta)
-        tau2 = tau2 + delta
-        active = active & (np.abs(delta) > _TOL * np.maximum(unit, tau2))
+            delta = (P.yPuy * k[cols] / df[cols] - k[cols] / P.c) / P.u.sum(axis=0)
+        delta = np.nan_to_num(delta)
+        while np.any(t + delta < 0):
+            delta = np.where(t + delta < 0, delta / 2.0, delta)
+        tau2[cols] = t + delta
+        cols = cols[np.abs(delta) > _TOL * np.maximum(unit[cols], t + delta)]
     raise RuntimeError(f"{method} did not converge in {_MAXITER} iterations")
 
 
 def _root(q_at, proj, target: np.ndarray, unit: np.ndarray, guess: np.ndarray) -> np.ndarray:
     """The τ² ≥ 0 where ``Q(τ²) = target`` per column (0 where ``Q(0) ≤ target``; NaN where
-    the target is not finite): Newton's method from below on the convex decreasing Q,
-    inside a bracket found by growing its upper end tenfold."""
-    m = target.shape[0]
-    q0 = q_at(np.zeros(m))
-    need = np.isfinite(target) & (q0 > target)
+    the target is not finite): Newton's method from below on the convex decreasing Q, inside
+    a bracket found by growing its upper end tenfold, on the columns not yet converged (to
+    4 ulp of τ², or 1e-15 of the median variance)."""
     out = np.where(np.isfinite(target), 0.0, np.nan)
-    if not need.any():
+    cols = np.flatnonzero(np.isfinite(target))
+    cols = cols[q_at(np.zeros(cols.size), cols) > target[cols]]
+    if cols.size == 0:
         return out
-    hi = np.where(need, np.maximum(unit, np.nan_to_num(guess)), 0.0)
+    hi = np.maximum(unit[cols], np.nan_to_num(guess[cols]))
+    grow = np.arange(cols.size)
     for _ in range(200):
-        grow = need & (q_at(hi) > target)
-        if not grow.any():
+        grow = grow[q_at(hi[grow], cols[grow]) > target[cols[grow]]]
+        if grow.size == 0:
             break
-        hi = np.where(grow, hi * 10.0, hi)
-    lo = np.zeros(m)
-    t = np.zeros(m)
-    for _ in range(200):
-        P = proj(t)
-        f = P.q() - target
-        lo = np.where(need & (f > 0), t, lo)
-        hi = np.where(need & (f <= 0), t, hi)
+        hi[grow] *= 10.0
+    lo, t = np.zeros(cols.size), np.zeros(cols.size)
+    left = np.arange(cols.size)  # positions in cols still moving
+    for _ in range(100):
+        c = cols[left]
+        P = proj(t[left], c)
+        f = P.q() - target[c]
+        lo[left] = np.where(f > 0, t[left], lo[left])
+        hi[left] = np.where(f <= 0, t[left], hi[left])
         slope = P.c * P.c * (P.Puy * P.Puy).sum(axis=0)  # −dQ/dτ² = y'PPy
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = t + f / slope
-        new = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
-        done = ~need | (np.abs(new - t) <= _TOL * np.maximum(unit, new) * 1e-3) | (f == 0)
-        t = np.where(need, new, t)
-        if done.all():
+            step = t[left] + f / slope
+        new = np.where((step >= lo[left]) & (step <= hi[left]), step, 0.5 * (lo[left] + hi[left]))
+        moved = np.abs(new - t[left])
+        t[left] = new
+        left = left[(moved > 4 * np.finfo(float).eps * new + 1e-15 * unit[c]) & (f != 0)]
+        if left.size == 0:
             break
-    return np.where(need, t, out)
+    out[cols] = t
+    return out
 
 
 def _qprofile(df, unit, proj, q_at, level) -> tuple[np.ndarray, np.ndarray]:
