@@ -194,27 +194,6 @@ def test_chi2_sf_closed_form_for_integer_df_against_mpmath():
     assert edge[0] == 0.0 and np.isnan(edge[1]) and np.isnan(edge[2])
 
 
-def _classical_numpy(y, v):
-    """The kernel's formulas written with NumPy arrays (the reference for the compiled loop)."""
-    valid = np.isfinite(y) & np.isfinite(v) & (v > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.where(valid, 1.0 / np.where(valid, v, 1.0), 0.0)
-        y0 = np.where(valid, y, 0.0)
-        k = valid.sum(axis=0)
-        sw, sw2 = w.sum(axis=0), (w * w).sum(axis=0)
-        fe = (w * y0).sum(axis=0) / sw
-        df = k - 1.0
-        q = np.where(k >= 2, (w * (y0 - fe) ** 2).sum(axis=0), np.nan)
-        tau2 = np.maximum(0.0, (q - df) / (sw - sw2 / sw))
-        wr = np.where(valid, 1.0 / (np.where(valid, v, 1.0) + tau2), 0.0)
-        re = (wr * y0).sum(axis=0) / wr.sum(axis=0)
-        return {"k": k, "sum_w": sw, "fe_estimate": fe, "fe_se": 1.0 / np.sqrt(sw), "q": q,
-                "i2": np.where(k >= 2, np.where(q > 0, np.maximum(0.0, (q - df) / q), 0.0), np.nan),
-                "h2": q / df, "zeta2": np.maximum(0.0, (q - df) / sw), "tau2_dl": tau2,
-                "re_estimate": re, "re_se": 1.0 / np.sqrt(wr.sum(axis=0)),
-                "z2": (w * y0 * y0).sum(axis=0)}
-
-
 @pytest.mark.parametrize("k", [3, 12])
 def test_compiled_kernel_equals_the_formulas_in_numpy(k):
     # Missing effects, infinite, zero and missing variances, columns with 0 or 1 usable
@@ -230,10 +209,21 @@ def test_compiled_kernel_equals_the_formulas_in_numpy(k):
     y[:, :20] = np.nan
     y[1:, 20:40] = np.nan
     y[:, 40:60] = y[0, 40:60]  # no heterogeneity: τ² = 0
-    ref = _classical_numpy(y, v)
+    from betameta.kernels.classical import classical_numpy
+    from betameta.kernels.loops import CLASSICAL_ROWS, classical
+
+    assert m >= 256  # the compiled loop is the one classical_kernel runs here
+    k_ref, rows_ref = classical_numpy(y, v)
+    k_loop, rows_loop = classical(y, v)
+    np.testing.assert_array_equal(k_loop, k_ref)
+    for name, got, want in zip(CLASSICAL_ROWS, rows_loop, rows_ref, strict=True):
+        np.testing.assert_array_equal(got, want, err_msg=name)
     c = classical_kernel(y, v)
-    for name, want in ref.items():
-        np.testing.assert_array_equal(getattr(c, name), want, err_msg=name)
+    np.testing.assert_array_equal(c.fe_estimate, rows_ref[1])
+    # Below 256 columns the kernel runs the reference: the same bits either way.
+    small = classical_kernel(y[:, :100], v[:, :100])
+    for name in ("fe_estimate", "q", "tau2_dl", "re_se", "z2", "fe_p", "q_p", "z2_log10p"):
+        np.testing.assert_array_equal(getattr(small, name), getattr(c, name)[:100], err_msg=name)
     assert np.isnan(c.fe_estimate[:20]).all() and (c.k[20:40] <= 1).all() and np.isnan(c.q[20:40]).all()
     # One meta-analysis (a 1-D input) gives scalars equal to its column.
     one = classical_kernel(y[:, 100], v[:, 100])
@@ -251,3 +241,18 @@ def test_kernel_shapes_without_studies_and_with_more_axes():
     flat = classical_kernel(y.reshape(4, 6), v.reshape(4, 6))
     assert cube.re_estimate.shape == (2, 3)
     np.testing.assert_array_equal(cube.re_estimate.ravel(), flat.re_estimate)
+
+
+def test_chi2_closed_form_numpy_reference_equals_the_compiled_loop():
+    # The NumPy reference (used below 256 values, so one meta-analysis does not load numba)
+    # and the compiled loop make the same operations in the same order: the same bits.
+    from betameta.kernels.classical import _chi2_sf_integer_df_numpy
+    from betameta.kernels.loops import chi2_sf_integer_df
+
+    rng = np.random.default_rng(31)
+    x = np.concatenate([rng.exponential(8.0, 4000), [0.0, 1e-300, 700.0, 1500.0, np.inf, -1.0, np.nan]])
+    df = np.concatenate([rng.integers(0, 24, 4000).astype(float), [1.0, 2.0, 3.0, 20.0, 2.0, 2.0, 2.0]])
+    df[:50] += 0.5  # not integers: left to scipy
+    a, b = np.empty(x.size), np.empty(x.size)
+    assert _chi2_sf_integer_df_numpy(x, df, a) == chi2_sf_integer_df(x, df, b)
+    np.testing.assert_array_equal(a, b)

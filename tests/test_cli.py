@@ -50,12 +50,12 @@ def test_bad_input_exits_2_and_a_bug_exits_1_with_a_hint(tmp_path, monkeypatch):
     assert out.returncode == 2 and out.stderr.strip() == f"betameta: error: {missing}: no such file"
     # A programming error is not reported as bad input: exit 1 and a pointer to --debug,
     # which shows the traceback.
-    import betameta.cli.meta as meta_cli
+    import betameta.classical
 
     def broken(*args, **kwargs):
         raise TypeError("unsupported operand")
 
-    monkeypatch.setattr(meta_cli, "meta_analysis", broken)
+    monkeypatch.setattr(betameta.classical, "meta_analysis", broken)
     res = run("meta", str(LECTURE), "--measure", "MD")
     assert res.returncode == 1
     assert ("internal error: TypeError: unsupported operand (this is a bug; run again with --debug"

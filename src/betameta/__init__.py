@@ -1,10 +1,21 @@
-"""betameta: meta-analysis of effect estimates, classical and exact Bayesian."""
+"""betameta: meta-analysis of effect estimates, classical and exact Bayesian.
 
-from .classical import MetaAnalysis, meta_analysis
+The names below are loaded on first use (PEP 562), so ``import betameta`` itself imports
+nothing heavy: SciPy, pandas and numba come with the functions that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import InputError, InputNote
-from .escalc import escalc
-from .studies import StudyTable, load_studies
-from .tables import read_table
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from .classical import MetaAnalysis, meta_analysis
+    from .escalc import escalc
+    from .studies import StudyTable, load_studies
+    from .tables import read_table
 
 __all__ = [
     "InputError",
@@ -17,3 +28,18 @@ __all__ = [
     "read_table",
 ]
 __version__ = "0.1.0"
+
+_LAZY = {"MetaAnalysis": "classical", "meta_analysis": "classical", "escalc": "escalc",
+         "StudyTable": "studies", "load_studies": "studies", "read_table": "tables"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

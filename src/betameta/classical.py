@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .errors import InputError
@@ -366,7 +366,7 @@ def meta_analysis(
     s = _scale(studies)
     y, v = studies.yi / s, studies.vi / s / s
     c = classical_kernel(y, v)
-    crit_z = float(stats.norm.ppf(0.5 + level / 2))
+    crit_z = float(special.ndtri(0.5 + level / 2))
     fe, fe_se = float(c.fe_estimate), float(c.fe_se)
     fixed = FixedEffect(s * fe, s * fe_se, s * (fe - crit_z * fe_se), s * (fe + crit_z * fe_se),
                         float(c.fe_z), float(c.fe_p), float(c.fe_log10p))

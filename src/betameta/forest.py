@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -64,7 +64,7 @@ def forest_plot(
         fig = plt.figure(figsize=(width_left + 4.0 + 2.6, 0.32 * n_rows + 1.3))
         ax = fig.add_axes((width_left / fig.get_figwidth(), 0.8 / fig.get_figheight(),
                            4.0 / fig.get_figwidth(), 1 - 1.2 / fig.get_figheight()))
-    crit = stats.norm.ppf(0.5 + fit.level / 2)
+    crit = special.ndtri(0.5 + fit.level / 2)
     ys = np.arange(s.k, 0, -1, dtype=float) + 2.5
     lo, hi = s.yi - crit * s.sei, s.yi + crit * s.sei
     size = 15 + 110 * fit.weights_random / fit.weights_random.max()

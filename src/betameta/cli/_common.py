@@ -12,7 +12,6 @@ from typing import Any
 import click
 
 from .._options import MEASURES
-from ..studies import load_studies
 
 TAU_PRIOR_HELP = ("auto (half-normal(0.5) for log OR/RR, SMD, Fisher z and effects given without a "
                   "measure; half-normal of half the unit-information SD for MD and RD), or e.g. "
@@ -37,6 +36,8 @@ def study_options(func: Callable) -> Callable:
     def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
                 measure: str | None, study: str | None, columns: tuple[str, ...], sep: str | None,
                 encoding: str | None, **kwargs: Any) -> Any:
+        from ..studies import load_studies
+
         mapping = {}
         for item in columns:
             if "=" not in item:

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from .._options import INTERVALS
-from ..bayes import bayes_meta, parse_mu_prior, sensitivity_analysis
 from ._common import TAU_PRIOR_HELP, echo_json, save_figure, study_options
 
 
@@ -24,6 +23,8 @@ from ._common import TAU_PRIOR_HELP, echo_json, save_figure, study_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, as_json):
     """Exact posterior of the normal-normal random-effects model for FILE."""
+    from ..bayes import bayes_meta, parse_mu_prior
+
     fit = bayes_meta(studies, tau_prior, parse_mu_prior(mu_prior), level=level,
                      interval=interval)
     if plot:
@@ -51,6 +52,8 @@ def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, as_json):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def sensitivity_command(studies, plot, as_json):
     """Posterior of betaF, mu, zeta and tau over the lecture's grid of priors."""
+    from ..bayes import sensitivity_analysis
+
     result = sensitivity_analysis(studies)
     if plot:
         fig = result.plot()

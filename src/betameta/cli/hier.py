@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..tables import read_table
 from ._common import echo_json, save_figure, table_options
 
 
@@ -34,6 +33,7 @@ def hier_command(file, unit, x_col, y_col, chains, draws, tune, sampler, seed, c
                  correlated, plot, graph, as_json, sep, encoding):
     """Fit y ~ N(alpha_i + beta_i x, 1/tau_c) with population normals on alpha_i, beta_i."""
     from ..mcmc.growth import fit_growth, growth_model, model_graph, read_long
+    from ..tables import read_table
 
     data = read_long(read_table(file, sep=sep, encoding=encoding, text=(unit,)), unit, x_col, y_col,
                      source=str(file))

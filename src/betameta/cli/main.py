@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
@@ -78,9 +79,8 @@ cli.add_command(report_command)
 
 def main() -> None:
     """Run the CLI, turning input errors into a message and a non-zero exit code."""
-    import matplotlib
-
-    matplotlib.use("Agg")
+    # Figures are written to files: no window (and matplotlib imported only by what draws).
+    os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         status = cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from .._options import TAU2_METHODS, TESTS
-from ..classical import meta_analysis
 from ._common import echo_json, save_figure, study_options
 
 
@@ -27,6 +26,8 @@ def meta_command(studies, method, test, level, plot, as_json):
 
     FILE is a CSV/TSV/Parquet table with one row per study.
     """
+    from ..classical import meta_analysis
+
     fit = meta_analysis(studies, method=method.upper(), test=test.lower(), level=level)
     if plot:
         save_figure(fit.plot_forest(), plot)

@@ -5,12 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import numpy as np
-import pandas as pd
 
 from ..errors import InputError
-from ..studies import _check_labels
-from ..tables import read_table
 from ._common import echo_json, save_figure, table_options
 
 
@@ -33,6 +29,11 @@ from ._common import echo_json, save_figure, table_options
 def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_col, sep, encoding, plot,
                           as_json):
     """Exact MANTRA-style partition model for FILE (one row per study: study, beta, se)."""
+    import numpy as np
+    import pandas as pd
+
+    from ..studies import _check_labels
+    from ..tables import read_table
     from ..transancestry import read_distances, transancestry
 
     frame = read_table(file, sep=sep, encoding=encoding, text=(study,))

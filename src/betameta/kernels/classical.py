@@ -46,6 +46,35 @@ def log10_chi2_sf(x: np.ndarray, df: np.ndarray | float) -> np.ndarray:
     return chi2_sf(x, df)[1]
 
 
+#: Below this many columns (or values) the kernels run their NumPy reference, which gives
+#: the same bits as the compiled loops (tested), without loading numba (~1 s): study-level
+#: work does not pay for genome-scale machinery.
+COMPILED_FROM = 256
+_TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
+
+
+def _chi2_sf_integer_df_numpy(x: np.ndarray, df: np.ndarray, sf: np.ndarray) -> int:
+    """NumPy reference of :func:`.loops.chi2_sf_integer_df` (same operations in the same
+    order; ``erfc`` from the C library, as the compiled loop's)."""
+    import math
+
+    ok = (df >= 1.0) & (df <= 20) & (df == np.floor(df)) & (x >= 0.0) & (x < np.inf)
+    t = np.where(ok, x, 0.0) / 2.0
+    e = np.exp(-t)
+    odd = np.where(ok, df, 2.0) % 2.0 == 1.0
+    r = np.sqrt(t)
+    q = np.where(odd, np.array([math.erfc(ri) for ri in r]) if r.size else r, e)
+    term = np.where(odd, _TWO_OVER_SQRT_PI * r * e, t * e)
+    s = np.where(odd, 0.5, 1.0)
+    a = np.where(ok, df, 0.0) / 2.0
+    while np.any(more := s < a):
+        q = np.where(more, q + term, q)
+        s = np.where(more, s + 1.0, s)
+        term = np.where(more, term * (t / s), term)
+    sf[:] = np.where(ok, q, np.nan)
+    return int((~ok).sum())
+
+
 def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """``P(χ²_df > x)`` and its ``log10`` (see :func:`log10_chi2_sf`), from one evaluation of
     the survival function; NaN where ``df ≤ 0``.
@@ -57,16 +86,20 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     sum of positive terms, as accurate as scipy's ``chdtrc`` (both within 6e-14 of mpmath
     over 3,000 draws with df 1-5, the relative error of the far tail being that of ``e⁻ᵗ``
     itself) and several times faster, which matters for millions of variants. Elsewhere
-    scipy's ``chdtrc``.
+    scipy's ``chdtrc``. Up to :data:`COMPILED_FROM` values the closed form runs as NumPy
+    code (:func:`_chi2_sf_integer_df_numpy`, the same operations: the same bits), so that one
+    meta-analysis does not load numba.
     """
-    from . import loops as kernel_loops
-
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
     shape = x.shape
     x, df = np.ascontiguousarray(x).reshape(-1), np.ascontiguousarray(df).reshape(-1)
     sf = np.empty(x.size)
+    if x.size >= COMPILED_FROM:
+        from .loops import chi2_sf_integer_df
+    else:
+        chi2_sf_integer_df = _chi2_sf_integer_df_numpy
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        if kernel_loops.chi2_sf_integer_df(x, df, sf):
+        if chi2_sf_integer_df(x, df, sf):
             # The rest (other df, x < 0, ∞, NaN) from the bare ufunc: scipy.stats' wrapper
             # costs as much again in argument checks.
             rest = np.isnan(sf) & (df > 0)
@@ -124,6 +157,30 @@ def usable(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.isfinite(y) & np.isfinite(v) & (v > 0)
 
 
+def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NumPy reference of :func:`.loops.classical`: ``(k, rows)`` for (k, m) inputs, the rows
+    named by :data:`.loops.CLASSICAL_ROWS`. NumPy sums a (k, m) array over its first axis
+    one row after another, as the loop sums studies, so the bits agree (tested)."""
+    valid = np.isfinite(y) & np.isfinite(v) & (v > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(valid, 1.0 / np.where(valid, v, 1.0), 0.0)
+        y0 = np.where(valid, y, 0.0)
+        k = valid.sum(axis=0)
+        sw, sw2 = w.sum(axis=0), (w * w).sum(axis=0)
+        fe = (w * y0).sum(axis=0) / sw
+        fe_se = 1.0 / np.sqrt(sw)
+        df = k - 1.0
+        q = np.where(k >= 2, (w * (y0 - fe) ** 2).sum(axis=0), np.nan)
+        i2 = np.where(k >= 2, np.where(q > 0, np.maximum(0.0, (q - df) / q), 0.0), np.nan)
+        tau2 = np.maximum(0.0, (q - df) / (sw - sw2 / sw))
+        wr = np.where(valid, 1.0 / (np.where(valid, v, 1.0) + tau2), 0.0)
+        re = (wr * y0).sum(axis=0) / wr.sum(axis=0)
+        re_se = 1.0 / np.sqrt(wr.sum(axis=0))
+        rows = np.stack([sw, fe, fe_se, fe / fe_se, q, i2, q / df, np.maximum(0.0, (q - df) / sw), tau2,
+                         re, re_se, re / re_se, (w * y0 * y0).sum(axis=0)])
+    return k.astype(np.int64), rows
+
+
 def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     """Fixed effect, Q/I²/H²/ζ², DerSimonian-Laird and the Z² total test.
 
@@ -135,16 +192,18 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     * ``Z² = Σ y²/v = Z²_F + Q`` on ``k`` df.
 
     Columns with fewer than two studies give NaN for the heterogeneity and
-    random-effects quantities (and no FE result with none).
+    random-effects quantities (and no FE result with none). From :data:`COMPILED_FROM`
+    columns on, one compiled pass per column (:func:`.loops.classical`); below, the NumPy
+    reference :func:`classical_numpy`, which gives the same bits.
     """
-    from . import loops as kernel_loops
-
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     shape = y.shape[1:]
-    # One compiled pass per column (the formulas above, summed over studies in order).
     columns = (y.shape[0], int(np.prod(shape)))  # no studies at all is still a shape
-    k, rows = kernel_loops.classical(np.ascontiguousarray(y.reshape(columns)),
-                                     np.ascontiguousarray(v.reshape(columns)))
+    if columns[1] >= COMPILED_FROM:
+        from .loops import classical as per_column
+    else:
+        per_column = classical_numpy
+    k, rows = per_column(np.ascontiguousarray(y.reshape(columns)), np.ascontiguousarray(v.reshape(columns)))
     (sw, fe, fe_se, fe_z, q, i2, h2, zeta2, tau2, re, re_se, re_z, z2) = (
         r.reshape(shape) if shape else r[0] for r in rows)
     k = k.reshape(shape) if shape else k[0]

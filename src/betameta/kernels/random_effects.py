@@ -35,7 +35,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .classical import log10_norm_sf2
@@ -83,6 +83,21 @@ class RandomEffectsArrays:
     h2: np.ndarray
     i2_ci_low: np.ndarray
     i2_ci_high: np.ndarray
+
+
+def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p of Student's t and its log10 (scipy.special, not scipy.stats, which takes a
+    second to import); SciPy's ``t.logsf`` only where the tail underflows a double."""
+    sf = special.stdtr(df, -np.abs(t))
+    with np.errstate(divide="ignore"):
+        log10_p = (np.log(2.0) + np.log(sf)) / _LN10
+    tiny = (sf == 0) & np.isfinite(t)
+    if tiny.any():
+        from scipy import stats
+
+        d = np.broadcast_to(df, t.shape)
+        log10_p[tiny] = (np.log(2.0) + stats.t.logsf(np.abs(t[tiny]), d[tiny])) / _LN10
+    return 2.0 * sf, log10_p
 
 
 class _Projection:
@@ -218,16 +233,15 @@ def random_effects_kernel(
         lo, hi = _qprofile(df, unit, proj, q_at, level)
         P = proj(np.nan_to_num(tau2))
         cov = _solve(P.A, np.broadcast_to(np.eye(p), P.A.shape)) / P.c[:, None, None]
-        crit = np.full(m, stats.norm.ppf(0.5 + level / 2))
+        crit = np.full(m, special.ndtri(0.5 + level / 2))
         if test == "hksj":
             cov = cov * (P.q() / df)[:, None, None]
-            crit = stats.t.ppf(0.5 + level / 2, df)
+            crit = special.stdtrit(df, 0.5 + level / 2)
         coef = P.beta
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         stat = coef / se
         if test == "hksj":
-            pval = 2.0 * stats.t.sf(np.abs(stat), df[:, None])
-            log10_p = (np.log(2.0) + stats.t.logsf(np.abs(stat), df[:, None])) / _LN10
+            pval, log10_p = _t_two_sided(stat, df[:, None])
         else:
             pval = 2.0 * special.ndtr(-np.abs(stat))
             log10_p = log10_norm_sf2(stat)
@@ -349,6 +363,6 @@ def _qprofile(df, unit, proj, q_at, level) -> tuple[np.ndarray, np.ndarray]:
     alpha = 1.0 - level
     ok = df >= 1
     dff = np.where(ok, df, 1).astype(float)
-    return tuple(_root(q_at, proj, np.where(ok, stats.chi2.ppf(prob, dff), np.nan), unit,
+    return tuple(_root(q_at, proj, np.where(ok, special.chdtri(dff, 1.0 - prob), np.nan), unit,
                        np.zeros(df.shape[0]))
                  for prob in (1 - alpha / 2, alpha / 2))  # type: ignore[return-value]
