@@ -147,3 +147,17 @@ def test_sensitivity_cli(tmp_path):
     out = run("sensitivity", str(LECTURE), "--measure", "MD", "--plot", str(plot))
     assert out.returncode == 0, out.stderr
     assert "L11, psi2=1000" in out.stdout and plot.stat().st_size > 50_000
+
+
+def test_study_level_use_does_not_load_genome_scale_machinery():
+    # import betameta loads no SciPy, pandas or numba; one meta-analysis loads no numba and
+    # no scipy.stats (each costs about a second to import).
+    code = ("import sys, betameta as bm\n"
+            "heavy = lambda: sorted(m for m in ('pandas', 'scipy', 'numba', 'scipy.stats') if m in sys.modules)\n"
+            "print(heavy())\n"
+            "fit = bm.meta_analysis(bm.load_studies('examples/lecture.csv', measure='MD'), test='hksj')\n"
+            "print(heavy(), round(fit.random.estimate, 4))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    first, second = out.stdout.splitlines()
+    assert first == "[]"
+    assert second == "['pandas', 'scipy'] -1.1285"  # metafor's REML: tests/data/lecture_md.json
