@@ -153,7 +153,8 @@ def test_study_level_use_does_not_load_genome_scale_machinery():
     # import betameta loads no SciPy, pandas or numba; one meta-analysis loads no numba and
     # no scipy.stats (each costs about a second to import).
     code = ("import sys, betameta as bm\n"
-            "heavy = lambda: sorted(m for m in ('pandas', 'scipy', 'numba', 'scipy.stats') if m in sys.modules)\n"
+            "names = ('pandas', 'scipy', 'numba', 'scipy.stats')\n"
+            "heavy = lambda: sorted(m for m in names if m in sys.modules)\n"
             "print(heavy())\n"
             "fit = bm.meta_analysis(bm.load_studies('examples/lecture.csv', measure='MD'), test='hksj')\n"
             "print(heavy(), round(fit.random.estimate, 4))\n")

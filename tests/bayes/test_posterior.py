@@ -186,3 +186,28 @@ def test_exact_posterior_at_the_ends_of_the_double_range():
     assert tiny.mu.mean == pytest.approx(y.mean(), rel=1e-9)
     assert tiny.theta[0].mean == pytest.approx(0.1, rel=1e-12)  # each θᵢ is its exact study
     assert tiny.i2.mean == pytest.approx(1.0, rel=1e-12)
+
+
+def test_array_summaries_follow_the_same_existence_rules_as_bayes_meta():
+    # k = 3 with flat µ and flat τ: E τ and Var µ are infinite and E µ does not exist (the
+    # posterior of τ decays like τ⁻²); the genome-wide summaries said µ mean 0.08 and sd 2e7.
+    # Every column of bayes_arrays must report what bayes_meta reports for that column.
+    from betameta import StudyTable
+    from betameta.bayes import bayes_meta, priors
+    from betameta.bayes.arrays import bayes_arrays
+
+    y = np.array([[0.1, 0.5, -0.3], [0.2, 0.1, 0.6]]).T
+    v = np.array([[0.04, 0.09, 0.05], [0.01, 0.02, 0.04]]).T
+    for tau_prior, mu_prior in ((priors.flat_tau(), priors.flat_mu()),
+                                (priors.half_normal(0.5), priors.flat_mu()),
+                                (priors.lambert("L1"), priors.normal_mu(0, 31.6))):
+        arrays = bayes_arrays(y, v, tau_prior, mu_prior)
+        for j in range(2):
+            post = bayes_meta(StudyTable(y[:, j], v[:, j], ("a", "b", "c")), tau_prior, mu_prior)
+            for key, want in (("mu_mean", post.mu.mean), ("mu_sd", post.mu.sd), ("tau_mean", post.tau.mean),
+                              ("tau_median", post.tau.median), ("beta_f_mean", post.beta_f.mean)):
+                np.testing.assert_allclose(arrays[key][j], want, rtol=1e-12,
+                                           err_msg=f"{tau_prior.name} {key}")
+    flat = bayes_arrays(y, v, priors.flat_tau(), priors.flat_mu())
+    assert np.isnan(flat["mu_mean"]).all() and np.isinf(flat["mu_sd"]).all()
+    assert np.isinf(flat["tau_mean"]).all()

@@ -31,7 +31,8 @@ def bayes_arrays(
     ``log_marginal`` (``log ∫ p(τ) p(y|τ) dτ``), ``log10_bf_tau0``
     (``log10 p(y|τ=0)/p(y)``; NaN unless the τ prior is proper) and ``proper``.
     Columns with an improper posterior, or fewer than 2 studies under a flat µ
-    prior, are NaN.
+    prior, are NaN; a moment that does not exist is NaN (a mean) or inf (an sd), by the
+    same rules as :func:`~betameta.bayes.bayes_meta` (:meth:`.TauGrid.existence`).
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
@@ -59,7 +60,7 @@ def bayes_arrays(
         mean = (w * mu_hat).sum(axis=0)
         res = {
             "mu_mean": mean,
-            "mu_sd": np.sqrt(np.maximum((w * (var + mu_hat**2)).sum(axis=0) - mean**2, 0.0)),
+            "mu_sd": np.sqrt((w * (var + (mu_hat - mean) ** 2)).sum(axis=0)),  # two passes
             "mu_ci_low": normal_mixture_quantile(w, mu_hat, sd, lo_q),
             "mu_ci_high": normal_mixture_quantile(w, mu_hat, sd, hi_q),
             "tau_mean": g.moment(1.0),
@@ -70,11 +71,14 @@ def bayes_arrays(
         }
         _, _, bf_mean, bf_var = theta_conditionals(g.tau, yy, vv, mu_hat, var)
         res["beta_f_mean"] = (w * bf_mean).sum(axis=0)
-        res["beta_f_sd"] = np.sqrt(np.maximum((w * (bf_var + bf_mean**2)).sum(axis=0)
-                                              - res["beta_f_mean"] ** 2, 0.0))
+        res["beta_f_sd"] = np.sqrt((w * (bf_var + (bf_mean - res["beta_f_mean"]) ** 2)).sum(axis=0))
         if tau_prior.proper:
             ll0 = conditional(np.zeros((1, cols.size)), yy, vv, mu_prior)[0][0]
             res["log10_bf_tau0"] = (ll0 - g.log_z) / np.log(10)
+        # The moments that do not exist, as bayes_meta reports them (exact.TauGrid.existence).
+        exist = g.existence(mu_prior.proper)
+        res["mu_mean"] = np.where(exist.mu_mean, res["mu_mean"], np.nan)
+        res["mu_sd"] = np.where(exist.mu_var, res["mu_sd"], np.inf)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
         out["proper"][cols] = ok

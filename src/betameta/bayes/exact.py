@@ -124,6 +124,19 @@ def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior) -> np.ndarray
 
 
 @dataclass(frozen=True)
+class MomentExistence:
+    """Which posterior moments are finite, per column: E τ, E τ² (= Var τ finite), Var τ²,
+    E µ, Var µ and Var θ_new. An infinite mean of µ means no mean at all (E|µ| = ∞)."""
+
+    tau_mean: np.ndarray
+    tau2_mean: np.ndarray
+    tau2_var: np.ndarray
+    mu_mean: np.ndarray
+    mu_var: np.ndarray
+    theta_new_var: np.ndarray
+
+
+@dataclass(frozen=True)
 class TauGrid:
     """Quadrature of the posterior of τ for m meta-analyses.
 
@@ -168,6 +181,28 @@ class TauGrid:
     def finite_moment(self, r: float) -> np.ndarray:
         """Whether ``E[τ^r | y]`` is finite."""
         return self.slope_hi + r < -1 - _EPS
+
+    def existence(self, mu_proper: bool) -> MomentExistence:
+        """Which posterior moments exist, per column (the one home of these rules)."""
+        tau_mean, tau2_mean = self.finite_moment(1), self.finite_moment(2)
+        # µ | τ has variance V_τ ~ τ²/k with a flat µ prior, but at most ψ² with a normal one.
+        return MomentExistence(tau_mean, tau2_mean, self.finite_moment(4),
+                               tau_mean | mu_proper, tau2_mean | mu_proper, tau2_mean)
+
+    def existence_notes(self, mu_proper: bool, col: int = 0) -> list[str]:
+        """What :meth:`existence` means for column ``col``, in words."""
+        e = self.existence(mu_proper)
+        decay = f"its density decays like tau^{self.slope_hi[col]:.4g}"
+        if not e.tau_mean[col]:
+            return [f"the posterior mean and sd of tau and tau2 are infinite ({decay})"
+                    + ("" if mu_proper else "; the mean of mu and theta_new does not exist")]
+        if not e.tau2_mean[col]:
+            return [f"the posterior sd of tau and the mean of tau2 are infinite ({decay}), "
+                    + ("and so is the sd of theta_new" if mu_proper
+                       else "and so are the sds of mu and theta_new")]
+        if not e.tau2_var[col]:
+            return [f"the posterior sd of tau2 is infinite ({decay})"]
+        return []
 
     def cdf(self, t: np.ndarray) -> np.ndarray:
         """``P(τ ≤ t | y)`` for t of shape (m,) or (j, m)."""

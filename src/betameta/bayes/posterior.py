@@ -296,21 +296,10 @@ def bayes_meta(
             f"(tau ~ {tau_prior.name}, mu ~ {mu_prior.name}, k = {k}); use a proper prior"
         )
     notes = _prior_data_conflict(studies, tau_prior)
-    mean_tau_ok = bool(grid.finite_moment(1)[0])
-    var_tau2_ok = bool(grid.finite_moment(2)[0])
-    # µ | τ has variance V_τ ~ τ²/k with a flat µ prior, but at most ψ² with a normal one.
-    mu_mean_ok = mean_tau_ok or mu_prior.proper
-    mu_var_ok = var_tau2_ok or mu_prior.proper
-    decay = f"its density decays like tau^{grid.slope_hi[0]:.4g}"
-    if not mean_tau_ok:
-        notes.append(f"the posterior mean and sd of tau and tau2 are infinite ({decay})"
-                     + ("" if mu_prior.proper else "; the mean of mu and theta_new does not exist"))
-    elif not var_tau2_ok:
-        notes.append(f"the posterior sd of tau and the mean of tau2 are infinite ({decay}), "
-                     + ("and so is the sd of theta_new" if mu_prior.proper
-                        else "and so are the sds of mu and theta_new"))
-    elif not bool(grid.finite_moment(4)[0]):
-        notes.append(f"the posterior sd of tau2 is infinite ({decay})")
+    exist = grid.existence(mu_prior.proper)
+    notes += grid.existence_notes(mu_prior.proper)
+    mu_mean_ok, mu_var_ok = bool(exist.mu_mean[0]), bool(exist.mu_var[0])
+    var_tau2_ok = bool(exist.theta_new_var[0])
 
     w = grid.weight[:, 0]
     tau = grid.tau[:, 0]
