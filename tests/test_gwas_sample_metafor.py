@@ -36,18 +36,21 @@ def _arrays():
     return ids, y, v
 
 
+@pytest.mark.parametrize("copies", [1, 25], ids=["numpy", "compiled"])
 @pytest.mark.parametrize("test", ["z", "knha"])
 @pytest.mark.parametrize("method", ["DL", "PM", "REML", "ML", "HE", "SJ", "EB"])
-def test_kernel_columns_agree_with_metafor(method, test):
+def test_kernel_columns_agree_with_metafor(method, test, copies):
+    # 12 columns run the NumPy code; 25 copies of them (300 columns) the compiled loop.
     ids, y, v = _arrays()
-    r = random_effects_kernel(y, v, method=method, test="hksj" if test == "knha" else "z")
+    r = random_effects_kernel(np.tile(y, copies), np.tile(v, copies), method=method,
+                              test="hksj" if test == "knha" else "z")
     ref = METAFOR[(METAFOR["method"] == method) & (METAFOR["test"] == test)].set_index("variant")
     assert len(ref) == len(ids) == 12
-    for j, vid in enumerate(ids):
+    for j, vid in [(j + 12 * c, vid) for c in (0, copies - 1) for j, vid in enumerate(ids)]:
         m = ref.loc[vid]
         assert r.k[j] == m["k"]
         assert r.tau2[j] == pytest.approx(m["tau2"], rel=1e-8, abs=1e-11), vid
-        slack = 2e-11 / np.sqrt(np.nanmin(v[:, j]))
+        slack = 2e-11 / np.sqrt(np.nanmin(v[:, j % 12]))
         for ours, key in ((r.coef[j, 0], "estimate"), (r.se[j, 0], "se"), (r.ci_low[j, 0], "ci_lb"),
                           (r.ci_high[j, 0], "ci_ub"), (r.pi_low[j], "pi_lb"), (r.pi_high[j], "pi_ub")):
             assert ours == pytest.approx(m[key], rel=1e-8, abs=slack), (vid, key)

@@ -104,3 +104,139 @@ def chi2_sf_integer_df(x, df, sf):
             term *= t / s
         sf[i] = q
     return left
+
+
+# --- random effects, intercept-only model (betameta.kernels.random_effects) ----------------
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _re_sums(y, v, j, t):
+    """For column ``j`` at τ² = ``t`` (scaled data, missing studies with v = inf): the
+    largest weight c, and with u = w/c: Σu, Σu², Σu³, Σ(u r)² and Σ u r y (r = y − µ̂)."""
+    k = y.shape[0]
+    c = 0.0
+    for i in range(k):
+        if v[i, j] < np.inf:
+            w = 1.0 / (v[i, j] + t)
+            if w > c:
+                c = w
+    su = su2 = su3 = suy = 0.0
+    for i in range(k):
+        if v[i, j] < np.inf:
+            u = (1.0 / (v[i, j] + t)) / c
+            su += u
+            su2 += u * u
+            su3 += u * u * u
+            suy += u * y[i, j]
+    mu = suy / su
+    puy2 = ypuy = 0.0
+    for i in range(k):
+        if v[i, j] < np.inf:
+            u = (1.0 / (v[i, j] + t)) / c
+            pu = u * (y[i, j] - mu)
+            puy2 += pu * pu
+            ypuy += pu * y[i, j]
+    return c, su, su2, su3, puy2, ypuy, mu
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _re_root(y, v, j, target, unit, guess):
+    """τ² ≥ 0 with Q(τ²) = target for column j (0 where Q(0) ≤ target): Newton from below on
+    the convex decreasing Q inside a bracket (the NumPy kernel's ``_root``, per column)."""
+    if not (target == target):
+        return np.nan
+    c, _su, _su2, _su3, _puy2, ypuy, _mu = _re_sums(y, v, j, 0.0)
+    if not (c * ypuy > target):
+        return 0.0
+    hi = max(unit, guess if guess == guess else 0.0)
+    for _ in range(200):
+        c, _su, _su2, _su3, _puy2, ypuy, _mu = _re_sums(y, v, j, hi)
+        if not (c * ypuy > target):
+            break
+        hi *= 10.0
+    lo = 0.0
+    t = 0.0
+    for _ in range(100):
+        c, _su, _su2, _su3, puy2, ypuy, _mu = _re_sums(y, v, j, t)
+        f = c * ypuy - target
+        if f > 0:
+            lo = t
+        else:
+            hi = t
+        step = t + f / (c * c * puy2)
+        new = step if (step >= lo and step <= hi) else 0.5 * (lo + hi)
+        moved = abs(new - t)
+        t = new
+        if not (moved > 4 * 2.220446049250313e-16 * new + 1e-15 * unit) or f == 0:
+            break
+    return t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
+    """Per column of the scaled (k, m) ``y`` and ``v`` (v = inf for a missing study): τ² by
+    ``method`` (an index into :data:`betameta._options.TAU2_METHODS`: FE DL PM REML ML HE SJ
+    EB), its Q-profile bounds (roots of Q = ``target_lo``/``target_hi``), the estimate µ̂, its
+    variance 1/Σw and Q(τ̂²): the NumPy kernel's steps, one column at a time."""
+    k, m = y.shape
+    out = np.full((6, m), np.nan)
+    for j in range(m):
+        d = df[j]
+        if d < (0 if method == 0 else 1):
+            continue
+        n = d + 1.0
+        if method == 0:
+            tau2 = 0.0
+        elif method == 1:
+            c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, 0.0)
+            tau2 = _max0((ypuy - d / c) / (su - su2 / su))
+        else:
+            # The unweighted projection: y'P₀y and tr(P₀V).
+            sy = sv = 0.0
+            for i in range(k):
+                if v[i, j] < np.inf:
+                    sy += y[i, j]
+                    sv += v[i, j]
+            ybar = sy / n
+            yp0y = 0.0
+            for i in range(k):
+                if v[i, j] < np.inf:
+                    yp0y += (y[i, j] - ybar) * y[i, j]
+            he = (yp0y - (sv - sv / n)) / d
+            if method == 5:
+                tau2 = _max0(he)
+            elif method == 6:
+                tau0 = yp0y / n
+                if tau0 > 0:
+                    c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau0)
+                    tau2 = tau0 * c * ypuy / d
+                else:
+                    tau2 = 0.0
+            elif method == 2:
+                tau2 = _re_root(y, v, j, d, unit[j], _max0(he))
+            else:
+                tau2 = _max0(he) if he == he else 0.0
+                for _ in range(10_000):
+                    c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau2)
+                    if method == 4:  # ML
+                        delta = (puy2 - su / c) / su2
+                    elif method == 3:  # REML
+                        tr = su - su2 / su
+                        trsq = su2 - 2.0 * su3 / su + (su2 / su) ** 2
+                        delta = (puy2 - tr / c) / trsq
+                    else:  # EB
+                        delta = (ypuy * n / d - n / c) / su
+                    if delta != delta:
+                        delta = 0.0
+                    while tau2 + delta < 0:
+                        delta /= 2.0
+                    tau2 += delta
+                    if not (abs(delta) > 1e-12 * max(unit[j], tau2)):
+                        break
+        c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau2)
+        out[0, j] = tau2
+        out[1, j] = _re_root(y, v, j, target_lo[j], unit[j], 0.0)
+        out[2, j] = _re_root(y, v, j, target_hi[j], unit[j], 0.0)
+        out[3, j] = mu
+        out[4, j] = 1.0 / (c * su)
+        out[5, j] = c * ypuy
+    return out

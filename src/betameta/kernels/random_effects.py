@@ -38,7 +38,7 @@ import numpy as np
 from scipy import special
 
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
-from .classical import log10_norm_sf2
+from .classical import COMPILED_FROM, log10_norm_sf2
 
 __all__ = ["RandomEffectsArrays", "random_effects_kernel"]
 
@@ -227,17 +227,29 @@ def random_effects_kernel(
     def q_at(tau2: np.ndarray, cols: np.ndarray | slice = slice(None)) -> np.ndarray:
         return proj(tau2, cols).q()
 
+    intercept = p == 1 and bool(np.all(X == 1))
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        tau2 = _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at)
-        tau2 = np.where(fit, tau2, np.nan)
-        lo, hi = _qprofile(df, unit, proj, q_at, level)
-        P = proj(np.nan_to_num(tau2))
-        cov = _solve(P.A, np.broadcast_to(np.eye(p), P.A.shape)) / P.c[:, None, None]
+        if intercept and m >= COMPILED_FROM:
+            # The same steps, one column at a time, compiled (tested equal to the code below).
+            from .loops import random_effects_intercept
+
+            lo_target, hi_target = _qprofile_targets(df, level)
+            res = random_effects_intercept(y0, vz, unit, df.astype(float), TAU2_METHODS.index(method),
+                                           lo_target, hi_target)
+            tau2, lo, hi = res[0], res[1], res[2]
+            coef, cov, q_tau = res[3][:, None], res[4][:, None, None], res[5]
+        else:
+            tau2 = _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at)
+            tau2 = np.where(fit, tau2, np.nan)
+            lo, hi = _qprofile(df, unit, proj, q_at, level)
+            P = proj(np.nan_to_num(tau2))
+            cov = _solve(P.A, np.broadcast_to(np.eye(p), P.A.shape)) / P.c[:, None, None]
+            coef, q_tau = P.beta, P.q()
         crit = np.full(m, special.ndtri(0.5 + level / 2))
         if test == "hksj":
-            cov = cov * (P.q() / df)[:, None, None]
-            crit = special.stdtrit(df, 0.5 + level / 2)
-        coef = P.beta
+            cov = cov * (q_tau / df)[:, None, None]
+            values, where = np.unique(df.astype(float), return_inverse=True)
+            crit = special.stdtrit(values, 0.5 + level / 2)[where]
         se = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         stat = coef / se
         if test == "hksj":
@@ -248,7 +260,7 @@ def random_effects_kernel(
         half_width = crit[:, None] * se
         pi_low = pi_high = np.full(m, np.nan)
         i2 = h2 = i2_lo = i2_hi = np.full(m, np.nan)
-        if p == 1 and np.all(X == 1):
+        if intercept:
             half_pi = crit * np.sqrt(se[:, 0] ** 2 + tau2)
             pi_low, pi_high = coef[:, 0] - half_pi, coef[:, 0] + half_pi
             # The typical within-study variance, from weights divided by the largest.
@@ -357,12 +369,18 @@ def _root(q_at, proj, target: np.ndarray, unit: np.ndarray, guess: np.ndarray) -
     return out
 
 
+def _qprofile_targets(df: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """``χ²_{k−p}`` at 1 − α/2 and α/2 per column (NaN without a degree of freedom)."""
+    alpha = 1.0 - level
+    ok = df >= 1
+    # Once per distinct df (a genome-wide chunk has a handful), then looked up.
+    values, where = np.unique(np.where(ok, df, 1).astype(float), return_inverse=True)
+    return tuple(np.where(ok, special.chdtri(values, 1.0 - prob)[where], np.nan)  # type: ignore[return-value]
+                 for prob in (1 - alpha / 2, alpha / 2))
+
+
 def _qprofile(df, unit, proj, q_at, level) -> tuple[np.ndarray, np.ndarray]:
     """Q-profile bounds of τ² (on the scaled data): the roots of ``Q = χ²_{k−p}`` at 1 − α/2
     (lower bound) and α/2 (upper bound)."""
-    alpha = 1.0 - level
-    ok = df >= 1
-    dff = np.where(ok, df, 1).astype(float)
-    return tuple(_root(q_at, proj, np.where(ok, special.chdtri(dff, 1.0 - prob), np.nan), unit,
-                       np.zeros(df.shape[0]))
-                 for prob in (1 - alpha / 2, alpha / 2))  # type: ignore[return-value]
+    return tuple(_root(q_at, proj, target, unit, np.zeros(df.shape[0]))  # type: ignore[return-value]
+                 for target in _qprofile_targets(df, level))
