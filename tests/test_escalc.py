@@ -123,3 +123,12 @@ def test_missing_file_and_garbage(tmp_path):
     bad.write_text("not parquet")
     with pytest.raises(InputError, match=r"bad\.parquet"):
         load_studies(bad, effect="y", se="s")
+
+
+def test_escalc_is_the_function_whatever_was_imported_first():
+    # The package's names load lazily; a submodule of the same name would shadow one once
+    # imported (it did: betameta.escalc the module replaced escalc the function).
+    import betameta
+    import betameta.studies  # noqa: F401 - imports the effect-size module
+
+    assert callable(betameta.escalc) and betameta.escalc.__name__ == "escalc"

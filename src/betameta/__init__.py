@@ -13,7 +13,7 @@ from .errors import InputError, InputNote
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from .classical import MetaAnalysis, meta_analysis
-    from .escalc import escalc
+    from .effect_sizes import escalc
     from .studies import StudyTable, load_studies
     from .tables import read_table
 
@@ -29,7 +29,7 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_LAZY = {"MetaAnalysis": "classical", "meta_analysis": "classical", "escalc": "escalc",
+_LAZY = {"MetaAnalysis": "classical", "meta_analysis": "classical", "escalc": "effect_sizes",
          "StudyTable": "studies", "load_studies": "studies", "read_table": "tables"}
 
 

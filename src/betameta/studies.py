@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ._options import MEASURES, Measure, check_option
+from .effect_sizes import RAW_COLUMNS, _column, _positive, escalc
 from .errors import InputError
-from .escalc import RAW_COLUMNS, _column, _positive, escalc
 from .tables import read_table
 
 __all__ = ["StudyTable", "load_studies"]
@@ -127,7 +127,7 @@ def load_studies(
 
     Give either ``effect`` with ``se`` or ``variance`` (precomputed estimates), or
     ``measure`` to compute effects from raw summaries as metafor's ``escalc``
-    does (see :mod:`betameta.escalc`). With neither, columns ``yi``/``vi`` or
+    does (see :mod:`betameta.effect_sizes`). With neither, columns ``yi``/``vi`` or
     ``yi``/``sei`` are used when present.
 
     Parameters
