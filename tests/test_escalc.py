@@ -129,6 +129,6 @@ def test_escalc_is_the_function_whatever_was_imported_first():
     # The package's names load lazily; a submodule of the same name would shadow one once
     # imported (it did: betameta.escalc the module replaced escalc the function).
     import betameta
-    import betameta.studies  # noqa: F401 - imports the effect-size module
+    import betameta.studies  # imports the effect-size module
 
     assert callable(betameta.escalc) and betameta.escalc.__name__ == "escalc"
