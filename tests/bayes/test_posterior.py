@@ -135,11 +135,14 @@ def test_arrays_equal_single_fits():
         keep = np.isfinite(y[:, j])
         fit = bayes_meta(StudyTable(y[keep, j], v[keep, j], tuple(map(str, range(keep.sum())))),
                          prior, mu)
-        assert res["mu_mean"][j] == pytest.approx(fit.mu.mean, rel=1e-12)
-        assert res["mu_ci_high"][j] == pytest.approx(fit.mu.interval()[1], rel=1e-10)
-        assert res["tau_median"][j] == pytest.approx(fit.tau.median, rel=1e-10)
-        assert res["beta_f_sd"][j] == pytest.approx(fit.beta_f.sd, rel=1e-12)
-        assert 10 ** res["log10_bf_tau0"][j] == pytest.approx(fit.bf_tau0, rel=1e-10)
+        assert res.mu_mean[j] == pytest.approx(fit.mu.mean, rel=1e-12)
+        assert res.mu_ci_high[j] == pytest.approx(fit.mu.interval()[1], rel=1e-10)
+        assert res.tau_median[j] == pytest.approx(fit.tau.median, rel=1e-10)
+        assert res.zeta2_mean[j] == pytest.approx(fit.zeta2_mean, rel=1e-12)
+        assert res.log10_bf_mu0[j] == pytest.approx(np.log10(fit.bf_mu0), rel=1e-10)
+        assert res.log10_bf_tau0[j] == pytest.approx(np.log10(fit.bf_tau0), rel=1e-10)
+        assert res.beta_f_sd[j] == pytest.approx(fit.beta_f.sd, rel=1e-12)
+        assert 10 ** res.log10_bf_tau0[j] == pytest.approx(fit.bf_tau0, rel=1e-10)
 
 
 def test_sensitivity_shows_the_lecture_lesson(lecture_frame):
@@ -206,8 +209,8 @@ def test_array_summaries_follow_the_same_existence_rules_as_bayes_meta():
             post = bayes_meta(StudyTable(y[:, j], v[:, j], ("a", "b", "c")), tau_prior, mu_prior)
             for key, want in (("mu_mean", post.mu.mean), ("mu_sd", post.mu.sd), ("tau_mean", post.tau.mean),
                               ("tau_median", post.tau.median), ("beta_f_mean", post.beta_f.mean)):
-                np.testing.assert_allclose(arrays[key][j], want, rtol=1e-12,
+                np.testing.assert_allclose(getattr(arrays, key)[j], want, rtol=1e-12,
                                            err_msg=f"{tau_prior.name} {key}")
     flat = bayes_arrays(y, v, priors.flat_tau(), priors.flat_mu())
-    assert np.isnan(flat["mu_mean"]).all() and np.isinf(flat["mu_sd"]).all()
-    assert np.isinf(flat["tau_mean"]).all()
+    assert np.isnan(flat.mu_mean).all() and np.isinf(flat.mu_sd).all()
+    assert np.isinf(flat.tau_mean).all() and np.isnan(flat.log10_bf_mu0).all()

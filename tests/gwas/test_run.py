@@ -90,6 +90,10 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
         # The run's default priors: tau ~ half-normal(0.5) (auto, no measure), flat mu.
         post = bayes_meta(st, parse_tau_prior("halfnormal:0.5"), parse_mu_prior("flat"))
         assert row["bayes_mu_mean"] == pytest.approx(post.mu.mean, rel=1e-10)
+        assert row["bayes_tau_mean"] == pytest.approx(post.tau.mean, rel=1e-10)
+        assert row["bayes_beta_f_sd"] == pytest.approx(post.beta_f.sd, rel=1e-10)
+        assert row["bayes_zeta2_mean"] == pytest.approx(post.zeta2_mean, rel=1e-10)
+        assert np.isnan(row["bayes_log10_bf_mu0"])  # the default µ prior is flat: not defined
         if dist is None:
             from betameta.gwas.run import _distances
 

@@ -7,12 +7,50 @@ the same quadrature (:func:`~betameta.bayes.exact.tau_grid`) and conditionals as
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .exact import conditional, normal_mixture_quantile, tau_grid, theta_conditionals
+from .exact import conditional, normal_mixture_quantile, tau_grid, theta_conditionals, zeta2_conditional_mean
 from .priors import MuPrior, TauPrior
 
-__all__ = ["bayes_arrays"]
+__all__ = ["BayesArrays", "bayes_arrays"]
+
+
+#: The summaries of each column, in order.
+_FIELDS = ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median", "tau_ci_low",
+           "tau_ci_high", "beta_f_mean", "beta_f_sd", "zeta2_mean", "log_marginal", "log10_bf_tau0",
+           "log10_bf_mu0")
+
+
+@dataclass(frozen=True)
+class BayesArrays:
+    """Posterior summaries of each column of :func:`bayes_arrays` (arrays of shape ``(m,)``).
+
+    ``mu_*``: mean, sd and central interval of µ; ``tau_*``: mean, median and central
+    interval of τ; ``beta_f_*``: mean and sd of βF; ``zeta2_mean``: the exact mean of ζ²;
+    ``log_marginal``: ``log ∫ p(τ) p(y|τ) dτ`` (the log marginal likelihood when both priors
+    are proper); ``log10_bf_tau0 = log10 p(y|τ=0)/p(y)`` (NaN unless the τ prior is proper)
+    and ``log10_bf_mu0 = log10 p(y|µ=0)/p(y)`` (NaN unless both priors are proper), as
+    bayesmeta defines them; ``proper``: whether the posterior is proper. A moment that does
+    not exist is NaN (a mean) or inf (an sd), as :func:`~betameta.bayes.bayes_meta` says.
+    """
+
+    mu_mean: np.ndarray
+    mu_sd: np.ndarray
+    mu_ci_low: np.ndarray
+    mu_ci_high: np.ndarray
+    tau_mean: np.ndarray
+    tau_median: np.ndarray
+    tau_ci_low: np.ndarray
+    tau_ci_high: np.ndarray
+    beta_f_mean: np.ndarray
+    beta_f_sd: np.ndarray
+    zeta2_mean: np.ndarray
+    log_marginal: np.ndarray
+    log10_bf_tau0: np.ndarray
+    log10_bf_mu0: np.ndarray
+    proper: np.ndarray
 
 
 def bayes_arrays(
@@ -23,27 +61,19 @@ def bayes_arrays(
     *,
     level: float = 0.95,
     chunk: int = 2048,
-) -> dict[str, np.ndarray]:
-    """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing).
-
-    Returns arrays of shape ``(m,)``: ``mu_mean, mu_sd, mu_ci_low, mu_ci_high`` (central),
-    ``tau_mean, tau_median, tau_ci_low, tau_ci_high``, ``beta_f_mean, beta_f_sd``,
-    ``log_marginal`` (``log ∫ p(τ) p(y|τ) dτ``), ``log10_bf_tau0``
-    (``log10 p(y|τ=0)/p(y)``; NaN unless the τ prior is proper) and ``proper``.
-    Columns with an improper posterior, or fewer than 2 studies under a flat µ
-    prior, are NaN; a moment that does not exist is NaN (a mean) or inf (an sd), by the
-    same rules as :func:`~betameta.bayes.bayes_meta` (:meth:`.TauGrid.existence`).
+) -> BayesArrays:
+    """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing):
+    the :class:`BayesArrays` of the m meta-analyses (the same quadrature and conditionals as
+    :func:`~betameta.bayes.bayes_meta`, in chunks of columns to bound memory). Columns with an
+    improper posterior, or fewer than 2 studies under a flat µ prior, are NaN.
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape != v.shape:
         raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
     m = y.shape[1]
-    names = ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median",
-             "tau_ci_low", "tau_ci_high", "beta_f_mean", "beta_f_sd", "log_marginal",
-             "log10_bf_tau0")
-    out = {name: np.full(m, np.nan) for name in names}
-    out["proper"] = np.zeros(m, dtype=bool)
+    out = {name: np.full(m, np.nan) for name in _FIELDS}
+    proper = np.zeros(m, dtype=bool)
     present = np.isfinite(y) & np.isfinite(v) & (v > 0)
     usable = present.sum(axis=0) >= (1 if mu_prior.proper else 2)
     cols_all = np.flatnonzero(usable)
@@ -68,6 +98,7 @@ def bayes_arrays(
             "tau_ci_low": g.quantile(lo_q),
             "tau_ci_high": g.quantile(hi_q),
             "log_marginal": g.log_z,
+            "zeta2_mean": (w * zeta2_conditional_mean(g.tau, yy, vv, mu_hat, var)).sum(axis=0),
         }
         _, _, bf_mean, bf_var = theta_conditionals(g.tau, yy, vv, mu_hat, var)
         res["beta_f_mean"] = (w * bf_mean).sum(axis=0)
@@ -75,11 +106,15 @@ def bayes_arrays(
         if tau_prior.proper:
             ll0 = conditional(np.zeros((1, cols.size)), yy, vv, mu_prior)[0][0]
             res["log10_bf_tau0"] = (ll0 - g.log_z) / np.log(10)
+            if mu_prior.proper:  # p(y | µ = 0): the same integral with µ known to be 0
+                g0 = tau_grid(yy, vv, tau_prior, MuPrior(0.0, 0.0))
+                res["log10_bf_mu0"] = (g0.log_z - g.log_z) / np.log(10)
         # The moments that do not exist, as bayes_meta reports them (exact.TauGrid.existence).
         exist = g.existence(mu_prior.proper)
         res["mu_mean"] = np.where(exist.mu_mean, res["mu_mean"], np.nan)
         res["mu_sd"] = np.where(exist.mu_var, res["mu_sd"], np.inf)
+        res["zeta2_mean"] = np.where(exist.mu_var, res["zeta2_mean"], np.nan)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
-        out["proper"][cols] = ok
-    return out
+        proper[cols] = ok
+    return BayesArrays(**out, proper=proper)

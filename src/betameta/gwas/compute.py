@@ -68,8 +68,9 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         from ..bayes.priors import parse_mu_prior, resolve_tau_prior
 
         b = bayes_arrays(beta.T, v.T, resolve_tau_prior(spec.tau_prior), parse_mu_prior(spec.mu_prior))
-        for key in ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_median", "log10_bf_tau0"):
-            out[f"bayes_{key}"] = b[key]
+        for key in ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median",
+                    "beta_f_mean", "beta_f_sd", "zeta2_mean", "log10_bf_mu0", "log10_bf_tau0"):
+            out[f"bayes_{key}"] = getattr(b, key)
     if "partition" in spec.methods:
         from ..transancestry import transancestry_arrays
 
