@@ -313,12 +313,6 @@ def _scale(studies: StudyTable) -> float:
     return s
 
 
-def _i2_from_tau2(tau2: float, w: np.ndarray) -> tuple[float, float]:
-    k = w.size
-    s2 = (k - 1) * w.sum() / (w.sum() ** 2 - (w**2).sum())
-    return tau2 / (tau2 + s2), (tau2 + s2) / s2
-
-
 def meta_analysis(
     studies: StudyTable,
     method: Tau2Method = "REML",

@@ -313,11 +313,10 @@ def bayes_meta(
     beta_f = NormalMixture(w, bf_mean, np.sqrt(bf_var))
     zeta2_mean = float(w @ zeta2_conditional_mean(grid.tau, y, v, mu_hat[:, None], var[:, None])[:, 0])
 
-    # The typical within-study variance of I² (classical._i2_from_tau2's), from weights
-    # divided by the largest (so that variances of 1e-300 do not overflow their squares).
-    wv = studies.vi.min() / studies.vi
-    s2 = ((k - 1) * wv.sum() / (wv.sum() ** 2 - (wv**2).sum()) * studies.vi.min() if k > 1
-          else float(studies.vi[0]))
+    # I²'s typical within-study variance, as the classical fits' (one study: its own).
+    from ..kernels.random_effects import typical_variance
+
+    s2 = float(typical_variance(studies.vi[:, None])[0]) if k > 1 else float(studies.vi[0])
 
     def tau_density(t: np.ndarray) -> np.ndarray:
         from .exact import _log_post

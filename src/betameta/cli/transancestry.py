@@ -33,7 +33,7 @@ def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_
     import pandas as pd
 
     from ..studies import _check_labels
-    from ..tables import read_table
+    from ..tables import note, read_table
     from ..transancestry import read_distances, transancestry
 
     frame = read_table(file, sep=sep, encoding=encoding, text=(study,))
@@ -50,8 +50,8 @@ def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_
                              f"{frame[col].iloc[text[0]]!r} is not a number")
     dropped = [s for s, b, e in zip(labels, beta, se, strict=True) if np.isnan(b) or np.isnan(e)]
     if dropped:
-        click.echo(f"betameta: note: {len(dropped)} of {len(labels)} studies have no effect or SE "
-                   f"and are left out: {', '.join(dropped)}", err=True)
+        note(f"{len(dropped)} of {len(labels)} studies have no effect or SE and are left out: "
+             f"{', '.join(dropped)}")
     dist, _ = read_distances(dist_file, labels, sep=sep, encoding=encoding)
     res = transancestry(beta, se, dist, studies=labels, psi=psi, tau2_prior=tau2_prior)
     if plot:

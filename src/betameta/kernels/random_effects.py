@@ -40,7 +40,7 @@ from scipy import special
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .classical import COMPILED_FROM, log10_norm_sf2
 
-__all__ = ["RandomEffectsArrays", "random_effects_kernel"]
+__all__ = ["RandomEffectsArrays", "random_effects_kernel", "typical_variance"]
 
 _TOL = 1e-12
 _MAXITER = 10_000
@@ -98,6 +98,16 @@ def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         d = np.broadcast_to(df, t.shape)
         log10_p[tiny] = (np.log(2.0) + stats.t.logsf(np.abs(t[tiny]), d[tiny])) / _LN10
     return 2.0 * sf, log10_p
+
+
+def typical_variance(v: np.ndarray) -> np.ndarray:
+    """metafor's typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` of each column
+    of ``v`` (k, m), ``inf`` marking a missing study; from the weights divided by the largest,
+    so that variances of 1e-300 do not overflow their squares (I² = τ²/(τ² + s̃²))."""
+    vmin = v.min(axis=0)
+    u = np.where(np.isfinite(v), vmin / v, 0.0)
+    k = np.isfinite(v).sum(axis=0)
+    return (k - 1) * u.sum(axis=0) / (u.sum(axis=0) ** 2 - (u**2).sum(axis=0)) * vmin
 
 
 class _Projection:
@@ -263,10 +273,7 @@ def random_effects_kernel(
         if intercept:
             half_pi = crit * np.sqrt(se[:, 0] ** 2 + tau2)
             pi_low, pi_high = coef[:, 0] - half_pi, coef[:, 0] + half_pi
-            # The typical within-study variance, from weights divided by the largest.
-            vmin = vz.min(axis=0)  # inf (weight 0) for missing studies
-            u0 = np.where(present, vmin / vz, 0.0)
-            s2 = (k - 1) * u0.sum(axis=0) / (u0.sum(axis=0) ** 2 - (u0**2).sum(axis=0)) * vmin
+            s2 = typical_variance(vz)
             i2, h2 = tau2 / (tau2 + s2), (tau2 + s2) / s2
             i2_lo, i2_hi = lo / (lo + s2), hi / (hi + s2)
     bad = ~fit[:, None]
