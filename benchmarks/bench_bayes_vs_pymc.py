@@ -21,7 +21,7 @@ import numpy as np
 from betameta import load_studies
 from betameta.bayes import bayes_meta
 from betameta.bayes import priors as P
-from betameta.bayes.arrays import bayes_arrays
+from betameta.kernels.bayes import bayes_arrays
 from betameta.mcmc import normal_normal_model, sample
 
 ROOT = Path(__file__).parents[1]

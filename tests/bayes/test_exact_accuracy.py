@@ -132,7 +132,7 @@ def test_power_law_tail_of_tau_moments():
     y, v = np.array(c["yi"]), np.array(c["vi"])
     prior, mu = P.lambert("L1"), P.normal_mu(0, np.sqrt(1000))
     fit = bayes_meta(StudyTable(y, v, ("a", "b")), prior, mu)
-    from betameta.bayes.exact import _log_post
+    from betameta.kernels.exact import _log_post
 
     def f(u, r):
         tau = np.array([[np.exp(u)]])

@@ -10,7 +10,7 @@ from scipy import integrate, stats
 from betameta import StudyTable, load_studies, meta_analysis
 from betameta.bayes import bayes_meta, sensitivity_analysis
 from betameta.bayes import priors as P
-from betameta.bayes.arrays import bayes_arrays
+from betameta.kernels.bayes import bayes_arrays
 
 
 def _case(name):
@@ -197,7 +197,7 @@ def test_array_summaries_follow_the_same_existence_rules_as_bayes_meta():
     # Every column of bayes_arrays must report what bayes_meta reports for that column.
     from betameta import StudyTable
     from betameta.bayes import bayes_meta, priors
-    from betameta.bayes.arrays import bayes_arrays
+    from betameta.kernels.bayes import bayes_arrays
 
     y = np.array([[0.1, 0.5, -0.3], [0.2, 0.1, 0.6]]).T
     v = np.array([[0.04, 0.09, 0.05], [0.01, 0.02, 0.04]]).T

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from betameta import InputError
-from betameta.transancestry import enumerate_partitions, transancestry, transancestry_arrays
+from betameta.transancestry import enumerate_partitions, partition_arrays, transancestry
 from betameta.transancestry.partitions import centre_set_log_prior
 
 
@@ -132,9 +132,10 @@ def test_missing_studies_restrict_partitions():
     full = transancestry(b[keep], se[keep], dist[np.ix_(keep, keep)])
     res = transancestry(b_missing, se, dist)
     assert res.log10_bf == pytest.approx(full.log10_bf, abs=1e-12)
-    arr = transancestry_arrays(np.stack([b, b_missing]), np.stack([se, se]), dist)
-    assert arr["log10_bf"][1] == pytest.approx(full.log10_bf, abs=1e-12)
-    assert np.isnan(arr["effect_mean"][1, 2]) and arr["n_studies"].tolist() == [5, 4]
+    # (k, m) effects and variances: the two variants are columns.
+    arr = partition_arrays(np.stack([b, b_missing], axis=1), np.stack([se, se], axis=1) ** 2, dist)
+    assert arr.log10_bf[1] == pytest.approx(full.log10_bf, abs=1e-12)
+    assert np.isnan(arr.effect_mean[2, 1]) and arr.n_studies.tolist() == [5, 4]
 
 
 def test_arrays_equal_single_variant_calls():
@@ -142,11 +143,12 @@ def test_arrays_equal_single_variant_calls():
     b, se, dist = _case(rng, 6)
     B = b[None] + rng.normal(0, se, (30, 6))
     S = np.repeat(se[None], 30, axis=0)
-    arr = transancestry_arrays(B, S, dist)
+    arr = partition_arrays(B.T, S.T**2, dist)
+    assert arr.effect_mean.shape == (6, 30) and arr.log10_bf.shape == (30,)
     for j in (0, 13, 29):
         one = transancestry(B[j], S[j], dist)
-        assert arr["log10_bf"][j] == pytest.approx(one.log10_bf, abs=1e-12)
-        np.testing.assert_allclose(arr["effect_mean"][j], one.effect_mean, rtol=1e-12)
+        assert arr.log10_bf[j] == pytest.approx(one.log10_bf, abs=1e-12)
+        np.testing.assert_allclose(arr.effect_mean[:, j], one.effect_mean, rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -171,7 +173,7 @@ def test_bad_input(kwargs, message):
 def test_vectorisable_exp_matches_libm():
     """The kernel's polynomial exp (exp(x/256)^256) against NumPy's exp on [-40, 0]: the
     kernel's documented bound is 1e-13 relative; below -40 the term is dropped (0)."""
-    from betameta.transancestry.kernel import _exp_nonpositive
+    from betameta.kernels.partition_loops import _exp_nonpositive
 
     # logspace's last point may round to just below -40 (NumPy 2.4 gives -40.000000000000014),
     # where the kernel returns 0 by design: clipped to the interval the bound is claimed on.

@@ -18,7 +18,7 @@ import numpy as np
 from scipy import optimize
 
 from .._options import INTERVALS, IntervalType, check_option
-from .exact import TauGrid, normal_mixture_cdf, normal_mixture_pdf, normal_mixture_quantile
+from ..kernels.exact import Mixture, TauGrid
 
 
 class Marginal:
@@ -60,40 +60,29 @@ class Marginal:
 
 @dataclass(frozen=True)
 class NormalMixture(Marginal):
-    """``Σ wⱼ N(meanⱼ, sdⱼ²)`` over the τ nodes; moments flagged when they diverge."""
+    """The one-meta-analysis view of an :class:`~betameta.kernels.exact.Mixture` (µ, θᵢ,
+    θ_new, βF): its summaries as floats, moments flagged when they diverge."""
 
-    w: np.ndarray
-    means: np.ndarray
-    sds: np.ndarray
-    mean_exists: bool = True
-    var_finite: bool = True
+    arrays: Mixture
 
     @property
     def mean(self) -> float:  # type: ignore[override]
-        return float(self.w @ self.means) if self.mean_exists else float("nan")
+        return float(self.arrays.mean()[0])
 
     @property
     def sd(self) -> float:  # type: ignore[override]
-        if not self.var_finite:
-            return float("inf")
-        m = self.w @ self.means  # two passes: E[x²] − E[x]² cancels where the means are large
-        return float(np.sqrt(self.w @ (self.sds**2 + (self.means - m) ** 2)))
+        return float(self.arrays.sd()[0])
 
     def quantile(self, q: float) -> float:
-        if q <= 0:
-            return float(np.min(np.where(self.w > 0, self.means - 40 * self.sds, np.inf)))
-        return float(normal_mixture_quantile(self.w[:, None], self.means[:, None],
-                                             self.sds[:, None], q)[0])
+        return float(self.arrays.quantile(q)[0])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        return normal_mixture_cdf(x.reshape(-1, 1), self.w[:, None], self.means[:, None],
-                                  self.sds[:, None]).reshape(x.shape)
+        return self.arrays.cdf(x.reshape(-1, 1)).reshape(x.shape)
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=float)
-        return normal_mixture_pdf(x.reshape(-1, 1), self.w[:, None], self.means[:, None],
-                                  self.sds[:, None]).reshape(x.shape)
+        return self.arrays.pdf(x.reshape(-1, 1)).reshape(x.shape)
 
 
 @dataclass(frozen=True)

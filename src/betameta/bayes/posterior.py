@@ -2,7 +2,7 @@
 
 Model (DESIGN §2; Röver 2020): ``yᵢ | θᵢ ~ N(θᵢ, σᵢ²)``, ``θᵢ | µ, τ ~ N(µ, τ²)``,
 ``µ ~ N(m₀, ψ²)`` or flat, ``τ ~ p(τ)``. The posterior of τ is integrated
-numerically (:mod:`betameta.bayes.exact`); every other marginal is a normal
+numerically (:mod:`betameta.kernels.exact`); every other marginal is a normal
 mixture over the τ nodes, or, for ζ², estimated from exact i.i.d. draws.
 
 Conditional on τ, with ``cᵢ = σᵢ²/(σᵢ² + τ²)`` and ``aᵢ = wᵢ/Σw`` (``wᵢ = 1/σᵢ²``):
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
+from ..kernels.exact import TauGrid, conditional, mixtures, tau_grid
 from ..studies import StudyTable
-from .exact import TauGrid, conditional, tau_grid, theta_conditionals, zeta2_conditional_mean
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
 from .priors import MuPrior, TauPrior, flat_mu, prior_quantile, resolve_tau_prior
 
@@ -235,9 +235,12 @@ def _prior_data_conflict(studies: StudyTable, tau_prior: TauPrior) -> list[str]:
     the posterior of τ then piles against the prior's scale, and so do µ's intervals."""
     if tau_prior.fixed is not None or not tau_prior.proper or studies.k < 2:
         return []
-    from ..classical import meta_analysis
+    from ..kernels.random_effects import random_effects_kernel
 
-    tau_hat = meta_analysis(studies, method="REML").random.tau
+    tau_hat = float(np.sqrt(random_effects_kernel(studies.yi, studies.vi, method="REML",
+                                                  ci=False).tau2[0]))
+    if not tau_hat > 0:
+        return []
     q99 = prior_quantile(tau_prior, 0.99, studies.vi)
     if not tau_hat > q99:
         return []
@@ -296,22 +299,12 @@ def bayes_meta(
             f"(tau ~ {tau_prior.name}, mu ~ {mu_prior.name}, k = {k}); use a proper prior"
         )
     notes = _prior_data_conflict(studies, tau_prior)
-    exist = grid.existence(mu_prior.proper)
     notes += grid.existence_notes(mu_prior.proper)
-    mu_mean_ok, mu_var_ok = bool(exist.mu_mean[0]), bool(exist.mu_var[0])
-    var_tau2_ok = bool(exist.theta_new_var[0])
 
-    w = grid.weight[:, 0]
-    tau = grid.tau[:, 0]
-    _, mu_hat, var = conditional(grid.tau, y, v, mu_prior)
-    mu_hat, var = mu_hat[:, 0], var[:, 0]
-    mu = NormalMixture(w, mu_hat, np.sqrt(var), mu_mean_ok, mu_var_ok)
-    theta_new = NormalMixture(w, mu_hat, np.sqrt(var + tau**2), mu_mean_ok, var_tau2_ok)
-    th_mean, th_var, bf_mean, bf_var = (x[..., 0] for x in theta_conditionals(
-        grid.tau, y, v, mu_hat[:, None], var[:, None]))
-    theta = tuple(NormalMixture(w, th_mean[i], np.sqrt(th_var[i])) for i in range(k))
-    beta_f = NormalMixture(w, bf_mean, np.sqrt(bf_var))
-    zeta2_mean = float(w @ zeta2_conditional_mean(grid.tau, y, v, mu_hat[:, None], var[:, None])[:, 0])
+    mix = mixtures(grid, y, v, mu_prior, studies=True)
+    mu, theta_new, beta_f = (NormalMixture(x) for x in (mix.mu, mix.theta_new, mix.beta_f))
+    theta = tuple(NormalMixture(x) for x in mix.theta)
+    zeta2_mean = float(mix.zeta2_mean[0])
 
     # I²'s typical within-study variance, as the classical fits' (one study: its own).
     from ..kernels.random_effects import typical_variance
@@ -319,7 +312,7 @@ def bayes_meta(
     s2 = float(typical_variance(studies.vi[:, None])[0]) if k > 1 else float(studies.vi[0])
 
     def tau_density(t: np.ndarray) -> np.ndarray:
-        from .exact import _log_post
+        from ..kernels.exact import _log_post
 
         t = np.asarray(t, dtype=float)
         lp = _log_post(t.reshape(-1, 1), y, v, tau_prior, mu_prior)

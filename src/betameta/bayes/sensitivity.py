@@ -18,8 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from ..classical import meta_analysis
+from ..kernels.exact import conditional, theta_conditionals
 from ..studies import StudyTable
-from .exact import conditional, theta_conditionals
 from .posterior import bayes_meta
 from .priors import LAMBERT, MuPrior, fixed_tau2, lambert, normal_mu
 

@@ -64,25 +64,25 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     if "z2" in spec.methods:
         out |= {"z2": c.z2, "z2_df": d["z2_df"], "z2_p_value": c.z2_p, "z2_neg_log_10_p_value": -c.z2_log10p}
     if "bayes" in spec.methods:
-        from ..bayes.arrays import bayes_arrays
         from ..bayes.priors import parse_mu_prior, resolve_tau_prior
+        from ..kernels.bayes import bayes_arrays
 
         b = bayes_arrays(beta.T, v.T, resolve_tau_prior(spec.tau_prior), parse_mu_prior(spec.mu_prior))
         for key in ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median",
                     "beta_f_mean", "beta_f_sd", "zeta2_mean", "log10_bf_mu0", "log10_bf_tau0"):
             out[f"bayes_{key}"] = getattr(b, key)
     if "partition" in spec.methods:
-        from ..transancestry import transancestry_arrays
+        from ..kernels.partition import partition_arrays
 
         if spec.distances is None:
             raise ValueError("the partition model needs distances (auto or a file)")
-        r = transancestry_arrays(beta, se, spec.distances, psi=spec.psi, tau2_prior=spec.tau2_prior)
-        out["partition_log10_bf"] = r["log10_bf"]
-        out["partition_log10_bf_c1"] = r["log10_bf_c1"]
-        out["partition_p_heterogeneity"] = r["p_heterogeneity"]
+        r = partition_arrays(beta.T, v.T, spec.distances, psi=spec.psi, tau2_prior=spec.tau2_prior)
+        out["partition_log10_bf"] = r.log10_bf
+        out["partition_log10_bf_c1"] = r.log10_bf_c1
+        out["partition_p_heterogeneity"] = r.p_heterogeneity
         for j, s in enumerate(spec.studies):
-            out[f"partition_effect_{s}"] = r["effect_mean"][:, j]
-            out[f"partition_effect_sd_{s}"] = r["effect_sd"][:, j]
+            out[f"partition_effect_{s}"] = r.effect_mean[j]
+            out[f"partition_effect_sd_{s}"] = r.effect_sd[j]
     return pa.table(out)
 
 

@@ -11,7 +11,7 @@ loaded on first use.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -117,7 +117,8 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     return sf.reshape(shape), out.reshape(shape)
 
 
-class ClassicalArrays(NamedTuple):
+@dataclass(frozen=True)
+class ClassicalArrays:
     """Per-column results of :func:`classical_kernel` (each an array of shape ``(m,)`` or scalar).
 
     ``fe_*``: inverse-variance common/fixed effect; ``q``/``q_df``: Cochran's Q;

@@ -174,6 +174,7 @@ def random_effects_kernel(
     method: Tau2Method = "REML",
     test: TestType = "z",
     level: float = 0.95,
+    ci: bool = True,
 ) -> RandomEffectsArrays:
     """Random-effects meta-analysis (or meta-regression on ``X``) of every column of ``y``.
 
@@ -190,6 +191,9 @@ def random_effects_kernel(
         ``Q(τ̂²)/(k − p)``, t on ``k − p`` df, no truncation).
     level
         Confidence level of every interval.
+    ci
+        Whether to solve for the Q-profile interval of τ² (and I²); without it those bounds
+        are NaN and a fit costs half as much.
 
     Returns
     -------
@@ -238,12 +242,13 @@ def random_effects_kernel(
         return proj(tau2, cols).q()
 
     intercept = p == 1 and bool(np.all(X == 1))
+    targets = _qprofile_targets(df, level) if ci else (np.full(m, np.nan),) * 2
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         if intercept and m >= COMPILED_FROM:
             # The same steps, one column at a time, compiled (tested equal to the code below).
             from .loops import random_effects_intercept
 
-            lo_target, hi_target = _qprofile_targets(df, level)
+            lo_target, hi_target = targets
             res = random_effects_intercept(y0, vz, unit, df.astype(float), TAU2_METHODS.index(method),
                                            lo_target, hi_target)
             tau2, lo, hi = res[0], res[1], res[2]
@@ -251,7 +256,7 @@ def random_effects_kernel(
         else:
             tau2 = _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at)
             tau2 = np.where(fit, tau2, np.nan)
-            lo, hi = _qprofile(df, unit, proj, q_at, level)
+            lo, hi = (_root(q_at, proj, target, unit, np.zeros(m)) for target in targets)
             P = proj(np.nan_to_num(tau2))
             cov = _solve(P.A, np.broadcast_to(np.eye(p), P.A.shape)) / P.c[:, None, None]
             coef, q_tau = P.beta, P.q()
@@ -384,10 +389,3 @@ def _qprofile_targets(df: np.ndarray, level: float) -> tuple[np.ndarray, np.ndar
     values, where = np.unique(np.where(ok, df, 1).astype(float), return_inverse=True)
     return tuple(np.where(ok, special.chdtri(values, 1.0 - prob)[where], np.nan)  # type: ignore[return-value]
                  for prob in (1 - alpha / 2, alpha / 2))
-
-
-def _qprofile(df, unit, proj, q_at, level) -> tuple[np.ndarray, np.ndarray]:
-    """Q-profile bounds of τ² (on the scaled data): the roots of ``Q = χ²_{k−p}`` at 1 − α/2
-    (lower bound) and α/2 (upper bound)."""
-    return tuple(_root(q_at, proj, target, unit, np.zeros(df.shape[0]))  # type: ignore[return-value]
-                 for target in _qprofile_targets(df, level))

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .model import _check_distances, quadrature_args, single_partition_fit
+from ..kernels.partition import check_distances, quadrature_args
+from .model import single_partition_fit
 from .partitions import centre_set_log_prior, partitions_of
 from .priors import parse_tau2_prior
 
@@ -119,7 +120,7 @@ def transancestry_mcmc(
     beta = np.asarray(beta, float)
     se = np.asarray(se, float)
     k = beta.size
-    dist = _check_distances(distances, k)
+    dist = check_distances(distances, k)
     if k < 2 or not (np.all(np.isfinite(beta)) and np.all(se > 0)):
         raise ValueError("the MCMC needs at least 2 studies, all with an effect and a positive SE")
     ev = _Evaluator(beta, se**2, psi * psi, parse_tau2_prior(tau2_prior))

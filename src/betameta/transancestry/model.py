@@ -18,153 +18,11 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..kernels.partition import check_distances, partition_arrays, partition_kernel, quadrature_args
 from .partitions import MAX_EXACT_STUDIES, PartitionSet, enumerate_partitions
 from .priors import Tau2Prior, parse_tau2_prior
 
-__all__ = ["TransAncestry", "transancestry", "transancestry_arrays"]
-
-_LN10 = np.log(10.0)
-_X, _W = np.polynomial.legendre.leggauss(8)
-
-
-def partition_kernel(*args):
-    """The compiled kernel (:mod:`.kernel`), imported on first use (numba takes a few tenths
-    of a second to import)."""
-    from .kernel import partition_kernel as kernel
-
-    return kernel(*args)
-
-
-def _kernel_args(ps: PartitionSet) -> tuple:
-    idx, ptr = [], [0]
-    for cl in ps.clusters:
-        idx.extend(cl)
-        ptr.append(len(idx))
-    return (np.array(idx, np.int64), np.array(ptr, np.int64), ps.part_ptr, ps.part_clusters,
-            ps.study_cluster, ps.log_prior, ps.one_cluster_index(), ps.n_clusters_of)
-
-
-_N_LAST = 6  # log-scale panels between 1/min W and the prior's upper quantile
-_X1, _W1 = np.polynomial.legendre.leggauss(4)
-
-
-def quadrature_args(prior: Tau2Prior) -> tuple:
-    """The τ² prior and Gauss–Legendre rules as the kernel takes them (see ``kernel._nodes``).
-
-    60 nodes per variant: 4 in τ² on ``[0, 1/ΣW]``, then 8-point panels in ``log τ²`` on
-    ``[1/ΣW, 1/min W]`` (where ``τ²W_c ≈ 1`` for some cluster) and six equal panels up to
-    the prior's 1 − 1e-15 quantile (where power laws ``τ^(1−C)`` meet the prior's scale).
-    Against brute force (tests/transancestry) the error is ~1e-8 in log10 BF. Against the
-    same panels with 816 nodes, on 80,000 random variants (k = 2..6, SEs 1e-3 to 0.3,
-    effects up to 60 SEs and |β| ≤ 2): median 2e-10, 99.9th percentile 2e-7, worst 1.0e-6.
-    """
-    from scipy.special import gammaln
-
-    if prior.fixed is not None:
-        vec = (0.0, 1.0, 1.0, 0.0, 0.0, float(prior.fixed))
-    elif prior.family == "gamma":
-        vec = (0.0, prior.a, prior.b, prior.a * np.log(prior.b) - gammaln(prior.a),
-               float(np.log(prior.upper)), -1.0)
-    else:
-        vec = (1.0, prior.a, 0.0, 0.0, float(np.log(prior.upper)), -1.0)
-    return np.array(vec, dtype=float), _X1, _W1, _X, _W, _N_LAST
-
-
-def _check_distances(dist: np.ndarray, k: int) -> np.ndarray:
-    dist = np.asarray(dist, dtype=float)
-    if dist.shape != (k, k):
-        raise InputError(f"the distance matrix is {dist.shape[0]}x{dist.shape[1] if dist.ndim > 1 else ''}"
-                         f" but there are {k} studies")
-    if not np.all(np.isfinite(dist)) or np.any(dist < 0):
-        raise InputError("distances must be finite and non-negative")
-    if not np.allclose(dist, dist.T, rtol=1e-10, atol=1e-12):
-        raise InputError("the distance matrix is not symmetric")
-    if np.any(np.diag(dist) != 0):
-        raise InputError("the distance matrix must have a zero diagonal")
-    return dist
-
-
-def transancestry_arrays(
-    b: np.ndarray,
-    se: np.ndarray,
-    distances: np.ndarray,
-    *,
-    psi: float = 1.0,
-    tau2_prior: str | Tau2Prior = "exponential:1",
-    coclustering: bool = False,
-    chunk: int = 100_000,
-) -> dict[str, np.ndarray]:
-    """The partition model for m variants × k studies (NaN marks a missing study).
-
-    Partitions are enumerated once per pattern of present studies (on the
-    distance sub-matrix). Returns arrays: ``log10_bf``, ``log10_bf_c1``,
-    ``p_heterogeneity``, ``map_partition`` (index into the partitions of that
-    variant's set of studies, -1 when not run), ``n_studies``, ``effect_mean``/``effect_sd`` (m, k; NaN for
-    missing studies) and, if asked, ``coclustering`` (m, k, k). Variants with fewer
-    than 2 studies are left NaN (they are counted in ``n_studies``).
-    """
-    b = np.atleast_2d(np.asarray(b, dtype=float))
-    se = np.atleast_2d(np.asarray(se, dtype=float))
-    if b.shape != se.shape:
-        raise InputError(f"effects {b.shape} and standard errors {se.shape} differ in shape")
-    m, k = b.shape
-    if k > MAX_EXACT_STUDIES:
-        raise ValueError(f"{k} studies: the genome-wide kernel enumerates centre sets, which is "
-                         f"limited to {MAX_EXACT_STUDIES} studies; use transancestry(..., "
-                         "method='mcmc') per variant")
-    dist = _check_distances(distances, k)
-    if not (np.isfinite(psi) and psi > 0):
-        raise ValueError(f"psi must be a positive number, got {psi}")
-    prior = parse_tau2_prior(tau2_prior)
-    present = np.isfinite(b) & np.isfinite(se) & (se > 0)
-    out = {
-        "log10_bf": np.full(m, np.nan), "log10_bf_c1": np.full(m, np.nan),
-        "p_heterogeneity": np.full(m, np.nan), "map_partition": np.full(m, -1, np.int64),
-        "n_studies": present.sum(axis=1), "effect_mean": np.full((m, k), np.nan),
-        "effect_sd": np.full((m, k), np.nan),
-    }
-    if coclustering:
-        out["coclustering"] = np.full((m, k, k), np.nan)
-    # Group variants by which studies they have (as integer codes: np.unique on rows is slow).
-    codes = present.astype(np.int64) @ (np.int64(1) << np.arange(k, dtype=np.int64))
-    order = np.argsort(codes, kind="stable")
-    uniq, starts = np.unique(codes[order], return_index=True)
-    bounds = [*starts.tolist(), m]
-    for pi, code in enumerate(uniq):
-        cols = np.flatnonzero((int(code) >> np.arange(k)) & 1)
-        if cols.size < 2:
-            continue
-        rows = order[bounds[pi]:bounds[pi + 1]]
-        ps = enumerate_partitions(dist[np.ix_(cols, cols)])
-        args = _kernel_args(ps)
-        quad = quadrature_args(prior)
-        contiguous = rows.size > 0 and rows[-1] - rows[0] + 1 == rows.size and cols.size == k
-        for start in range(0, rows.size, chunk):  # bounded memory: ~1 KB per variant in flight
-            r = rows[start:start + chunk]
-            if contiguous:  # the usual case, every study present: slices, not fancy-index copies
-                r = slice(int(r[0]), int(r[-1]) + 1)
-                bb, vv = b[r], se[r] ** 2
-            else:
-                bb = np.ascontiguousarray(b[np.ix_(r, cols)])
-                vv = np.ascontiguousarray(se[np.ix_(r, cols)] ** 2)
-            scalars, mean, sd, cocl = partition_kernel(bb, vv, *quad, psi * psi, *args,
-                                                       coclustering)
-            out["log10_bf"][r] = scalars[:, 0] / _LN10
-            out["log10_bf_c1"][r] = scalars[:, 1] / _LN10
-            out["p_heterogeneity"][r] = scalars[:, 2]
-            out["map_partition"][r] = scalars[:, 3].astype(np.int64)
-            if contiguous:
-                out["effect_mean"][r] = mean
-                out["effect_sd"][r] = sd
-                if coclustering:
-                    out["coclustering"][r] = cocl
-            else:
-                out["effect_mean"][np.ix_(r, cols)] = mean
-                out["effect_sd"][np.ix_(r, cols)] = sd
-                if coclustering:
-                    out["coclustering"][np.ix_(r, cols, cols)] = cocl
-    return out
-
+__all__ = ["TransAncestry", "transancestry"]
 
 @dataclass(frozen=True, repr=False)
 class TransAncestry:
@@ -270,7 +128,7 @@ def transancestry(
     seed: int | None = 1,
     mcmc_steps: int = 20_000,
 ) -> TransAncestry:
-    """The partition model for one variant (same kernel as :func:`transancestry_arrays`).
+    """The partition model for one variant (same kernel as :func:`partition_arrays`).
 
     Studies with a missing effect or SE (NaN) are dropped for this variant (and the
     allowed partitions restricted to the others); at least 2 must remain. An SE that is
@@ -294,7 +152,7 @@ def transancestry(
         i = int(wrong[0])
         raise InputError(f"study {studies[i]!r}: effect {beta[i]:g} with SE {se[i]:g}; an SE must be a "
                          "positive finite number (a missing one, NaN, leaves the study out)")
-    dist = _check_distances(distances, k)
+    dist = check_distances(distances, k)
     keep = np.isfinite(beta) & np.isfinite(se)
     if keep.sum() < 2:
         raise InputError(f"the partition model needs at least 2 studies with an effect and a "
@@ -305,8 +163,8 @@ def transancestry(
     if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
         return _from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
                           tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps)
-    res = transancestry_arrays(beta[None, cols], se[None, cols], dist[np.ix_(cols, cols)], psi=psi,
-                               tau2_prior=tau2_prior, coclustering=True)
+    res = partition_arrays(beta[cols, None], se[cols, None] ** 2, dist[np.ix_(cols, cols)], psi=psi,
+                           tau2_prior=tau2_prior, coclustering=True)
     names = tuple(studies[i] for i in cols)
     ps = enumerate_partitions(dist[np.ix_(cols, cols)])
     # Posterior of each partition, for the table (cheap: a second kernel call is not needed).
@@ -314,11 +172,11 @@ def transancestry(
     table = pd.DataFrame({
         "partition": [" | ".join(",".join(names[i] for i in cl) for cl in p) for p in ps.partitions],
         "n_clusters": ps.n_clusters_of, "prior": np.exp(ps.log_prior), "posterior": part_post})
-    best = ps.partitions[int(res["map_partition"][0])]
+    best = ps.partitions[int(res.map_partition[0])]
     return TransAncestry(names, beta[cols], se[cols], dist[np.ix_(cols, cols)], psi,
-                         parse_tau2_prior(tau2_prior).name, float(res["log10_bf"][0]),
-                         float(res["log10_bf_c1"][0]), float(res["p_heterogeneity"][0]),
-                         res["coclustering"][0], res["effect_mean"][0], res["effect_sd"][0],
+                         parse_tau2_prior(tau2_prior).name, float(res.log10_bf[0]),
+                         float(res.log10_bf_c1[0]), float(res.p_heterogeneity[0]),
+                         res.coclustering[..., 0], res.effect_mean[:, 0], res.effect_sd[:, 0],
                          tuple(tuple(names[i] for i in cl) for cl in best),
                          table.sort_values("posterior", ascending=False, ignore_index=True))
 

@@ -24,11 +24,11 @@ import numpy as np
 from numpy.polynomial import legendre
 from scipy import special
 
-from .priors import MuPrior, TauPrior, data_scale
+from ..bayes.priors import MuPrior, TauPrior, data_scale
 
 _LOG2PI = np.log(2 * np.pi)
 _COARSE = np.arange(-40.0, 40.0 + 1e-9, 0.5)  # log τ around the data's scale
-_DROP = 36.0  # the integrand is followed down to e^-36 of its maximum
+_DROP = 40.0  # the integrand is followed down to e^-40 of its maximum
 _EPS = 1e-6
 
 
@@ -156,22 +156,41 @@ class TauGrid:
     cum_coef: np.ndarray | None = None  # (G+1, P, m) Legendre coefficients of the panel CDFs
     panel_cdf: np.ndarray | None = None  # (P+1, m) CDF at the panel edges
     log_f_end: np.ndarray | None = None  # (m,) log of the normalised integrand at the last edge
+    tail_tau: np.ndarray | None = None  # (2, m) τ at the last edge and a decade beyond
+
+    @property
+    def nodes_and_probes(self) -> np.ndarray:
+        """The nodes, then the two tail probes :attr:`tail_tau`: ``(n + 2, m)``, where the
+        conditionals of a quantity are evaluated for :class:`Mixture`."""
+        probes = self.tau[-1:].repeat(2, axis=0) if self.tail_tau is None else self.tail_tau
+        return np.concatenate([self.tau, probes])
+
+    def tail_integral(self, log_g: np.ndarray) -> np.ndarray:
+        """``∫ g(τ) p(τ|y) dτ`` beyond the last edge ``b``, for ``g ≥ 0`` given by its log at
+        the two probes (2, m).
+
+        Beyond ``b`` the integrand in u = log τ follows its power law ``e^((s+1)u)``
+        (s = ``slope_hi``: :func:`tail_slopes` makes sure of it where the tail matters) and
+        ``g`` its own, ``e^(ρu)`` with ρ from the probes a decade apart, so the tail is
+        ``f(b) g(b) / −(s + 1 + ρ)``: negligible unless the integral barely converges, when it
+        dominates (e.g. E τ² for k = 2 under L1). inf where it diverges.
+        """
+        if self.log_f_end is None:
+            return np.zeros(self.tau.shape[1])
+        log_g = np.asarray(log_g, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            rho = (log_g[1] - log_g[0]) / np.log(10.0)
+            rate = -(self.slope_hi + 1 + rho)
+            tail = np.exp(self.log_f_end + log_g[0]) / rate
+        none = np.isneginf(self.log_f_end) | np.isneginf(log_g[0])
+        return np.where(none, 0.0, np.where(rate > _EPS, tail, np.inf))
 
     def moment(self, r: float) -> np.ndarray:
-        """``E[τ^r | y]``, inf where it diverges.
-
-        Beyond the last edge ``b`` the integrand in u = log τ follows its power law
-        ``e^((s+1)u)`` (s = ``slope_hi``), so the tail adds
-        ``f(b) e^(rb) / −(s + 1 + r)``: negligible unless the moment barely
-        converges, when it dominates (e.g. k = 2 under L1).
-        """
+        """``E[τ^r | y]`` (with :meth:`tail_integral`), inf where it diverges."""
         body = (self.weight * self.tau**r).sum(axis=0)
         if self.log_f_end is None:
             return body
-        b = self.edges[-1]
-        with np.errstate(over="ignore", invalid="ignore"):
-            tail = np.exp(self.log_f_end + r * b) / -(self.slope_hi + 1 + r)
-        tail = np.where(np.isneginf(self.log_f_end), 0.0, tail)
+        tail = self.tail_integral(r * np.log(self.tail_tau))
         return np.where(self.finite_moment(r), body + tail, np.inf)
 
     @property
@@ -264,34 +283,80 @@ class TauGrid:
 
 
 def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = None,
-                hi_u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞.
+                hi_u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞, and log τ
+    where the upper one was measured.
 
     Measured between two points a decade apart, below ``1e-9 ×`` the data's scale and
     ``e⁻²⁰`` below ``lo_u`` (log τ where the posterior's bulk begins), and above ``1e8 ×``
-    the data's scale and ``e²⁰`` above ``hi_u``: far out on both counts, so a prior on a scale
-    far from the data's (τ ~ half-normal(1) with variances of 1e300) is measured in its own
-    tail, not in the middle of its decay.
+    the data's scale, ``1e4 ×`` a normal µ prior's sd and ``e²⁰`` above ``hi_u``: far out on
+    every count, so a prior on a scale far from the data's (τ ~ half-normal(1) with variances
+    of 1e300) is measured in its own tail, not in the middle of its decay. Upwards the point
+    moves out by factors of 1e10 until two exponents 1e10 apart agree to 1e-11: from there
+    on the density is its power law to that accuracy, which :meth:`TauGrid.moment` relies on.
     """
     scale = np.log(data_scale(v))
     lo, hi = prior.support
     u_lo = scale + np.log(1e-9) if lo_u is None else np.minimum(scale + np.log(1e-9), lo_u - 20.0)
     u_hi = scale + np.log(1e8) if hi_u is None else np.maximum(scale + np.log(1e8), hi_u + 20.0)
-    pairs = []
-    for u1, step, open_end in ((np.maximum(u_lo, -700.0), -np.log(10.0), lo == 0),
-                               (np.minimum(u_hi, 700.0), np.log(10.0), not np.isfinite(hi))):
-        low_end = step < 0
-        if not open_end:
-            pairs.append(np.full(scale.shape, np.inf if low_end else -np.inf))
-            continue
+    if mu.proper and mu.sd > 0:
+        u_hi = np.maximum(u_hi, np.log(mu.sd) + np.log(1e4))
+    dec = np.log(10.0)
+
+    def slope_at(u1, step, low_end):
         tau = np.exp(np.stack([u1, u1 + step]))
         lp = _log_post(tau, y, v, prior, mu)
         with np.errstate(invalid="ignore"):
             slope = (lp[1] - lp[0]) / step
         # A density that vanishes faster than any power (e.g. exp(-1/τ²) at 0).
-        slope = np.where(np.isneginf(lp[1]), np.inf if low_end else -np.inf, slope)
-        pairs.append(slope)
-    return pairs[0], pairs[1]
+        return np.where(np.isneginf(lp[1]), np.inf if low_end else -np.inf, slope)
+
+    if lo == 0:
+        slope_lo = slope_at(np.maximum(u_lo, -700.0), -dec, True)
+    else:
+        slope_lo = np.full(scale.shape, np.inf)
+    far = np.minimum(u_hi, 680.0)
+    if np.isfinite(hi):
+        return slope_lo, np.full(scale.shape, -np.inf), far
+    slope_hi = slope_at(far, dec, False)
+    for _ in range(6):
+        further = np.minimum(far + 10 * dec, 680.0)
+        s2 = slope_at(further, dec, False)
+        with np.errstate(invalid="ignore"):
+            settled = (np.abs(s2 - slope_hi) <= 1e-11 * np.maximum(1.0, np.abs(s2))) | (
+                np.isneginf(s2) & np.isneginf(slope_hi)) | (further == far)
+        if settled.all():
+            break
+        far = np.where(settled, far, further)
+        slope_hi = np.where(settled, slope_hi, s2)
+    return slope_lo, slope_hi, far
+
+
+#: The highest power r of τ whose posterior moment the quadrature range is made to cover
+#: (E τ⁴ is the variance of τ²); moments that diverge are left to the existence rules.
+_MAX_POWER = 4.0
+
+
+def _spread(D: np.ndarray, width: np.ndarray, n: int) -> np.ndarray:
+    """Panel edges at distances ``D sinh(c j/n)/sinh(c)``, j = 0…n, from the mode (n+1, m):
+    the first panel ``width`` wide (or D/n, when that is narrower), then growing by the
+    constant factor e^(c/n); ``c ≥ 0`` by Newton's method on the log of the first width,
+    which is concave in c (converged to 1e-6 in ≤ 12 steps from the large-c guess)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        target = np.log(np.minimum(width, D / n) / D)
+    uniform = ~(target < -np.log(n) - 1e-9)  # the panels are as narrow as asked for already
+
+    def log_sinh(x):
+        return x + np.log1p(-np.exp(-2 * x)) - np.log(2.0)
+
+    c = np.where(uniform, 1.0, np.maximum(-target * n / (n - 1), 1e-3))
+    for _ in range(12):
+        h = log_sinh(c / n) - log_sinh(c) - target
+        dh = 1 / (n * np.tanh(c / n)) - 1 / np.tanh(c)
+        c = np.clip(c - h / dh, 1e-6, 700.0)
+    j = np.arange(n + 1)[:, None] / n
+    frac = np.where(uniform, j, np.sinh(c * j) / np.sinh(c))
+    return D * frac
 
 
 def tau_grid(
@@ -303,7 +368,16 @@ def tau_grid(
     panels: int = 24,
     order: int = 12,
 ) -> TauGrid:
-    """Quadrature nodes and weights for the posterior of τ (see :class:`TauGrid`)."""
+    """Quadrature nodes and weights for the posterior of τ (see :class:`TauGrid`).
+
+    The integrand in u = log τ, ``f(u) = p(τ) p(y|τ) τ``, is scanned on a coarse grid; the
+    range runs from where ``f`` falls e^-40 below its peak to where ``f τ^r`` does, r the
+    highest power ≤ 4 whose moment is finite (or, where that one decays too slowly, to where
+    the power law of the tail is reached, the rest following analytically). From the mode
+    (a parabola through the top of the scan) half the panels go each way, the first as
+    wide as the posterior's sd in u and the next ones growing geometrically to the ends, so
+    that a sharp peak (k = 100) and a long tail (k = 2) are resolved alike.
+    """
     m = y.shape[1]
     if prior.fixed is not None:
         tau = np.full((1, m), prior.fixed)
@@ -343,22 +417,59 @@ def tau_grid(
     peak = lf.max(axis=0)
     if not np.all(np.isfinite(peak)):
         raise ValueError("the posterior of tau vanishes everywhere the prior allows")
-    keep = lf >= peak - _DROP
-    first = np.argmax(keep, axis=0)
-    last = u.shape[0] - 1 - np.argmax(keep[::-1], axis=0)
     cols = np.arange(m)
-    a = np.maximum(u[np.maximum(first - 1, 0), cols], log_lo)
-    b = np.minimum(u[np.minimum(last + 1, u.shape[0] - 1), cols], log_hi)
-    slope_lo, slope_hi = tail_slopes(y, v, prior, mu, a, b)
+    n_scan = u.shape[0]
+
+    def span(values):  # first and last scan index within _DROP of the maximum, one step out
+        keep = values >= values.max(axis=0) - _DROP
+        first = np.maximum(np.argmax(keep, axis=0) - 1, 0)
+        last = np.minimum(n_scan - 1 - np.argmax(keep[::-1], axis=0) + 1, n_scan - 1)
+        return first, last
+
+    first, last = span(lf)
+    a = np.maximum(u[first, cols], log_lo)
+    b0 = np.minimum(u[last, cols], log_hi)
+    slope_lo, slope_hi, far = tail_slopes(y, v, prior, mu, a, b0)
+    # The highest moment the range must hold: f τ^r falls off where f itself has not yet.
+    r = np.zeros(m)
+    for power in (1.0, 2.0, _MAX_POWER):
+        r = np.where(slope_hi + power < -1 - _EPS, power, r)
+    with np.errstate(invalid="ignore"):
+        lfr = lf + r[None] * u
+    _, last_r = span(np.where(np.isfinite(lfr), lfr, -np.inf))
+    still = (last_r == n_scan - 1) & (r > 0) & (not np.isfinite(log_hi))
+    b = np.where(still, far, np.maximum(b0, u[last_r, cols]))
+    b = np.minimum(b, log_hi)
+    # The mode and the sd of u from the parabola through the top of the scan.
+    i = np.clip(np.argmax(lf, axis=0), 1, n_scan - 2)
+    f0, f1, f2 = lf[i - 1, cols], lf[i, cols], lf[i + 1, cols]
+    h0, h1 = u[i, cols] - u[i - 1, cols], u[i + 1, cols] - u[i, cols]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d1, d2 = (f1 - f0) / h0, (f2 - f1) / h1
+        curv = 2 * (d2 - d1) / (h0 + h1)
+        mode = 0.5 * (u[i, cols] + u[i - 1, cols]) - d1 / curv  # the parabola's vertex
+    good = np.isfinite(curv) & (curv < 0) & np.isfinite(mode)
+    # The first panels at most 0.5 wide: a panel's Legendre interpolant of the CDF (used for
+    # quantiles) needs more resolution than its Gauss sum does.
+    sd_u = np.minimum(np.where(good, 1.0 / np.sqrt(np.where(good, -curv, 1.0)), 0.5), 0.5)
+    mode = np.where(good, mode, u[np.argmax(lf, axis=0), cols])
+    span_ab = b - a
+    mode = np.clip(mode, a + 0.02 * span_ab, b - 0.02 * span_ab)
+    half_p = panels // 2
+    left = mode[None] - _spread(mode - a, sd_u, half_p)[::-1]
+    right = mode[None] + _spread(b - mode, sd_u, half_p)[1:]
+    edges = np.concatenate([left, right])
+    edges[0], edges[-1] = a, b
 
     x, gw = legendre.leggauss(order)
-    edges = a[None] + (b - a)[None] * np.linspace(0.0, 1.0, panels + 1)[:, None]
     half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
     mid = 0.5 * (edges[1:] + edges[:-1])
+    n_panels = edges.shape[0] - 1
     un = mid[None] + half[None] * x[:, None, None]  # (G, P, m)
-    tau = np.exp(un).reshape(order * panels, m)
-    lf = (_log_post(tau, y, v, prior, mu) + np.log(tau)).reshape(order, panels, m)
-    logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
+    tau = np.exp(un).reshape(order * n_panels, m)
+    lf = (_log_post(tau, y, v, prior, mu) + np.log(tau)).reshape(order, n_panels, m)
+    with np.errstate(divide="ignore"):
+        logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
     log_z = special.logsumexp(logw.reshape(-1, m), axis=0)
     weight = np.exp(logw - log_z)  # (G, P, m)
     # Legendre coefficients of the normalised integrand on each panel, then its integral.
@@ -371,8 +482,9 @@ def tau_grid(
     open_end = b < log_hi
     log_f_end = np.where(open_end, _log_post(np.exp(b)[None], y, v, prior, mu)[0] + b - log_z,
                          -np.inf)
-    return TauGrid(tau, weight.reshape(order * panels, m), log_z, slope_lo,
-                   slope_hi, edges, cum_coef, panel_cdf, log_f_end)
+    tail_tau = np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
+    return TauGrid(tau, weight.reshape(order * n_panels, m), log_z, slope_lo,
+                   slope_hi, edges, cum_coef, panel_cdf, log_f_end, tail_tau)
 
 
 def normal_mixture_quantile(
@@ -421,3 +533,97 @@ def normal_mixture_pdf(x: np.ndarray, w: np.ndarray, mean: np.ndarray, sd: np.nd
     zz = (x[:, None, :] - mean[None]) / sd_safe[None]
     pdf = np.where(sd[None] > 0, np.exp(-0.5 * zz * zz) / (np.sqrt(2 * np.pi) * sd_safe[None]), 0.0)
     return (w[None] * pdf).sum(axis=1)
+
+
+@dataclass(frozen=True)
+class Mixture:
+    """The posterior of a quantity that is normal given τ — µ, θ_new, θᵢ, βF — for m
+    meta-analyses: ``Σⱼ weightⱼ N(meansⱼ, sdsⱼ²)`` over the τ nodes of ``grid``, plus the tail
+    beyond its last edge (:meth:`TauGrid.tail_integral`, from the conditionals at the two
+    probes ``tail_means``/``tail_sds``). The one summariser of these quantities: the study
+    level (:class:`~betameta.bayes.marginals.NormalMixture`) is its ``m = 1`` view.
+
+    ``mean_exists``/``var_finite`` (m,) come from :meth:`TauGrid.existence`: a mean that does
+    not exist is NaN, an infinite sd inf.
+    """
+
+    grid: TauGrid
+    means: np.ndarray  # (n, m)
+    sds: np.ndarray  # (n, m)
+    tail_means: np.ndarray  # (2, m)
+    tail_sds: np.ndarray  # (2, m)
+    mean_exists: np.ndarray
+    var_finite: np.ndarray
+
+    @classmethod
+    def at_nodes(cls, grid: TauGrid, means: np.ndarray, sds: np.ndarray,
+                 mean_exists: np.ndarray | bool = True, var_finite: np.ndarray | bool = True
+                 ) -> Mixture:
+        """From conditionals evaluated at :attr:`TauGrid.nodes_and_probes` ((n + 2, m))."""
+        n, m = grid.tau.shape
+        return cls(grid, means[:n], sds[:n], means[n:], sds[n:],
+                   np.broadcast_to(mean_exists, (m,)), np.broadcast_to(var_finite, (m,)))
+
+    def _mean(self) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            pos = self.grid.tail_integral(np.log(np.maximum(self.tail_means, 0.0)))
+            neg = self.grid.tail_integral(np.log(np.maximum(-self.tail_means, 0.0)))
+        return (self.grid.weight * self.means).sum(axis=0) + pos - neg
+
+    def mean(self) -> np.ndarray:
+        return np.where(self.mean_exists, self._mean(), np.nan)
+
+    def sd(self) -> np.ndarray:
+        """Two passes (E[x²] − E[x]² cancels where the means are large), with the tail."""
+        c = self._mean()
+        body = (self.grid.weight * (self.sds**2 + (self.means - c) ** 2)).sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            tail = self.grid.tail_integral(np.log(self.tail_sds**2 + (self.tail_means - c) ** 2))
+        return np.where(self.var_finite, np.sqrt(body + tail), np.inf)
+
+    def quantile(self, q: float) -> np.ndarray:
+        """The ``q`` quantile of each column (the mass beyond the last edge, below e^-40 of
+        the peak's, is left out)."""
+        if q <= 0:
+            return np.min(np.where(self.grid.weight > 0, self.means - 40 * self.sds, np.inf), axis=0)
+        return normal_mixture_quantile(self.grid.weight, self.means, self.sds, q)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        """CDF at points x (j, m)."""
+        return normal_mixture_cdf(x, self.grid.weight, self.means, self.sds)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Density at points x (j, m)."""
+        return normal_mixture_pdf(x, self.grid.weight, self.means, self.sds)
+
+
+@dataclass(frozen=True)
+class Mixtures:
+    """Every normal-given-τ posterior of m meta-analyses on one grid (see :func:`mixtures`)."""
+
+    mu: Mixture
+    theta_new: Mixture
+    beta_f: Mixture
+    theta: tuple[Mixture, ...]
+    zeta2_mean: np.ndarray
+
+
+def mixtures(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior, *,
+             studies: bool = False) -> Mixtures:
+    """µ, θ_new, βF (and, with ``studies``, each θᵢ) of m meta-analyses as :class:`Mixture`
+    objects, and the exact mean of ζ², with the existence rules of :meth:`TauGrid.existence`
+    applied (the one place they are)."""
+    exist = grid.existence(mu.proper)
+    t = grid.nodes_and_probes
+    _, mu_hat, var = conditional(t, y, v, mu)
+    th_mean, th_var, bf_mean, bf_var = theta_conditionals(t, y, v, mu_hat, var)
+    n = grid.tau.shape[0]
+    z2 = zeta2_conditional_mean(grid.tau, y, v, mu_hat[:n], var[:n])
+    zeta2 = (grid.weight * z2).sum(axis=0)  # bounded given τ (θᵢ → yᵢ as τ → ∞): always finite
+    theta = tuple(Mixture.at_nodes(grid, th_mean[i], np.sqrt(th_var[i]))
+                  for i in range(y.shape[0])) if studies else ()
+    return Mixtures(
+        Mixture.at_nodes(grid, mu_hat, np.sqrt(var), exist.mu_mean, exist.mu_var),
+        Mixture.at_nodes(grid, mu_hat, np.sqrt(var + t**2), exist.mu_mean, exist.theta_new_var),
+        Mixture.at_nodes(grid, bf_mean, np.sqrt(bf_var)),
+        theta, zeta2)

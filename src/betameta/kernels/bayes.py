@@ -1,7 +1,7 @@
 """The exact posterior for many meta-analyses at once (a trailing variant axis).
 
 The genome-wide engine calls :func:`bayes_arrays` with ``(k, m)`` arrays; it uses
-the same quadrature (:func:`~betameta.bayes.exact.tau_grid`) and conditionals as
+the same quadrature (:func:`~betameta.kernels.exact.tau_grid`) and conditionals as
 :func:`~betameta.bayes.bayes_meta`, column by column in chunks to bound memory.
 """
 
@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .exact import conditional, normal_mixture_quantile, tau_grid, theta_conditionals, zeta2_conditional_mean
-from .priors import MuPrior, TauPrior
+from ..bayes.priors import MuPrior, TauPrior
+from .exact import conditional, mixtures, tau_grid
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 
@@ -84,36 +84,27 @@ def bayes_arrays(
         vv = np.where(present[:, cols], v[:, cols], np.nan)
         g = tau_grid(yy, vv, tau_prior, mu_prior)
         ok = g.proper
-        _, mu_hat, var = conditional(g.tau, yy, vv, mu_prior)
-        w = g.weight
-        sd = np.sqrt(var)
-        mean = (w * mu_hat).sum(axis=0)
+        mix = mixtures(g, yy, vv, mu_prior)
         res = {
-            "mu_mean": mean,
-            "mu_sd": np.sqrt((w * (var + (mu_hat - mean) ** 2)).sum(axis=0)),  # two passes
-            "mu_ci_low": normal_mixture_quantile(w, mu_hat, sd, lo_q),
-            "mu_ci_high": normal_mixture_quantile(w, mu_hat, sd, hi_q),
+            "mu_mean": mix.mu.mean(),
+            "mu_sd": mix.mu.sd(),
+            "mu_ci_low": mix.mu.quantile(lo_q),
+            "mu_ci_high": mix.mu.quantile(hi_q),
             "tau_mean": g.moment(1.0),
             "tau_median": g.quantile(0.5),
             "tau_ci_low": g.quantile(lo_q),
             "tau_ci_high": g.quantile(hi_q),
             "log_marginal": g.log_z,
-            "zeta2_mean": (w * zeta2_conditional_mean(g.tau, yy, vv, mu_hat, var)).sum(axis=0),
+            "zeta2_mean": mix.zeta2_mean,
+            "beta_f_mean": mix.beta_f.mean(),
+            "beta_f_sd": mix.beta_f.sd(),
         }
-        _, _, bf_mean, bf_var = theta_conditionals(g.tau, yy, vv, mu_hat, var)
-        res["beta_f_mean"] = (w * bf_mean).sum(axis=0)
-        res["beta_f_sd"] = np.sqrt((w * (bf_var + (bf_mean - res["beta_f_mean"]) ** 2)).sum(axis=0))
         if tau_prior.proper:
             ll0 = conditional(np.zeros((1, cols.size)), yy, vv, mu_prior)[0][0]
             res["log10_bf_tau0"] = (ll0 - g.log_z) / np.log(10)
             if mu_prior.proper:  # p(y | µ = 0): the same integral with µ known to be 0
                 g0 = tau_grid(yy, vv, tau_prior, MuPrior(0.0, 0.0))
                 res["log10_bf_mu0"] = (g0.log_z - g.log_z) / np.log(10)
-        # The moments that do not exist, as bayes_meta reports them (exact.TauGrid.existence).
-        exist = g.existence(mu_prior.proper)
-        res["mu_mean"] = np.where(exist.mu_mean, res["mu_mean"], np.nan)
-        res["mu_sd"] = np.where(exist.mu_var, res["mu_sd"], np.inf)
-        res["zeta2_mean"] = np.where(exist.mu_var, res["zeta2_mean"], np.nan)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
         proper[cols] = ok
