@@ -145,6 +145,19 @@ def test_arrays_equal_single_fits():
         assert 10 ** res.log10_bf_tau0[j] == pytest.approx(fit.bf_tau0, rel=1e-10)
 
 
+def test_arrays_and_study_level_share_the_existence_rules():
+    """Issue 20: k = 3 with flat µ and flat τ gave µ mean NaN / sd inf at the study level and
+    0.356 / 1.07e8 in the arrays. One summariser now: both say the mean does not exist and
+    the sd is infinite (p(τ|y) ~ τ^-2, so E τ and E V_τ diverge)."""
+    y, v = np.array([0.1, 0.6, -0.2]), np.array([0.04, 0.09, 0.02])
+    fit = bayes_meta(StudyTable(y, v, ("a", "b", "c")), P.flat_tau(), P.flat_mu())
+    res = bayes_arrays(y[:, None], v[:, None], P.flat_tau(), P.flat_mu())
+    assert np.isnan(fit.mu.mean) and np.isnan(res.mu_mean[0])
+    assert np.isinf(fit.mu.sd) and np.isinf(res.mu_sd[0])
+    assert np.isinf(fit.tau.mean) and np.isinf(res.tau_mean[0])
+    assert res.mu_ci_high[0] == pytest.approx(fit.mu.interval()[1], rel=1e-12)
+
+
 def test_sensitivity_shows_the_lecture_lesson(lecture_frame):
     sa = sensitivity_analysis(load_studies(lecture_frame, measure="MD"))
     t = sa.table[sa.table["psi2"] == 1000]
