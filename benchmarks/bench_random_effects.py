@@ -78,6 +78,47 @@ def main() -> None:
     for what, s in (('python -c "import betameta"', imp),
                     ("betameta meta examples/lecture.csv --measure MD", meta)):
         print(f"{what:<52}{s:>8.3f}")
+    study_level()
+
+
+#: One fit in R, side by side: metafor's rma() and confint() (the Q-profile CI) on the same data.
+R_FIT = """suppressMessages(library(metafor)); d <- read.csv("{csv}"); n <- {n}
+t0 <- proc.time()[["elapsed"]]
+for (i in 1:n) {{ fit <- rma(yi, vi, data=d, method="REML"); ci <- confint(fit) }}
+cat((proc.time()[["elapsed"]] - t0) / n, packageDescription("metafor")$Version)"""
+
+
+def study_level(n: int = 200) -> None:
+    """One REML fit with its Q-profile CI (ours and metafor's) and one exact Bayes fit, on
+    the BCG data (k = 13, log RR)."""
+    import json
+    import shutil
+    import tempfile
+
+    from betameta import StudyTable, meta_analysis
+    from betameta.bayes import bayes_meta
+
+    case = json.loads((ROOT / "tests" / "data" / "bcg_rr.json").read_text())
+    yi, vi = np.array(case["yi"]), np.array(case["vi"])
+    studies = StudyTable(yi, vi, tuple(map(str, range(yi.size))))
+    fits = [("meta_analysis(method='REML') incl. Q-profile CI",
+             lambda: meta_analysis(studies, method="REML")),
+            ("bayes_meta (half-normal(0.5), flat mu)", lambda: bayes_meta(studies))]
+    print(f"\n{'one study-level fit, BCG (k = 13), mean of ' + str(n):<52}{'ms':>8}")
+    for what, fn in fits:
+        fn()
+        print(f"{what:<52}{1e3 * best(lambda fn=fn: [fn() for _ in range(n)], 3) / n:>8.2f}")
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        print("metafor rma() + confint(): Rscript not found (apt-get install r-cran-metafor)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "bcg.csv"
+        csv.write_text("yi,vi\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(yi, vi, strict=True)))
+        out = subprocess.run([rscript, "-e", R_FIT.format(csv=csv, n=n)], check=True,
+                             capture_output=True, text=True).stdout.split()
+    label = f"metafor {out[1]} rma(method='REML') + confint()"
+    print(f"{label:<52}{1e3 * float(out[0]):>8.2f}")
 
 
 if __name__ == "__main__":
