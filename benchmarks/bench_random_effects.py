@@ -114,7 +114,8 @@ def study_level(n: int = 200) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         csv = Path(tmp) / "bcg.csv"
-        csv.write_text("yi,vi\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(yi, vi, strict=True)))
+        rows = "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in zip(yi, vi, strict=True))
+        csv.write_text("yi,vi\n" + rows)
         out = subprocess.run([rscript, "-e", R_FIT.format(csv=csv, n=n)], check=True,
                              capture_output=True, text=True).stdout.split()
     label = f"metafor {out[1]} rma(method='REML') + confint()"

@@ -25,18 +25,37 @@ from numpy.polynomial import legendre
 from scipy import special
 
 from ..bayes.priors import MuPrior, TauPrior, data_scale
+from .classical import COMPILED_FROM
 
 _LOG2PI = np.log(2 * np.pi)
 _COARSE = np.arange(-40.0, 40.0 + 1e-9, 0.5)  # log τ around the data's scale
 _DROP = 40.0  # the integrand is followed down to e^-40 of its maximum
 _EPS = 1e-6
+_W_MIN = 1e-17  # mixture components lighter than this are left out of quantiles
 
 
 
 def conditional(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring)."""
+    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring).
+
+    From :data:`~betameta.kernels.classical.COMPILED_FROM` columns on, the compiled loop of
+    :mod:`.exact_loops` (tested equal to the array code below)."""
+    if tau.shape[1] >= COMPILED_FROM and np.shape(y) == np.shape(v) and np.shape(y)[1] == tau.shape[1]:
+        from .exact_loops import conditional as loop
+
+        ll, mu_hat, var = (np.empty(tau.shape) for _ in range(3))
+        loop(np.ascontiguousarray(tau, dtype=float), np.ascontiguousarray(y, dtype=float),
+             np.ascontiguousarray(v, dtype=float), float(mu.mean), float(mu.sd), ll, mu_hat, var)
+        return ll, mu_hat, var
+    return conditional_numpy(tau, y, v, mu)
+
+
+def conditional_numpy(
+    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy reference of :func:`conditional`."""
     present = np.isfinite(y) & np.isfinite(v)
     k = present.sum(axis=0)
     y0 = np.where(present, y, 0.0)[:, None, :]
@@ -61,6 +80,9 @@ def conditional(
     if mu.proper:
         extra = np.log(mu.sd**2) + (mu.mean - mu_hat) ** 2 / mu.sd**2
     ll = -0.5 * ((n_obs - 1) * _LOG2PI + sum_logv + extra + rss + np.log(sw))
+    if not mu.proper:  # no study: nothing to integrate a flat µ against
+        none = (k == 0)[None]
+        return np.where(none, np.nan, ll), np.where(none, np.nan, mu_hat), np.where(none, np.inf, 1.0 / sw)
     return ll, mu_hat, 1.0 / sw
 
 
@@ -490,13 +512,36 @@ def tau_grid(
 def normal_mixture_quantile(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float, tol: float = 1e-13
 ) -> np.ndarray:
-    """Quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (safeguarded Newton)."""
+    """Quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (safeguarded Newton; compiled from
+    :data:`~betameta.kernels.classical.COMPILED_FROM` columns on)."""
     z = special.ndtri(q)
+    if w.shape[1] >= COMPILED_FROM:
+        from .exact_loops import mixture_quantile
+
+        out = np.empty(w.shape[1])
+        mixture_quantile(*(np.ascontiguousarray(a, dtype=float) for a in (w, mean, sd)),
+                         float(z), float(q), float(tol), _W_MIN, out)
+        return out
+    return normal_mixture_quantile_numpy(w, mean, sd, q, tol)
+
+
+def normal_mixture_quantile_numpy(
+    w: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float, tol: float = 1e-13
+) -> np.ndarray:
+    """NumPy reference of :func:`normal_mixture_quantile`.
+
+    Components of weight below 1e-17 are left out (together under 3e-15 of the mass);
+    Newton starts from the normal approximation ``M + zS`` (M, S the mixture's mean and sd)
+    inside the bracket of the components' own quantiles, and stops at ``tol × (|x| + S)``.
+    """
+    z = special.ndtri(q)
+    w = np.where(w >= _W_MIN, w, 0.0)
     use = w > 0
     comp = np.where(use, mean + sd * z, np.nan)
     lo, hi = np.nanmin(comp, axis=0), np.nanmax(comp, axis=0)
-    x = (w * mean).sum(axis=0)
-    x = np.clip(x, lo, hi)
+    big = (w * mean).sum(axis=0)
+    spread = np.sqrt((w * (sd * sd + (mean - big) ** 2)).sum(axis=0))
+    x = np.clip(big + z * spread, lo, hi)
     sd_safe = np.where(sd > 0, sd, 1.0)
     for _ in range(100):
         zz = (x[None] - mean) / sd_safe
@@ -510,7 +555,7 @@ def normal_mixture_quantile(
             step = x - f / d
         bad = ~np.isfinite(step) | (step < lo) | (step > hi)
         new = np.where(bad, 0.5 * (lo + hi), step)
-        done = np.abs(new - x) <= tol * (1 + np.abs(x))
+        done = np.abs(new - x) <= tol * (np.abs(x) + spread)
         x = new
         if np.all(done | (np.abs(f) < 1e-15)):
             break
@@ -616,9 +661,17 @@ def mixtures(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior, *,
     exist = grid.existence(mu.proper)
     t = grid.nodes_and_probes
     _, mu_hat, var = conditional(t, y, v, mu)
-    th_mean, th_var, bf_mean, bf_var = theta_conditionals(t, y, v, mu_hat, var)
     n = grid.tau.shape[0]
-    z2 = zeta2_conditional_mean(grid.tau, y, v, mu_hat[:n], var[:n])
+    if studies or t.shape[1] < COMPILED_FROM:
+        th_mean, th_var, bf_mean, bf_var = theta_conditionals(t, y, v, mu_hat, var)
+        z2 = zeta2_conditional_mean(grid.tau, y, v, mu_hat[:n], var[:n])
+    else:  # βF and ζ² without the (k, n, m) θ arrays
+        from .exact_loops import beta_f_zeta2
+
+        bf_mean, bf_var, z2 = (np.empty(t.shape) for _ in range(3))
+        beta_f_zeta2(np.ascontiguousarray(t), np.ascontiguousarray(y), np.ascontiguousarray(v),
+                     mu_hat, var, bf_mean, bf_var, z2)
+        z2 = z2[:n]
     zeta2 = (grid.weight * z2).sum(axis=0)  # bounded given τ (θᵢ → yᵢ as τ → ∞): always finite
     theta = tuple(Mixture.at_nodes(grid, th_mean[i], np.sqrt(th_var[i]))
                   for i in range(y.shape[0])) if studies else ()
