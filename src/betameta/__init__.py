@@ -6,9 +6,9 @@ nothing heavy: SciPy, pandas and numba come with the functions that need them.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_names
 from .errors import InputError, InputNote
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
@@ -33,13 +33,4 @@ _LAZY = {"MetaAnalysis": "classical", "meta_analysis": "classical", "escalc": "e
          "StudyTable": "studies", "load_studies": "studies", "read_table": "tables"}
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__, globals())

@@ -6,8 +6,9 @@ use :mod:`.priors` without importing the study-level layer.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_names
 
 if TYPE_CHECKING:
     from . import priors
@@ -27,20 +28,9 @@ __all__ = [
     "sensitivity_analysis",
 ]
 
-_LAZY = {"BayesMeta": "posterior", "bayes_meta": "posterior", "MuPrior": "priors",
+_LAZY = {"priors": "priors", "BayesMeta": "posterior", "bayes_meta": "posterior", "MuPrior": "priors",
          "TauPrior": "priors", "parse_mu_prior": "priors", "parse_tau_prior": "priors",
          "SensitivityAnalysis": "sensitivity", "sensitivity_analysis": "sensitivity"}
 
 
-def __getattr__(name: str) -> Any:
-    if name == "priors":
-        return importlib.import_module(".priors", __name__)
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_names(__name__, _LAZY, __all__, globals())
