@@ -106,8 +106,8 @@ class TotalTest:
 class EggerTest:
     """Egger-type regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
-    ``y = b0 + b1·seᵢ``; ``statistic`` tests ``b1 = 0`` (z for ``model="rma"``, t on
-    ``df = k − 2`` for the classical ``model="lm"``); ``limit_estimate`` is ``b0``,
+    ``y = b0 + b1·seᵢ``; ``statistic`` tests ``b1 = 0`` (z for ``model="rma"`` on a z fit, t
+    on ``df = k − 2`` for ``model="lm"`` and on an HKSJ fit); ``limit_estimate`` is ``b0``,
     the effect as the standard error goes to 0.
     """
 
@@ -256,7 +256,8 @@ class MetaAnalysis:
         """Egger's regression test with the standard error as predictor.
 
         ``model="rma"`` (metafor's default): the meta-regression ``yᵢ = b0 + b1·seᵢ``
-        with this fit's τ² method re-estimated under the moderator, z test.
+        with this fit's τ² method re-estimated under the moderator and this fit's test: z,
+        or under HKSJ (metafor's ``test="knha"``) the HKSJ covariance and t on ``k − 2`` df.
         ``model="lm"``: Egger et al. (1997)'s weighted least squares with a
         multiplicative dispersion, t test on ``k − 2`` df.
         """
@@ -271,9 +272,10 @@ class MetaAnalysis:
         # Both models are the array kernel's meta-regression on X: "lm" is the fixed-effect
         # fit with the multiplicative dispersion Q/(k − 2) and t on k − 2 df (method FE under
         # the HKSJ covariance), "rma" the random-effects fit with this fit's τ² method, z test.
+        test = "hksj" if model == "lm" or self.random.test == "hksj" else "z"
         r = random_effects_kernel(y, v, X, method="FE" if model == "lm" else self.random.method,
-                                  test="hksj" if model == "lm" else "z", level=self.level)
-        return EggerTest(model, float(r.stat[0, 1]), float(r.p[0, 1]), s.k - 2 if model == "lm" else None,
+                                  test=test, level=self.level)  # type: ignore[arg-type]
+        return EggerTest(model, float(r.stat[0, 1]), float(r.p[0, 1]), s.k - 2 if test == "hksj" else None,
                          float(r.coef[0, 1]), float(r.se[0, 1]), float(c * r.coef[0, 0]),
                          float(c * r.ci_low[0, 0]), float(c * r.ci_high[0, 0]), float(c * c * r.tau2[0]))
 

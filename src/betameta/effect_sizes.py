@@ -8,8 +8,8 @@ Conventions match ``escalc`` (metafor 3.8) with its defaults ``vtype="LS"``,
   ``J = Γ(m/2) / (√(m/2) Γ((m-1)/2))``, ``m = n1 + n2 - 2`` (Hedges 1981), and
   ``vi = 1/n1 + 1/n2 + yi² / (2 (n1 + n2))``.
 * OR, RR, RD from 2×2 tables (``ai, bi, ci, di`` or ``ai, n1, ci, n2``): a table
-  with a zero cell gets 1/2 added to each of its cells (OR and RR only; RD is
-  defined with zero cells and escalc leaves it alone).
+  with a zero cell gets 1/2 added to each of its cells, for RD too (as escalc does: a
+  double-zero study then has RD 0 with a positive variance).
 * ZCOR: Fisher's ``yi = atanh(ri)``, ``vi = 1 / (ni - 3)``.
 """
 
@@ -138,12 +138,12 @@ def escalc(
         empty = np.flatnonzero((cells[:2].sum(0) == 0) | (cells[2:].sum(0) == 0))
         if empty.size:
             raise InputError(f"{source}: row {empty[0] + 1}: a group has no participants")
+        cells = cells + 0.5 * (cells == 0).any(axis=0)
+        ai, bi, ci, di = cells
         if measure == "RD":
             n1, n2 = ai + bi, ci + di
             p1, p2 = ai / n1, ci / n2
             return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        cells = cells + 0.5 * (cells == 0).any(axis=0)
-        ai, bi, ci, di = cells
         if measure == "OR":
             return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
         n1, n2 = ai + bi, ci + di

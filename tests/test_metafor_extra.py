@@ -1,0 +1,48 @@
+"""Defects named in issue 16, against metafor 3.8-1 (tests/data/make_metafor_extra.R wrote
+tests/data/metafor_extra/refs.json).
+
+* escalc's risk difference gets the continuity correction of its other 2×2 measures (1/2
+  added to every cell of a table with a zero cell): a double-zero study has RD 0 with a
+  positive variance instead of being refused.
+* Egger's test on a Knapp–Hartung (HKSJ) fit is metafor's ``regtest`` on a ``test="knha"``
+  fit: t on k − 2 df (it was a z test).
+
+Tolerances: the same arithmetic as metafor's, so 1e-12 relative for closed forms (escalc)
+and 1e-8 for the iterated REML fit under the moderator (metafor run with tight control:
+threshold 1e-15).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from betameta import StudyTable, escalc, meta_analysis
+
+REFS = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
+
+
+def test_risk_difference_with_zero_cells_matches_escalc():
+    ref = REFS["rd_zero"]
+    data = pd.DataFrame({c: ref[c] for c in ("ai", "bi", "ci", "di")})
+    yi, vi = escalc("RD", data)
+    np.testing.assert_allclose(yi, ref["yi"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(vi, ref["vi"], rtol=1e-12)
+    assert vi[2] > 0 and yi[2] == 0  # the double-zero study
+
+
+@pytest.mark.parametrize("method", ["REML", "DL"])
+def test_egger_on_an_hksj_fit_uses_t_as_regtest(method):
+    ref = REFS[f"regtest_knha_{method}"]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method=method,
+                        test="hksj")
+    eg = fit.egger_test()
+    assert eg.df == ref["df"]
+    assert eg.statistic == pytest.approx(ref["stat"], rel=1e-8)
+    assert eg.p == pytest.approx(ref["p"], rel=1e-8)
+    assert eg.limit_estimate == pytest.approx(ref["limit"], rel=1e-8)
