@@ -46,3 +46,34 @@ def test_egger_on_an_hksj_fit_uses_t_as_regtest(method):
     assert eg.statistic == pytest.approx(ref["stat"], rel=1e-8)
     assert eg.p == pytest.approx(ref["p"], rel=1e-8)
     assert eg.limit_estimate == pytest.approx(ref["limit"], rel=1e-8)
+
+
+def test_forest_plot_of_ratios_is_on_the_ratio_scale(tmp_path):
+    """Issue 16: OR/RR forest plots were labelled "OR" while showing log odds ratios. By
+    default they are back-transformed (a log axis of ratios, metafor's ``atransf=exp``), the
+    diamond at exp(µ̂) and the line of no effect at 1; ``transf="none"`` keeps log values."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from click.testing import CliRunner
+    from conftest import load_case
+
+    from betameta.cli.main import cli
+
+    case = load_case("bcg_or")
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]), tuple(case["study"]),
+                         measure="OR")
+    fit = meta_analysis(studies, method="REML")
+    ax = fit.plot_forest()
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "Odds ratio"
+    diamond = ax.patches[-1].get_xy()  # the random-effects diamond: (lo, mid, hi, mid) corners
+    assert np.exp(fit.random.estimate) == pytest.approx(sorted(diamond[:, 0])[2], rel=1e-12)
+    assert [line.get_xdata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [1.0]
+    ax = fit.plot_forest(transf="none")
+    assert ax.get_xscale() == "linear" and ax.get_xlabel() == "OR"
+    table = tmp_path / "bcg.csv"
+    pd.DataFrame({"study": case["study"], "yi": case["yi"], "vi": case["vi"]}).to_csv(table, index=False)
+    out = CliRunner().invoke(cli, ["meta", str(table), "--plot", str(tmp_path / "f.png"),
+                                   "--transf", "exp"])
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "f.png").stat().st_size > 10_000

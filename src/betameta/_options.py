@@ -13,11 +13,15 @@ Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
 TestType = Literal["z", "hksj"]
 Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR"]
 IntervalType = Literal["central", "shortest"]
+Transform = Literal["none", "exp"]
 
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
 TESTS: tuple[str, ...] = get_args(TestType)
 MEASURES: tuple[str, ...] = get_args(Measure)
 INTERVALS: tuple[str, ...] = get_args(IntervalType)
+TRANSFORMS: tuple[str, ...] = get_args(Transform)
+#: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
+RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio"}
 
 
 def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special
 
+from ._options import RATIO_MEASURES, TRANSFORMS, Transform, check_option
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -26,6 +28,7 @@ def forest_plot(
     raw_columns: bool = True,
     xlabel: str | None = None,
     null_value: float | None = 0.0,
+    transf: Transform | None = None,
 ) -> Axes:
     """Draw a forest plot: studies with CIs, fixed and random diamonds, prediction interval.
 
@@ -44,9 +47,14 @@ def forest_plot(
     raw_columns
         Show the raw columns (e.g. N, mean, SD per group) left of the plot.
     xlabel
-        Label of the effect axis (default: the measure name).
+        Label of the effect axis (default: the measure name, or the ratio's name when
+        back-transformed).
     null_value
-        Where to draw the line of no effect (``None`` for none).
+        Where to draw the line of no effect, on the scale of the effects (``None`` for none).
+    transf
+        ``exp`` shows estimates and intervals on the ratio scale (a log axis, as metafor's
+        ``atransf=exp``); ``none`` on the scale of the effects. Default: ``exp`` for log odds
+        and risk ratios (OR, RR), ``none`` otherwise.
 
     Returns
     -------
@@ -56,6 +64,10 @@ def forest_plot(
     from matplotlib.transforms import blended_transform_factory
 
     s = fit.studies
+    if transf is None:
+        transf = "exp" if s.measure in RATIO_MEASURES else "none"
+    transf = check_option("transf", transf, TRANSFORMS)  # type: ignore[assignment]
+    t = np.exp if transf == "exp" else (lambda x: x)
     raw = s.raw if (raw_columns and s.raw is not None) else None
     left_cols = ["Study"] + ([str(c) for c in raw.columns] if raw is not None else [])
     n_rows = s.k + 3
@@ -66,24 +78,32 @@ def forest_plot(
                            4.0 / fig.get_figwidth(), 1 - 1.2 / fig.get_figheight()))
     crit = special.ndtri(0.5 + fit.level / 2)
     ys = np.arange(s.k, 0, -1, dtype=float) + 2.5
-    lo, hi = s.yi - crit * s.sei, s.yi + crit * s.sei
+    est_i = t(s.yi)
+    lo, hi = t(s.yi - crit * s.sei), t(s.yi + crit * s.sei)
     size = 15 + 110 * fit.weights_random / fit.weights_random.max()
     ax.hlines(ys, lo, hi, color="black", lw=1)
-    ax.scatter(s.yi, ys, s=size, marker="s", color="#31688e", zorder=3)
+    ax.scatter(est_i, ys, s=size, marker="s", color="#31688e", zorder=3)
     f, r = fit.fixed, fit.random
-    _diamond(ax, 1.5, f.ci_low, f.estimate, f.ci_high, "#440154")
-    _diamond(ax, 0.5, r.ci_low, r.estimate, r.ci_high, "#35b779")
+    fixed = [float(t(x)) for x in (f.estimate, f.ci_low, f.ci_high)]
+    rand = [float(t(x)) for x in (r.estimate, r.ci_low, r.ci_high)]
+    pi = [float(t(x)) for x in (r.pi_low, r.pi_high)]
+    _diamond(ax, 1.5, fixed[1], fixed[0], fixed[2], "#440154")
+    _diamond(ax, 0.5, rand[1], rand[0], rand[2], "#35b779")
     if np.isfinite(r.pi_low):
-        ax.hlines(0.5, r.pi_low, r.pi_high, color="#35b779", lw=1.5, zorder=2)
-        ax.vlines([r.pi_low, r.pi_high], 0.35, 0.65, color="#35b779", lw=1.5)
+        ax.hlines(0.5, pi[0], pi[1], color="#35b779", lw=1.5, zorder=2)
+        ax.vlines(pi, 0.35, 0.65, color="#35b779", lw=1.5)
     if null_value is not None:
-        ax.axvline(null_value, color="grey", lw=0.8, ls=":")
-    ax.axvline(f.estimate, color="#440154", lw=0.6, ls="--", alpha=0.6)
+        ax.axvline(float(t(null_value)), color="grey", lw=0.8, ls=":")
+    ax.axvline(fixed[0], color="#440154", lw=0.6, ls="--", alpha=0.6)
+    if transf == "exp":
+        ax.set_xscale("log")
     ax.set_ylim(0, s.k + 3.2)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
-    ax.set_xlabel(xlabel or (s.measure or "effect"))
+    default_label = (RATIO_MEASURES.get(s.measure or "", f"exp({s.measure or 'effect'})")
+                     if transf == "exp" else (s.measure or "effect"))
+    ax.set_xlabel(xlabel or default_label)
 
     trans = blended_transform_factory(ax.transAxes, ax.transData)
     fig = ax.figure
@@ -117,16 +137,16 @@ def forest_plot(
         ax.text(x, header_y, head, transform=trans, ha="left", va="center", fontweight="bold",
                 fontsize=9)
     for i in range(s.k):
-        for x, txt in zip(right, [f"{s.yi[i]:6.2f} [{lo[i]:.2f}, {hi[i]:.2f}]",
+        for x, txt in zip(right, [f"{est_i[i]:6.2f} [{lo[i]:.2f}, {hi[i]:.2f}]",
                                   f"{fit.weights_fixed[i]:.1f}", f"{fit.weights_random[i]:.1f}"],
                           strict=True):
             ax.text(x, ys[i], txt, transform=trans, ha="left", va="center", fontsize=9,
                     family="monospace" if x == right[0] else None)
-    for yy, est, a, b in ((1.5, f.estimate, f.ci_low, f.ci_high), (0.5, r.estimate, r.ci_low, r.ci_high)):
+    for yy, (est, a, b) in ((1.5, fixed), (0.5, rand)):
         ax.text(right[0], yy, f"{est:6.2f} [{a:.2f}, {b:.2f}]", transform=trans, ha="left",
                 va="center", fontsize=9, fontweight="bold", family="monospace")
     if np.isfinite(r.pi_low):
-        ax.text(right[0], -0.1, f"PI [{r.pi_low:.2f}, {r.pi_high:.2f}]", transform=trans,
+        ax.text(right[0], -0.1, f"PI [{pi[0]:.2f}, {pi[1]:.2f}]", transform=trans,
                 ha="left", va="center", fontsize=8, color="#35b779")
     h = fit.heterogeneity
     ax.set_title(f"Q = {h.q:.2f} (df {h.df}, p = {h.p:.2g}), I² = {100 * h.i2:.0f}%, "

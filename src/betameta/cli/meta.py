@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .._options import TAU2_METHODS, TESTS
+from .._options import TAU2_METHODS, TESTS, TRANSFORMS
 from ._common import echo_json, save_figure, study_options
 
 
@@ -20,8 +20,11 @@ from ._common import echo_json, save_figure, study_options
               show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a forest plot (.png, .svg or .pdf).")
+@click.option("--transf", type=click.Choice(TRANSFORMS, case_sensitive=False), default=None,
+              help="Scale of the forest plot: exp shows ratios (default for OR and RR), none "
+                   "the effects as computed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def meta_command(studies, method, test, level, plot, as_json):
+def meta_command(studies, method, test, level, plot, transf, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
 
     FILE is a CSV/TSV/Parquet table with one row per study.
@@ -30,7 +33,7 @@ def meta_command(studies, method, test, level, plot, as_json):
 
     fit = meta_analysis(studies, method=method.upper(), test=test.lower(), level=level)
     if plot:
-        save_figure(fit.plot_forest(), plot)
+        save_figure(fit.plot_forest(transf=transf), plot)
     if as_json:
         echo_json(fit.to_dict())
     else:
