@@ -77,3 +77,58 @@ def test_forest_plot_of_ratios_is_on_the_ratio_scale(tmp_path):
                                    "--transf", "exp"])
     assert out.exit_code == 0, out.output
     assert (tmp_path / "f.png").stat().st_size > 10_000
+
+
+MH_CASES = [k for k in REFS if "_MH_" in k or k.endswith("_PETO")]
+
+
+@pytest.mark.parametrize("name", MH_CASES)
+def test_mantel_haenszel_and_peto_match_rma_mh_and_rma_peto(name):
+    """rma.mh / rma.peto on the BCG trials and on Yusuf et al. (1985) table 6 (zero cells,
+    three double-zero trials). Closed forms: 1e-12 relative (1e-10 for p-values in the far
+    tail, where the χ² survival function's own rounding is larger; Tarone's expected counts
+    come from a root solved to 1e-14)."""
+    from betameta.pooled import mantel_haenszel, peto
+
+    ref = REFS[name]
+    tables = np.array(ref["tables"], dtype=float)
+    method = name.split("_", 1)[1]
+    fit = peto(tables) if method == "PETO" else mantel_haenszel(tables, method.split("_")[1])
+    for ours, key in ((fit.estimate, "b"), (fit.se, "se"), (fit.z, "z"), (fit.q, "q"),
+                      (fit.h2, "h2"), (100 * fit.i2, "i2")):
+        assert ours == pytest.approx(ref[key], rel=1e-12, abs=1e-14), key
+    for ours, key in ((fit.p, "p"), (fit.q_p, "q_p")):
+        assert ours == pytest.approx(ref[key], rel=1e-10), key
+    if method == "MH_OR":
+        assert fit.cmh == pytest.approx(ref["cmh"], rel=1e-12)
+        assert fit.cmh_p == pytest.approx(ref["cmh_p"], rel=1e-10)
+        assert fit.tarone == pytest.approx(ref["tarone"], rel=1e-9)
+        assert fit.tarone_p == pytest.approx(ref["tarone_p"], rel=1e-9)
+
+
+def test_cli_pools_two_by_two_tables_by_mh_and_peto(tmp_path):
+    """``betameta meta FILE --measure OR --method MH|PETO``: the same numbers as the library
+    (and so as rma.mh / rma.peto), from a table of events and group sizes; a measure without
+    tables is refused with exit code 2."""
+    from click.testing import CliRunner
+
+    from betameta.cli.main import cli
+
+    ref = REFS["yusuf6_MH_OR"]
+    a, b, c, d = ref["tables"]
+    table = tmp_path / "yusuf.csv"
+    pd.DataFrame({"trial": [f"t{i}" for i in range(len(a))], "events1": a,
+                  "n1": np.add(a, b), "events2": c, "n2": np.add(c, d)}).to_csv(table, index=False)
+    args = ["meta", str(table), "--study", "trial", "--measure", "OR", "--column", "ai=events1",
+            "--column", "ci=events2"]
+    out = CliRunner().invoke(cli, [*args, "--method", "MH", "--json"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)
+    assert got["estimate"] == pytest.approx(ref["b"], rel=1e-12)
+    assert got["cmh"] == pytest.approx(ref["cmh"], rel=1e-12)
+    out = CliRunner().invoke(cli, [*args, "--method", "PETO"])
+    assert out.exit_code == 0 and "Peto meta-analysis, k = 21" in out.stdout
+    assert f"{REFS['yusuf6_PETO']['b']:.4f}" in out.stdout
+    lecture = Path(__file__).parents[1] / "examples" / "lecture.csv"
+    out = CliRunner().invoke(cli, ["meta", str(lecture), "--measure", "MD", "--method", "MH"])
+    assert out.exit_code == 2 and "pools 2x2 tables" in out.output

@@ -24,7 +24,7 @@ from scipy.special import gammaln
 from ._options import MEASURES, Measure, check_option
 from .errors import InputError
 
-__all__ = ["RAW_COLUMNS", "escalc"]
+__all__ = ["RAW_COLUMNS", "escalc", "two_by_two"]
 
 #: Default raw column names: escalc's argument names without the trailing ``i``.
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -69,6 +69,39 @@ def _positive(values: np.ndarray, name: str, source: str) -> None:
         raise InputError(
             f"{source}: row {i + 1}, column {name!r}: must be > 0, got {values[i]:g}"
         )
+
+
+def two_by_two(data: pd.DataFrame, columns: Mapping[str, str] | None = None,
+               source: str = "data") -> np.ndarray:
+    """The studies' 2×2 tables ``(4, k)``: ai, bi, ci, di, from those columns or from
+    ``ai, n1, ci, n2``, checked (whole counts ≥ 0, events ≤ participants, both groups
+    non-empty) with errors that name the row and column."""
+    cols = dict(columns or {})
+
+    def col(key: str, **kw: bool) -> np.ndarray:
+        return _column(data, cols.get(key, key), key, source, **kw)
+
+    use_n = cols.get("bi", "bi") not in data.columns and all(
+        cols.get(k, k) in data.columns for k in _TABLE_ALT
+    )
+    ai, ci = col("ai", nonneg=True, whole=True), col("ci", nonneg=True, whole=True)
+    if use_n:
+        n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
+        for a, n, key in ((ai, n1, "ai"), (ci, n2, "ci")):
+            bad = np.flatnonzero(a > n)
+            if bad.size:
+                raise InputError(
+                    f"{source}: row {bad[0] + 1}, column {cols.get(key, key)!r}: "
+                    f"more events ({a[bad[0]]:g}) than participants ({n[bad[0]]:g})"
+                )
+        bi, di = n1 - ai, n2 - ci
+    else:
+        bi, di = col("bi", nonneg=True, whole=True), col("di", nonneg=True, whole=True)
+    cells = np.stack([ai, bi, ci, di])
+    empty = np.flatnonzero((cells[:2].sum(0) == 0) | (cells[2:].sum(0) == 0))
+    if empty.size:
+        raise InputError(f"{source}: row {empty[0] + 1}: a group has no participants")
+    return cells
 
 
 def escalc(
@@ -118,26 +151,7 @@ def escalc(
         yi = j * (m1 - m2) / sp
         return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
     if measure in ("OR", "RR", "RD"):
-        use_n = cols.get("bi", "bi") not in data.columns and all(
-            cols.get(k, k) in data.columns for k in _TABLE_ALT
-        )
-        ai, ci = col("ai", nonneg=True, whole=True), col("ci", nonneg=True, whole=True)
-        if use_n:
-            n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
-            for a, n, key in ((ai, n1, "ai"), (ci, n2, "ci")):
-                bad = np.flatnonzero(a > n)
-                if bad.size:
-                    raise InputError(
-                        f"{source}: row {bad[0] + 1}, column {cols.get(key, key)!r}: "
-                        f"more events ({a[bad[0]]:g}) than participants ({n[bad[0]]:g})"
-                    )
-            bi, di = n1 - ai, n2 - ci
-        else:
-            bi, di = col("bi", nonneg=True, whole=True), col("di", nonneg=True, whole=True)
-        cells = np.stack([ai, bi, ci, di])
-        empty = np.flatnonzero((cells[:2].sum(0) == 0) | (cells[2:].sum(0) == 0))
-        if empty.size:
-            raise InputError(f"{source}: row {empty[0] + 1}: a group has no participants")
+        cells = two_by_two(data, columns, source)
         cells = cells + 0.5 * (cells == 0).any(axis=0)
         ai, bi, ci, di = cells
         if measure == "RD":

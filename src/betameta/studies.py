@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._options import MEASURES, Measure, check_option
-from .effect_sizes import RAW_COLUMNS, _column, _positive, escalc
+from .effect_sizes import RAW_COLUMNS, _column, _positive, escalc, two_by_two
 from .errors import InputError
 from .tables import read_table
 
@@ -34,6 +34,9 @@ class StudyTable:
     n : numpy.ndarray or None
         Each study's total sample size, when the effects were computed from raw columns
         that give it (for the unit-information SD, :func:`betameta.bayes.priors.uisd`).
+    tables : numpy.ndarray or None
+        The 2×2 tables ``(4, k)`` (ai, bi, ci, di) the OR, RR or RD effects came from (for
+        Mantel–Haenszel and Peto pooling, :mod:`betameta.pooled`).
     """
 
     yi: np.ndarray
@@ -42,6 +45,7 @@ class StudyTable:
     measure: str | None = None
     raw: pd.DataFrame | None = field(default=None, compare=False)
     n: np.ndarray | None = field(default=None, compare=False)
+    tables: np.ndarray | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         yi = np.asarray(self.yi, dtype=float).reshape(-1)
@@ -77,7 +81,8 @@ class StudyTable:
         raw = None if self.raw is None else self.raw.iloc[keep]
         labels = tuple(lab for i, lab in enumerate(self.labels) if i != index)
         n = None if self.n is None else self.n[keep]
-        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n)
+        tables = None if self.tables is None else self.tables[:, keep]
+        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n, tables)
 
     def __repr__(self) -> str:
         m = f", measure={self.measure}" if self.measure else ""
@@ -170,7 +175,7 @@ def load_studies(
     else:
         labels = tuple(str(i + 1) for i in range(frame.shape[0]))
 
-    raw = n = None
+    raw = n = tables = None
     if measure is not None:
         if effect is not None or se is not None or variance is not None:
             raise InputError("give either a measure (raw columns) or effect with se/variance")
@@ -179,6 +184,8 @@ def load_studies(
         names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
         raw = frame[[c for c in names if c in frame.columns]]
         n = sample_sizes(measure, frame, columns)
+        if measure in ("OR", "RR", "RD"):
+            tables = two_by_two(frame, columns, source)
     else:
         if effect is None and se is None and variance is None:
             if "yi" not in frame.columns:
@@ -199,7 +206,7 @@ def load_studies(
         else:
             vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
             _positive(vi, variance, source)  # type: ignore[arg-type]
-    return StudyTable(yi, vi, labels, measure, raw, n)
+    return StudyTable(yi, vi, labels, measure, raw, n, tables)
 
 
 def sample_sizes(measure: str, frame: pd.DataFrame,

@@ -2,6 +2,7 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
+# 3. rma.mh() and rma.peto() (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -17,4 +18,26 @@ for (method in c("REML", "DL")) {
   out <- c(out, sprintf('"regtest_knha_%s": {"yi": %s, "vi": %s, "stat": %.17g, "p": %.17g, "df": %d, "limit": %.17g}',
                         method, num(bcg$yi), num(bcg$vi), r$zval, r$pval, r$dfs, r$est))
 }
-writeLines(paste0("{\n", paste(out, collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 3. rma.mh (OR, RR, RD) and rma.peto on the BCG trials and on Yusuf et al.'s table 6
+#    (sparse: zero cells and double-zero trials).
+
+y6 <- subset(dat.yusuf1985, table == "6" & !is.na(ai))
+sets <- list(bcg = with(dat.bcg, rbind(tpos, tneg, cpos, cneg)),
+             yusuf6 = with(y6, rbind(ai, n1i - ai, ci, n2i - ci)))
+out2 <- c()
+for (nm in names(sets)) {
+  t <- sets[[nm]]
+  fits <- list(MH_OR = rma.mh(measure = "OR", ai = t[1, ], bi = t[2, ], ci = t[3, ], di = t[4, ]),
+               MH_RR = rma.mh(measure = "RR", ai = t[1, ], bi = t[2, ], ci = t[3, ], di = t[4, ]),
+               MH_RD = rma.mh(measure = "RD", ai = t[1, ], bi = t[2, ], ci = t[3, ], di = t[4, ]),
+               PETO = rma.peto(ai = t[1, ], bi = t[2, ], ci = t[3, ], di = t[4, ]))
+  for (fn in names(fits)) {
+    f <- fits[[fn]]
+    extra <- if (fn == "MH_OR") sprintf(', "cmh": %.17g, "cmh_p": %.17g, "tarone": %.17g, "tarone_p": %.17g',
+                                        f$MH, f$MHp, f$TA, f$TAp) else ""
+    out2 <- c(out2, sprintf('"%s_%s": {"tables": [%s, %s, %s, %s], "b": %.17g, "se": %.17g, "z": %.17g, "p": %.17g, "q": %.17g, "q_p": %.17g, "i2": %.17g, "h2": %.17g%s}',
+                            nm, fn, num(t[1, ]), num(t[2, ]), num(t[3, ]), num(t[4, ]), f$b, f$se, f$zval, f$pval,
+                            f$QE, f$QEp, f$I2, f$H2, extra))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")

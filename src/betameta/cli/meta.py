@@ -12,8 +12,10 @@ from ._common import echo_json, save_figure, study_options
 
 @click.command("meta")
 @study_options
-@click.option("--method", type=click.Choice(TAU2_METHODS, case_sensitive=False), default="REML",
-              show_default=True, help="tau² estimator (FE: common effect only).")
+@click.option("--method", type=click.Choice(TAU2_METHODS + ("MH", "PETO"), case_sensitive=False),
+              default="REML", show_default=True,
+              help="tau² estimator (FE: common effect only), or MH (Mantel-Haenszel) / PETO "
+                   "pooling of 2x2 tables (--measure OR, RR, RD).")
 @click.option("--test", type=click.Choice(TESTS, case_sensitive=False), default="z",
               show_default=True, help="Inference for the random-effects mean.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
@@ -29,6 +31,22 @@ def meta_command(studies, method, test, level, plot, transf, as_json):
 
     FILE is a CSV/TSV/Parquet table with one row per study.
     """
+    if method.upper() in ("MH", "PETO"):
+        from ..errors import InputError
+        from ..pooled import mantel_haenszel, peto
+
+        if studies.tables is None:
+            raise InputError(f"--method {method.upper()} pools 2x2 tables: give --measure OR, RR "
+                             "or RD and the columns ai, bi, ci, di (or ai, n1, ci, n2)")
+        if method.upper() == "PETO" and studies.measure != "OR":
+            raise InputError("--method PETO is Peto's odds ratio: use --measure OR")
+        pooled = (peto(studies.tables, level=level) if method.upper() == "PETO"
+                  else mantel_haenszel(studies.tables, studies.measure, level=level))
+        if as_json:
+            echo_json(pooled.to_dict())
+        else:
+            click.echo(pooled.summary())
+        return
     from ..classical import meta_analysis
 
     fit = meta_analysis(studies, method=method.upper(), test=test.lower(), level=level)

@@ -1,0 +1,221 @@
+"""Mantel–Haenszel and Peto pooling of 2×2 tables (metafor's ``rma.mh`` and ``rma.peto``).
+
+Tables are ``(ai, bi, ci, di)`` per study: events and non-events in group 1, then group 2;
+``n1 = ai + bi``, ``n2 = ci + di``, ``m1 = ai + ci``, ``N = n1 + n2``.
+
+* Mantel–Haenszel OR: ``ψ = Σ(ad/N) / Σ(bc/N)`` with the Robins–Breslow–Greenland
+  variance of ``log ψ`` (Robins, Breslow & Greenland 1986); RR: ``Σ(a n2/N) / Σ(c n1/N)``
+  with Greenland & Robins' (1985) variance; RD: ``δ = Σ(a n2 − c n1)/N / R``, ``R = Σ n1 n2/N``,
+  with the variance of Sato, Greenland & Robins (1989), valid in sparse data:
+  ``(δP + Q)/R²``, ``P = Σ(n1²c − n2²a + n1n2(n2 − n1)/2)/N²``,
+  ``Q = Σ(a(n2 − c) + c(n1 − a))/(2N)``. The pooled estimate
+  uses the counts as they are (no continuity correction).
+* Cochran–Mantel–Haenszel test of OR = 1, with continuity correction (metafor's default
+  ``correct=TRUE``): ``(|Σa − ΣE a| − ½)² / ΣVar a``, ``E a = n1 m1/N``,
+  ``Var a = n1 n2 m1 (N − m1) / (N²(N − 1))``; Tarone's test of homogeneity of the OR.
+* Peto's one-step OR: ``log ψ = Σ(a − E a) / ΣVar a``, variance ``1/ΣVar a``.
+* Heterogeneity: Cochran's Q of the individual outcomes about the pooled one, with the
+  outcomes of escalc (½ added to tables with a zero cell; double-zero tables left out,
+  metafor's ``drop00=TRUE`` for the individual outcomes), on their count less one df;
+  ``I² = max(0, (Q − df)/Q)``, ``H² = Q/df``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy import optimize, special
+
+from .errors import InputError
+from .kernels.classical import chi2_sf
+
+__all__ = ["PooledTables", "mantel_haenszel", "peto"]
+
+
+@dataclass(frozen=True)
+class PooledTables:
+    """A Mantel–Haenszel or Peto fit (estimates on the log scale for OR and RR)."""
+
+    method: str
+    measure: str
+    k: int
+    estimate: float
+    se: float
+    ci_low: float
+    ci_high: float
+    z: float
+    p: float
+    q: float
+    q_df: int
+    q_p: float
+    i2: float
+    h2: float
+    cmh: float | None = None
+    cmh_p: float | None = None
+    tarone: float | None = None
+    tarone_p: float | None = None
+    level: float = 0.95
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (the CLI's ``--json``)."""
+        return asdict(self)
+
+    def to_frame(self):
+        """Tidy one-row table of the pooled estimate (snake_case, ``ci_low``/``ci_high``)."""
+        import pandas as pd
+
+        return pd.DataFrame([self.to_dict()])
+
+    def summary(self) -> str:
+        """Readable report (estimates on the log scale for OR and RR, and as ratios)."""
+        name = {"MH": "Mantel-Haenszel", "PETO": "Peto"}[self.method]
+        pct = f"{100 * self.level:g}% CI"
+        lines = [f"{name} meta-analysis, k = {self.k}, measure {self.measure}",
+                 f"estimate {self.estimate:.4f} (se {self.se:.4f}), {pct} [{self.ci_low:.4f}, "
+                 f"{self.ci_high:.4f}], z = {self.z:.4f}, p = {self.p:.4g}"]
+        if self.measure in ("OR", "RR"):
+            lines.append(f"as a ratio: {np.exp(self.estimate):.4f} [{np.exp(self.ci_low):.4f}, "
+                         f"{np.exp(self.ci_high):.4f}]")
+        lines.append(f"heterogeneity: Q = {self.q:.4f} (df {self.q_df}, p = {self.q_p:.4g}), "
+                     f"I2 = {100 * self.i2:.1f}%, H2 = {self.h2:.4f}")
+        if self.cmh is not None:
+            lines.append(f"Cochran-Mantel-Haenszel test: X2 = {self.cmh:.4f} (df 1, p = {self.cmh_p:.4g}); "
+                         f"Tarone's test: X2 = {self.tarone:.4f} (p = {self.tarone_p:.4g})")
+        return "\n".join(lines)
+
+
+def _tables(tables: np.ndarray) -> tuple[np.ndarray, ...]:
+    t = np.asarray(tables, dtype=float)
+    if t.ndim != 2 or t.shape[0] != 4:
+        raise InputError(f"2x2 tables must be an array of shape (4, k): ai, bi, ci, di; got {t.shape}")
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise InputError("2x2 table cells must be finite counts >= 0")
+    a, b, c, d = t
+    if np.any(a + b == 0) or np.any(c + d == 0):
+        raise InputError("every table needs participants in both groups")
+    return a, b, c, d
+
+
+def _individual(a, b, c, d, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """escalc's outcomes for Q: ½ added to tables with a zero cell, double zeros left out."""
+    keep = ~((a == 0) & (c == 0) | (b == 0) & (d == 0))
+    a, b, c, d = (x[keep] for x in (a, b, c, d))
+    add = 0.5 * ((a == 0) | (b == 0) | (c == 0) | (d == 0))
+    a, b, c, d = a + add, b + add, c + add, d + add
+    n1, n2 = a + b, c + d
+    if measure == "OR":
+        return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
+    if measure == "RR":
+        return np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
+    p1, p2 = a / n1, c / n2
+    return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+
+
+def _finish(method, measure, k, est, var, yi, vi, level, **tests) -> PooledTables:
+    se = float(np.sqrt(var))
+    crit = float(special.ndtri(0.5 + level / 2))
+    z = est / se
+    q = float(np.sum((yi - est) ** 2 / vi))
+    df = int(yi.size - 1)
+    q_p = float(chi2_sf(np.array(q), np.array(float(df)))[0]) if df >= 1 else float("nan")
+    i2 = max(0.0, (q - df) / q) if df >= 1 and q > 0 else 0.0
+    h2 = q / df if df >= 1 else float("nan")
+    return PooledTables(method, measure, k, float(est), se, float(est - crit * se),
+                        float(est + crit * se), float(z), float(2 * special.ndtr(-abs(z))), q, df,
+                        q_p, float(i2), float(h2), level=level, **tests)
+
+
+def mantel_haenszel(tables: np.ndarray, measure: Literal["OR", "RR", "RD"] = "OR", *,
+                    level: float = 0.95) -> PooledTables:
+    """Mantel–Haenszel pooling of 2×2 tables (see the module docstring for the formulas).
+
+    Parameters
+    ----------
+    tables
+        ``(4, k)`` counts: ai, bi, ci, di.
+    measure
+        ``OR``, ``RR`` or ``RD``.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    PooledTables
+        With the Cochran–Mantel–Haenszel and Tarone tests for OR.
+
+    References
+    ----------
+    Mantel & Haenszel (1959); Robins, Breslow & Greenland (1986); Greenland & Robins (1985);
+    Sato, Greenland & Robins (1989); Tarone (1985).
+    """
+    if measure not in ("OR", "RR", "RD"):
+        raise ValueError(f"measure={measure!r} is not one of OR, RR, RD")
+    a, b, c, d = _tables(tables)
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    yi, vi = _individual(a, b, c, d, measure)
+    if measure == "RD":
+        big_r = np.sum(n1 * n2 / n)
+        est = np.sum((a * n2 - c * n1) / n) / big_r
+        big_p = np.sum((n1 * n1 * c - n2 * n2 * a + n1 * n2 * (n2 - n1) / 2) / (n * n))
+        big_q = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * n))
+        var = (est * big_p + big_q) / big_r**2
+        return _finish("MH", measure, a.size, est, var, yi, vi, level)
+    if measure == "RR":
+        r, s = a * n2 / n, c * n1 / n
+        est = np.log(r.sum() / s.sum())
+        var = np.sum(n1 * n2 * (a + c) / n**2 - a * c / n) / (r.sum() * s.sum())
+        return _finish("MH", measure, a.size, est, var, yi, vi, level)
+    r, s = a * d / n, b * c / n
+    p, q = (a + d) / n, (b + c) / n
+    sr, ss = r.sum(), s.sum()
+    est = np.log(sr / ss)
+    var = (np.sum(p * r) / (2 * sr**2) + np.sum(p * s + q * r) / (2 * sr * ss)
+           + np.sum(q * s) / (2 * ss**2))
+    m1 = a + c
+    ea = n1 * m1 / n
+    va = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
+    cmh = (abs(a.sum() - ea.sum()) - 0.5) ** 2 / va.sum()
+    tarone, tarone_df = _tarone(a, n1, n2, m1, float(np.exp(est)))
+    return _finish("MH", measure, a.size, est, var, yi, vi, level, cmh=float(cmh),
+                   cmh_p=float(chi2_sf(np.array(cmh), np.array(1.0))[0]), tarone=tarone,
+                   tarone_p=float(chi2_sf(np.array(tarone), np.array(float(tarone_df)))[0]))
+
+
+def _tarone(a, n1, n2, m1, psi) -> tuple[float, int]:
+    """Breslow–Day statistic with Tarone's correction, on the informative tables."""
+    lo, hi = np.maximum(0.0, m1 - n2), np.minimum(n1, m1)
+    inform = hi > lo
+    stat_a, stat_e, stat_v = [], [], []
+    for ai, n1i, n2i, m1i, l, h in zip(a[inform], n1[inform], n2[inform], m1[inform], lo[inform],
+                                        hi[inform], strict=True):
+        def g(x, n1i=n1i, n2i=n2i, m1i=m1i):
+            return x * (n2i - m1i + x) - psi * (n1i - x) * (m1i - x)
+        e = optimize.brentq(g, l, h, xtol=1e-14, rtol=1e-15) if g(l) * g(h) < 0 else (l if g(l) == 0 else h)
+        v = 1 / (1 / e + 1 / (n1i - e) + 1 / (m1i - e) + 1 / (n2i - m1i + e))
+        stat_a.append(ai)
+        stat_e.append(e)
+        stat_v.append(v)
+    aa, ee, vv = map(np.array, (stat_a, stat_e, stat_v))
+    bd = np.sum((aa - ee) ** 2 / vv)
+    return float(bd - (aa.sum() - ee.sum()) ** 2 / vv.sum()), int(aa.size - 1)
+
+
+def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
+    """Peto's one-step odds ratio (metafor's ``rma.peto``; Yusuf et al. 1985).
+
+    ``log ψ = Σ(a − E a) / ΣVar a``, variance ``1/ΣVar a`` (module docstring); Q from the
+    individual Peto outcomes ``(a − E a)/Var a`` with variance ``1/Var a`` (tables with
+    ``Var a = 0``, double zeros, left out).
+    """
+    a, b, c, d = _tables(tables)
+    n1, n2 = a + b, c + d
+    n, m1 = n1 + n2, a + c
+    ea = n1 * m1 / n
+    va = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
+    est = np.sum(a - ea) / va.sum()
+    keep = va > 0
+    return _finish("PETO", "OR", a.size, est, 1 / va.sum(), (a - ea)[keep] / va[keep],
+                   1 / va[keep], level)
