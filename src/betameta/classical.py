@@ -279,6 +279,21 @@ class MetaAnalysis:
                          float(r.coef[0, 1]), float(r.se[0, 1]), float(c * r.coef[0, 0]),
                          float(c * r.ci_low[0, 0]), float(c * r.ci_high[0, 0]), float(c * c * r.tau2[0]))
 
+    def rank_test(self):
+        """Begg's rank correlation test (metafor's ``ranktest``); see
+        :func:`betameta.small_study.rank_test`."""
+        from .small_study import rank_test
+
+        return rank_test(self)
+
+    def trim_and_fill(self, *, estimator: Literal["L0", "R0"] = "L0",
+                      side: Literal["left", "right"] | None = None):
+        """Duval and Tweedie's trim and fill (metafor's ``trimfill``); see
+        :func:`betameta.small_study.trim_and_fill`."""
+        from .small_study import trim_and_fill
+
+        return trim_and_fill(self, estimator=estimator, side=side)
+
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot

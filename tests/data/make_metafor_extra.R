@@ -2,7 +2,7 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
-# 3. rma.mh() and rma.peto() (below).
+# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0") (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -40,4 +40,18 @@ for (nm in names(sets)) {
                             f$QE, f$QEp, f$I2, f$H2, extra))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 4. trimfill(estimator = "R0") (the shared cases hold L0 only), FE and REML (tight control).
+out3 <- c()
+r0sets <- list(bcg_rr = bcg, hackshaw = dat.hackshaw1998, egger2001 =
+                 escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.egger2001))
+for (nm in names(r0sets)) {
+  d <- r0sets[[nm]]
+  for (method in c("FE", "REML")) {
+    tf <- trimfill(rma(yi, vi, data = d, method = method, control = list(threshold = 1e-15, maxiter = 1000)),
+                   estimator = "R0")
+    out3 <- c(out3, sprintf('"trimfill_R0_%s_%s": {"yi": %s, "vi": %s, "k0": %d, "se_k0": %.17g, "side": "%s", "estimate": %.17g, "filled_yi": %s}',
+                            nm, method, num(d$yi), num(d$vi), tf$k0, tf$se.k0, tf$side, tf$beta,
+                            if (tf$k0 > 0) num(tail(tf$yi, tf$k0)) else "[]"))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")

@@ -1,0 +1,135 @@
+"""Small-study effects: Begg's rank correlation test and Duval & Tweedie's trim and fill
+(metafor's ``ranktest`` and ``trimfill``).
+
+* Rank test (Begg & Mazumdar 1994): Kendall's τ between the standardised effects
+  ``(yᵢ − µ̂_FE)/√(vᵢ − V_FE)`` and the variances ``vᵢ``; the p-value is exact without
+  ties and from the normal approximation with tie-corrected variance otherwise (R's
+  ``cor.test(method = "kendall", exact = TRUE)``, as metafor uses it).
+* Trim and fill (Duval & Tweedie 2000), estimator L0 or R0: on the side where studies
+  are missing (by default the side opposite to the slope of the Egger-type meta-regression
+  on √vᵢ, as metafor chooses it), the k₀ most extreme studies are trimmed and the pooled
+  estimate re-fitted, iterating until k₀ settles; with ranks ``r`` of ``|yᵢ − µ̂|`` (ties by
+  order) and ``S = Σ r`` over positive deviations, ``L0 = (4S − k(k+1))/(2k − 1)`` and
+  ``R0 = γ − 1`` (γ the length of the run of largest ranks on the positive side); then the
+  k₀ trimmed studies are mirrored about the trimmed estimate, ``2µ̂ − yᵢ`` with the same
+  variance, and the model is fitted again to all studies and the filled ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+from scipy import stats
+
+from ._options import check_option
+
+if TYPE_CHECKING:
+    from .classical import MetaAnalysis
+
+__all__ = ["RankTest", "TrimAndFill", "rank_test", "trim_and_fill"]
+
+
+@dataclass(frozen=True)
+class RankTest:
+    """Begg's rank correlation test: Kendall's ``tau`` and its two-sided ``p``."""
+
+    tau: float
+    p: float
+    exact: bool
+
+
+def rank_test(fit: MetaAnalysis) -> RankTest:
+    """Begg and Mazumdar's rank correlation test for funnel-plot asymmetry."""
+    from .classical import meta_analysis
+
+    s = fit.studies
+    fe = meta_analysis(s, method="FE").fixed
+    ystar = (s.yi - fe.estimate) / np.sqrt(s.vi - fe.se**2)
+    ties = np.unique(ystar).size < s.k or np.unique(s.vi).size < s.k
+    res = stats.kendalltau(ystar, s.vi, method="asymptotic" if ties else "exact")
+    return RankTest(float(res.statistic), float(res.pvalue), not ties)
+
+
+@dataclass(frozen=True)
+class TrimAndFill:
+    """Trim and fill: the estimated number of missing studies ``k0`` (with its standard
+    error for L0), the ``side`` they were missing on, the filled studies' effects and
+    variances, and the fit to the observed and filled studies together."""
+
+    estimator: str
+    side: str
+    k0: int
+    se_k0: float
+    filled_yi: np.ndarray
+    filled_vi: np.ndarray
+    fit: MetaAnalysis
+
+
+def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
+    k = y.size
+    dev = y - centre
+    ranks = stats.rankdata(np.abs(dev), method="ordinal")
+    signed = np.sign(dev) * ranks
+    if estimator == "L0":
+        s_r = signed[signed > 0].sum()
+        k0 = (4 * s_r - k * (k + 1)) / (2 * k - 1)
+        var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0
+                  - 18 * k * k0**2 - 18 * k * k0 + 6 * k * k * k0) / 24
+        return k0, 4 * np.sqrt(var_sr) / (2 * k - 1)
+    # R0: the run of the largest ranks that are all on the positive side.
+    order = np.argsort(-ranks)
+    run = 0
+    for i in order:
+        if signed[i] <= 0:
+            break
+        run += 1
+    return run - 1.0, np.sqrt(2 * max(0.0, run - 1.0) + 2)
+
+
+def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
+                  side: Literal["left", "right"] | None = None, max_iter: int = 100) -> TrimAndFill:
+    """Duval and Tweedie's trim and fill with the fit's own τ² method (module docstring)."""
+    from .classical import meta_analysis
+    from .studies import StudyTable
+
+    estimator = check_option("estimator", estimator, ("L0", "R0"))  # type: ignore[assignment]
+    s = fit.studies
+    method, test = fit.random.method, fit.random.test
+    if side is None:
+        from .kernels.random_effects import random_effects_kernel
+
+        X = np.column_stack([np.ones(s.k), s.sei])
+        slope = random_effects_kernel(s.yi, s.vi, X, method=method).coef[0, 1]  # type: ignore[arg-type]
+        side = "right" if slope < 0 else "left"
+    side = check_option("side", side, ("left", "right"))  # type: ignore[assignment]
+    flip = -1.0 if side == "right" else 1.0
+    order = np.argsort(flip * s.yi, kind="stable")
+    y, v = flip * s.yi[order], s.vi[order]
+    k = y.size
+
+    def pooled(yy, vv) -> float:
+        if yy.size == 1:  # one study left after trimming: its own estimate (τ² = 0)
+            return float(yy[0])
+        st = StudyTable(yy, vv, tuple(map(str, range(yy.size))))
+        r = meta_analysis(st, method=method, test=test)
+        return r.fixed.estimate if method == "FE" else r.random.estimate
+
+    k0, k0_prev, centre, se_k0 = 0, -1, 0.0, float("nan")
+    for _ in range(max_iter):
+        if k0 == k0_prev:
+            break
+        k0_prev = k0
+        centre = pooled(y[: k - k0], v[: k - k0])
+        raw, se_k0 = _k0(y, centre, estimator)
+        k0 = int(min(max(0, round(raw)), k - 1))
+    else:
+        raise RuntimeError(f"trim and fill did not settle in {max_iter} iterations")
+    filled_y = flip * (2 * centre - y[k - k0:]) if k0 else np.empty(0)
+    filled_v = v[k - k0:] if k0 else np.empty(0)
+    labels = s.labels + tuple(f"filled {i + 1}" for i in range(k0))
+    both = StudyTable(np.concatenate([s.yi, filled_y]), np.concatenate([s.vi, filled_v]), labels,
+                      s.measure)
+    return TrimAndFill(estimator, side, k0, float(se_k0), filled_y, filled_v,
+                       meta_analysis(both, method=method, test=test, level=fit.level))

@@ -1,0 +1,80 @@
+"""Begg's rank test and trim and fill against metafor 3.8-1.
+
+References: ``ranktest`` and ``trimfill`` (L0; REML and FE fits) in the 15 shared cases
+(tests/data/*.json, ../shared/refs/metafor/make_refs.R), and ``trimfill(estimator="R0")``
+in tests/data/metafor_extra/refs.json (tests/data/make_metafor_extra.R, tight control).
+Tolerances: k₀ and the side exactly; Kendall's τ, its p-value, se(k₀) and everything of a
+fixed-effect fit 1e-10 relative (closed forms); the REML fits of the shared cases were
+made with metafor's default control (Fisher scoring stopped at |Δτ²| < 1e-5), so those
+estimates get its 1e-3 relative / 1e-4 × data scale, as in test_metafor_agreement.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import CASES, load_case
+
+from betameta import StudyTable, meta_analysis
+
+CLOSED, LOOSE = 1e-10, 1e-3
+EXTRA = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
+
+
+def _studies(case) -> StudyTable:
+    return StudyTable(np.array(case["yi"]), np.array(case["vi"]), tuple(case["study"]))
+
+
+#: The cases metafor ran both on.
+BIAS_CASES = [n for n in CASES if "ranktest" in load_case(n)["results"]]
+
+
+def test_most_cases_have_bias_references():
+    assert len(BIAS_CASES) >= 13
+
+
+@pytest.mark.parametrize("name", BIAS_CASES)
+def test_rank_test_and_trim_and_fill_match_metafor(name):
+    case = load_case(name)
+    res, studies = case["results"], _studies(case)
+    rt = meta_analysis(studies, method="REML").rank_test()
+    assert rt.tau == pytest.approx(res["ranktest"]["tau"], rel=CLOSED, abs=1e-15)
+    assert rt.p == pytest.approx(res["ranktest"]["pval"], rel=CLOSED)
+    scale = float(np.median(np.sqrt(studies.vi)))
+    for block, tol, atol in (("FE", CLOSED, 0.0), ("REML", LOOSE, 1e-4 * scale)):
+        if block not in res["trimfill"]:  # metafor's REML fit failed on k = 2 (case "failed")
+            assert block in res["failed"] or f"trimfill_{block}" in res["failed"] or studies.k < 3
+            continue
+        ref = res["trimfill"][block]
+        tf = meta_analysis(studies, method=block).trim_and_fill()
+        assert (tf.k0, tf.side) == (ref["k0"], ref["side"])
+        assert tf.se_k0 == pytest.approx(ref["se.k0"], rel=CLOSED)
+        assert tf.fit.studies.k == ref["k"]
+        est = tf.fit.fixed if block == "FE" else tf.fit.random
+        assert est.estimate == pytest.approx(ref["estimate"], rel=tol, abs=atol)
+        assert est.se == pytest.approx(ref["se"], rel=tol, abs=atol)
+        if ref["k0"]:
+            filled = np.atleast_1d(ref["filled.yi"])
+            np.testing.assert_allclose(np.sort(tf.filled_yi), np.sort(filled), rtol=tol, atol=atol)
+            np.testing.assert_allclose(np.sort(tf.filled_vi), np.sort(np.atleast_1d(ref["filled.vi"])),
+                                       rtol=CLOSED)
+
+
+@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith("trimfill_R0_")])
+def test_trim_and_fill_r0_matches_metafor(name):
+    ref = EXTRA[name]
+    method = name.rsplit("_", 1)[1]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method=method)
+    tf = fit.trim_and_fill(estimator="R0")
+    assert (tf.k0, tf.side) == (ref["k0"], ref["side"])
+    assert tf.se_k0 == pytest.approx(ref["se_k0"], rel=CLOSED)
+    est = tf.fit.fixed if method == "FE" else tf.fit.random
+    # trimfill's own refits do not take the model's tight control: REML at metafor's default
+    # convergence (LOOSE, as above); FE is closed form.
+    tol, atol = (CLOSED, 0.0) if method == "FE" else (LOOSE, 1e-4 * float(np.median(np.sqrt(vi))))
+    assert est.estimate == pytest.approx(ref["estimate"], rel=tol, abs=atol)
+    np.testing.assert_allclose(np.sort(tf.filled_yi), np.sort(ref["filled_yi"]), rtol=tol, atol=atol)
