@@ -78,3 +78,22 @@ def test_trim_and_fill_r0_matches_metafor(name):
     tol, atol = (CLOSED, 0.0) if method == "FE" else (LOOSE, 1e-4 * float(np.median(np.sqrt(vi))))
     assert est.estimate == pytest.approx(ref["estimate"], rel=tol, abs=atol)
     np.testing.assert_allclose(np.sort(tf.filled_yi), np.sort(ref["filled_yi"]), rtol=tol, atol=atol)
+
+
+@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith("fsn_")])
+def test_fail_safe_n_matches_fsn(name):
+    """metafor's fsn (tests/data/make_metafor_extra.R): the count exactly, p-values and
+    Orwin's mean and target to 1e-12 (closed forms)."""
+    from betameta.small_study import fail_safe_n
+
+    ref = EXTRA[name]
+    method = name.rsplit("_", 1)[1]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method="FE")
+    res = fail_safe_n(fit, method)
+    assert res.n == ref["n"]
+    for ours, key in ((res.p, "p"), (res.mean_effect, "meanes"), (res.target, "target")):
+        if ref[key] is None:  # NA in R
+            assert np.isnan(ours), key
+        else:
+            assert ours == pytest.approx(ref[key], rel=1e-12), key

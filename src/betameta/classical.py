@@ -294,6 +294,13 @@ class MetaAnalysis:
 
         return trim_and_fill(self, estimator=estimator, side=side)
 
+    def fail_safe_n(self, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal", *,
+                    alpha: float = 0.05, target: float | None = None):
+        """Fail-safe N (metafor's ``fsn``); see :func:`betameta.small_study.fail_safe_n`."""
+        from .small_study import fail_safe_n
+
+        return fail_safe_n(self, method, alpha=alpha, target=target)
+
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot

@@ -28,7 +28,7 @@ from ._options import check_option
 if TYPE_CHECKING:
     from .classical import MetaAnalysis
 
-__all__ = ["RankTest", "TrimAndFill", "rank_test", "trim_and_fill"]
+__all__ = ["FailSafeN", "RankTest", "TrimAndFill", "fail_safe_n", "rank_test", "trim_and_fill"]
 
 
 @dataclass(frozen=True)
@@ -133,3 +133,51 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
                       s.measure)
     return TrimAndFill(estimator, side, k0, float(se_k0), filled_y, filled_v,
                        meta_analysis(both, method=method, test=test, level=fit.level))
+
+
+@dataclass(frozen=True)
+class FailSafeN:
+    """Fail-safe N: how many unpublished null studies would bring the result to the
+    threshold (``method``: Rosenthal, Orwin or Rosenberg); ``p`` the combined p-value it
+    starts from (Rosenthal: Stouffer's one-sided; Rosenberg: the fixed-effect test),
+    ``mean_effect`` and ``target`` for Orwin (and the fixed effect for Rosenberg)."""
+
+    method: str
+    n: int
+    alpha: float
+    p: float
+    mean_effect: float
+    target: float
+
+
+def fail_safe_n(fit: MetaAnalysis, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
+                *, alpha: float = 0.05, target: float | None = None) -> FailSafeN:
+    """Fail-safe N as metafor's ``fsn`` computes it.
+
+    Notes
+    -----
+    With ``zᵢ = yᵢ/√vᵢ``: Rosenthal (1979) ``⌈(Σzᵢ/z_α)² − k⌉``, ``z_α = Φ⁻¹(1 − α)``, from
+    Stouffer's one-sided p ``Φ(−|Σzᵢ|/√k)``; Orwin (1983) ``⌈k(ȳ − t)/t⌉`` with ȳ the
+    unweighted mean and target ``t = ȳ/2`` by default; Rosenberg (2005)
+    ``⌈k(Z²/z²_{α/2} − 1)⌉`` with Z the fixed-effect z statistic.
+    """
+    from scipy import special
+
+    method = check_option("method", method, ("Rosenthal", "Orwin", "Rosenberg"))  # type: ignore[assignment]
+    s = fit.studies
+    k = s.k
+    nan = float("nan")
+    if method == "Rosenthal":
+        zsum = float(np.sum(s.yi / s.sei))
+        n = (zsum / special.ndtri(1 - alpha)) ** 2 - k
+        return FailSafeN(method, int(max(0, np.ceil(n))), alpha,
+                         float(special.ndtr(-abs(zsum) / np.sqrt(k))), nan, nan)
+    if method == "Orwin":
+        mean = float(np.mean(s.yi))
+        t = mean / 2 if target is None else float(target)
+        return FailSafeN(method, int(max(0, np.ceil(k * (mean - t) / t))), alpha, nan, mean, t)
+    from .classical import meta_analysis
+
+    fe = meta_analysis(s, method="FE").fixed
+    n = k * ((fe.estimate / fe.se) ** 2 / special.ndtri(1 - alpha / 2) ** 2 - 1)
+    return FailSafeN(method, int(max(0, np.ceil(n))), alpha, float(fe.p), float(fe.estimate), nan)

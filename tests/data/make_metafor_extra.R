@@ -2,7 +2,7 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
-# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0") (below).
+# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn() (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -54,4 +54,16 @@ for (nm in names(r0sets)) {
                             if (tf$k0 > 0) num(tail(tf$yi, tf$k0)) else "[]"))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 5. fsn() of every type on the BCG trials (RR) and on Hackshaw et al. (1998).
+out4 <- c()
+one <- function(x) if (is.na(x)) "null" else sprintf("%.17g", x)  # NA as JSON null
+for (nm in c("bcg_rr", "hackshaw")) {
+  d <- r0sets[[nm]]
+  for (ty in c("Rosenthal", "Orwin", "Rosenberg")) {
+    f <- fsn(yi, vi, data = d, type = ty)
+    out4 <- c(out4, sprintf('"fsn_%s_%s": {"yi": %s, "vi": %s, "n": %d, "p": %s, "meanes": %s, "target": %s}',
+                            nm, ty, num(d$yi), num(d$vi), as.integer(f$fsnum), one(f$pval), one(f$meanes),
+                            one(f$target)))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
