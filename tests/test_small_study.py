@@ -97,3 +97,22 @@ def test_fail_safe_n_matches_fsn(name):
             assert np.isnan(ours), key
         else:
             assert ours == pytest.approx(ref[key], rel=1e-12), key
+
+
+@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith("influence_")])
+def test_influence_matches_metafor(name):
+    """metafor's influence() on REML (tight control) and FE fits
+    (tests/data/make_metafor_extra.R): 1e-8 relative for the REML refits (their convergence),
+    1e-10 for FE (closed forms); the flags exactly (FE cases flag 1–3 studies each)."""
+    ref = EXTRA[name]
+    method = name.rsplit("_", 1)[1]
+    tol = 1e-10 if method == "FE" else 1e-8
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    inf = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method=method).influence()
+    for ours, key in (("rstudent", "rstudent"), ("dffits", "dffits"), ("cooks_d", "cook_d"),
+                      ("cov_r", "cov_r"), ("tau2_del", "tau2_del"), ("qe_del", "qe_del"),
+                      ("hat", "hat"), ("weight", "weight"), ("dfbetas", "dfbetas")):
+        np.testing.assert_allclose(getattr(inf, ours), ref[key], rtol=tol, atol=1e-12, err_msg=key)
+    assert inf.influential.tolist() == ref["inf"]
+    frame = inf.to_frame()
+    assert list(frame.columns[:3]) == ["study", "rstudent", "dffits"] and len(frame) == yi.size

@@ -301,6 +301,13 @@ class MetaAnalysis:
 
         return fail_safe_n(self, method, alpha=alpha, target=target)
 
+    def influence(self):
+        """Case-deletion diagnostics (metafor's ``influence``); see
+        :func:`betameta.influence.influence`."""
+        from .influence import influence
+
+        return influence(self)
+
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot

@@ -2,7 +2,7 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
-# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn() (below).
+# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence() (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -66,4 +66,17 @@ for (nm in c("bcg_rr", "hackshaw")) {
                             one(f$target)))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 6. influence() of REML (tight control) and FE fits: BCG (RR), Egger et al. 2001, Hackshaw.
+out5 <- c()
+for (nm in c("bcg_rr", "egger2001", "hackshaw")) {
+  d <- r0sets[[nm]]
+  for (method in c("REML", "FE")) {
+    inf <- influence(rma(yi, vi, data = d, method = method, control = list(threshold = 1e-15, maxiter = 1000)))
+    i <- inf$inf
+    out5 <- c(out5, sprintf('"influence_%s_%s": {"yi": %s, "vi": %s, "rstudent": %s, "dffits": %s, "cook_d": %s, "cov_r": %s, "tau2_del": %s, "qe_del": %s, "hat": %s, "weight": %s, "dfbetas": %s, "inf": [%s]}',
+                            nm, method, num(d$yi), num(d$vi), num(i$rstudent), num(i$dffits), num(i$cook.d),
+                            num(i$cov.r), num(i$tau2.del), num(i$QE.del), num(i$hat), num(i$weight),
+                            num(inf$dfbs$intrcpt), paste(ifelse(inf$is.infl, "true", "false"), collapse = ", ")))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")

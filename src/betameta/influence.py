@@ -1,0 +1,91 @@
+"""Case-deletion diagnostics of a random-effects (or common-effect) fit, as metafor's
+``influence.rma.uni`` (Viechtbauer & Cheung 2010).
+
+With the full fit's ``µ̂``, its variance ``V`` and weights ``wᵢ = 1/(vᵢ + τ̂²)``, and the fit
+without study i (the same τ² method: ``µ̂₋ᵢ``, ``V₋ᵢ``, ``τ̂²₋ᵢ``, ``Q₋ᵢ``):
+
+* ``rstudent = (yᵢ − µ̂₋ᵢ) / √(vᵢ + τ̂²₋ᵢ + V₋ᵢ)`` (studentised deleted residual);
+* ``hat = wᵢ/Σw``, ``weight = 100·hat``;
+* ``dffits = (µ̂ − µ̂₋ᵢ) / √(hat·(τ̂²₋ᵢ + vᵢ))``;
+* ``cooks_d = (µ̂ − µ̂₋ᵢ)²/V``; ``cov_r = V₋ᵢ/V``;
+* ``dfbetas = (µ̂ − µ̂₋ᵢ) / √(1/Σⱼ 1/(vⱼ + τ̂²₋ᵢ))`` (all k studies at the deleted τ²);
+* ``tau2_del = τ̂²₋ᵢ``, ``qe_del = Q₋ᵢ``.
+
+A study is flagged ``influential`` (metafor's rule, p = 1 coefficient) when
+``|dffits| > 3√(p/(k − p))``, or ``P(χ²_p ≤ cooks_d) > 0.5``, or ``hat > 3p/k``, or
+``|dfbetas| > 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import special
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .classical import MetaAnalysis
+
+__all__ = ["Influence", "influence"]
+
+
+@dataclass(frozen=True)
+class Influence:
+    """Per-study case-deletion diagnostics (arrays of length k; see the module docstring)."""
+
+    study: tuple[str, ...]
+    rstudent: np.ndarray
+    dffits: np.ndarray
+    cooks_d: np.ndarray
+    cov_r: np.ndarray
+    tau2_del: np.ndarray
+    qe_del: np.ndarray
+    hat: np.ndarray
+    weight: np.ndarray
+    dfbetas: np.ndarray
+    influential: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table, one row per study."""
+        import pandas as pd
+
+        return pd.DataFrame({name: getattr(self, name) for name in self.__dataclass_fields__})
+
+
+def influence(fit: MetaAnalysis) -> Influence:
+    """metafor's ``influence()`` for a :class:`~betameta.MetaAnalysis` (module docstring)."""
+    s = fit.studies
+    k = s.k
+    if k < 3:
+        raise ValueError(f"influence diagnostics need at least 3 studies, got {k}")
+    from .classical import meta_analysis
+
+    method, test = fit.random.method, fit.random.test
+    fe = method == "FE"
+    part = fit.fixed if fe else fit.random
+    tau2 = 0.0 if fe else fit.random.tau2
+    mu, var = part.estimate, part.se**2
+    w = 1 / (s.vi + tau2)
+    hat = w / w.sum()
+    out = {n: np.empty(k) for n in ("rstudent", "dffits", "cooks_d", "cov_r", "tau2_del",
+                                    "qe_del", "dfbetas")}
+    for i in range(k):
+        d = meta_analysis(s.drop(i), method=method, test=test)
+        dp = d.fixed if fe else d.random
+        t2 = 0.0 if fe else d.random.tau2
+        diff = mu - dp.estimate
+        out["rstudent"][i] = (s.yi[i] - dp.estimate) / np.sqrt(s.vi[i] + t2 + dp.se**2)
+        out["dffits"][i] = diff / np.sqrt(hat[i] * (t2 + s.vi[i]))
+        out["cooks_d"][i] = diff**2 / var
+        out["cov_r"][i] = dp.se**2 / var
+        out["tau2_del"][i] = t2
+        out["qe_del"][i] = d.heterogeneity.q
+        out["dfbetas"][i] = diff / np.sqrt(1 / np.sum(1 / (s.vi + t2)))
+    p = 1
+    flag = ((np.abs(out["dffits"]) > 3 * np.sqrt(p / (k - p)))
+            | (special.chdtr(p, out["cooks_d"]) > 0.5) | (hat > 3 * p / k)
+            | (np.abs(out["dfbetas"]) > 1))
+    return Influence(s.labels, hat=hat, weight=100 * hat, influential=flag, **out)
