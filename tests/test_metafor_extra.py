@@ -132,3 +132,26 @@ def test_cli_pools_two_by_two_tables_by_mh_and_peto(tmp_path):
     lecture = Path(__file__).parents[1] / "examples" / "lecture.csv"
     out = CliRunner().invoke(cli, ["meta", str(lecture), "--measure", "MD", "--method", "MH"])
     assert out.exit_code == 2 and "pools 2x2 tables" in out.output
+
+
+@pytest.mark.parametrize("name", [k for k in REFS if k.split("_")[1] in ("sei", "vi", "ni", "ninv",
+                                                                           "sqrtninv")])
+def test_regtest_predictors_match_metafor(name):
+    """regtest(predictor = sei, vi, ni, ninv, sqrtninv; model = rma or lm) on the BCG trials,
+    sample sizes from the 2x2 tables; REML at tight control on both sides: 1e-8 relative
+    (1e-10 for lm, a closed form). The slope is in the predictor's own units."""
+    _, predictor, model = name.split("_")
+    ref = REFS[name]
+    data = pd.DataFrame({c: ref[c] for c in ("ai", "bi", "ci", "di")})
+    from betameta import load_studies
+
+    fit = meta_analysis(load_studies(data, measure="RR"), method="REML")
+    eg = fit.egger_test(model, predictor=predictor)
+    tol = 1e-10 if model == "lm" else 1e-8
+    for ours, key in ((eg.statistic, "stat"), (eg.p, "p"), (eg.slope, "slope"),
+                      (eg.slope_se, "slope_se")):
+        assert ours == pytest.approx(ref[key], rel=tol), key
+    if ref["limit"] is None:
+        assert np.isnan(eg.limit_estimate)
+    else:
+        assert eg.limit_estimate == pytest.approx(ref["limit"], rel=tol)

@@ -121,6 +121,7 @@ class EggerTest:
     limit_ci_low: float
     limit_ci_high: float
     tau2: float
+    predictor: str = "sei"
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -252,32 +253,51 @@ class MetaAnalysis:
                          "fixed_se": fit.fixed.se})
         return pd.DataFrame(rows)
 
-    def egger_test(self, model: Literal["rma", "lm"] = "rma") -> EggerTest:
-        """Egger's regression test with the standard error as predictor.
+    def egger_test(self, model: Literal["rma", "lm"] = "rma", *,
+                   predictor: Literal["sei", "vi", "ni", "ninv", "sqrtninv"] = "sei") -> EggerTest:
+        """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
-        ``model="rma"`` (metafor's default): the meta-regression ``yᵢ = b0 + b1·seᵢ``
+        ``model="rma"`` (metafor's default): the meta-regression ``yᵢ = b0 + b1·xᵢ``
         with this fit's τ² method re-estimated under the moderator and this fit's test: z,
         or under HKSJ (metafor's ``test="knha"``) the HKSJ covariance and t on ``k − 2`` df.
         ``model="lm"``: Egger et al. (1997)'s weighted least squares with a
-        multiplicative dispersion, t test on ``k − 2`` df.
+        multiplicative dispersion, t test on ``k − 2`` df. The predictor ``xᵢ``: the
+        standard error ``sei`` (Egger's test), the variance ``vi``, the sample size ``ni``,
+        ``1/ni`` or ``1/√ni`` (sample sizes from the raw columns the effects came from).
         """
         model = check_option("model", model, ("rma", "lm"))  # type: ignore[assignment]
+        predictor = check_option("predictor", predictor,
+                                 ("sei", "vi", "ni", "ninv", "sqrtninv"))  # type: ignore[assignment]
         s = self.studies
         if s.k < 3:
             raise ValueError(f"Egger's test needs at least 3 studies, got {s.k}")
-        # On y/c and se/c (see _scale): the slope and the tests do not change, b0 scales by c.
+        if predictor in ("ni", "ninv", "sqrtninv") and s.n is None:
+            raise ValueError(f"predictor={predictor!r} needs the studies' sample sizes: compute the "
+                             "effects from raw columns (load_studies with a measure)")
+        # On y/c and v/c² (see _scale): the tests do not change, b0 scales by c, and the slope
+        # by c^(1 − a) for a predictor in units of the effect to the power a (se 1, v 2, n 0).
         c = _scale(s)
         y, v = s.yi / c, s.vi / c / c
-        X = np.column_stack([np.ones(s.k), np.sqrt(v)])
+        power = {"sei": 1, "vi": 2}.get(predictor, 0)
+        x = {"sei": np.sqrt(v), "vi": v}.get(predictor)
+        if x is None:
+            n = np.asarray(s.n, dtype=float)
+            x = {"ni": n, "ninv": 1 / n, "sqrtninv": 1 / np.sqrt(n)}[predictor]
+        X = np.column_stack([np.ones(s.k), x])
         # Both models are the array kernel's meta-regression on X: "lm" is the fixed-effect
         # fit with the multiplicative dispersion Q/(k − 2) and t on k − 2 df (method FE under
-        # the HKSJ covariance), "rma" the random-effects fit with this fit's τ² method, z test.
+        # the HKSJ covariance), "rma" the random-effects fit with this fit's τ² method.
         test = "hksj" if model == "lm" or self.random.test == "hksj" else "z"
         r = random_effects_kernel(y, v, X, method="FE" if model == "lm" else self.random.method,
                                   test=test, level=self.level)  # type: ignore[arg-type]
+        unit = c ** (1 - power)
+        # b0 is the effect where the predictor vanishes: the limit of precise studies, except
+        # for ni (n → 0), which metafor does not report either.
+        limit = c * np.array([r.coef[0, 0], r.ci_low[0, 0], r.ci_high[0, 0]])
+        limit = limit if predictor != "ni" else np.full(3, np.nan)
         return EggerTest(model, float(r.stat[0, 1]), float(r.p[0, 1]), s.k - 2 if test == "hksj" else None,
-                         float(r.coef[0, 1]), float(r.se[0, 1]), float(c * r.coef[0, 0]),
-                         float(c * r.ci_low[0, 0]), float(c * r.ci_high[0, 0]), float(c * c * r.tau2[0]))
+                         float(unit * r.coef[0, 1]), float(unit * r.se[0, 1]), *map(float, limit),
+                         float(c * c * r.tau2[0]), predictor)
 
     def rank_test(self):
         """Begg's rank correlation test (metafor's ``ranktest``); see

@@ -2,7 +2,7 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
-# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence() (below).
+# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -79,4 +79,19 @@ for (nm in c("bcg_rr", "egger2001", "hackshaw")) {
                             num(inf$dfbs$intrcpt), paste(ifelse(inf$is.infl, "true", "false"), collapse = ", ")))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 7. regtest() with every predictor, models rma (REML, tight control) and lm, on the BCG trials
+#    (sample sizes from the 2x2 tables).
+out6 <- c()
+bcgn <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+ni <- with(dat.bcg, tpos + tneg + cpos + cneg)
+for (pred in c("sei", "vi", "ni", "ninv", "sqrtninv")) {
+  for (model in c("rma", "lm")) {
+    r <- regtest(rma(bcgn$yi, bcgn$vi, ni = ni, method = "REML",
+                     control = list(threshold = 1e-15, maxiter = 1000)), model = model, predictor = pred)
+    out6 <- c(out6, sprintf('"regtest_%s_%s": {"ai": %s, "bi": %s, "ci": %s, "di": %s, "stat": %.17g, "p": %.17g, "slope": %.17g, "slope_se": %.17g, "limit": %s}',
+                            pred, model, num(dat.bcg$tpos), num(dat.bcg$tneg), num(dat.bcg$cpos), num(dat.bcg$cneg),
+                            r$zval, r$pval, coef(r$fit)[2], sqrt(diag(vcov(r$fit)))[2],
+                            one(if (is.null(r$est)) NA else r$est)))  # no limit estimate for ni
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
