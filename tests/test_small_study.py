@@ -116,3 +116,21 @@ def test_influence_matches_metafor(name):
     assert inf.influential.tolist() == ref["inf"]
     frame = inf.to_frame()
     assert list(frame.columns[:3]) == ["study", "rstudent", "dffits"] and len(frame) == yi.size
+
+
+@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith(("cumul_", "leave1out_"))])
+def test_cumulative_and_leave_one_out_match_metafor(name):
+    """cumul(order = year) and leave1out() of REML (tight control: 1e-8) and FE (1e-10)
+    fits on the BCG trials, every column metafor reports (I² in percent there)."""
+    what, method = name.split("_")
+    ref = EXTRA[name]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method=method)
+    got = fit.cumulative(order=ref["year"]) if what == "cumul" else fit.leave_one_out()
+    tol = 1e-10 if method == "FE" else 1e-8
+    for ours, key, factor in (("estimate", "estimate", 1), ("se", "se", 1), ("z", "zval", 1),
+                              ("p", "pval", 1), ("ci_low", "ci_lb", 1), ("ci_high", "ci_ub", 1),
+                              ("q", "Q", 1), ("q_p", "Qp", 1), ("tau2", "tau2", 1),
+                              ("i2", "I2", 100), ("h2", "H2", 1)):
+        np.testing.assert_allclose(factor * got[ours].to_numpy(), ref[key], rtol=tol, atol=1e-12,
+                                   err_msg=key)

@@ -234,23 +234,57 @@ class MetaAnalysis:
             f"tau2={r.tau2:.4g}, I2={self.heterogeneity.i2:.3f})"
         )
 
-    def leave_one_out(self) -> pd.DataFrame:
-        """Refit without each study in turn (same method and test).
+    def _refit_row(self, studies: StudyTable, label: str) -> dict[str, Any]:
+        """One row of :meth:`leave_one_out` / :meth:`cumulative`: the fit to ``studies`` with
+        this fit's method, test and level (metafor's ``leave1out``/``cumul`` columns)."""
+        fit = meta_analysis(studies, method=self.random.method,  # type: ignore[arg-type]
+                            test=self.random.test, level=self.level)  # type: ignore[arg-type]
+        fe = self.random.method == "FE"
+        part = fit.fixed if fe else fit.random
+        h = fit.heterogeneity
+        # I² and H² as metafor reports them: Q-based for FE, τ²-based for random effects.
+        i2, h2 = (h.i2, h.h2) if fe else (fit.random.i2, fit.random.h2)
+        return {"study": label, "estimate": part.estimate, "se": part.se, "z": part.z,
+                "p": part.p, "ci_low": part.ci_low, "ci_high": part.ci_high, "q": h.q,
+                "q_p": h.p, "tau2": fit.random.tau2, "i2": i2, "h2": h2,
+                "fixed_estimate": fit.fixed.estimate, "fixed_se": fit.fixed.se}
 
-        Columns: ``study``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``,
-        ``tau2``, ``i2`` (Q-based), ``fixed_estimate``, ``fixed_se``.
+    def leave_one_out(self) -> pd.DataFrame:
+        """Refit without each study in turn (same method, test and level).
+
+        Columns: ``study`` (the one left out), ``estimate``, ``se``, ``z``, ``p``, ``ci_low``,
+        ``ci_high`` (the random-effects mean, or the common effect for FE), ``q``, ``q_p``,
+        ``tau2``, ``i2``, ``h2`` (τ²-based for random effects, Q-based for FE, as metafor),
+        ``fixed_estimate``, ``fixed_se``.
         """
         if self.k < 3:
             raise ValueError(f"leave-one-out needs at least 3 studies, got {self.k}")
+        return pd.DataFrame([self._refit_row(self.studies.drop(i), label)
+                             for i, label in enumerate(self.studies.labels)])
+
+    def cumulative(self, order: np.ndarray | list | None = None) -> pd.DataFrame:
+        """Cumulative meta-analysis (metafor's ``cumul``): the fit to the first 1, 2, …, k
+        studies in ``order`` (a sort key per study, e.g. the publication year, ascending and
+        stable; default the table's order). Columns as :meth:`leave_one_out`, ``study`` the
+        one added; the first row has one study (τ² = 0, no Q)."""
+        s = self.studies
+        idx = np.arange(s.k) if order is None else np.argsort(np.asarray(order), kind="stable")
+        if idx.size != s.k:
+            raise ValueError(f"order has {idx.size} entries for {s.k} studies")
         rows = []
-        for i, label in enumerate(self.studies.labels):
-            fit = meta_analysis(self.studies.drop(i), method=self.random.method,  # type: ignore[arg-type]
-                                test=self.random.test, level=self.level)  # type: ignore[arg-type]
-            rows.append({"study": label, "estimate": fit.random.estimate, "se": fit.random.se,
-                         "ci_low": fit.random.ci_low, "ci_high": fit.random.ci_high,
-                         "p": fit.random.p, "tau2": fit.random.tau2,
-                         "i2": fit.heterogeneity.i2, "fixed_estimate": fit.fixed.estimate,
-                         "fixed_se": fit.fixed.se})
+        for j in range(1, s.k + 1):
+            take = idx[:j]
+            if j == 1:  # one study: its own estimate
+                i = int(take[0])
+                y, se = float(s.yi[i]), float(s.sei[i])
+                half = float(special.ndtri(0.5 + self.level / 2)) * se
+                rows.append({"study": s.labels[i], "estimate": y, "se": se, "z": y / se,
+                             "p": float(2 * special.ndtr(-abs(y / se))), "ci_low": y - half,
+                             "ci_high": y + half, "q": 0.0, "q_p": 1.0, "tau2": 0.0, "i2": 0.0,
+                             "h2": 1.0, "fixed_estimate": y, "fixed_se": se})
+                continue
+            sub = StudyTable(s.yi[take], s.vi[take], tuple(s.labels[i] for i in take), s.measure)
+            rows.append(self._refit_row(sub, s.labels[int(take[-1])]))
         return pd.DataFrame(rows)
 
     def egger_test(self, model: Literal["rma", "lm"] = "rma", *,

@@ -2,7 +2,8 @@
 #   Rscript tests/data/make_metafor_extra.R   (from the repository root)
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
-# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors (below).
+# 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
+# 8. cumul() and leave1out() (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -94,4 +95,17 @@ for (pred in c("sei", "vi", "ni", "ninv", "sqrtninv")) {
                             one(if (is.null(r$est)) NA else r$est)))  # no limit estimate for ni
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 8. cumul() ordered by year and leave1out() of REML (tight control) and FE fits on the BCG trials.
+out7 <- c()
+for (method in c("REML", "FE")) {
+  f <- rma(yi, vi, data = bcgn, method = method, control = list(threshold = 1e-15, maxiter = 1000))
+  for (what in c("cumul", "leave1out")) {
+    r <- if (what == "cumul") cumul(f, order = dat.bcg$year) else leave1out(f)
+    out7 <- c(out7, sprintf('"%s_%s": {"yi": %s, "vi": %s, "year": %s, "estimate": %s, "se": %s, "zval": %s, "pval": %s, "ci_lb": %s, "ci_ub": %s, "Q": %s, "Qp": %s, "tau2": %s, "I2": %s, "H2": %s}',
+                            what, method, num(bcgn$yi), num(bcgn$vi), num(dat.bcg$year), num(r$estimate), num(r$se),
+                            num(r$zval), num(r$pval), num(r$ci.lb), num(r$ci.ub), num(r$Q), num(r$Qp),
+                            num(if (is.null(r$tau2)) rep(0, length(r$estimate)) else r$tau2),
+                            num(r$I2), num(r$H2)))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
