@@ -134,3 +134,44 @@ def test_cumulative_and_leave_one_out_match_metafor(name):
                               ("i2", "I2", 100), ("h2", "H2", 1)):
         np.testing.assert_allclose(factor * got[ours].to_numpy(), ref[key], rtol=tol, atol=1e-12,
                                    err_msg=key)
+
+
+def test_baujat_coordinates_match_metafor():
+    """baujat() of a REML fit (tight control) on the BCG trials: 1e-8 relative."""
+    from betameta.influence import baujat
+
+    ref = EXTRA["baujat_bcg"]
+    yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
+    pts = baujat(meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method="REML"))
+    np.testing.assert_allclose(pts["x"], ref["x"], rtol=1e-8)
+    np.testing.assert_allclose(pts["y"], ref["y"], rtol=1e-8)
+
+
+def test_funnel_and_baujat_plots_draw_what_they_say(tmp_path):
+    """Real matplotlib figures: the studies at (yᵢ, seᵢ) with the axis inverted, the pooled
+    line, the pseudo-CI lines at µ̂ ± 1.96·se; trim and fill's studies as open circles; the
+    contour version shades four p-value bands; the Baujat plot labels every study."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    case = load_case("bcg_rr")
+    studies = _studies(case)
+    fit = meta_analysis(studies, method="REML")
+    ax = fit.plot_funnel(filled=True)
+    pts = ax.collections[0].get_offsets()
+    np.testing.assert_allclose(pts[:, 0], studies.yi)
+    np.testing.assert_allclose(pts[:, 1], studies.sei)
+    assert ax.get_ylim()[0] > ax.get_ylim()[1] == 0.0  # standard error 0 at the top
+    lo, hi = ax.lines[0], ax.lines[1]
+    se_end = lo.get_ydata()[-1]
+    assert lo.get_xdata()[-1] == pytest.approx(fit.random.estimate - 1.959963984540054 * se_end)
+    assert hi.get_xdata()[-1] == pytest.approx(fit.random.estimate + 1.959963984540054 * se_end)
+    tf = fit.trim_and_fill()
+    filled = ax.collections[1].get_offsets()
+    np.testing.assert_allclose(filled[:, 0], tf.filled_yi)
+    ax.figure.savefig(tmp_path / "funnel.png")
+    contour = fit.plot_funnel(contours=True)
+    assert len(contour.collections) == 4  # three shaded contours + the studies
+    bj = fit.plot_baujat()
+    assert sorted(t.get_text() for t in bj.texts) == sorted(studies.labels)
+    assert (tmp_path / "funnel.png").stat().st_size > 10_000

@@ -362,6 +362,18 @@ class MetaAnalysis:
 
         return influence(self)
 
+    def plot_funnel(self, ax=None, **kwargs):
+        """Funnel plot; see :func:`betameta.funnel.funnel_plot`."""
+        from .funnel import funnel_plot
+
+        return funnel_plot(self, ax=ax, **kwargs)
+
+    def plot_baujat(self, ax=None):
+        """Baujat plot; see :func:`betameta.funnel.baujat_plot`."""
+        from .funnel import baujat_plot
+
+        return baujat_plot(self, ax=ax)
+
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .classical import MetaAnalysis
 
-__all__ = ["Influence", "influence"]
+__all__ = ["Influence", "baujat", "influence"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,24 @@ def influence(fit: MetaAnalysis) -> Influence:
             | (special.chdtr(p, out["cooks_d"]) > 0.5) | (hat > 3 * p / k)
             | (np.abs(out["dfbetas"]) > 1))
     return Influence(s.labels, hat=hat, weight=100 * hat, influential=flag, **out)
+
+
+def baujat(fit: MetaAnalysis) -> pd.DataFrame:
+    """Coordinates of the Baujat plot (Baujat et al. 2002), as metafor's ``baujat``: ``x`` each
+    study's contribution to the heterogeneity, ``(yᵢ − µ̂)²/(vᵢ + τ̂²)`` (the full fit), and
+    ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method)."""
+    import pandas as pd
+
+    from .classical import meta_analysis
+
+    s = fit.studies
+    fe = fit.random.method == "FE"
+    part = fit.fixed if fe else fit.random
+    tau2 = 0.0 if fe else fit.random.tau2
+    x = (s.yi - part.estimate) ** 2 / (s.vi + tau2)
+    y = np.empty(s.k)
+    for i in range(s.k):
+        d = meta_analysis(s.drop(i), method=fit.random.method, test=fit.random.test)
+        dp = d.fixed if fe else d.random
+        y[i] = (part.estimate - dp.estimate) ** 2 / dp.se**2
+    return pd.DataFrame({"study": s.labels, "x": x, "y": y})

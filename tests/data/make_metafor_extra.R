@@ -3,7 +3,7 @@
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
-# 8. cumul() and leave1out() (below).
+# 8. cumul() and leave1out(); 9. baujat() (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
 out <- c()
@@ -108,4 +108,8 @@ for (method in c("REML", "FE")) {
                             num(r$I2), num(r$H2)))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 9. baujat() coordinates of a REML fit (tight control).
+pdf(NULL)
+bj <- baujat(rma(yi, vi, data = bcgn, method = "REML", control = list(threshold = 1e-15, maxiter = 1000)))
+out8 <- sprintf('"baujat_bcg": {"yi": %s, "vi": %s, "x": %s, "y": %s}', num(bcgn$yi), num(bcgn$vi), num(bj$x), num(bj$y))
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
