@@ -374,6 +374,13 @@ class MetaAnalysis:
 
         return baujat_plot(self, ax=ax)
 
+    def gosh(self, *, max_subsets: int = 1_000_000, seed: int = 20261202):
+        """The fit to every subset of studies (or a seeded sample); see
+        :func:`betameta.influence.gosh`."""
+        from .influence import gosh
+
+        return gosh(self, max_subsets=max_subsets, seed=seed)
+
     def plot_forest(self, ax=None, **kwargs):
         """Forest plot; see :func:`betameta.forest.forest_plot`."""
         from .forest import forest_plot

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from .classical import MetaAnalysis
 
-__all__ = ["Influence", "baujat", "influence"]
+__all__ = ["Gosh", "Influence", "baujat", "gosh", "influence"]
 
 
 @dataclass(frozen=True)
@@ -110,3 +110,73 @@ def baujat(fit: MetaAnalysis) -> pd.DataFrame:
         dp = d.fixed if fe else d.random
         y[i] = (part.estimate - dp.estimate) ** 2 / dp.se**2
     return pd.DataFrame({"study": s.labels, "x": x, "y": y})
+
+
+@dataclass(frozen=True)
+class Gosh:
+    """GOSH (graphical display of study heterogeneity; Olkin, Dahabreh & Trikalinos 2012):
+    the fit to each subset of studies. ``included`` is (n, k) booleans; ``estimate``,
+    ``tau2``, ``q``, ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE,
+    τ²-based otherwise); ``exhaustive`` says whether all 2ᵏ − 1 subsets are there."""
+
+    included: np.ndarray
+    estimate: np.ndarray
+    tau2: np.ndarray
+    q: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    exhaustive: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per subset: ``k``, the statistics, and a boolean column per study."""
+        import pandas as pd
+
+        frame = pd.DataFrame({"k": self.included.sum(axis=1), "q": self.q, "i2": self.i2,
+                              "h2": self.h2, "tau2": self.tau2, "estimate": self.estimate})
+        return frame
+
+    def plot(self, ax=None):
+        """I² against the pooled estimate, one point per subset."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.figure(figsize=(5.5, 4.5)).add_subplot()
+        ax.scatter(self.estimate, 100 * self.i2, s=4, alpha=0.4, color="#31688e", lw=0)
+        ax.set_xlabel("pooled estimate")
+        ax.set_ylabel("I² (%)")
+        return ax
+
+
+def gosh(fit: MetaAnalysis, *, max_subsets: int = 1_000_000, seed: int = 20261202) -> Gosh:
+    """The fit (same τ² method) to every non-empty subset of the studies when there are at
+    most ``max_subsets`` of them (k ≤ 19 by default), otherwise to ``max_subsets`` random
+    subsets (each study in with probability ½, empty draws redrawn; seeded). All subsets go
+    through the array kernels at once, one column each; a one-study subset is its own
+    estimate with τ² = 0, Q = 0, I² = 0, H² = 1, as metafor reports it."""
+    from .kernels import classical_kernel, random_effects_kernel
+
+    s = fit.studies
+    k = s.k
+    exhaustive = 2**k - 1 <= max_subsets
+    if exhaustive:
+        codes = np.arange(1, 2**k, dtype=np.int64)
+        included = ((codes[:, None] >> np.arange(k)) & 1).astype(bool)
+    else:
+        rng = np.random.default_rng(seed)
+        included = rng.random((max_subsets, k)) < 0.5
+        while (empty := ~included.any(axis=1)).any():
+            included[empty] = rng.random((int(empty.sum()), k)) < 0.5
+    y = np.where(included.T, s.yi[:, None], np.nan)
+    v = np.where(included.T, s.vi[:, None], np.nan)
+    c = classical_kernel(y, v)
+    method = fit.random.method
+    one = c.k == 1
+    if method == "FE":
+        est, tau2 = c.fe_estimate, np.zeros(len(included))
+        i2, h2 = c.i2, c.h2
+    else:
+        r = random_effects_kernel(y, v, method=method, ci=False)  # type: ignore[arg-type]
+        est, tau2, i2, h2 = r.coef[:, 0], r.tau2, r.i2, r.h2
+        est = np.where(one, c.fe_estimate, est)
+    tau2 = np.where(one, 0.0, tau2)
+    return Gosh(included, est, tau2, np.where(one, 0.0, c.q), np.where(one, 0.0, i2),
+                np.where(one, 1.0, h2), exhaustive)

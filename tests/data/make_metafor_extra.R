@@ -3,9 +3,9 @@
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
-# 8. cumul() and leave1out(); 9. baujat() (below).
+# 8. cumul() and leave1out(); 9. baujat(); 10. gosh() (below).
 suppressMessages(library(metafor))
-num <- function(x) paste0("[", paste(sprintf("%.17g", x), collapse = ", "), "]")
+num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
 d <- data.frame(ai = c(0, 3, 0, 5, 7), bi = c(10, 7, 12, 15, 0), ci = c(2, 1, 0, 4, 3), di = c(8, 9, 12, 16, 4))
 e <- escalc(measure = "RD", ai = ai, bi = bi, ci = ci, di = di, data = d)
@@ -112,4 +112,15 @@ for (method in c("REML", "FE")) {
 pdf(NULL)
 bj <- baujat(rma(yi, vi, data = bcgn, method = "REML", control = list(threshold = 1e-15, maxiter = 1000)))
 out8 <- sprintf('"baujat_bcg": {"yi": %s, "vi": %s, "x": %s, "y": %s}', num(bcgn$yi), num(bcgn$vi), num(bj$x), num(bj$y))
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 10. gosh() of FE and REML fits on the lecture data (k = 6: all 63 subsets).
+lec <- read.csv("examples/lecture.csv")
+lec <- escalc(measure = "MD", m1i = m1, sd1i = sd1, n1i = n1, m2i = m2, sd2i = sd2, n2i = n2, data = lec)
+out9 <- c()
+for (method in c("FE", "REML")) {
+  g <- gosh(rma(yi, vi, data = lec, method = method, control = list(threshold = 1e-15, maxiter = 1000)))
+  code <- as.vector(as.matrix(g$incl) %*% 2^(0:(ncol(g$incl) - 1)))
+  out9 <- c(out9, sprintf('"gosh_%s": {"yi": %s, "vi": %s, "code": %s, "estimate": %s, "tau2": %s, "QE": %s, "I2": %s, "H2": %s}',
+                          method, num(lec$yi), num(lec$vi), num(code), num(g$res$estimate), num(g$res$tau2),
+                          num(g$res$QE), num(g$res$I2), num(g$res$H2)))
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
