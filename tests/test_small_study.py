@@ -226,3 +226,5 @@ def test_gosh_samples_subsets_when_there_are_too_many():
     assert full.size == 0 or g.estimate[full[0]] == pytest.approx(fit.random.estimate, rel=1e-12)
     ax = g.plot()
     assert len(ax.collections[0].get_offsets()) == 2000
+    frame = g.to_frame()
+    assert frame.shape == (2000, 6 + 25) and (frame["k"] == frame.filter(like="in[").sum(axis=1)).all()

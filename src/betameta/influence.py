@@ -119,6 +119,7 @@ class Gosh:
     ``tau2``, ``q``, ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE,
     τ²-based otherwise); ``exhaustive`` says whether all 2ᵏ − 1 subsets are there."""
 
+    studies: tuple[str, ...]
     included: np.ndarray
     estimate: np.ndarray
     tau2: np.ndarray
@@ -128,12 +129,14 @@ class Gosh:
     exhaustive: bool
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per subset: ``k``, the statistics, and a boolean column per study."""
+        """One row per subset: ``k``, the statistics, and a boolean column per study
+        (``in[<label>]``)."""
         import pandas as pd
 
         frame = pd.DataFrame({"k": self.included.sum(axis=1), "q": self.q, "i2": self.i2,
                               "h2": self.h2, "tau2": self.tau2, "estimate": self.estimate})
-        return frame
+        return pd.concat([frame, pd.DataFrame(self.included,
+                                              columns=[f"in[{s}]" for s in self.studies])], axis=1)
 
     def plot(self, ax=None):
         """I² against the pooled estimate, one point per subset."""
@@ -178,5 +181,5 @@ def gosh(fit: MetaAnalysis, *, max_subsets: int = 1_000_000, seed: int = 2026120
         est, tau2, i2, h2 = r.coef[:, 0], r.tau2, r.i2, r.h2
         est = np.where(one, c.fe_estimate, est)
     tau2 = np.where(one, 0.0, tau2)
-    return Gosh(included, est, tau2, np.where(one, 0.0, c.q), np.where(one, 0.0, i2),
+    return Gosh(s.labels, included, est, tau2, np.where(one, 0.0, c.q), np.where(one, 0.0, i2),
                 np.where(one, 1.0, h2), exhaustive)
