@@ -3,6 +3,9 @@ the same closed-form arithmetic on the same inputs)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -132,3 +135,21 @@ def test_escalc_is_the_function_whatever_was_imported_first():
     import betameta.studies  # imports the effect-size module
 
     assert callable(betameta.escalc) and betameta.escalc.__name__ == "escalc"
+
+
+EXTRA = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
+#: The R script drops escalc's trailing "i"; betameta keeps it where no group number follows.
+_OURS = {"x": "xi", "n": "ni", "t": "ti", "m": "mi", "sd": "sdi", "r": "ri"}
+
+
+@pytest.mark.parametrize("measure", [k.split("_", 1)[1] for k in EXTRA if k.startswith("escalc_")])
+def test_new_measures_match_escalc(measure):
+    """escalc() of metafor 3.8-1 (tests/data/make_metafor_extra.R) for the issue 16
+    measures, with zero counts where escalc's ½ correction applies: closed forms, 1e-12."""
+    ref = EXTRA[f"escalc_{measure}"]
+    data = pd.DataFrame({_OURS.get(k, k): v for k, v in ref.items() if k not in ("yi", "vi")})
+    yi, vi = escalc(measure, data)
+    np.testing.assert_allclose(yi, ref["yi"], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(vi, ref["vi"], rtol=1e-12)
+    studies = load_studies(data, measure=measure)  # the same through the table reader
+    np.testing.assert_allclose(studies.yi, yi, rtol=0)

@@ -11,7 +11,8 @@ from typing import Literal, get_args
 
 Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
 TestType = Literal["z", "hksj"]
-Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR"]
+Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "VR", "MN", "MNLN",
+                  "PR", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "IRR", "IRD"]
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
 
@@ -21,7 +22,8 @@ MEASURES: tuple[str, ...] = get_args(Measure)
 INTERVALS: tuple[str, ...] = get_args(IntervalType)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
 #: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
-RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio"}
+RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio",
+                                  "IRR": "Incidence rate ratio", "ROM": "Ratio of means"}
 
 
 def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:

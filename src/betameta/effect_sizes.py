@@ -10,7 +10,20 @@ Conventions match ``escalc`` (metafor 3.8) with its defaults ``vtype="LS"``,
 * OR, RR, RD from 2×2 tables (``ai, bi, ci, di`` or ``ai, n1, ci, n2``): a table
   with a zero cell gets 1/2 added to each of its cells, for RD too (as escalc does: a
   double-zero study then has RD 0 with a positive variance).
-* ZCOR: Fisher's ``yi = atanh(ri)``, ``vi = 1 / (ni - 3)``.
+* ZCOR: Fisher's ``yi = atanh(ri)``, ``vi = 1 / (ni - 3)``; COR: ``ri`` with
+  ``vi = (1 − ri²)²/(ni − 1)``.
+* ROM: ``log(m1/m2)``, ``vi = sd1²/(n1 m1²) + sd2²/(n2 m2²)``; CVR: the log ratio of the
+  coefficients of variation with the small-sample terms ``1/(2(nⱼ − 1))`` (Nakagawa et al.
+  2015); VR: ``log(sd1/sd2) + 1/(2(n1 − 1)) − 1/(2(n2 − 1))``, ``vi = Σ 1/(2(nⱼ − 1))``.
+* MN: ``mi``, ``sdi²/ni``; MNLN: ``log mi``, ``sdi²/(ni mi²)``.
+* Proportions from ``xi`` events in ``ni``: PR ``xi/ni``, PLO its logit, PAS
+  ``asin √p`` (``1/(4ni)``), PFT the Freeman–Tukey double arcsine (``1/(4ni + 2)``); PR and
+  PLO get ½ added to events and non-events where either is 0.
+* Incidence from ``xi`` events in ``ti`` person-time: IR ``xi/ti`` (``xi/ti²``), IRLN its
+  log (``1/xi``), IRS ``√(xi/ti)`` and IRFT ``(√(xi/ti) + √((xi+1)/ti))/2`` (both
+  ``1/(4ti)``); IRR ``log`` of the ratio of two rates (``1/x1 + 1/x2``) and IRD their
+  difference (``x1/t1² + x2/t2²``). IR and IRLN add ½ to zero events; IRR and IRD add ½
+  to both groups' events where either is 0 (escalc's ``to="only0"``).
 """
 
 from __future__ import annotations
@@ -34,6 +47,16 @@ RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     "RR": ("ai", "bi", "ci", "di"),
     "RD": ("ai", "bi", "ci", "di"),
     "ZCOR": ("ri", "ni"),
+    "COR": ("ri", "ni"),
+    "ROM": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "CVR": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "VR": ("n1", "sd1", "n2", "sd2"),
+    "MN": ("mi", "sdi", "ni"),
+    "MNLN": ("mi", "sdi", "ni"),
+    **{m: ("xi", "ni") for m in ("PR", "PLO", "PAS", "PFT")},
+    **{m: ("xi", "ti") for m in ("IR", "IRLN", "IRS", "IRFT")},
+    "IRR": ("x1", "t1", "x2", "t2"),
+    "IRD": ("x1", "t1", "x2", "t2"),
 }
 _TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group sizes
 
@@ -115,11 +138,13 @@ def escalc(
     Parameters
     ----------
     measure
-        One of ``MD, SMD, OR, RR, RD, ZCOR``.
+        One of ``MD, SMD, OR, RR, RD, ZCOR, COR, ROM, CVR, VR, MN, MNLN, PR, PLO, PAS, PFT,
+        IR, IRLN, IRS, IRFT, IRR, IRD`` (see the module docstring).
     data
         One row per study.
     columns
-        Map from logical names (``n1, m1, sd1, ..., ai, bi, ci, di, ri, ni``) to the
+        Map from logical names (``n1, m1, sd1, ..., ai, bi, ci, di, ri, ni, xi, ti, mi, sdi,
+        x1, t1, x2, t2``) to the
         column names in ``data``; unmapped names are looked up as they are.
     source
         Name of the input used in error messages (a file name).
@@ -162,6 +187,67 @@ def escalc(
             return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
         n1, n2 = ai + bi, ci + di
         return np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+    if measure in ("ROM", "CVR", "VR"):
+        n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
+        sd1, sd2 = col("sd1", nonneg=True), col("sd2", nonneg=True)
+        for arr, key in ((n1, "n1"), (n2, "n2"), (sd1, "sd1"), (sd2, "sd2")):
+            _positive(arr, cols.get(key, key), source)
+        c1, c2 = 1 / (2 * (n1 - 1)), 1 / (2 * (n2 - 1))
+        if measure == "VR":
+            return np.log(sd1 / sd2) + c1 - c2, c1 + c2
+        m1, m2 = col("m1"), col("m2")
+        for arr, key in ((m1, "m1"), (m2, "m2")):
+            _positive(arr, cols.get(key, key), source)
+        v_rom = sd1**2 / (n1 * m1**2) + sd2**2 / (n2 * m2**2)
+        if measure == "ROM":
+            return np.log(m1 / m2), v_rom
+        return np.log(sd1 / m1) + c1 - np.log(sd2 / m2) - c2, c1 + c2 + v_rom
+    if measure in ("MN", "MNLN"):
+        mi, sdi, ni = col("mi"), col("sdi", nonneg=True), col("ni", nonneg=True, whole=True)
+        _positive(ni, cols.get("ni", "ni"), source)
+        if measure == "MN":
+            return mi, sdi**2 / ni
+        _positive(mi, cols.get("mi", "mi"), source)
+        return np.log(mi), sdi**2 / (ni * mi**2)
+    if measure in ("PR", "PLO", "PAS", "PFT"):
+        xi, ni = col("xi", nonneg=True, whole=True), col("ni", nonneg=True, whole=True)
+        _positive(ni, cols.get("ni", "ni"), source)
+        bad = np.flatnonzero(xi > ni)
+        if bad.size:
+            raise InputError(f"{source}: row {bad[0] + 1}, column {cols.get('xi', 'xi')!r}: more "
+                             f"events ({xi[bad[0]]:g}) than participants ({ni[bad[0]]:g})")
+        if measure == "PAS":
+            return np.arcsin(np.sqrt(xi / ni)), 1 / (4 * ni)
+        if measure == "PFT":
+            return 0.5 * (np.arcsin(np.sqrt(xi / (ni + 1))) + np.arcsin(np.sqrt((xi + 1) / (ni + 1)))), \
+                1 / (4 * ni + 2)
+        add = 0.5 * ((xi == 0) | (xi == ni))
+        x, n = xi + add, ni + 2 * add
+        p = x / n
+        if measure == "PR":
+            return p, p * (1 - p) / n
+        return np.log(x / (n - x)), 1 / x + 1 / (n - x)
+    if measure in ("IR", "IRLN", "IRS", "IRFT"):
+        xi, ti = col("xi", nonneg=True, whole=True), col("ti", nonneg=True)
+        _positive(ti, cols.get("ti", "ti"), source)
+        if measure == "IRS":
+            return np.sqrt(xi / ti), 1 / (4 * ti)
+        if measure == "IRFT":
+            return 0.5 * (np.sqrt(xi / ti) + np.sqrt((xi + 1) / ti)), 1 / (4 * ti)
+        x = xi + 0.5 * (xi == 0)
+        if measure == "IR":
+            return x / ti, x / ti**2
+        return np.log(x / ti), 1 / x
+    if measure in ("IRR", "IRD"):
+        x1, x2 = col("x1", nonneg=True, whole=True), col("x2", nonneg=True, whole=True)
+        t1, t2 = col("t1", nonneg=True), col("t2", nonneg=True)
+        for arr, key in ((t1, "t1"), (t2, "t2")):
+            _positive(arr, cols.get(key, key), source)
+        add = 0.5 * ((x1 == 0) | (x2 == 0))
+        x1, x2 = x1 + add, x2 + add
+        if measure == "IRR":
+            return np.log((x1 / t1) / (x2 / t2)), 1 / x1 + 1 / x2
+        return x1 / t1 - x2 / t2, x1 / t1**2 + x2 / t2**2
     ri, ni = col("ri"), col("ni", nonneg=True, whole=True)
     bad = np.flatnonzero(np.abs(ri) >= 1)
     if bad.size:
@@ -169,10 +255,13 @@ def escalc(
             f"{source}: row {bad[0] + 1}, column {cols.get('ri', 'ri')!r}: "
             f"a correlation must lie in (-1, 1), got {ri[bad[0]]:g}"
         )
-    bad = np.flatnonzero(ni <= 3)
+    least = 3 if measure == "ZCOR" else 1
+    bad = np.flatnonzero(ni <= least)
     if bad.size:
         raise InputError(
             f"{source}: row {bad[0] + 1}, column {cols.get('ni', 'ni')!r}: "
-            f"Fisher z needs n > 3, got {ni[bad[0]]:g}"
+            f"{'Fisher z' if measure == 'ZCOR' else 'a correlation'} needs n > {least}, got {ni[bad[0]]:g}"
         )
+    if measure == "COR":
+        return ri, (1 - ri**2) ** 2 / (ni - 1)
     return np.arctanh(ri), 1 / (ni - 3)

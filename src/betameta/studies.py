@@ -221,8 +221,10 @@ def sample_sizes(measure: str, frame: pd.DataFrame,
             return None
         return sum(pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for c in names)
 
-    if measure == "ZCOR":
+    if measure in ("ZCOR", "COR", "MN", "MNLN", "PR", "PLO", "PAS", "PFT"):
         return get("ni")
+    if measure in ("IR", "IRLN", "IRS", "IRFT", "IRR", "IRD"):
+        return None  # person-time, not participants
     if measure in ("OR", "RR", "RD"):
         cells = get("ai", "bi", "ci", "di")
         return cells if cells is not None else get("n1", "n2")

@@ -3,7 +3,8 @@
 # 1. escalc(measure = "RD") with zero cells (its default add = 1/2, to = "only0").
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
-# 8. cumul() and leave1out(); 9. baujat(); 10. gosh() (below).
+# 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
+# 11. escalc() of the measures added for issue 16 (below).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
@@ -123,4 +124,27 @@ for (method in c("FE", "REML")) {
                           method, num(lec$yi), num(lec$vi), num(code), num(g$res$estimate), num(g$res$tau2),
                           num(g$res$QE), num(g$res$I2), num(g$res$H2)))
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9), collapse = ",\n"), "\n}"), "tests/data/metafor_extra/refs.json")
+# 11. escalc() for the measures added in issue 16, with zero counts where a correction applies.
+esc <- list(
+  PR = list(data.frame(xi = c(0, 3, 10, 12), ni = c(10, 20, 10, 40)), "xi = xi, ni = ni"),
+  IR = list(data.frame(xi = c(0, 3, 10), ti = c(100, 50, 80.5)), "xi = xi, ti = ti"),
+  IRR = list(data.frame(x1i = c(0, 3, 10), t1i = c(100, 50, 80), x2i = c(2, 0, 7), t2i = c(90, 60, 70.5)),
+             "x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i"),
+  MN = list(data.frame(mi = c(2.5, 4.1, 0.7), sdi = c(1.1, 2.0, 0.3), ni = c(12, 30, 8)), "mi = mi, sdi = sdi, ni = ni"),
+  COR = list(data.frame(ri = c(0.1, -0.45, 0.8), ni = c(20, 35, 12)), "ri = ri, ni = ni"),
+  ROM = list(data.frame(m1i = c(2.5, 4.1, 0.7), sd1i = c(1.1, 2.0, 0.3), n1i = c(12, 30, 8),
+                        m2i = c(2.0, 5.0, 0.9), sd2i = c(0.9, 2.5, 0.5), n2i = c(10, 28, 9)),
+             "m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i"))
+groups <- list(PR = c("PR", "PLO", "PAS", "PFT"), IR = c("IR", "IRLN", "IRS", "IRFT"),
+               IRR = c("IRR", "IRD"), MN = c("MN", "MNLN"), COR = "COR", ROM = c("ROM", "CVR", "VR"))
+out10 <- c()
+for (g in names(groups)) {
+  d <- esc[[g]][[1]]
+  for (m in groups[[g]]) {
+    e <- eval(parse(text = sprintf("escalc(measure = '%s', %s, data = d)", m, esc[[g]][[2]])))
+    cols <- paste(sprintf('"%s": %s', sub("i$", "", names(d)), sapply(d, num)), collapse = ", ")
+    out10 <- c(out10, sprintf('"escalc_%s": {%s, "yi": %s, "vi": %s}', m, cols, num(e$yi), num(e$vi)))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10), collapse = ",\n"), "\n}"),
+           "tests/data/metafor_extra/refs.json")
