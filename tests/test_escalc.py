@@ -139,7 +139,8 @@ def test_escalc_is_the_function_whatever_was_imported_first():
 
 EXTRA = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
 #: The R script drops escalc's trailing "i"; betameta keeps it where no group number follows.
-_OURS = {"x": "xi", "n": "ni", "t": "ti", "m": "mi", "sd": "sdi", "r": "ri"}
+_OURS = {"x": "xi", "n": "ni", "t": "ti", "m": "mi", "sd": "sdi", "r": "ri", "a": "ai", "b": "bi",
+         "c": "ci", "d": "di"}
 
 
 @pytest.mark.parametrize("measure", [k.split("_", 1)[1] for k in EXTRA if k.startswith("escalc_")])

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
 TestType = Literal["z", "hksj"]
 Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "VR", "MN", "MNLN",
-                  "PR", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "IRR", "IRD"]
+                  "PR", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "IRR", "IRD", "SMCR", "SMCC", "PETO", "UCOR"]
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
 
@@ -22,7 +22,7 @@ MEASURES: tuple[str, ...] = get_args(Measure)
 INTERVALS: tuple[str, ...] = get_args(IntervalType)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
 #: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
-RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio",
+RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio", "PETO": "Odds ratio",
                                   "IRR": "Incidence rate ratio", "ROM": "Ratio of means"}
 
 

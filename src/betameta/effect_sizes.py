@@ -16,6 +16,13 @@ Conventions match ``escalc`` (metafor 3.8) with its defaults ``vtype="LS"``,
   coefficients of variation with the small-sample terms ``1/(2(nⱼ − 1))`` (Nakagawa et al.
   2015); VR: ``log(sd1/sd2) + 1/(2(n1 − 1)) − 1/(2(n2 − 1))``, ``vi = Σ 1/(2(nⱼ − 1))``.
 * MN: ``mi``, ``sdi²/ni``; MNLN: ``log mi``, ``sdi²/(ni mi²)``.
+* Standardised mean change of one group measured twice (``m1, m2, sd1, sd2, ni, ri``, ri
+  the pre–post correlation): SMCR ``J(n−1)(m1 − m2)/sd1`` with ``vi = 2(1 − ri)/ni +
+  yi²/(2ni)``; SMCC on the sd of the change scores ``√(sd1² + sd2² − 2 ri sd1 sd2)`` with
+  ``vi = 1/ni + yi²/(2ni)``.
+* PETO: Peto's log odds ratio ``(a − E a)/Var a``, ``vi = 1/Var a`` (½ added to tables with
+  a zero cell, as escalc does); UCOR: the unbiased correlation
+  ``ri ₂F₁(½, ½; (ni − 2)/2; 1 − ri²)`` (Olkin & Pratt 1958) with ``vi = (1 − yi²)²/(ni − 1)``.
 * Proportions from ``xi`` events in ``ni``: PR ``xi/ni``, PLO its logit, PAS
   ``asin √p`` (``1/(4ni)``), PFT the Freeman–Tukey double arcsine (``1/(4ni + 2)``); PR and
   PLO get ½ added to events and non-events where either is 0.
@@ -57,6 +64,10 @@ RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     **{m: ("xi", "ti") for m in ("IR", "IRLN", "IRS", "IRFT")},
     "IRR": ("x1", "t1", "x2", "t2"),
     "IRD": ("x1", "t1", "x2", "t2"),
+    "SMCR": ("m1", "sd1", "m2", "ni", "ri"),
+    "SMCC": ("m1", "sd1", "m2", "sd2", "ni", "ri"),
+    "PETO": ("ai", "bi", "ci", "di"),
+    "UCOR": ("ri", "ni"),
 }
 _TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group sizes
 
@@ -139,7 +150,7 @@ def escalc(
     ----------
     measure
         One of ``MD, SMD, OR, RR, RD, ZCOR, COR, ROM, CVR, VR, MN, MNLN, PR, PLO, PAS, PFT,
-        IR, IRLN, IRS, IRFT, IRR, IRD`` (see the module docstring).
+        IR, IRLN, IRS, IRFT, IRR, IRD, SMCR, SMCC, PETO, UCOR`` (see the module docstring).
     data
         One row per study.
     columns
@@ -175,10 +186,15 @@ def escalc(
         j = np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
         yi = j * (m1 - m2) / sp
         return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
-    if measure in ("OR", "RR", "RD"):
+    if measure in ("OR", "RR", "RD", "PETO"):
         cells = two_by_two(data, columns, source)
         cells = cells + 0.5 * (cells == 0).any(axis=0)
         ai, bi, ci, di = cells
+        if measure == "PETO":
+            n1, n2 = ai + bi, ci + di
+            n, m1 = n1 + n2, ai + ci
+            var = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
+            return (ai - n1 * m1 / n) / var, 1 / var
         if measure == "RD":
             n1, n2 = ai + bi, ci + di
             p1, p2 = ai / n1, ci / n2
@@ -202,6 +218,23 @@ def escalc(
         if measure == "ROM":
             return np.log(m1 / m2), v_rom
         return np.log(sd1 / m1) + c1 - np.log(sd2 / m2) - c2, c1 + c2 + v_rom
+    if measure in ("SMCR", "SMCC"):
+        m1, m2, sd1 = col("m1"), col("m2"), col("sd1", nonneg=True)
+        ni, ri = col("ni", nonneg=True, whole=True), col("ri")
+        _positive(sd1, cols.get("sd1", "sd1"), source)
+        bad = np.flatnonzero((ni < 3) | (np.abs(ri) > 1))
+        if bad.size:
+            raise InputError(f"{source}: row {bad[0] + 1}: a mean change needs ni >= 3 and "
+                             f"-1 <= ri <= 1, got ni = {ni[bad[0]]:g}, ri = {ri[bad[0]]:g}")
+        j = np.exp(gammaln((ni - 1) / 2) - 0.5 * np.log((ni - 1) / 2) - gammaln((ni - 2) / 2))
+        if measure == "SMCR":
+            yi = j * (m1 - m2) / sd1
+            return yi, 2 * (1 - ri) / ni + yi**2 / (2 * ni)
+        sd2 = col("sd2", nonneg=True)
+        sd_change = np.sqrt(sd1**2 + sd2**2 - 2 * ri * sd1 * sd2)
+        _positive(sd_change, cols.get("sd2", "sd2"), source)
+        yi = j * (m1 - m2) / sd_change
+        return yi, 1 / ni + yi**2 / (2 * ni)
     if measure in ("MN", "MNLN"):
         mi, sdi, ni = col("mi"), col("sdi", nonneg=True), col("ni", nonneg=True, whole=True)
         _positive(ni, cols.get("ni", "ni"), source)
@@ -255,7 +288,7 @@ def escalc(
             f"{source}: row {bad[0] + 1}, column {cols.get('ri', 'ri')!r}: "
             f"a correlation must lie in (-1, 1), got {ri[bad[0]]:g}"
         )
-    least = 3 if measure == "ZCOR" else 1
+    least = 3 if measure in ("ZCOR", "UCOR") else 1
     bad = np.flatnonzero(ni <= least)
     if bad.size:
         raise InputError(
@@ -264,4 +297,9 @@ def escalc(
         )
     if measure == "COR":
         return ri, (1 - ri**2) ** 2 / (ni - 1)
+    if measure == "UCOR":
+        from scipy.special import hyp2f1
+
+        yi = ri * hyp2f1(0.5, 0.5, (ni - 2) / 2, 1 - ri**2)
+        return yi, (1 - yi**2) ** 2 / (ni - 1)
     return np.arctanh(ri), 1 / (ni - 3)

@@ -184,7 +184,7 @@ def load_studies(
         names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
         raw = frame[[c for c in names if c in frame.columns]]
         n = sample_sizes(measure, frame, columns)
-        if measure in ("OR", "RR", "RD"):
+        if measure in ("OR", "RR", "RD", "PETO"):
             tables = two_by_two(frame, columns, source)
     else:
         if effect is None and se is None and variance is None:
@@ -221,11 +221,11 @@ def sample_sizes(measure: str, frame: pd.DataFrame,
             return None
         return sum(pd.to_numeric(frame[c], errors="coerce").to_numpy(float) for c in names)
 
-    if measure in ("ZCOR", "COR", "MN", "MNLN", "PR", "PLO", "PAS", "PFT"):
+    if measure in ("ZCOR", "COR", "UCOR", "MN", "MNLN", "PR", "PLO", "PAS", "PFT", "SMCR", "SMCC"):
         return get("ni")
     if measure in ("IR", "IRLN", "IRS", "IRFT", "IRR", "IRD"):
         return None  # person-time, not participants
-    if measure in ("OR", "RR", "RD"):
+    if measure in ("OR", "RR", "RD", "PETO"):
         cells = get("ai", "bi", "ci", "di")
         return cells if cells is not None else get("n1", "n2")
     return get("n1", "n2")

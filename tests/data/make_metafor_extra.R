@@ -134,9 +134,15 @@ esc <- list(
   COR = list(data.frame(ri = c(0.1, -0.45, 0.8), ni = c(20, 35, 12)), "ri = ri, ni = ni"),
   ROM = list(data.frame(m1i = c(2.5, 4.1, 0.7), sd1i = c(1.1, 2.0, 0.3), n1i = c(12, 30, 8),
                         m2i = c(2.0, 5.0, 0.9), sd2i = c(0.9, 2.5, 0.5), n2i = c(10, 28, 9)),
-             "m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i"))
+             "m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i"),
+  SMC = list(data.frame(m1i = c(10.2, 5.5, 7.1), m2i = c(8.1, 5.9, 6.0), sd1i = c(2.1, 1.5, 3.0),
+                        sd2i = c(2.5, 1.2, 2.2), ni = c(20, 15, 9), ri = c(0.5, 0.7, 0.2)),
+             "m1i = m1i, m2i = m2i, sd1i = sd1i, sd2i = sd2i, ni = ni, ri = ri"),
+  TBL = list(data.frame(ai = c(0, 3, 5), bi = c(10, 7, 15), ci = c(2, 1, 0), di = c(8, 9, 16)),
+             "ai = ai, bi = bi, ci = ci, di = di"))
 groups <- list(PR = c("PR", "PLO", "PAS", "PFT"), IR = c("IR", "IRLN", "IRS", "IRFT"),
-               IRR = c("IRR", "IRD"), MN = c("MN", "MNLN"), COR = "COR", ROM = c("ROM", "CVR", "VR"))
+               IRR = c("IRR", "IRD"), MN = c("MN", "MNLN"), COR = c("COR", "UCOR"), ROM = c("ROM", "CVR", "VR"),
+               SMC = c("SMCR", "SMCC"), TBL = "PETO")
 out10 <- c()
 for (g in names(groups)) {
   d <- esc[[g]][[1]]

@@ -38,7 +38,7 @@ def meta_command(studies, method, test, level, plot, transf, as_json):
         if studies.tables is None:
             raise InputError(f"--method {method.upper()} pools 2x2 tables: give --measure OR, RR "
                              "or RD and the columns ai, bi, ci, di (or ai, n1, ci, n2)")
-        if method.upper() == "PETO" and studies.measure != "OR":
+        if method.upper() == "PETO" and studies.measure not in ("OR", "PETO"):
             raise InputError("--method PETO is Peto's odds ratio: use --measure OR")
         pooled = (peto(studies.tables, level=level) if method.upper() == "PETO"
                   else mantel_haenszel(studies.tables, studies.measure, level=level))
