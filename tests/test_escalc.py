@@ -154,3 +154,33 @@ def test_new_measures_match_escalc(measure):
     np.testing.assert_allclose(vi, ref["vi"], rtol=1e-12)
     studies = load_studies(data, measure=measure)  # the same through the table reader
     np.testing.assert_allclose(studies.yi, yi, rtol=0)
+
+
+def test_se_from_reported_ci_and_p_value_recovers_escalc(tmp_path):
+    """A study reporting RR with 95% CI (or a p-value) instead of an SE: the variance derived
+    from them equals metafor's escalc variance of the BCG log RRs (the CI and p below are
+    computed from escalc's own yi/vi, so the round trip must return vi: 1e-12)."""
+    from scipy import stats
+
+    from betameta.cli.main import cli
+
+    case = load_case("bcg_rr")
+    yi, vi = np.array(case["yi"]), np.array(case["vi"])
+    z = stats.norm.ppf(0.975)
+    frame = pd.DataFrame({"study": case["study"], "rr": np.exp(yi), "lo": np.exp(yi - z * np.sqrt(vi)),
+                          "hi": np.exp(yi + z * np.sqrt(vi)),
+                          "p": 2 * stats.norm.sf(np.abs(yi) / np.sqrt(vi))})
+    from_ci = load_studies(frame, effect="rr", ci_low="lo", ci_high="hi", ratio=True)
+    np.testing.assert_allclose(from_ci.yi, yi, rtol=1e-12)
+    np.testing.assert_allclose(from_ci.vi, vi, rtol=1e-12)
+    from_p = load_studies(frame, effect="rr", p_value="p", ratio=True)
+    np.testing.assert_allclose(from_p.vi, vi, rtol=1e-10)  # p down to 1e-30: its rounding
+    frame.to_csv(tmp_path / "rr.csv", index=False)
+    from click.testing import CliRunner
+
+    out = CliRunner().invoke(cli, ["meta", str(tmp_path / "rr.csv"), "--effect", "rr", "--ci-low", "lo",
+                                   "--ci-high", "hi", "--ratio", "--json"])
+    assert out.exit_code == 0, out.output
+    bad = frame.assign(lo=frame["hi"])  # an estimate outside its interval: refused, row named
+    with pytest.raises(InputError, match="row 1: the estimate does not lie inside"):
+        load_studies(bad, effect="rr", ci_low="lo", ci_high="hi", ratio=True)

@@ -127,6 +127,11 @@ def load_studies(
     columns: Mapping[str, str] | None = None,
     sep: str | None = None,
     encoding: str | None = None,
+    ci_low: str | None = None,
+    ci_high: str | None = None,
+    p_value: str | None = None,
+    ci_level: float = 0.95,
+    ratio: bool = False,
 ) -> StudyTable:
     """Build a :class:`StudyTable` from a DataFrame or a file.
 
@@ -142,7 +147,8 @@ def load_studies(
     effect, se, variance
         Column names of the effect and its standard error or variance.
     measure
-        ``MD``, ``SMD``, ``OR``, ``RR``, ``RD`` or ``ZCOR``.
+        An escalc measure (``MD``, ``SMD``, ``OR``, ``RR``, ``RD``, ``ZCOR``, …; the list and
+        formulas in :mod:`betameta.effect_sizes`).
     study
         Column of study labels (read as text: a study called "NA" keeps its name; labels are
         stripped of surrounding whitespace). By default the column ``study`` when there is
@@ -151,6 +157,13 @@ def load_studies(
         Map from escalc's logical names (``n1``, ``m1``, ``ai`` ...) to columns.
     sep, encoding
         For text files: see :func:`betameta.read_table` (detected when not given).
+    ci_low, ci_high, p_value
+        Without ``se`` or ``variance``: the standard error from a reported confidence interval
+        (``(high − low) / (2 z)``, z the normal quantile of ``ci_level``) or, without one,
+        from a reported two-sided p-value (``|y| / Φ⁻¹(1 − p/2)``), as for Wald statistics.
+    ratio
+        The effect and its interval are ratios (OR, RR, HR …): their logs are used, the
+        scale on which the interval is symmetric.
 
     Raises
     ------
@@ -196,10 +209,18 @@ def load_studies(
             effect = "yi"
             variance = "vi" if "vi" in frame.columns else None
             se = "sei" if variance is None else None
-        if effect is None or (se is None) == (variance is None):
-            raise InputError("give an effect column and exactly one of se or variance")
+        reported = ci_low is not None or ci_high is not None or p_value is not None
+        if effect is None or (se is not None and variance is not None) or (
+                se is None and variance is None and not reported):
+            raise InputError("give an effect column and exactly one of se or variance (or a "
+                             "reported CI or p-value to derive the se from)")
         yi = _column(frame, effect, "effect", source)
-        if se is not None:
+        if ratio:
+            _positive(yi, effect, source)
+            yi = np.log(yi)
+        if se is None and variance is None:
+            vi = _reported_variance(frame, yi, ci_low, ci_high, p_value, ci_level, ratio, source)
+        elif se is not None:
             sei = _column(frame, se, "se", source)
             _positive(sei, se, source)
             vi = sei**2
@@ -207,6 +228,36 @@ def load_studies(
             vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
             _positive(vi, variance, source)  # type: ignore[arg-type]
     return StudyTable(yi, vi, labels, measure, raw, n, tables)
+
+
+def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source) -> np.ndarray:
+    """The sampling variance of Wald-type estimates from their reported CI or p-value."""
+    from scipy import special
+
+    if (ci_low is None) != (ci_high is None):
+        raise InputError("give both ends of the confidence interval (ci_low and ci_high)")
+    if not 0 < level < 1:
+        raise InputError(f"ci_level must lie in (0, 1), got {level}")
+    if ci_low is not None:
+        lo, hi = _column(frame, ci_low, "ci_low", source), _column(frame, ci_high, "ci_high", source)
+        if ratio:
+            _positive(lo, ci_low, source)
+            lo, hi = np.log(lo), np.log(hi)
+        bad = np.flatnonzero(~((lo < yi) & (yi < hi)))
+        if bad.size:
+            i = bad[0]
+            raise InputError(f"{source}: row {i + 1}: the estimate does not lie inside its "
+                             f"confidence interval ({ci_low!r}, {ci_high!r})")
+        se = (hi - lo) / (2 * special.ndtri(0.5 + level / 2))
+    else:
+        p = _column(frame, p_value, "p_value", source)
+        bad = np.flatnonzero(~((p > 0) & (p < 1)) | (yi == 0))
+        if bad.size:
+            i = bad[0]
+            raise InputError(f"{source}: row {i + 1}, column {p_value!r}: a p-value in (0, 1) and a "
+                             f"non-zero effect are needed to derive an se, got p = {p[i]:g}")
+        se = np.abs(yi) / -special.ndtri(p / 2)  # not ndtri(1 − p/2): 1 − p/2 rounds to 1
+    return se**2
 
 
 def sample_sizes(measure: str, frame: pd.DataFrame,

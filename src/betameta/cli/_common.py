@@ -35,7 +35,8 @@ def study_options(func: Callable) -> Callable:
     @functools.wraps(func)
     def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
                 measure: str | None, study: str | None, columns: tuple[str, ...], sep: str | None,
-                encoding: str | None, **kwargs: Any) -> Any:
+                encoding: str | None, ci_low: str | None, ci_high: str | None,
+                p_value: str | None, ratio: bool, **kwargs: Any) -> Any:
         from ..studies import load_studies
 
         mapping = {}
@@ -46,7 +47,8 @@ def study_options(func: Callable) -> Callable:
             mapping[name.strip()] = col.strip()
         studies = load_studies(file, effect=effect, se=se, variance=variance,
                                measure=measure.upper() if measure else None,  # type: ignore[arg-type]
-                               study=study, columns=mapping, sep=sep, encoding=encoding)
+                               study=study, columns=mapping, sep=sep, encoding=encoding,
+                               ci_low=ci_low, ci_high=ci_high, p_value=p_value, ratio=ratio)
         return func(studies, *args, **kwargs)
 
     options = [
@@ -54,6 +56,12 @@ def study_options(func: Callable) -> Callable:
         click.option("--effect", help="Column of effect estimates (with --se or --variance)."),
         click.option("--se", help="Column of standard errors."),
         click.option("--variance", help="Column of sampling variances."),
+        click.option("--ci-low", help="Column of reported lower 95% CI bounds (the se is derived)."),
+        click.option("--ci-high", help="Column of reported upper 95% CI bounds."),
+        click.option("--p-value", help="Column of reported two-sided p-values (the se is derived "
+                     "when there is no se, variance or CI)."),
+        click.option("--ratio", is_flag=True, help="The effect and CI are ratios (OR, HR ...): "
+                     "analysed on the log scale."),
         click.option("--measure", type=click.Choice(MEASURES, case_sensitive=False),
                      help="Compute effects from raw columns as metafor's escalc does."),
         click.option("--study", help="Column of study labels [default: 'study' when there is one, "
