@@ -79,7 +79,7 @@ def test_forest_plot_of_ratios_is_on_the_ratio_scale(tmp_path):
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
-MH_CASES = [k for k in REFS if "_MH_" in k or k.endswith("_PETO")]
+MH_CASES = [k for k in REFS if k.startswith(("bcg_", "yusuf6_"))]
 
 
 @pytest.mark.parametrize("name", MH_CASES)
@@ -155,3 +155,22 @@ def test_regtest_predictors_match_metafor(name):
         assert np.isnan(eg.limit_estimate)
     else:
         assert eg.limit_estimate == pytest.approx(ref["limit"], rel=tol)
+
+
+def test_summary_back_transforms_ratios():
+    """The report of an OR fit gives the pooled ratios (exp of the log-scale results, as
+    metafor's predict(transf = exp)); transf="none" leaves them out; MD never has them."""
+    from conftest import load_case
+
+    case = load_case("bcg_or")
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]), tuple(case["study"]),
+                         measure="OR")
+    fit = meta_analysis(studies, method="REML")
+    text = fit.summary()
+    r = fit.random
+    line = next(x for x in text.splitlines() if x.startswith("Odds ratio (back-transformed)"))
+    for value in (np.exp(r.estimate), np.exp(r.ci_low), np.exp(r.ci_high), np.exp(r.pi_high)):
+        assert f"{value:.4f}" in line
+    assert "back-transformed" not in fit.summary(transf="none")
+    lecture = StudyTable(np.array([1.0, 2.0]), np.array([0.5, 0.4]), ("a", "b"), measure="MD")
+    assert "back-transformed" not in meta_analysis(lecture).summary()

@@ -198,8 +198,18 @@ class MetaAnalysis:
             ]
         )
 
-    def summary(self) -> str:
-        """A readable multi-line report."""
+    def summary(self, transf: Literal["none", "exp"] | None = None) -> str:
+        """A readable multi-line report.
+
+        ``transf="exp"`` adds the estimates, intervals and prediction interval back on the
+        ratio scale (metafor's ``predict(fit, transf = exp)``); by default it does so for the
+        log-ratio measures (OR, RR, IRR, ROM, PETO).
+        """
+        from ._options import RATIO_MEASURES, TRANSFORMS
+
+        if transf is None:
+            transf = "exp" if self.studies.measure in RATIO_MEASURES else "none"
+        transf = check_option("transf", transf, TRANSFORMS)  # type: ignore[assignment]
         f, h, r, t = self.fixed, self.heterogeneity, self.random, self.total_test
         pct = f"{100 * self.level:g}%"
         stat = "t" if r.test == "hksj" else "z"
@@ -224,6 +234,13 @@ class MetaAnalysis:
             f"Random-effects test statistic: {stat} = {_fmt(r.z)}"
             + (f" on {r.df} df" if r.df else ""),
         ]
+        if transf == "exp":
+            name = RATIO_MEASURES.get(self.studies.measure or "", "exp(effect)")
+            e = np.exp
+            lines += ["", f"{name} (back-transformed): fixed {_fmt(e(f.estimate))} "
+                      f"[{_fmt(e(f.ci_low))}, {_fmt(e(f.ci_high))}]; random {_fmt(e(r.estimate))} "
+                      f"[{_fmt(e(r.ci_low))}, {_fmt(e(r.ci_high))}]; prediction interval "
+                      f"[{_fmt(e(r.pi_low))}, {_fmt(e(r.pi_high))}]"]
         return "\n".join(lines)
 
     def __repr__(self) -> str:

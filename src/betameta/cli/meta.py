@@ -23,8 +23,8 @@ from ._common import echo_json, save_figure, study_options
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Write a forest plot (.png, .svg or .pdf).")
 @click.option("--transf", type=click.Choice(TRANSFORMS, case_sensitive=False), default=None,
-              help="Scale of the forest plot: exp shows ratios (default for OR and RR), none "
-                   "the effects as computed.")
+              help="Scale of the report and forest plot: exp shows ratios (default for the "
+                   "log-ratio measures OR, RR, IRR, ROM, PETO), none the effects as computed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def meta_command(studies, method, test, level, plot, transf, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
@@ -55,4 +55,4 @@ def meta_command(studies, method, test, level, plot, transf, as_json):
     if as_json:
         echo_json(fit.to_dict())
     else:
-        click.echo(fit.summary())
+        click.echo(fit.summary(transf=transf))
