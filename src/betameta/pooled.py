@@ -199,6 +199,8 @@ def _tarone(a, n1, n2, m1, psi) -> tuple[float, int]:
         stat_e.append(e)
         stat_v.append(v)
     aa, ee, vv = map(np.array, (stat_a, stat_e, stat_v))
+    if aa.size < 2:  # no heterogeneity to test with fewer than two informative tables
+        return float("nan"), max(int(aa.size) - 1, 0)
     bd = np.sum((aa - ee) ** 2 / vv)
     return float(bd - (aa.sum() - ee.sum()) ** 2 / vv.sum()), int(aa.size - 1)
 
