@@ -18,7 +18,7 @@ Legendre interpolant of the integrand on each panel, integrated exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.polynomial import legendre
@@ -32,7 +32,6 @@ _COARSE = np.arange(-40.0, 40.0 + 1e-9, 0.5)  # log τ around the data's scale
 _DROP = 40.0  # the integrand is followed down to e^-40 of its maximum
 _EPS = 1e-6
 _W_MIN = 1e-17  # mixture components lighter than this are left out of quantiles
-
 
 
 def conditional(
@@ -136,11 +135,15 @@ def zeta2_conditional_mean(
             + (a * d * d).sum(axis=0))
 
 
-def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior) -> np.ndarray:
-    """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support)."""
+def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior,
+              ll: np.ndarray | None = None) -> np.ndarray:
+    """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support); ``ll`` is
+    ``log p(y|τ)`` when the caller has it already."""
     lo, hi = prior.support
+    if ll is None:
+        ll = conditional(tau, y, v, mu)[0]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        lp = prior.logpdf(tau, v) + conditional(tau, y, v, mu)[0]
+        lp = prior.logpdf(tau, v) + ll
     inside = (tau >= lo) & (tau <= hi) & np.isfinite(lp)
     return np.where(inside, lp, -np.inf)
 
@@ -179,6 +182,10 @@ class TauGrid:
     panel_cdf: np.ndarray | None = None  # (P+1, m) CDF at the panel edges
     log_f_end: np.ndarray | None = None  # (m,) log of the normalised integrand at the last edge
     tail_tau: np.ndarray | None = None  # (2, m) τ at the last edge and a decade beyond
+    #: µ̂_τ and V_τ at :attr:`nodes_and_probes` ((n + 2, m)), from the evaluation that gave
+    #: the weights (so :func:`mixtures` does not compute them again).
+    mu_hat: np.ndarray | None = field(default=None, repr=False)
+    var: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def nodes_and_probes(self) -> np.ndarray:
@@ -489,7 +496,12 @@ def tau_grid(
     n_panels = edges.shape[0] - 1
     un = mid[None] + half[None] * x[:, None, None]  # (G, P, m)
     tau = np.exp(un).reshape(order * n_panels, m)
-    lf = (_log_post(tau, y, v, prior, mu) + np.log(tau)).reshape(order, n_panels, m)
+    n = tau.shape[0]
+    # One evaluation of the conditionals at the nodes and at the two tail probes beyond b.
+    tail_tau = np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
+    t_all = np.concatenate([tau, tail_tau])
+    ll, mu_hat, var = conditional(t_all, y, v, mu)
+    lf = (_log_post(tau, y, v, prior, mu, ll[:n]) + np.log(tau)).reshape(order, n_panels, m)
     with np.errstate(divide="ignore"):
         logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
     log_z = special.logsumexp(logw.reshape(-1, m), axis=0)
@@ -502,11 +514,10 @@ def tau_grid(
     panel_mass = weight.sum(axis=0)
     panel_cdf = np.concatenate([np.zeros((1, m)), np.cumsum(panel_mass, axis=0)])
     open_end = b < log_hi
-    log_f_end = np.where(open_end, _log_post(np.exp(b)[None], y, v, prior, mu)[0] + b - log_z,
-                         -np.inf)
-    tail_tau = np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
+    log_f_end = np.where(open_end, _log_post(tail_tau[:1], y, v, prior, mu, ll[n:n + 1])[0] + b
+                         - log_z, -np.inf)
     return TauGrid(tau, weight.reshape(order * n_panels, m), log_z, slope_lo,
-                   slope_hi, edges, cum_coef, panel_cdf, log_f_end, tail_tau)
+                   slope_hi, edges, cum_coef, panel_cdf, log_f_end, tail_tau, mu_hat, var)
 
 
 def normal_mixture_quantile(
@@ -660,7 +671,10 @@ def mixtures(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior, *,
     applied (the one place they are)."""
     exist = grid.existence(mu.proper)
     t = grid.nodes_and_probes
-    _, mu_hat, var = conditional(t, y, v, mu)
+    if grid.mu_hat is not None:
+        mu_hat, var = grid.mu_hat, grid.var
+    else:  # a point-mass prior's grid
+        _, mu_hat, var = conditional(t, y, v, mu)
     n = grid.tau.shape[0]
     if studies or t.shape[1] < COMPILED_FROM:
         th_mean, th_var, bf_mean, bf_var = theta_conditionals(t, y, v, mu_hat, var)
