@@ -10,6 +10,7 @@ follow metafor 3.8 (``rma.uni``).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -251,11 +252,22 @@ class MetaAnalysis:
             f"tau2={r.tau2:.4g}, I2={self.heterogeneity.i2:.3f})"
         )
 
-    def _refit_row(self, studies: StudyTable, label: str) -> dict[str, Any]:
-        """One row of :meth:`leave_one_out` / :meth:`cumulative`: the fit to ``studies`` with
-        this fit's method, test and level (metafor's ``leave1out``/``cumul`` columns)."""
-        fit = meta_analysis(studies, method=self.random.method,  # type: ignore[arg-type]
-                            test=self.random.test, level=self.level)  # type: ignore[arg-type]
+    def refit(self, studies: StudyTable) -> MetaAnalysis:
+        """The same analysis (τ² method, test, level) of other studies."""
+        return meta_analysis(studies, method=self.random.method,  # type: ignore[arg-type]
+                             test=self.random.test, level=self.level)  # type: ignore[arg-type]
+
+    @cached_property
+    def deleted(self) -> tuple[MetaAnalysis, ...]:
+        """The fits without each study in turn (:meth:`refit`), computed once for
+        leave-one-out, influence diagnostics and the Baujat plot."""
+        if self.k < 3:
+            raise ValueError(f"case deletion needs at least 3 studies, got {self.k}")
+        return tuple(self.refit(self.studies.drop(i)) for i in range(self.k))
+
+    def _row(self, fit: MetaAnalysis, label: str) -> dict[str, Any]:
+        """One row of :meth:`leave_one_out` / :meth:`cumulative` from a refit (metafor's
+        ``leave1out``/``cumul`` columns)."""
         fe = self.random.method == "FE"
         part = fit.fixed if fe else fit.random
         h = fit.heterogeneity
@@ -276,14 +288,15 @@ class MetaAnalysis:
         """
         if self.k < 3:
             raise ValueError(f"leave-one-out needs at least 3 studies, got {self.k}")
-        return pd.DataFrame([self._refit_row(self.studies.drop(i), label)
-                             for i, label in enumerate(self.studies.labels)])
+        return pd.DataFrame([self._row(fit, label)
+                             for fit, label in zip(self.deleted, self.studies.labels, strict=True)])
 
     def cumulative(self, order: np.ndarray | list | None = None) -> pd.DataFrame:
         """Cumulative meta-analysis (metafor's ``cumul``): the fit to the first 1, 2, …, k
         studies in ``order`` (a sort key per study, e.g. the publication year, ascending and
         stable; default the table's order). Columns as :meth:`leave_one_out`, ``study`` the
-        one added; the first row has one study (τ² = 0, no Q)."""
+        one added; the first row has one study (τ² = 0, Q = 0 with p = 1, I² = 0, H² = 1, as
+        metafor)."""
         s = self.studies
         idx = np.arange(s.k) if order is None else np.argsort(np.asarray(order), kind="stable")
         if idx.size != s.k:
@@ -301,7 +314,7 @@ class MetaAnalysis:
                              "h2": 1.0, "fixed_estimate": y, "fixed_se": se})
                 continue
             sub = StudyTable(s.yi[take], s.vi[take], tuple(s.labels[i] for i in take), s.measure)
-            rows.append(self._refit_row(sub, s.labels[int(take[-1])]))
+            rows.append(self._row(self.refit(sub), s.labels[int(take[-1])]))
         return pd.DataFrame(rows)
 
     def egger_test(self, model: Literal["rma", "lm"] = "rma", *,

@@ -61,10 +61,7 @@ def influence(fit: MetaAnalysis) -> Influence:
     k = s.k
     if k < 3:
         raise ValueError(f"influence diagnostics need at least 3 studies, got {k}")
-    from .classical import meta_analysis
-
-    method, test = fit.random.method, fit.random.test
-    fe = method == "FE"
+    fe = fit.random.method == "FE"
     part = fit.fixed if fe else fit.random
     tau2 = 0.0 if fe else fit.random.tau2
     mu, var = part.estimate, part.se**2
@@ -72,8 +69,7 @@ def influence(fit: MetaAnalysis) -> Influence:
     hat = w / w.sum()
     out = {n: np.empty(k) for n in ("rstudent", "dffits", "cooks_d", "cov_r", "tau2_del",
                                     "qe_del", "dfbetas")}
-    for i in range(k):
-        d = meta_analysis(s.drop(i), method=method, test=test)
+    for i, d in enumerate(fit.deleted):
         dp = d.fixed if fe else d.random
         t2 = 0.0 if fe else d.random.tau2
         diff = mu - dp.estimate
@@ -97,18 +93,13 @@ def baujat(fit: MetaAnalysis) -> pd.DataFrame:
     ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method)."""
     import pandas as pd
 
-    from .classical import meta_analysis
-
     s = fit.studies
     fe = fit.random.method == "FE"
     part = fit.fixed if fe else fit.random
     tau2 = 0.0 if fe else fit.random.tau2
     x = (s.yi - part.estimate) ** 2 / (s.vi + tau2)
-    y = np.empty(s.k)
-    for i in range(s.k):
-        d = meta_analysis(s.drop(i), method=fit.random.method, test=fit.random.test)
-        dp = d.fixed if fe else d.random
-        y[i] = (part.estimate - dp.estimate) ** 2 / dp.se**2
+    deleted = [d.fixed if fe else d.random for d in fit.deleted]
+    y = np.array([(part.estimate - dp.estimate) ** 2 / dp.se**2 for dp in deleted])
     return pd.DataFrame({"study": s.labels, "x": x, "y": y})
 
 

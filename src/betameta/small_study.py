@@ -42,10 +42,8 @@ class RankTest:
 
 def rank_test(fit: MetaAnalysis) -> RankTest:
     """Begg and Mazumdar's rank correlation test for funnel-plot asymmetry."""
-    from .classical import meta_analysis
-
     s = fit.studies
-    fe = meta_analysis(s, method="FE").fixed
+    fe = fit.fixed  # the common-effect estimate, whatever the fit's τ² method
     ystar = (s.yi - fe.estimate) / np.sqrt(s.vi - fe.se**2)
     ties = np.unique(ystar).size < s.k or np.unique(s.vi).size < s.k
     res = stats.kendalltau(ystar, s.vi, method="asymptotic" if ties else "exact")
@@ -176,8 +174,6 @@ def fail_safe_n(fit: MetaAnalysis, method: Literal["Rosenthal", "Orwin", "Rosenb
         mean = float(np.mean(s.yi))
         t = mean / 2 if target is None else float(target)
         return FailSafeN(method, int(max(0, np.ceil(k * (mean - t) / t))), alpha, nan, mean, t)
-    from .classical import meta_analysis
-
-    fe = meta_analysis(s, method="FE").fixed
+    fe = fit.fixed
     n = k * ((fe.estimate / fe.se) ** 2 / special.ndtri(1 - alpha / 2) ** 2 - 1)
     return FailSafeN(method, int(max(0, np.ceil(n))), alpha, float(fe.p), float(fe.estimate), nan)
