@@ -89,17 +89,17 @@ def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
 def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
                   side: Literal["left", "right"] | None = None, max_iter: int = 100) -> TrimAndFill:
     """Duval and Tweedie's trim and fill with the fit's own τ² method (module docstring)."""
-    from .classical import meta_analysis
     from .studies import StudyTable
 
     estimator = check_option("estimator", estimator, ("L0", "R0"))  # type: ignore[assignment]
     s = fit.studies
-    method, test = fit.random.method, fit.random.test
     if side is None:
+        # metafor's choice: against the slope of the Egger-type meta-regression on √vᵢ, fitted
+        # directly (egger_test refuses k = 2, where trim and fill of an FE fit still runs).
         from .kernels.random_effects import random_effects_kernel
 
         X = np.column_stack([np.ones(s.k), s.sei])
-        slope = random_effects_kernel(s.yi, s.vi, X, method=method).coef[0, 1]  # type: ignore[arg-type]
+        slope = random_effects_kernel(s.yi, s.vi, X, method=fit.random.method).coef[0, 1]  # type: ignore[arg-type]
         side = "right" if slope < 0 else "left"
     side = check_option("side", side, ("left", "right"))  # type: ignore[assignment]
     flip = -1.0 if side == "right" else 1.0
@@ -110,9 +110,8 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
     def pooled(yy, vv) -> float:
         if yy.size == 1:  # one study left after trimming: its own estimate (τ² = 0)
             return float(yy[0])
-        st = StudyTable(yy, vv, tuple(map(str, range(yy.size))))
-        r = meta_analysis(st, method=method, test=test)
-        return r.fixed.estimate if method == "FE" else r.random.estimate
+        r = fit.refit(StudyTable(yy, vv, tuple(map(str, range(yy.size)))))
+        return r.fixed.estimate if fit.random.method == "FE" else r.random.estimate
 
     k0, k0_prev, centre, se_k0 = 0, -1, 0.0, float("nan")
     for _ in range(max_iter):
@@ -129,8 +128,7 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
     labels = s.labels + tuple(f"filled {i + 1}" for i in range(k0))
     both = StudyTable(np.concatenate([s.yi, filled_y]), np.concatenate([s.vi, filled_v]), labels,
                       s.measure)
-    return TrimAndFill(estimator, side, k0, float(se_k0), filled_y, filled_v,
-                       meta_analysis(both, method=method, test=test, level=fit.level))
+    return TrimAndFill(estimator, side, k0, float(se_k0), filled_y, filled_v, fit.refit(both))
 
 
 @dataclass(frozen=True)
