@@ -44,7 +44,7 @@ from scipy.special import gammaln
 from ._options import MEASURES, Measure, check_option
 from .errors import InputError
 
-__all__ = ["RAW_COLUMNS", "escalc", "two_by_two"]
+__all__ = ["RAW_COLUMNS", "TABLE_MEASURES", "escalc", "table_effects", "two_by_two"]
 
 #: Default raw column names: escalc's argument names without the trailing ``i``.
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -138,6 +138,27 @@ def two_by_two(data: pd.DataFrame, columns: Mapping[str, str] | None = None,
     return cells
 
 
+#: The measures computed from 2×2 tables.
+TABLE_MEASURES = ("OR", "RR", "RD", "PETO")
+
+
+def table_effects(cells: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
+    """``yi`` and ``vi`` of a 2×2 measure from ``(4, k)`` tables (ai, bi, ci, di), with
+    escalc's ½ added to every cell of a table with a zero cell (module docstring)."""
+    ai, bi, ci, di = cells + 0.5 * (cells == 0).any(axis=0)
+    n1, n2 = ai + bi, ci + di
+    if measure == "PETO":
+        n, m1 = n1 + n2, ai + ci
+        var = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
+        return (ai - n1 * m1 / n) / var, 1 / var
+    if measure == "RD":
+        p1, p2 = ai / n1, ci / n2
+        return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    if measure == "OR":
+        return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
+    return np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+
+
 def escalc(
     measure: Measure,
     data: pd.DataFrame,
@@ -186,23 +207,8 @@ def escalc(
         j = np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
         yi = j * (m1 - m2) / sp
         return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
-    if measure in ("OR", "RR", "RD", "PETO"):
-        cells = two_by_two(data, columns, source)
-        cells = cells + 0.5 * (cells == 0).any(axis=0)
-        ai, bi, ci, di = cells
-        if measure == "PETO":
-            n1, n2 = ai + bi, ci + di
-            n, m1 = n1 + n2, ai + ci
-            var = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
-            return (ai - n1 * m1 / n) / var, 1 / var
-        if measure == "RD":
-            n1, n2 = ai + bi, ci + di
-            p1, p2 = ai / n1, ci / n2
-            return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
-        if measure == "OR":
-            return np.log(ai * di / (bi * ci)), 1 / ai + 1 / bi + 1 / ci + 1 / di
-        n1, n2 = ai + bi, ci + di
-        return np.log(ai / n1) - np.log(ci / n2), 1 / ai - 1 / n1 + 1 / ci - 1 / n2
+    if measure in TABLE_MEASURES:
+        return table_effects(two_by_two(data, columns, source), measure)
     if measure in ("ROM", "CVR", "VR"):
         n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
         sd1, sd2 = col("sd1", nonneg=True), col("sd2", nonneg=True)

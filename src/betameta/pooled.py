@@ -99,18 +99,12 @@ def _tables(tables: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _individual(a, b, c, d, measure: str) -> tuple[np.ndarray, np.ndarray]:
-    """escalc's outcomes for Q: ½ added to tables with a zero cell, double zeros left out."""
+    """escalc's outcomes for Q (:func:`~betameta.effect_sizes.table_effects`), double-zero
+    tables left out."""
+    from .effect_sizes import table_effects
+
     keep = ~((a == 0) & (c == 0) | (b == 0) & (d == 0))
-    a, b, c, d = (x[keep] for x in (a, b, c, d))
-    add = 0.5 * ((a == 0) | (b == 0) | (c == 0) | (d == 0))
-    a, b, c, d = a + add, b + add, c + add, d + add
-    n1, n2 = a + b, c + d
-    if measure == "OR":
-        return np.log(a * d / (b * c)), 1 / a + 1 / b + 1 / c + 1 / d
-    if measure == "RR":
-        return np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
-    p1, p2 = a / n1, c / n2
-    return p1 - p2, p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    return table_effects(np.stack([a, b, c, d])[:, keep], measure)
 
 
 def _finish(method, measure, k, est, var, yi, vi, level, **tests) -> PooledTables:

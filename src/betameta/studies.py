@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ._options import MEASURES, Measure, check_option
-from .effect_sizes import RAW_COLUMNS, _column, _positive, escalc, two_by_two
+from .effect_sizes import RAW_COLUMNS, TABLE_MEASURES, _column, _positive, escalc, table_effects, two_by_two
 from .errors import InputError
 from .tables import read_table
 
@@ -193,12 +193,14 @@ def load_studies(
         if effect is not None or se is not None or variance is not None:
             raise InputError("give either a measure (raw columns) or effect with se/variance")
         measure = check_option("measure", measure, MEASURES)  # type: ignore[assignment]
-        yi, vi = escalc(measure, frame, columns, source)
+        if measure in TABLE_MEASURES:  # the tables are read once, kept for MH/Peto pooling
+            tables = two_by_two(frame, columns, source)
+            yi, vi = table_effects(tables, measure)
+        else:
+            yi, vi = escalc(measure, frame, columns, source)
         names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
         raw = frame[[c for c in names if c in frame.columns]]
         n = sample_sizes(measure, frame, columns)
-        if measure in ("OR", "RR", "RD", "PETO"):
-            tables = two_by_two(frame, columns, source)
     else:
         if effect is None and se is None and variance is None:
             if "yi" not in frame.columns:
@@ -276,7 +278,7 @@ def sample_sizes(measure: str, frame: pd.DataFrame,
         return get("ni")
     if measure in ("IR", "IRLN", "IRS", "IRFT", "IRR", "IRD"):
         return None  # person-time, not participants
-    if measure in ("OR", "RR", "RD", "PETO"):
+    if measure in TABLE_MEASURES:
         cells = get("ai", "bi", "ci", "di")
         return cells if cells is not None else get("n1", "n2")
     return get("n1", "n2")
