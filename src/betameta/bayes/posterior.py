@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
-from ..kernels.exact import TauGrid, conditional, mixtures, tau_grid
+from ..kernels.exact import TauGrid, conditional, log_bf_mu0, log_bf_tau0, mixtures, tau_grid
 from ..studies import StudyTable
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
 from .priors import MuPrior, TauPrior, flat_mu, prior_quantile, resolve_tau_prior
@@ -111,16 +111,14 @@ class BayesMeta:
         """
         self._need_proper(mu=False, what="the Bayes factor for tau = 0")
         s = self.studies
-        ll0 = conditional(np.zeros((1, 1)), s.yi[:, None], s.vi[:, None], self.mu_prior)[0][0, 0]
-        return float(np.exp(ll0 - self.grid.log_z[0]))
+        return float(np.exp(log_bf_tau0(self.grid, s.yi[:, None], s.vi[:, None], self.mu_prior)[0]))
 
     @property
     def bf_mu0(self) -> float:
         """``p(y | µ = 0) / p(y)`` (bayesmeta's definition): small values are evidence of an effect."""
         self._need_proper(mu=True, what="the Bayes factor for mu = 0")
         s = self.studies
-        g0 = tau_grid(s.yi[:, None], s.vi[:, None], self.tau_prior, MuPrior(0.0, 0.0))
-        return float(np.exp(g0.log_z[0] - self.grid.log_z[0]))
+        return float(np.exp(log_bf_mu0(self.grid, s.yi[:, None], s.vi[:, None], self.tau_prior)[0]))
 
     def _need_proper(self, *, mu: bool, what: str) -> None:
         if not self.tau_prior.proper:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bayes.priors import MuPrior, TauPrior
-from .exact import conditional, mixtures, tau_grid
+from .exact import log_bf_mu0, log_bf_tau0, mixtures, tau_grid
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 
@@ -100,11 +100,9 @@ def bayes_arrays(
             "beta_f_sd": mix.beta_f.sd(),
         }
         if tau_prior.proper:
-            ll0 = conditional(np.zeros((1, cols.size)), yy, vv, mu_prior)[0][0]
-            res["log10_bf_tau0"] = (ll0 - g.log_z) / np.log(10)
-            if mu_prior.proper:  # p(y | µ = 0): the same integral with µ known to be 0
-                g0 = tau_grid(yy, vv, tau_prior, MuPrior(0.0, 0.0))
-                res["log10_bf_mu0"] = (g0.log_z - g.log_z) / np.log(10)
+            res["log10_bf_tau0"] = log_bf_tau0(g, yy, vv, mu_prior) / np.log(10)
+            if mu_prior.proper:
+                res["log10_bf_mu0"] = log_bf_mu0(g, yy, vv, tau_prior) / np.log(10)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
         proper[cols] = ok

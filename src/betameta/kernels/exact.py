@@ -520,6 +520,18 @@ def tau_grid(
                    slope_hi, edges, cum_coef, panel_cdf, log_f_end, tail_tau, mu_hat, var)
 
 
+def log_bf_tau0(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior) -> np.ndarray:
+    """``log p(y | τ = 0)/p(y)`` per column (bayesmeta's Bayes factor for homogeneity;
+    defined for a proper τ prior, a flat µ prior's constant cancelling)."""
+    return conditional(np.zeros((1, grid.tau.shape[1])), y, v, mu)[0][0] - grid.log_z
+
+
+def log_bf_mu0(grid: TauGrid, y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> np.ndarray:
+    """``log p(y | µ = 0)/p(y)`` per column (bayesmeta's Bayes factor for no effect; defined
+    when both priors are proper): the same integral over τ with µ known to be 0."""
+    return tau_grid(y, v, tau_prior, MuPrior(0.0, 0.0)).log_z - grid.log_z
+
+
 def normal_mixture_quantile(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float, tol: float = 1e-13
 ) -> np.ndarray:
