@@ -111,14 +111,14 @@ class BayesMeta:
         """
         self._need_proper(mu=False, what="the Bayes factor for tau = 0")
         s = self.studies
-        return float(np.exp(log_bf_tau0(self.grid, s.yi[:, None], s.vi[:, None], self.mu_prior)[0]))
+        return float(np.exp(log_bf_tau0(self.grid.log_z, s.yi[:, None], s.vi[:, None], self.mu_prior)[0]))
 
     @property
     def bf_mu0(self) -> float:
         """``p(y | µ = 0) / p(y)`` (bayesmeta's definition): small values are evidence of an effect."""
         self._need_proper(mu=True, what="the Bayes factor for mu = 0")
         s = self.studies
-        return float(np.exp(log_bf_mu0(self.grid, s.yi[:, None], s.vi[:, None], self.tau_prior)[0]))
+        return float(np.exp(log_bf_mu0(self.grid.log_z, s.yi[:, None], s.vi[:, None], self.tau_prior)[0]))
 
     def _need_proper(self, *, mu: bool, what: str) -> None:
         if not self.tau_prior.proper:

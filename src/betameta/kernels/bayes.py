@@ -12,7 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..bayes.priors import MuPrior, TauPrior
-from .exact import log_bf_mu0, log_bf_tau0, mixtures, tau_grid
+from numpy.polynomial import legendre
+from scipy import special
+
+from .classical import COMPILED_FROM
+from .exact import (_EPS, _W_MIN, log_bf_mu0, log_bf_tau0, mixtures, node_values, panel_edges,
+                    tau_grid)
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 
@@ -61,11 +66,20 @@ def bayes_arrays(
     *,
     level: float = 0.95,
     chunk: int = 2048,
+    panels: int = 24,
+    order: int = 12,
 ) -> BayesArrays:
     """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing):
-    the :class:`BayesArrays` of the m meta-analyses (the same quadrature and conditionals as
-    :func:`~betameta.bayes.bayes_meta`, in chunks of columns to bound memory). Columns with an
-    improper posterior, or fewer than 2 studies under a flat µ prior, are NaN.
+    the :class:`BayesArrays` of the m meta-analyses, in chunks of columns to bound memory.
+    Columns with an improper posterior, or fewer than 2 studies under a flat µ prior, are NaN.
+
+    The quadrature is :func:`~betameta.kernels.exact.tau_grid`'s with ``panels`` panels of
+    ``order`` Gauss–Legendre nodes (the defaults are the study level's, 1e-8 on the accuracy
+    grid; see :data:`GENOME_RULE` for the genome-wide one). From
+    :data:`~betameta.kernels.classical.COMPILED_FROM` columns on the summaries are
+    computed by :func:`~betameta.kernels.exact_loops.grid_summaries` (tested equal to the
+    NumPy path, which is :class:`~betameta.kernels.exact.TauGrid` and
+    :func:`~betameta.kernels.exact.mixtures`, the study level's own code).
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
@@ -77,33 +91,62 @@ def bayes_arrays(
     present = np.isfinite(y) & np.isfinite(v) & (v > 0)
     usable = present.sum(axis=0) >= (1 if mu_prior.proper else 2)
     cols_all = np.flatnonzero(usable)
-    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    rule = {"panels": panels, "order": order}
     for start in range(0, cols_all.size, chunk):
         cols = cols_all[start:start + chunk]
         yy = np.where(present[:, cols], y[:, cols], np.nan)
         vv = np.where(present[:, cols], v[:, cols], np.nan)
-        g = tau_grid(yy, vv, tau_prior, mu_prior)
-        ok = g.proper
-        mix = mixtures(g, yy, vv, mu_prior)
-        res = {
-            "mu_mean": mix.mu.mean(),
-            "mu_sd": mix.mu.sd(),
-            "mu_ci_low": mix.mu.quantile(lo_q),
-            "mu_ci_high": mix.mu.quantile(hi_q),
-            "tau_mean": g.moment(1.0),
-            "tau_median": g.quantile(0.5),
-            "tau_ci_low": g.quantile(lo_q),
-            "tau_ci_high": g.quantile(hi_q),
-            "log_marginal": g.log_z,
-            "zeta2_mean": mix.zeta2_mean,
-            "beta_f_mean": mix.beta_f.mean(),
-            "beta_f_sd": mix.beta_f.sd(),
-        }
+        if cols.size >= COMPILED_FROM and tau_prior.fixed is None:
+            res = _summaries_compiled(yy, vv, tau_prior, mu_prior, level, **rule)
+        else:
+            res = _summaries_numpy(yy, vv, tau_prior, mu_prior, level, **rule)
+        ok = res.pop("proper")
         if tau_prior.proper:
-            res["log10_bf_tau0"] = log_bf_tau0(g, yy, vv, mu_prior) / np.log(10)
+            res["log10_bf_tau0"] = log_bf_tau0(res["log_marginal"], yy, vv, mu_prior) / np.log(10)
             if mu_prior.proper:
-                res["log10_bf_mu0"] = log_bf_mu0(g, yy, vv, tau_prior) / np.log(10)
+                res["log10_bf_mu0"] = log_bf_mu0(res["log_marginal"], yy, vv, tau_prior,
+                                                 **rule) / np.log(10)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
         proper[cols] = ok
     return BayesArrays(**out, proper=proper)
+
+
+def _summaries_numpy(y, v, tau_prior, mu_prior, level, *, panels, order) -> dict[str, np.ndarray]:
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    g = tau_grid(y, v, tau_prior, mu_prior, panels=panels, order=order)
+    mix = mixtures(g, y, v, mu_prior)
+    return {
+        "mu_mean": mix.mu.mean(),
+        "mu_sd": mix.mu.sd(),
+        "mu_ci_low": mix.mu.quantile(lo_q),
+        "mu_ci_high": mix.mu.quantile(hi_q),
+        "tau_mean": g.moment(1.0),
+        "tau_median": g.quantile(0.5),
+        "tau_ci_low": g.quantile(lo_q),
+        "tau_ci_high": g.quantile(hi_q),
+        "log_marginal": g.log_z,
+        "zeta2_mean": mix.zeta2_mean,
+        "beta_f_mean": mix.beta_f.mean(),
+        "beta_f_sd": mix.beta_f.sd(),
+        "proper": g.proper,
+    }
+
+
+def _summaries_compiled(y, v, tau_prior, mu_prior, level, *, panels, order) -> dict[str, np.ndarray]:
+    from .exact_loops import SUMMARY_ROWS, grid_summaries
+
+    lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
+    edges, slope_lo, slope_hi = panel_edges(y, v, tau_prior, mu_prior, panels)
+    nv = node_values(edges, y, v, tau_prior, mu_prior, order)
+    x, gw = legendre.leggauss(order)
+    out = np.empty((len(SUMMARY_ROWS), y.shape[1]))
+    grid_summaries(np.ascontiguousarray(nv.lf), np.ascontiguousarray(edges), x, gw,
+                   np.ascontiguousarray(legendre.legvander(x, order - 1)),
+                   np.concatenate([nv.tau, nv.tail_tau]), nv.log_f_end,
+                   np.ascontiguousarray(nv.mu_hat), np.ascontiguousarray(nv.var), y, v,
+                   slope_lo, slope_hi, mu_prior.proper, np.array([lo_q, 0.5, hi_q]),
+                   float(special.ndtri(lo_q)), float(special.ndtri(hi_q)), _EPS, _W_MIN, out)
+    res = dict(zip(SUMMARY_ROWS, out, strict=True))
+    res["proper"] = res["proper"] > 0
+    return res

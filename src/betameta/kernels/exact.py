@@ -413,6 +413,30 @@ def tau_grid(
         ll = conditional(tau, y, v, mu)[0][0]
         inf = np.full(m, np.inf)
         return TauGrid(tau, np.ones((1, m)), ll, inf, -inf)
+    edges, slope_lo, slope_hi = panel_edges(y, v, prior, mu, panels)
+    nv = node_values(edges, y, v, prior, mu, order)
+    x, gw = legendre.leggauss(order)
+    lf, half, n = nv.lf, nv.half, nv.tau.shape[0]
+    with np.errstate(divide="ignore"):
+        logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
+    log_z = special.logsumexp(logw.reshape(-1, m), axis=0)
+    weight = np.exp(logw - log_z)  # (G, P, m)
+    # Legendre coefficients of the normalised integrand on each panel, then its integral.
+    g = np.exp(lf - log_z) * half[None]  # density in the local coordinate
+    vander = legendre.legvander(x, order - 1)  # (G, G)
+    coef = np.einsum("j,jn,jpm->npm", gw, vander, g) * ((2 * np.arange(order) + 1) / 2)[:, None, None]
+    cum_coef = legendre.legint(coef, lbnd=-1, axis=0)
+    panel_mass = weight.sum(axis=0)
+    panel_cdf = np.concatenate([np.zeros((1, m)), np.cumsum(panel_mass, axis=0)])
+    return TauGrid(nv.tau, weight.reshape(n, m), log_z, slope_lo, slope_hi, edges, cum_coef,
+                   panel_cdf, nv.log_f_end - log_z, nv.tail_tau, nv.mu_hat, nv.var)
+
+
+def panel_edges(y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior, panels: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The first stage of :func:`tau_grid`: panel edges in log τ ((P + 1, m)) and the tail
+    exponents of :func:`tail_slopes` (slope_lo, slope_hi)."""
+    m = y.shape[1]
     lo, hi = prior.support
     log_lo = np.log(lo) if lo > 0 else -np.inf
     log_hi = np.log(hi) if np.isfinite(hi) else np.inf
@@ -489,47 +513,63 @@ def tau_grid(
     right = mode[None] + _spread(b - mode, sd_u, half_p)[1:]
     edges = np.concatenate([left, right])
     edges[0], edges[-1] = a, b
+    return edges, slope_lo, slope_hi
 
-    x, gw = legendre.leggauss(order)
+
+@dataclass(frozen=True)
+class NodeValues:
+    """What :func:`node_values` evaluates: ``tau`` (G·P, m) the nodes (node g of panel p at
+    g·P + p), ``lf`` (G, P, m) the log integrand ``log p(τ) + log p(y|τ) + log τ`` there,
+    ``half`` (P, m) the panels' half widths, ``tail_tau`` (2, m) the probes at the last edge
+    and a decade beyond, ``log_f_end`` (m,) the unnormalised log integrand at the last edge
+    (−inf where the support ends there), ``mu_hat``/``var`` (G·P + 2, m) at nodes and probes."""
+
+    tau: np.ndarray
+    lf: np.ndarray
+    half: np.ndarray
+    tail_tau: np.ndarray
+    log_f_end: np.ndarray
+    mu_hat: np.ndarray
+    var: np.ndarray
+
+
+def node_values(edges: np.ndarray, y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
+                order: int) -> NodeValues:
+    """The second stage of :func:`tau_grid`: one evaluation of the conditionals at the
+    Gauss–Legendre nodes of every panel and at the two tail probes beyond the last edge."""
+    m = edges.shape[1]
+    x, _ = legendre.leggauss(order)
     half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
     mid = 0.5 * (edges[1:] + edges[:-1])
     n_panels = edges.shape[0] - 1
     un = mid[None] + half[None] * x[:, None, None]  # (G, P, m)
     tau = np.exp(un).reshape(order * n_panels, m)
     n = tau.shape[0]
-    # One evaluation of the conditionals at the nodes and at the two tail probes beyond b.
+    b = edges[-1]
     tail_tau = np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
     t_all = np.concatenate([tau, tail_tau])
     ll, mu_hat, var = conditional(t_all, y, v, mu)
     lf = (_log_post(tau, y, v, prior, mu, ll[:n]) + np.log(tau)).reshape(order, n_panels, m)
-    with np.errstate(divide="ignore"):
-        logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
-    log_z = special.logsumexp(logw.reshape(-1, m), axis=0)
-    weight = np.exp(logw - log_z)  # (G, P, m)
-    # Legendre coefficients of the normalised integrand on each panel, then its integral.
-    g = np.exp(lf - log_z) * half[None]  # density in the local coordinate
-    vander = legendre.legvander(x, order - 1)  # (G, G)
-    coef = np.einsum("j,jn,jpm->npm", gw, vander, g) * ((2 * np.arange(order) + 1) / 2)[:, None, None]
-    cum_coef = legendre.legint(coef, lbnd=-1, axis=0)
-    panel_mass = weight.sum(axis=0)
-    panel_cdf = np.concatenate([np.zeros((1, m)), np.cumsum(panel_mass, axis=0)])
-    open_end = b < log_hi
-    log_f_end = np.where(open_end, _log_post(tail_tau[:1], y, v, prior, mu, ll[n:n + 1])[0] + b
-                         - log_z, -np.inf)
-    return TauGrid(tau, weight.reshape(order * n_panels, m), log_z, slope_lo,
-                   slope_hi, edges, cum_coef, panel_cdf, log_f_end, tail_tau, mu_hat, var)
+    lo, hi = prior.support
+    open_end = b < (np.log(hi) if np.isfinite(hi) else np.inf)
+    log_f_end = np.where(open_end, _log_post(tail_tau[:1], y, v, prior, mu, ll[n:n + 1])[0] + b,
+                         -np.inf)
+    return NodeValues(tau, lf, half, tail_tau, log_f_end, mu_hat, var)
 
 
-def log_bf_tau0(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior) -> np.ndarray:
-    """``log p(y | τ = 0)/p(y)`` per column (bayesmeta's Bayes factor for homogeneity;
-    defined for a proper τ prior, a flat µ prior's constant cancelling)."""
-    return conditional(np.zeros((1, grid.tau.shape[1])), y, v, mu)[0][0] - grid.log_z
+def log_bf_tau0(log_z: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior) -> np.ndarray:
+    """``log p(y | τ = 0)/p(y)`` per column, ``log_z`` = log p(y) (:attr:`TauGrid.log_z`):
+    bayesmeta's Bayes factor for homogeneity, defined for a proper τ prior (a flat µ prior's
+    constant cancels)."""
+    return conditional(np.zeros((1, np.shape(log_z)[0])), y, v, mu)[0][0] - log_z
 
 
-def log_bf_mu0(grid: TauGrid, y: np.ndarray, v: np.ndarray, tau_prior: TauPrior) -> np.ndarray:
+def log_bf_mu0(log_z: np.ndarray, y: np.ndarray, v: np.ndarray, tau_prior: TauPrior, *,
+               panels: int = 24, order: int = 12) -> np.ndarray:
     """``log p(y | µ = 0)/p(y)`` per column (bayesmeta's Bayes factor for no effect; defined
-    when both priors are proper): the same integral over τ with µ known to be 0."""
-    return tau_grid(y, v, tau_prior, MuPrior(0.0, 0.0)).log_z - grid.log_z
+    when both priors are proper): the same integral over τ, on the same rule, with µ known
+    to be 0."""
+    return tau_grid(y, v, tau_prior, MuPrior(0.0, 0.0), panels=panels, order=order).log_z - log_z
 
 
 def normal_mixture_quantile(

@@ -21,6 +21,25 @@ from numba import njit, prange
 _LOG2PI = math.log(2 * math.pi)
 _SQRT_HALF = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2 * math.pi)
+_LOG10 = math.log(10.0)
+
+
+@njit(cache=True, nogil=True)
+def _log_sum(vt, kk):
+    """``Σ log vtᵢ`` with one log per ~10 terms: a running product, folded into the sum
+    before it could leave [1e-200, 1e200] (terms outside [1e-100, 1e100] go in directly)."""
+    total = 0.0
+    prod = 1.0
+    for i in range(kk):
+        x = vt[i]
+        if x < 1e-100 or x > 1e100:
+            total += math.log(x)
+            continue
+        prod *= x
+        if prod < 1e-100 or prod > 1e100:
+            total += math.log(prod)
+            prod = 1.0
+    return total + math.log(prod)
 
 
 @njit(cache=True, nogil=True, parallel=True)
@@ -31,32 +50,32 @@ def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
     n = tau.shape[0]
     proper = mu_sd < np.inf
     for j in prange(m):
+        ys = np.empty(k)
+        vs = np.empty(k)
+        vt = np.empty(k)
+        wt = np.empty(k)
         kk = 0
         for i in range(k):
-            if y[i, j] == y[i, j] and v[i, j] == v[i, j] and abs(v[i, j]) < np.inf \
-                    and abs(y[i, j]) < np.inf:
+            yi, vi = y[i, j], v[i, j]
+            if yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf:
+                ys[kk] = yi
+                vs[kk] = vi
                 kk += 1
         for g in range(n):
             t2 = tau[g, j] * tau[g, j]
-            sum_logv = 0.0
             sw = 0.0
             swy = 0.0
-            for i in range(k):
-                yi, vi = y[i, j], v[i, j]
-                if not (yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf):
-                    continue
-                vt = vi + t2
-                w = 1.0 / vt
-                sum_logv += math.log(vt)
-                sw += w
-                swy += w * yi
+            for i in range(kk):
+                vt[i] = vs[i] + t2
+                wt[i] = 1.0 / vt[i]
+                sw += wt[i]
+                swy += wt[i] * ys[i]
+            sum_logv = _log_sum(vt, kk)
             if mu_sd == 0.0:
                 rss = 0.0
-                for i in range(k):
-                    yi, vi = y[i, j], v[i, j]
-                    if yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf:
-                        d = yi - mu_mean
-                        rss += d * d / (vi + t2)
+                for i in range(kk):
+                    d = ys[i] - mu_mean
+                    rss += d * d * wt[i]
                 ll[g, j] = -0.5 * (kk * _LOG2PI + sum_logv + rss)
                 mu_hat[g, j] = mu_mean
                 var[g, j] = 0.0
@@ -74,11 +93,9 @@ def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
                 n_obs += 1.0
             mh = swy / sw
             rss = 0.0
-            for i in range(k):
-                yi, vi = y[i, j], v[i, j]
-                if yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf:
-                    d = yi - mh
-                    rss += d * d / (vi + t2)
+            for i in range(kk):
+                d = ys[i] - mh
+                rss += d * d * wt[i]
             extra = 0.0
             if proper:
                 extra = math.log(mu_sd * mu_sd) + (mu_mean - mh) ** 2 / (mu_sd * mu_sd)
@@ -143,51 +160,300 @@ def _ndtr(x):
     return 0.5 * math.erfc(-x * _SQRT_HALF)
 
 
+@njit(cache=True, nogil=True)
+def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
+    """One column of :func:`mixture_quantile` (1-d arrays of the n components)."""
+    n = w.shape[0]
+    lo = np.inf
+    hi = -np.inf
+    big = 0.0
+    for g in range(n):
+        wg = w[g] if w[g] >= w_min else 0.0
+        if wg > 0:
+            comp = mean[g] + sd[g] * z
+            lo = min(lo, comp)
+            hi = max(hi, comp)
+        big += wg * mean[g]
+    var = 0.0
+    for g in range(n):
+        wg = w[g] if w[g] >= w_min else 0.0
+        var += wg * (sd[g] * sd[g] + (mean[g] - big) ** 2)
+    spread = math.sqrt(var)
+    x = min(max(big + z * spread, lo), hi)
+    for _ in range(100):
+        f = -q
+        d = 0.0
+        for g in range(n):
+            wg = w[g]
+            if wg < w_min:
+                continue
+            s = sd[g]
+            if s > 0:
+                zz = (x - mean[g]) / s
+                f += wg * _ndtr(zz)
+                d += wg * math.exp(-0.5 * zz * zz) * _INV_SQRT_2PI / s
+            elif x >= mean[g]:
+                f += wg
+        if f < 0:
+            lo = x
+        else:
+            hi = x
+        step = x - f / d if d != 0.0 else np.nan
+        new = step if (step == step and lo <= step <= hi) else 0.5 * (lo + hi)
+        done = abs(new - x) <= tol * (abs(x) + spread)
+        x = new
+        if done or abs(f) < 1e-15:
+            break
+    return x
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def mixture_quantile(w, mean, sd, z, q, tol, w_min, out):
     """The ``q`` quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (``z = Φ⁻¹(q)``): the same
     safeguarded Newton iteration, start and stopping rule as the NumPy reference, over the
     components of weight ≥ ``w_min``."""
-    n, m = w.shape
+    m = w.shape[1]
     for j in prange(m):
-        lo = np.inf
-        hi = -np.inf
-        big = 0.0
-        for g in range(n):
-            wg = w[g, j] if w[g, j] >= w_min else 0.0
-            if wg > 0:
-                comp = mean[g, j] + sd[g, j] * z
-                lo = min(lo, comp)
-                hi = max(hi, comp)
-            big += wg * mean[g, j]
-        var = 0.0
-        for g in range(n):
-            wg = w[g, j] if w[g, j] >= w_min else 0.0
-            var += wg * (sd[g, j] * sd[g, j] + (mean[g, j] - big) ** 2)
-        spread = math.sqrt(var)
-        x = min(max(big + z * spread, lo), hi)
-        for _ in range(100):
-            f = -q
-            d = 0.0
-            for g in range(n):
-                wg = w[g, j]
-                if wg < w_min:
+        out[j] = _mixture_quantile_col(np.ascontiguousarray(w[:, j]), np.ascontiguousarray(mean[:, j]),
+                                       np.ascontiguousarray(sd[:, j]), z, q, tol, w_min)
+
+
+@njit(cache=True, nogil=True)
+def _tail(log_f_end, lg0, lg1, slope_hi, eps):
+    """:meth:`~betameta.kernels.exact.TauGrid.tail_integral` of one column."""
+    if log_f_end == -np.inf or lg0 == -np.inf:
+        return 0.0
+    rho = (lg1 - lg0) / _LOG10
+    rate = -(slope_hi + 1.0 + rho)
+    if not rate > eps:
+        return np.inf
+    return math.exp(log_f_end + lg0) / rate
+
+
+@njit(cache=True, nogil=True)
+def _legendre(x, n_max, p):
+    """``P_0(x) … P_n_max(x)`` into ``p`` (Bonnet's recurrence)."""
+    p[0] = 1.0
+    if n_max >= 1:
+        p[1] = x
+    for n in range(1, n_max):
+        p[n + 1] = ((2 * n + 1) * x * p[n] - n * p[n - 1]) / (n + 1)
+
+
+@njit(cache=True, nogil=True)
+def _panel_cdf(c, x, p):
+    """``∫₋₁ˣ Σ cₙPₙ`` and ``Σ cₙPₙ(x)`` (``∫₋₁ˣ Pₙ = (Pₙ₊₁ − Pₙ₋₁)/(2n + 1)``, n ≥ 1)."""
+    order = c.shape[0]
+    _legendre(x, order, p)
+    val = c[0] * (x + 1.0)
+    dens = c[0]
+    for n in range(1, order):
+        val += c[n] * (p[n + 1] - p[n - 1]) / (2 * n + 1)
+        dens += c[n] * p[n]
+    return val, dens
+
+
+@njit(cache=True, nogil=True)
+def _tau_quantile(q, lf, half, log_z, x, gw, edges, panel_cdf, vander, c, p):
+    """:meth:`~betameta.kernels.exact.TauGrid.quantile` of one column: the panel holding
+    ``q``, its Legendre series of the CDF, 8 bisections and 6 guarded Newton steps."""
+    order, n_panels = lf.shape
+    idx = 0
+    for i in range(1, n_panels):
+        if q > panel_cdf[i]:
+            idx += 1
+    idx = min(max(idx, 0), n_panels - 1)
+    base = panel_cdf[idx]
+    for n in range(order):
+        acc = 0.0
+        for g in range(order):
+            acc += gw[g] * vander[g, n] * math.exp(lf[g, idx] - log_z) * half[idx]
+        c[n] = acc * (2 * n + 1) / 2.0
+    lo, hi = -1.0, 1.0
+    for _ in range(8):
+        mid = 0.5 * (lo + hi)
+        if base + _panel_cdf(c, mid, p)[0] < q:
+            lo = mid
+        else:
+            hi = mid
+    t = 0.5 * (lo + hi)
+    for _ in range(6):
+        val, dens = _panel_cdf(c, t, p)
+        f = base + val - q
+        if f < 0:
+            lo = t
+        else:
+            hi = t
+        step = t - f / dens if dens != 0.0 else np.nan
+        t = step if (step >= lo and step <= hi) else 0.5 * (lo + hi)
+    a, b = edges[idx], edges[idx + 1]
+    return math.exp(0.5 * (a + b) + 0.5 * (b - a) * t)
+
+
+#: Rows of :func:`grid_summaries`' output, in order.
+SUMMARY_ROWS = ("log_marginal", "tau_mean", "tau_median", "tau_ci_low", "tau_ci_high", "mu_mean",
+                "mu_sd", "mu_ci_low", "mu_ci_high", "beta_f_mean", "beta_f_sd", "zeta2_mean",
+                "proper")
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, y, v, slope_lo,
+                   slope_hi, mu_proper, probs, z_lo, z_hi, eps, w_min, out):
+    """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays` from the
+    quadrature's node values, one column at a time, without the (n, m) arrays NumPy builds.
+
+    ``lf`` (G, P, m): the log integrand at the Gauss nodes of each panel (``edges``,
+    (P + 1, m)); ``t_all``, ``mu_hat``, ``var`` (G·P + 2, m): τ, µ̂_τ and V_τ at the nodes
+    (node g of panel p at g·P + p) and the two tail probes; ``log_f_end_raw``: the
+    unnormalised log integrand at the last edge (−inf where the prior's support ends
+    there). The steps and formulas are those of :func:`~betameta.kernels.exact.tau_grid`,
+    :class:`~betameta.kernels.exact.TauGrid` and :func:`~betameta.kernels.exact.mixtures`,
+    which are the reference. ``probs`` = (q_low, 0.5, q_high); ``out`` (13, m), rows
+    :data:`SUMMARY_ROWS` (proper as 1.0/0.0; everything NaN where improper).
+    """
+    order, n_panels, m = lf.shape
+    k = y.shape[0]
+    n = order * n_panels
+    log_gw = np.log(gw)
+    for j in prange(m):
+        proper = slope_hi[j] < -1.0 - eps and slope_lo[j] > -1.0 + eps
+        if not proper:
+            for r in range(out.shape[0] - 1):
+                out[r, j] = np.nan
+            out[out.shape[0] - 1, j] = 0.0
+            continue
+        half = np.empty(n_panels)
+        for pp in range(n_panels):
+            half[pp] = 0.5 * (edges[pp + 1, j] - edges[pp, j])
+        top = -np.inf
+        for g in range(order):
+            for pp in range(n_panels):
+                val = lf[g, pp, j] + log_gw[g] + math.log(half[pp])
+                if val > top:
+                    top = val
+        acc = 0.0
+        for g in range(order):
+            for pp in range(n_panels):
+                acc += math.exp(lf[g, pp, j] + log_gw[g] + math.log(half[pp]) - top)
+        log_z = top + math.log(acc)
+        w = np.empty(n)
+        panel_cdf = np.zeros(n_panels + 1)
+        for g in range(order):
+            for pp in range(n_panels):
+                wg = math.exp(lf[g, pp, j] + log_gw[g] + math.log(half[pp]) - log_z)
+                w[g * n_panels + pp] = wg
+        for pp in range(n_panels):
+            mass = 0.0
+            for g in range(order):
+                mass += w[g * n_panels + pp]
+            panel_cdf[pp + 1] = panel_cdf[pp] + mass
+        log_f_end = log_f_end_raw[j] - log_z
+        s_hi = slope_hi[j]
+        t_end, t_far = t_all[n, j], t_all[n + 1, j]
+        lt0, lt1 = math.log(t_end), math.log(t_far)
+        fin1 = s_hi + 1.0 < -1.0 - eps
+        fin2 = s_hi + 2.0 < -1.0 - eps
+        # τ: mean with its tail, quantiles on the panel interpolants
+        body = 0.0
+        for i in range(n):
+            body += w[i] * t_all[i, j]
+        out[0, j] = log_z
+        out[1, j] = body + _tail(log_f_end, lt0, lt1, s_hi, eps) if fin1 else np.inf
+        lfj = np.ascontiguousarray(lf[:, :, j])
+        ej = np.ascontiguousarray(edges[:, j])
+        c = np.empty(order)
+        pbuf = np.empty(order + 1)
+        for r, q in enumerate((probs[1], probs[0], probs[2])):  # median, low, high
+            out[2 + r, j] = _tau_quantile(q, lfj, half, log_z, x, gw, ej, panel_cdf, vander, c,
+                                          pbuf)
+        # µ: the normal mixture over the nodes, its tail from the probes
+        means = np.ascontiguousarray(mu_hat[:n, j])
+        sds = np.empty(n)
+        for i in range(n):
+            sds[i] = math.sqrt(var[i, j])
+        tm0, tm1 = mu_hat[n, j], mu_hat[n + 1, j]
+        ts0, ts1 = math.sqrt(var[n, j]), math.sqrt(var[n + 1, j])
+        mean_mu = _mixture_mean(w, means, tm0, tm1, log_f_end, s_hi, eps)
+        out[5, j] = mean_mu if (fin1 or mu_proper) else np.nan
+        out[6, j] = (_mixture_sd(w, means, sds, tm0, tm1, ts0, ts1, mean_mu, log_f_end, s_hi, eps)
+                     if (fin2 or mu_proper) else np.inf)
+        out[7, j] = _mixture_quantile_col(w, means, sds, z_lo, probs[0], 1e-13, w_min)
+        out[8, j] = _mixture_quantile_col(w, means, sds, z_hi, probs[2], 1e-13, w_min)
+        # βF and ζ²: their conditionals at the nodes and probes
+        sw0 = 0.0
+        for i in range(k):
+            if y[i, j] == y[i, j] and v[i, j] == v[i, j]:
+                sw0 += 1.0 / v[i, j]
+        bf_m = np.empty(n + 2)
+        bf_s = np.empty(n + 2)
+        zeta2 = 0.0
+        for g in range(n + 2):
+            t2 = t_all[g, j] * t_all[g, j]
+            mh, vr = mu_hat[g, j], var[g, j]
+            m_bf = 0.0
+            within = 0.0
+            ac = 0.0
+            r_bar = 0.0
+            ary = 0.0
+            z_within = 0.0
+            for i in range(k):
+                yi, vi = y[i, j], v[i, j]
+                if not (yi == yi and vi == vi):
                     continue
-                s = sd[g, j]
-                if s > 0:
-                    zz = (x - mean[g, j]) / s
-                    f += wg * _ndtr(zz)
-                    d += wg * math.exp(-0.5 * zz * zz) * _INV_SQRT_2PI / s
-                elif x >= mean[g, j]:
-                    f += wg
-            if f < 0:
-                lo = x
-            else:
-                hi = x
-            step = x - f / d if d != 0.0 else np.nan
-            new = step if (step == step and lo <= step <= hi) else 0.5 * (lo + hi)
-            done = abs(new - x) <= tol * (abs(x) + spread)
-            x = new
-            if done or abs(f) < 1e-15:
-                break
-        out[j] = x
+                a = (1.0 / vi) / sw0
+                vt = vi + t2
+                cc, rr = vi / vt, t2 / vt
+                m_bf += a * (rr * yi + cc * mh)
+                within += a * a * (vi * rr)
+                ac += a * cc
+                r_bar += a * rr
+                ary += a * (rr * yi)
+                z_within += a * vi * rr * (1.0 - a)
+            bf_m[g] = m_bf
+            bf_s[g] = math.sqrt(within + ac * ac * vr)
+            if g < n:
+                spread = 0.0
+                dev = 0.0
+                for i in range(k):
+                    yi, vi = y[i, j], v[i, j]
+                    if not (yi == yi and vi == vi):
+                        continue
+                    a = (1.0 / vi) / sw0
+                    rr = t2 / (vi + t2)
+                    spread += a * (rr - r_bar) ** 2
+                    d = rr * yi - ary - (rr - r_bar) * mh
+                    dev += a * d * d
+                zeta2 += w[g] * (z_within + vr * spread + dev)
+        mean_bf = _mixture_mean(w, bf_m[:n], bf_m[n], bf_m[n + 1], log_f_end, s_hi, eps)
+        out[9, j] = mean_bf
+        out[10, j] = _mixture_sd(w, bf_m[:n], bf_s[:n], bf_m[n], bf_m[n + 1], bf_s[n], bf_s[n + 1],
+                                 mean_bf, log_f_end, s_hi, eps)
+        out[11, j] = zeta2
+        out[12, j] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def _log_pos(x):
+    return math.log(x) if x > 0 else -np.inf
+
+
+@njit(cache=True, nogil=True)
+def _mixture_mean(w, means, tm0, tm1, log_f_end, s_hi, eps):
+    """:meth:`~betameta.kernels.exact.Mixture._mean` of one column."""
+    body = 0.0
+    for i in range(w.shape[0]):
+        body += w[i] * means[i]
+    pos = _tail(log_f_end, _log_pos(tm0), _log_pos(tm1), s_hi, eps)
+    neg = _tail(log_f_end, _log_pos(-tm0), _log_pos(-tm1), s_hi, eps)
+    return body + pos - neg
+
+
+@njit(cache=True, nogil=True)
+def _mixture_sd(w, means, sds, tm0, tm1, ts0, ts1, centre, log_f_end, s_hi, eps):
+    """:meth:`~betameta.kernels.exact.Mixture.sd` of one column (before the existence rule)."""
+    body = 0.0
+    for i in range(w.shape[0]):
+        body += w[i] * (sds[i] * sds[i] + (means[i] - centre) ** 2)
+    g0 = ts0 * ts0 + (tm0 - centre) ** 2
+    g1 = ts1 * ts1 + (tm1 - centre) ** 2
+    return math.sqrt(body + _tail(log_f_end, _log_pos(g0), _log_pos(g1), s_hi, eps))
