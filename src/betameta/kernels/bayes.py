@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from ..bayes.priors import MuPrior, TauPrior
 from numpy.polynomial import legendre
 from scipy import special
 
+from ..bayes.priors import MuPrior, TauPrior
 from .classical import COMPILED_FROM
-from .exact import (_EPS, _W_MIN, log_bf_mu0, log_bf_tau0, mixtures, node_values, panel_edges,
-                    tau_grid)
+from .exact import _EPS, _W_MIN, log_bf_mu0, log_bf_tau0, mixtures, node_values, panel_edges, tau_grid
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 

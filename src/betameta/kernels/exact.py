@@ -550,7 +550,7 @@ def node_values(edges: np.ndarray, y: np.ndarray, v: np.ndarray, prior: TauPrior
     t_all = np.concatenate([tau, tail_tau])
     ll, mu_hat, var = conditional(t_all, y, v, mu)
     lf = (_log_post(tau, y, v, prior, mu, ll[:n]) + np.log(tau)).reshape(order, n_panels, m)
-    lo, hi = prior.support
+    hi = prior.support[1]
     open_end = b < (np.log(hi) if np.isfinite(hi) else np.inf)
     log_f_end = np.where(open_end, _log_post(tail_tau[:1], y, v, prior, mu, ll[n:n + 1])[0] + b,
                          -np.inf)
