@@ -82,6 +82,12 @@ def test_mixture_quantile_loop_equals_numpy(q):
     mixture_quantile(w, mean, sd, float(special.ndtri(q)), q, 1e-13, exact._W_MIN, got)
     scale = np.sqrt((w * (sd**2 + mean**2)).sum(axis=0))
     np.testing.assert_array_less(np.abs(got - want), 1e-11 * scale)
+    # And it is the quantile: q lies between the CDF 1e-11 × scale either side (these
+    # mixtures include staircases of narrow components, where Newton alone stalls).
+    eps = 1e-11 * scale
+    below = exact.normal_mixture_cdf((got - eps)[None], w, mean, sd)[0]
+    above = exact.normal_mixture_cdf((got + eps)[None], w, mean, sd)[0]
+    assert np.all((below <= q + 1e-15) & (above >= q - 1e-15))
 
 
 def test_engine_uses_the_loops_from_compiled_from_columns_on():

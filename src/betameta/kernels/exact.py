@@ -593,9 +593,13 @@ def normal_mixture_quantile_numpy(
 ) -> np.ndarray:
     """NumPy reference of :func:`normal_mixture_quantile`.
 
-    Components of weight below 1e-17 are left out (together under 3e-15 of the mass);
-    Newton starts from the normal approximation ``M + zS`` (M, S the mixture's mean and sd)
-    inside the bracket of the components' own quantiles, and stops at ``tol × (|x| + S)``.
+    Components of weight below 1e-17 are left out (together under 3e-15 of the mass). The
+    start is the Cornish–Fisher expansion from the mixture's mean M, sd S, skewness and
+    kurtosis, inside the bracket of the components' own quantiles; then Halley steps
+    (Newton where Halley's leaves the bracket, bisection where both do or where the bracket
+    has not halved in two steps), stopping at a step
+    below ``tol × (|x| + S)``: on the posteriors of µ this takes 3–4 evaluations of the
+    mixture where Newton from the normal start took 5–6.
     """
     z = special.ndtri(q)
     w = np.where(w >= _W_MIN, w, 0.0)
@@ -603,26 +607,51 @@ def normal_mixture_quantile_numpy(
     comp = np.where(use, mean + sd * z, np.nan)
     lo, hi = np.nanmin(comp, axis=0), np.nanmax(comp, axis=0)
     big = (w * mean).sum(axis=0)
-    spread = np.sqrt((w * (sd * sd + (mean - big) ** 2)).sum(axis=0))
-    x = np.clip(big + z * spread, lo, hi)
+    d = mean - big
+    s2 = sd * sd
+    m2 = (w * (s2 + d * d)).sum(axis=0)
+    spread = np.sqrt(m2)
+    x = np.clip(big + spread * _cornish_fisher(z, (w * d * (d * d + 3 * s2)).sum(axis=0), (
+        w * (d**4 + 6 * d * d * s2 + 3 * s2 * s2)).sum(axis=0), m2), lo, hi)
     sd_safe = np.where(sd > 0, sd, 1.0)
-    for _ in range(100):
+    steps = np.full((3, x.size), np.inf)
+    finished = np.zeros(x.size, dtype=bool)
+    for it in range(200):
         zz = (x[None] - mean) / sd_safe
         cdf = np.where(sd > 0, special.ndtr(zz), (x[None] >= mean).astype(float))
         pdf = np.where(sd > 0, np.exp(-0.5 * zz * zz) / (np.sqrt(2 * np.pi) * sd_safe), 0.0)
         f = (w * cdf).sum(axis=0) - q
-        d = (w * pdf).sum(axis=0)
+        dens = (w * pdf).sum(axis=0)
+        slope = -(w * pdf * zz / sd_safe).sum(axis=0)
+        finished = finished | (np.abs(f) < 1e-15)
         lo = np.where(f < 0, x, lo)
         hi = np.where(f >= 0, x, hi)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            step = x - f / d
-        bad = ~np.isfinite(step) | (step < lo) | (step > hi)
-        new = np.where(bad, 0.5 * (lo + hi), step)
-        done = np.abs(new - x) <= tol * (np.abs(x) + spread)
-        x = new
-        if np.all(done | (np.abs(f) < 1e-15)):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            halley = x - 2 * f * dens / (2 * dens * dens - f * slope)
+            newton = x - f / dens
+        h_ok = np.isfinite(halley) & (halley >= lo) & (halley <= hi)
+        n_ok = np.isfinite(newton) & (newton >= lo) & (newton <= hi)
+        new = np.where(h_ok, halley, np.where(n_ok, newton, 0.5 * (lo + hi)))
+        # Bisection where the steps do not shrink (a staircase of narrow components, where
+        # the density between them is ~0): a step over half the one two iterations back.
+        new = np.where(np.abs(new - x) > 0.5 * steps[(it + 1) % 3], 0.5 * (lo + hi), new)
+        step = np.abs(new - x)
+        steps[it % 3] = step
+        converged = step <= tol * (np.abs(x) + spread)
+        x = np.where(finished, x, new)  # each column stops where the loop of one column does
+        finished = finished | converged
+        if np.all(finished):
             break
     return x
+
+
+def _cornish_fisher(z, m3, m4, m2):
+    """The Cornish–Fisher quantile in sd units from the second to fourth central moments
+    (0 skewness and excess kurtosis where the variance is 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g1 = np.where(m2 > 0, m3 / m2**1.5, 0.0)
+        g2 = np.where(m2 > 0, m4 / (m2 * m2) - 3.0, 0.0)
+    return z + (z * z - 1) * g1 / 6 + (z**3 - 3 * z) * g2 / 24 - (2 * z**3 - 5 * z) * g1 * g1 / 36
 
 
 def normal_mixture_cdf(x: np.ndarray, w: np.ndarray, mean: np.ndarray, sd: np.ndarray) -> np.ndarray:

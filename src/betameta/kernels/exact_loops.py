@@ -24,7 +24,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2 * math.pi)
 _LOG10 = math.log(10.0)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _log_sum(vt, kk):
     """``Σ log vtᵢ`` with one log per ~10 terms: a running product, folded into the sum
     before it could leave [1e-200, 1e200] (terms outside [1e-100, 1e100] go in directly)."""
@@ -42,7 +42,7 @@ def _log_sum(vt, kk):
     return total + math.log(prod)
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
     """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` into ``ll``, ``mu_hat``, ``var`` (n, m); ``mu_sd``
     0 for µ known, inf for a flat prior. NaN in y or v marks a missing study."""
@@ -104,7 +104,7 @@ def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
             var[g, j] = 1.0 / sw
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def beta_f_zeta2(tau, y, v, mu_hat, var, bf_mean, bf_var, z2):
     """βF's conditional mean and variance and ``E[ζ²|τ,y]`` (n, m), as
     :func:`~betameta.kernels.exact.theta_conditionals` and
@@ -155,12 +155,12 @@ def beta_f_zeta2(tau, y, v, mu_hat, var, bf_mean, bf_var, z2):
             z2[g, j] = z_within + vr * spread + dev
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def _ndtr(x):
     return 0.5 * math.erfc(-x * _SQRT_HALF)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
     """One column of :func:`mixture_quantile` (1-d arrays of the n components)."""
     n = w.shape[0]
@@ -174,15 +174,26 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
             lo = min(lo, comp)
             hi = max(hi, comp)
         big += wg * mean[g]
-    var = 0.0
+    m2 = 0.0
+    m3 = 0.0
+    m4 = 0.0
     for g in range(n):
         wg = w[g] if w[g] >= w_min else 0.0
-        var += wg * (sd[g] * sd[g] + (mean[g] - big) ** 2)
-    spread = math.sqrt(var)
-    x = min(max(big + z * spread, lo), hi)
-    for _ in range(100):
+        d = mean[g] - big
+        s2 = sd[g] * sd[g]
+        m2 += wg * (s2 + d * d)
+        m3 += wg * d * (d * d + 3 * s2)
+        m4 += wg * (d ** 4 + 6 * d * d * s2 + 3 * s2 * s2)
+    spread = math.sqrt(m2)
+    g1 = m3 / m2 ** 1.5 if m2 > 0 else 0.0
+    g2 = m4 / (m2 * m2) - 3.0 if m2 > 0 else 0.0
+    cf = z + (z * z - 1) * g1 / 6 + (z ** 3 - 3 * z) * g2 / 24 - (2 * z ** 3 - 5 * z) * g1 * g1 / 36
+    x = min(max(big + spread * cf, lo), hi)
+    steps = np.full(3, np.inf)
+    for it in range(200):
         f = -q
-        d = 0.0
+        dens = 0.0
+        slope = 0.0
         for g in range(n):
             wg = w[g]
             if wg < w_min:
@@ -191,23 +202,37 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
             if s > 0:
                 zz = (x - mean[g]) / s
                 f += wg * _ndtr(zz)
-                d += wg * math.exp(-0.5 * zz * zz) * _INV_SQRT_2PI / s
+                pg = wg * math.exp(-0.5 * zz * zz) * _INV_SQRT_2PI / s
+                dens += pg
+                slope -= pg * zz / s
             elif x >= mean[g]:
                 f += wg
+        if abs(f) < 1e-15:
+            break
         if f < 0:
             lo = x
         else:
             hi = x
-        step = x - f / d if d != 0.0 else np.nan
-        new = step if (step == step and lo <= step <= hi) else 0.5 * (lo + hi)
-        done = abs(new - x) <= tol * (abs(x) + spread)
+        halley = x - 2 * f * dens / (2 * dens * dens - f * slope)
+        newton = x - f / dens
+        if abs(halley) < np.inf and lo <= halley <= hi:
+            new = halley
+        elif abs(newton) < np.inf and lo <= newton <= hi:
+            new = newton
+        else:
+            new = 0.5 * (lo + hi)
+        if abs(new - x) > 0.5 * steps[(it + 1) % 3]:  # steps that do not shrink: bisect
+            new = 0.5 * (lo + hi)
+        step = abs(new - x)
+        steps[it % 3] = step
+        done = step <= tol * (abs(x) + spread)
         x = new
-        if done or abs(f) < 1e-15:
+        if done:
             break
     return x
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def mixture_quantile(w, mean, sd, z, q, tol, w_min, out):
     """The ``q`` quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (``z = Φ⁻¹(q)``): the same
     safeguarded Newton iteration, start and stopping rule as the NumPy reference, over the
@@ -218,7 +243,7 @@ def mixture_quantile(w, mean, sd, z, q, tol, w_min, out):
                                        np.ascontiguousarray(sd[:, j]), z, q, tol, w_min)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _tail(log_f_end, lg0, lg1, slope_hi, eps):
     """:meth:`~betameta.kernels.exact.TauGrid.tail_integral` of one column."""
     if log_f_end == -np.inf or lg0 == -np.inf:
@@ -230,7 +255,7 @@ def _tail(log_f_end, lg0, lg1, slope_hi, eps):
     return math.exp(log_f_end + lg0) / rate
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _legendre(x, n_max, p):
     """``P_0(x) … P_n_max(x)`` into ``p`` (Bonnet's recurrence)."""
     p[0] = 1.0
@@ -240,7 +265,7 @@ def _legendre(x, n_max, p):
         p[n + 1] = ((2 * n + 1) * x * p[n] - n * p[n - 1]) / (n + 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _panel_cdf(c, x, p):
     """``∫₋₁ˣ Σ cₙPₙ`` and ``Σ cₙPₙ(x)`` (``∫₋₁ˣ Pₙ = (Pₙ₊₁ − Pₙ₋₁)/(2n + 1)``, n ≥ 1)."""
     order = c.shape[0]
@@ -253,11 +278,13 @@ def _panel_cdf(c, x, p):
     return val, dens
 
 
-@njit(cache=True, nogil=True)
-def _tau_quantile(q, lf, half, log_z, x, gw, edges, panel_cdf, vander, c, p):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _tau_quantile(q, w, gw, edges, panel_cdf, vander, c, p):
     """:meth:`~betameta.kernels.exact.TauGrid.quantile` of one column: the panel holding
-    ``q``, its Legendre series of the CDF, 8 bisections and 6 guarded Newton steps."""
-    order, n_panels = lf.shape
+    ``q``, its Legendre series of the CDF (the normalised integrand at node g of the panel
+    is its weight over ``gw[g]``), 8 bisections and 6 guarded Newton steps."""
+    order = gw.shape[0]
+    n_panels = panel_cdf.shape[0] - 1
     idx = 0
     for i in range(1, n_panels):
         if q > panel_cdf[i]:
@@ -267,7 +294,7 @@ def _tau_quantile(q, lf, half, log_z, x, gw, edges, panel_cdf, vander, c, p):
     for n in range(order):
         acc = 0.0
         for g in range(order):
-            acc += gw[g] * vander[g, n] * math.exp(lf[g, idx] - log_z) * half[idx]
+            acc += vander[g, n] * w[g * n_panels + idx]
         c[n] = acc * (2 * n + 1) / 2.0
     lo, hi = -1.0, 1.0
     for _ in range(8):
@@ -296,7 +323,7 @@ SUMMARY_ROWS = ("log_marginal", "tau_mean", "tau_median", "tau_ci_low", "tau_ci_
                 "proper")
 
 
-@njit(cache=True, nogil=True, parallel=True)
+@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, y, v, slope_lo,
                    slope_hi, mu_proper, probs, z_lo, z_hi, eps, w_min, out):
     """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays` from the
@@ -322,26 +349,25 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
                 out[r, j] = np.nan
             out[out.shape[0] - 1, j] = 0.0
             continue
-        half = np.empty(n_panels)
+        log_half = np.empty(n_panels)
         for pp in range(n_panels):
-            half[pp] = 0.5 * (edges[pp + 1, j] - edges[pp, j])
+            log_half[pp] = math.log(0.5 * (edges[pp + 1, j] - edges[pp, j]))
+        w = np.empty(n)
         top = -np.inf
         for g in range(order):
             for pp in range(n_panels):
-                val = lf[g, pp, j] + log_gw[g] + math.log(half[pp])
+                val = lf[g, pp, j] + log_gw[g] + log_half[pp]
+                w[g * n_panels + pp] = val
                 if val > top:
                     top = val
         acc = 0.0
-        for g in range(order):
-            for pp in range(n_panels):
-                acc += math.exp(lf[g, pp, j] + log_gw[g] + math.log(half[pp]) - top)
+        for i in range(n):
+            w[i] = math.exp(w[i] - top)
+            acc += w[i]
         log_z = top + math.log(acc)
-        w = np.empty(n)
         panel_cdf = np.zeros(n_panels + 1)
-        for g in range(order):
-            for pp in range(n_panels):
-                wg = math.exp(lf[g, pp, j] + log_gw[g] + math.log(half[pp]) - log_z)
-                w[g * n_panels + pp] = wg
+        for i in range(n):
+            w[i] /= acc
         for pp in range(n_panels):
             mass = 0.0
             for g in range(order):
@@ -359,13 +385,11 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
             body += w[i] * t_all[i, j]
         out[0, j] = log_z
         out[1, j] = body + _tail(log_f_end, lt0, lt1, s_hi, eps) if fin1 else np.inf
-        lfj = np.ascontiguousarray(lf[:, :, j])
         ej = np.ascontiguousarray(edges[:, j])
         c = np.empty(order)
         pbuf = np.empty(order + 1)
         for r, q in enumerate((probs[1], probs[0], probs[2])):  # median, low, high
-            out[2 + r, j] = _tau_quantile(q, lfj, half, log_z, x, gw, ej, panel_cdf, vander, c,
-                                          pbuf)
+            out[2 + r, j] = _tau_quantile(q, w, gw, ej, panel_cdf, vander, c, pbuf)
         # µ: the normal mixture over the nodes, its tail from the probes
         means = np.ascontiguousarray(mu_hat[:n, j])
         sds = np.empty(n)
@@ -380,10 +404,19 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         out[7, j] = _mixture_quantile_col(w, means, sds, z_lo, probs[0], 1e-13, w_min)
         out[8, j] = _mixture_quantile_col(w, means, sds, z_hi, probs[2], 1e-13, w_min)
         # βF and ζ²: their conditionals at the nodes and probes
+        ys = np.empty(k)
+        vs = np.empty(k)
+        aa = np.empty(k)
+        kk = 0
         sw0 = 0.0
         for i in range(k):
             if y[i, j] == y[i, j] and v[i, j] == v[i, j]:
+                ys[kk] = y[i, j]
+                vs[kk] = v[i, j]
                 sw0 += 1.0 / v[i, j]
+                kk += 1
+        for i in range(kk):
+            aa[i] = (1.0 / vs[i]) / sw0
         bf_m = np.empty(n + 2)
         bf_s = np.empty(n + 2)
         zeta2 = 0.0
@@ -396,11 +429,8 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
             r_bar = 0.0
             ary = 0.0
             z_within = 0.0
-            for i in range(k):
-                yi, vi = y[i, j], v[i, j]
-                if not (yi == yi and vi == vi):
-                    continue
-                a = (1.0 / vi) / sw0
+            for i in range(kk):
+                yi, vi, a = ys[i], vs[i], aa[i]
                 vt = vi + t2
                 cc, rr = vi / vt, t2 / vt
                 m_bf += a * (rr * yi + cc * mh)
@@ -414,11 +444,8 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
             if g < n:
                 spread = 0.0
                 dev = 0.0
-                for i in range(k):
-                    yi, vi = y[i, j], v[i, j]
-                    if not (yi == yi and vi == vi):
-                        continue
-                    a = (1.0 / vi) / sw0
+                for i in range(kk):
+                    yi, vi, a = ys[i], vs[i], aa[i]
                     rr = t2 / (vi + t2)
                     spread += a * (rr - r_bar) ** 2
                     d = rr * yi - ary - (rr - r_bar) * mh
@@ -432,12 +459,12 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         out[12, j] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _log_pos(x):
     return math.log(x) if x > 0 else -np.inf
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mixture_mean(w, means, tm0, tm1, log_f_end, s_hi, eps):
     """:meth:`~betameta.kernels.exact.Mixture._mean` of one column."""
     body = 0.0
@@ -448,7 +475,7 @@ def _mixture_mean(w, means, tm0, tm1, log_f_end, s_hi, eps):
     return body + pos - neg
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _mixture_sd(w, means, sds, tm0, tm1, ts0, ts1, centre, log_f_end, s_hi, eps):
     """:meth:`~betameta.kernels.exact.Mixture.sd` of one column (before the existence rule)."""
     body = 0.0
