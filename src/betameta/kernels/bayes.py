@@ -15,7 +15,7 @@ from scipy import special
 
 from ..bayes.priors import MuPrior, TauPrior
 from .classical import COMPILED_FROM
-from .exact import _EPS, _W_MIN, log_bf_mu0, log_bf_tau0, mixtures, node_values, panel_edges, tau_grid
+from .exact import _EPS, _W_MIN, gauss_nodes, log_bf_mu0, log_bf_tau0, mixtures, panel_edges, tau_grid
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 
@@ -136,15 +136,17 @@ def _summaries_compiled(y, v, tau_prior, mu_prior, level, *, panels, order) -> d
 
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
     edges, slope_lo, slope_hi = panel_edges(y, v, tau_prior, mu_prior, panels)
-    nv = node_values(edges, y, v, tau_prior, mu_prior, order)
+    tau, tail_tau = gauss_nodes(edges, order)
+    t_all = np.concatenate([tau, tail_tau])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        lp = tau_prior.logpdf(t_all[:-1], v)
     x, gw = legendre.leggauss(order)
     out = np.empty((len(SUMMARY_ROWS), y.shape[1]))
-    grid_summaries(np.ascontiguousarray(nv.lf), np.ascontiguousarray(edges), x, gw,
-                   np.ascontiguousarray(legendre.legvander(x, order - 1)),
-                   np.concatenate([nv.tau, nv.tail_tau]), nv.log_f_end,
-                   np.ascontiguousarray(nv.mu_hat), np.ascontiguousarray(nv.var), y, v,
-                   slope_lo, slope_hi, mu_prior.proper, np.array([lo_q, 0.5, hi_q]),
-                   float(special.ndtri(lo_q)), float(special.ndtri(hi_q)), _EPS, _W_MIN, out)
+    grid_summaries(t_all, np.ascontiguousarray(lp, dtype=float), np.ascontiguousarray(edges), x, gw,
+                   np.ascontiguousarray(legendre.legvander(x, order - 1)), y, v,
+                   float(mu_prior.mean), float(mu_prior.sd), np.array(tau_prior.support, dtype=float),
+                   slope_lo, slope_hi, np.array([lo_q, 0.5, hi_q]), float(special.ndtri(lo_q)),
+                   float(special.ndtri(hi_q)), _EPS, _W_MIN, out)
     res = dict(zip(SUMMARY_ROWS, out, strict=True))
     res["proper"] = res["proper"] > 0
     return res

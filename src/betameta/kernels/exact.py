@@ -533,28 +533,33 @@ class NodeValues:
     var: np.ndarray
 
 
+def gauss_nodes(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """τ at the ``order`` Gauss–Legendre nodes of every panel (G·P, m; node g of panel p at
+    g·P + p) and the two tail probes (2, m): the last edge and a decade beyond."""
+    m = edges.shape[1]
+    x, _ = legendre.leggauss(order)
+    half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    tau = np.exp(mid[None] + half[None] * x[:, None, None]).reshape(order * (edges.shape[0] - 1), m)
+    b = edges[-1]
+    return tau, np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
+
+
 def node_values(edges: np.ndarray, y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
                 order: int) -> NodeValues:
     """The second stage of :func:`tau_grid`: one evaluation of the conditionals at the
     Gauss–Legendre nodes of every panel and at the two tail probes beyond the last edge."""
     m = edges.shape[1]
-    x, _ = legendre.leggauss(order)
-    half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
-    mid = 0.5 * (edges[1:] + edges[:-1])
-    n_panels = edges.shape[0] - 1
-    un = mid[None] + half[None] * x[:, None, None]  # (G, P, m)
-    tau = np.exp(un).reshape(order * n_panels, m)
+    tau, tail_tau = gauss_nodes(edges, order)
     n = tau.shape[0]
+    ll, mu_hat, var = conditional(np.concatenate([tau, tail_tau]), y, v, mu)
+    lf = (_log_post(tau, y, v, prior, mu, ll[:n]) + np.log(tau)).reshape(order, -1, m)
     b = edges[-1]
-    tail_tau = np.exp(np.minimum(np.stack([b, b + np.log(10.0)]), 700.0))
-    t_all = np.concatenate([tau, tail_tau])
-    ll, mu_hat, var = conditional(t_all, y, v, mu)
-    lf = (_log_post(tau, y, v, prior, mu, ll[:n]) + np.log(tau)).reshape(order, n_panels, m)
     hi = prior.support[1]
     open_end = b < (np.log(hi) if np.isfinite(hi) else np.inf)
     log_f_end = np.where(open_end, _log_post(tail_tau[:1], y, v, prior, mu, ll[n:n + 1])[0] + b,
                          -np.inf)
-    return NodeValues(tau, lf, half, tail_tau, log_f_end, mu_hat, var)
+    return NodeValues(tau, lf, 0.5 * (edges[1:] - edges[:-1]), tail_tau, log_f_end, mu_hat, var)
 
 
 def log_bf_tau0(log_z: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior) -> np.ndarray:

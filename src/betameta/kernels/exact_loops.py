@@ -42,66 +42,73 @@ def _log_sum(vt, kk):
     return total + math.log(prod)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _present(y, v, j, ys, vs):
+    """The studies of column j with finite effect and variance into ``ys``, ``vs``; their
+    number."""
+    kk = 0
+    for i in range(y.shape[0]):
+        yi, vi = y[i, j], v[i, j]
+        if yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf:
+            ys[kk] = yi
+            vs[kk] = vi
+            kk += 1
+    return kk
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _conditional_at(t2, ys, vs, kk, mu_mean, mu_sd, vt, wt):
+    """``(log p(y|τ), µ̂_τ, V_τ)`` at τ² = ``t2`` for the ``kk`` studies in ``ys``/``vs``
+    (``vt``, ``wt``: scratch of length ≥ kk)."""
+    proper = mu_sd < np.inf
+    sw = 0.0
+    swy = 0.0
+    for i in range(kk):
+        vt[i] = vs[i] + t2
+        wt[i] = 1.0 / vt[i]
+        sw += wt[i]
+        swy += wt[i] * ys[i]
+    sum_logv = _log_sum(vt, kk)
+    if mu_sd == 0.0:
+        rss = 0.0
+        for i in range(kk):
+            d = ys[i] - mu_mean
+            rss += d * d * wt[i]
+        return -0.5 * (kk * _LOG2PI + sum_logv + rss), mu_mean, 0.0
+    if kk == 0 and not proper:  # nothing to integrate µ against (NaN, as NumPy's 0/0)
+        return np.nan, np.nan, np.inf
+    n_obs = float(kk)
+    if proper:
+        p0 = 1.0 / (mu_sd * mu_sd)
+        sw += p0
+        swy += p0 * mu_mean
+        n_obs += 1.0
+    mh = swy / sw
+    rss = 0.0
+    for i in range(kk):
+        d = ys[i] - mh
+        rss += d * d * wt[i]
+    extra = 0.0
+    if proper:
+        extra = math.log(mu_sd * mu_sd) + (mu_mean - mh) ** 2 / (mu_sd * mu_sd)
+    return -0.5 * ((n_obs - 1.0) * _LOG2PI + sum_logv + extra + rss + math.log(sw)), mh, 1.0 / sw
+
+
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
     """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` into ``ll``, ``mu_hat``, ``var`` (n, m); ``mu_sd``
     0 for µ known, inf for a flat prior. NaN in y or v marks a missing study."""
     k, m = y.shape
     n = tau.shape[0]
-    proper = mu_sd < np.inf
     for j in prange(m):
         ys = np.empty(k)
         vs = np.empty(k)
         vt = np.empty(k)
         wt = np.empty(k)
-        kk = 0
-        for i in range(k):
-            yi, vi = y[i, j], v[i, j]
-            if yi == yi and vi == vi and abs(vi) < np.inf and abs(yi) < np.inf:
-                ys[kk] = yi
-                vs[kk] = vi
-                kk += 1
+        kk = _present(y, v, j, ys, vs)
         for g in range(n):
-            t2 = tau[g, j] * tau[g, j]
-            sw = 0.0
-            swy = 0.0
-            for i in range(kk):
-                vt[i] = vs[i] + t2
-                wt[i] = 1.0 / vt[i]
-                sw += wt[i]
-                swy += wt[i] * ys[i]
-            sum_logv = _log_sum(vt, kk)
-            if mu_sd == 0.0:
-                rss = 0.0
-                for i in range(kk):
-                    d = ys[i] - mu_mean
-                    rss += d * d * wt[i]
-                ll[g, j] = -0.5 * (kk * _LOG2PI + sum_logv + rss)
-                mu_hat[g, j] = mu_mean
-                var[g, j] = 0.0
-                continue
-            if kk == 0 and not proper:  # nothing to integrate µ against (NaN, as NumPy's 0/0)
-                ll[g, j] = np.nan
-                mu_hat[g, j] = np.nan
-                var[g, j] = np.inf
-                continue
-            n_obs = float(kk)
-            if proper:
-                p0 = 1.0 / (mu_sd * mu_sd)
-                sw += p0
-                swy += p0 * mu_mean
-                n_obs += 1.0
-            mh = swy / sw
-            rss = 0.0
-            for i in range(kk):
-                d = ys[i] - mh
-                rss += d * d * wt[i]
-            extra = 0.0
-            if proper:
-                extra = math.log(mu_sd * mu_sd) + (mu_mean - mh) ** 2 / (mu_sd * mu_sd)
-            ll[g, j] = -0.5 * ((n_obs - 1.0) * _LOG2PI + sum_logv + extra + rss + math.log(sw))
-            mu_hat[g, j] = mh
-            var[g, j] = 1.0 / sw
+            ll[g, j], mu_hat[g, j], var[g, j] = _conditional_at(
+                tau[g, j] * tau[g, j], ys, vs, kk, mu_mean, mu_sd, vt, wt)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -324,24 +331,28 @@ SUMMARY_ROWS = ("log_marginal", "tau_mean", "tau_median", "tau_ci_low", "tau_ci_
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, y, v, slope_lo,
-                   slope_hi, mu_proper, probs, z_lo, z_hi, eps, w_min, out):
-    """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays` from the
-    quadrature's node values, one column at a time, without the (n, m) arrays NumPy builds.
+def grid_summaries(t_all, lp, edges, x, gw, vander, y, v, mu_mean, mu_sd, support, slope_lo,
+                   slope_hi, probs, z_lo, z_hi, eps, w_min, out):
+    """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays`, one column
+    at a time from the quadrature's nodes, without the (n, m) arrays NumPy builds.
 
-    ``lf`` (G, P, m): the log integrand at the Gauss nodes of each panel (``edges``,
-    (P + 1, m)); ``t_all``, ``mu_hat``, ``var`` (G·P + 2, m): τ, µ̂_τ and V_τ at the nodes
-    (node g of panel p at g·P + p) and the two tail probes; ``log_f_end_raw``: the
-    unnormalised log integrand at the last edge (−inf where the prior's support ends
-    there). The steps and formulas are those of :func:`~betameta.kernels.exact.tau_grid`,
+    ``t_all`` (G·P + 2, m): τ at the Gauss nodes of each panel (node g of panel p at
+    g·P + p; ``edges`` (P + 1, m) in log τ) and at the two tail probes; ``lp``
+    (G·P + 1, m): the prior's log density at the nodes and the first probe (the last
+    edge); ``support`` = the prior's (lo, hi). The conditionals given τ are evaluated here.
+    The steps and formulas are those of :func:`~betameta.kernels.exact.tau_grid`,
     :class:`~betameta.kernels.exact.TauGrid` and :func:`~betameta.kernels.exact.mixtures`,
     which are the reference. ``probs`` = (q_low, 0.5, q_high); ``out`` (13, m), rows
     :data:`SUMMARY_ROWS` (proper as 1.0/0.0; everything NaN where improper).
     """
-    order, n_panels, m = lf.shape
-    k = y.shape[0]
+    order = gw.shape[0]
+    n_panels = edges.shape[0] - 1
+    k, m = y.shape
     n = order * n_panels
     log_gw = np.log(gw)
+    mu_proper = mu_sd < np.inf
+    lo_s, hi_s = support[0], support[1]
+    log_hi = math.log(hi_s) if hi_s < np.inf else np.inf
     for j in prange(m):
         proper = slope_hi[j] < -1.0 - eps and slope_lo[j] > -1.0 + eps
         if not proper:
@@ -349,6 +360,26 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
                 out[r, j] = np.nan
             out[out.shape[0] - 1, j] = 0.0
             continue
+        ys = np.empty(k)
+        vs = np.empty(k)
+        vt = np.empty(k)
+        wt = np.empty(k)
+        kk = _present(y, v, j, ys, vs)
+        mu_hat = np.empty(n + 2)
+        var = np.empty(n + 2)
+        lf = np.empty(n)
+        lf_end = -np.inf
+        for g in range(n + 2):
+            t = t_all[g, j]
+            ll, mu_hat[g], var[g] = _conditional_at(t * t, ys, vs, kk, mu_mean, mu_sd, vt, wt)
+            if g <= n:
+                post = lp[g, j] + ll
+                if not (t >= lo_s and t <= hi_s and abs(post) < np.inf):
+                    post = -np.inf
+                if g < n:
+                    lf[g] = post + math.log(t)
+                elif edges[n_panels, j] < log_hi:
+                    lf_end = post + edges[n_panels, j]
         log_half = np.empty(n_panels)
         for pp in range(n_panels):
             log_half[pp] = math.log(0.5 * (edges[pp + 1, j] - edges[pp, j]))
@@ -356,7 +387,7 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         top = -np.inf
         for g in range(order):
             for pp in range(n_panels):
-                val = lf[g, pp, j] + log_gw[g] + log_half[pp]
+                val = lf[g * n_panels + pp] + log_gw[g] + log_half[pp]
                 w[g * n_panels + pp] = val
                 if val > top:
                     top = val
@@ -373,7 +404,7 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
             for g in range(order):
                 mass += w[g * n_panels + pp]
             panel_cdf[pp + 1] = panel_cdf[pp] + mass
-        log_f_end = log_f_end_raw[j] - log_z
+        log_f_end = lf_end - log_z
         s_hi = slope_hi[j]
         t_end, t_far = t_all[n, j], t_all[n + 1, j]
         lt0, lt1 = math.log(t_end), math.log(t_far)
@@ -391,12 +422,12 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         for r, q in enumerate((probs[1], probs[0], probs[2])):  # median, low, high
             out[2 + r, j] = _tau_quantile(q, w, gw, ej, panel_cdf, vander, c, pbuf)
         # µ: the normal mixture over the nodes, its tail from the probes
-        means = np.ascontiguousarray(mu_hat[:n, j])
+        means = mu_hat[:n]
         sds = np.empty(n)
         for i in range(n):
-            sds[i] = math.sqrt(var[i, j])
-        tm0, tm1 = mu_hat[n, j], mu_hat[n + 1, j]
-        ts0, ts1 = math.sqrt(var[n, j]), math.sqrt(var[n + 1, j])
+            sds[i] = math.sqrt(var[i])
+        tm0, tm1 = mu_hat[n], mu_hat[n + 1]
+        ts0, ts1 = math.sqrt(var[n]), math.sqrt(var[n + 1])
         mean_mu = _mixture_mean(w, means, tm0, tm1, log_f_end, s_hi, eps)
         out[5, j] = mean_mu if (fin1 or mu_proper) else np.nan
         out[6, j] = (_mixture_sd(w, means, sds, tm0, tm1, ts0, ts1, mean_mu, log_f_end, s_hi, eps)
@@ -404,17 +435,10 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         out[7, j] = _mixture_quantile_col(w, means, sds, z_lo, probs[0], 1e-13, w_min)
         out[8, j] = _mixture_quantile_col(w, means, sds, z_hi, probs[2], 1e-13, w_min)
         # βF and ζ²: their conditionals at the nodes and probes
-        ys = np.empty(k)
-        vs = np.empty(k)
         aa = np.empty(k)
-        kk = 0
         sw0 = 0.0
-        for i in range(k):
-            if y[i, j] == y[i, j] and v[i, j] == v[i, j]:
-                ys[kk] = y[i, j]
-                vs[kk] = v[i, j]
-                sw0 += 1.0 / v[i, j]
-                kk += 1
+        for i in range(kk):
+            sw0 += 1.0 / vs[i]
         for i in range(kk):
             aa[i] = (1.0 / vs[i]) / sw0
         bf_m = np.empty(n + 2)
@@ -422,7 +446,7 @@ def grid_summaries(lf, edges, x, gw, vander, t_all, log_f_end_raw, mu_hat, var, 
         zeta2 = 0.0
         for g in range(n + 2):
             t2 = t_all[g, j] * t_all[g, j]
-            mh, vr = mu_hat[g, j], var[g, j]
+            mh, vr = mu_hat[g], var[g]
             m_bf = 0.0
             within = 0.0
             ac = 0.0
