@@ -15,7 +15,18 @@ from scipy import special
 
 from ..bayes.priors import MuPrior, TauPrior
 from .classical import COMPILED_FROM
-from .exact import _EPS, _W_MIN, gauss_nodes, log_bf_mu0, log_bf_tau0, mixtures, panel_edges, tau_grid
+from .exact import (
+    _EPS,
+    _W_MIN,
+    STUDY_RULE,
+    QuadratureRule,
+    gauss_nodes,
+    log_bf_mu0,
+    log_bf_tau0,
+    mixtures,
+    panel_edges,
+    tau_grid,
+)
 
 __all__ = ["BayesArrays", "bayes_arrays"]
 
@@ -64,16 +75,16 @@ def bayes_arrays(
     *,
     level: float = 0.95,
     chunk: int = 2048,
-    panels: int = 24,
-    order: int = 12,
+    rule: QuadratureRule = STUDY_RULE,
 ) -> BayesArrays:
     """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing):
     the :class:`BayesArrays` of the m meta-analyses, in chunks of columns to bound memory.
     Columns with an improper posterior, or fewer than 2 studies under a flat µ prior, are NaN.
 
-    The quadrature is :func:`~betameta.kernels.exact.tau_grid`'s with ``panels`` panels of
-    ``order`` Gauss–Legendre nodes (the defaults are the study level's, 1e-8 on the accuracy
-    grid; see :data:`GENOME_RULE` for the genome-wide one). From
+    The quadrature is :func:`~betameta.kernels.exact.tau_grid`'s, of the size ``rule``
+    gives (:data:`~betameta.kernels.exact.STUDY_RULE` by default: the study level's, 1e-8
+    on the accuracy grid; :data:`~betameta.kernels.exact.GENOME_RULE` is the genome-wide
+    run's). From
     :data:`~betameta.kernels.classical.COMPILED_FROM` columns on the summaries are
     computed by :func:`~betameta.kernels.exact_loops.grid_summaries` (tested equal to the
     NumPy path, which is :class:`~betameta.kernels.exact.TauGrid` and
@@ -89,30 +100,29 @@ def bayes_arrays(
     present = np.isfinite(y) & np.isfinite(v) & (v > 0)
     usable = present.sum(axis=0) >= (1 if mu_prior.proper else 2)
     cols_all = np.flatnonzero(usable)
-    rule = {"panels": panels, "order": order}
     for start in range(0, cols_all.size, chunk):
         cols = cols_all[start:start + chunk]
         yy = np.where(present[:, cols], y[:, cols], np.nan)
         vv = np.where(present[:, cols], v[:, cols], np.nan)
         if cols.size >= COMPILED_FROM and tau_prior.fixed is None:
-            res = _summaries_compiled(yy, vv, tau_prior, mu_prior, level, **rule)
+            res = _summaries_compiled(yy, vv, tau_prior, mu_prior, level, rule)
         else:
-            res = _summaries_numpy(yy, vv, tau_prior, mu_prior, level, **rule)
+            res = _summaries_numpy(yy, vv, tau_prior, mu_prior, level, rule)
         ok = res.pop("proper")
         if tau_prior.proper:
             res["log10_bf_tau0"] = log_bf_tau0(res["log_marginal"], yy, vv, mu_prior) / np.log(10)
             if mu_prior.proper:
                 res["log10_bf_mu0"] = log_bf_mu0(res["log_marginal"], yy, vv, tau_prior,
-                                                 **rule) / np.log(10)
+                                                 rule=rule) / np.log(10)
         for name, value in res.items():
             out[name][cols] = np.where(ok, value, np.nan)
         proper[cols] = ok
     return BayesArrays(**out, proper=proper)
 
 
-def _summaries_numpy(y, v, tau_prior, mu_prior, level, *, panels, order) -> dict[str, np.ndarray]:
+def _summaries_numpy(y, v, tau_prior, mu_prior, level, rule) -> dict[str, np.ndarray]:
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    g = tau_grid(y, v, tau_prior, mu_prior, panels=panels, order=order)
+    g = tau_grid(y, v, tau_prior, mu_prior, rule=rule)
     mix = mixtures(g, y, v, mu_prior)
     return {
         "mu_mean": mix.mu.mean(),
@@ -131,11 +141,12 @@ def _summaries_numpy(y, v, tau_prior, mu_prior, level, *, panels, order) -> dict
     }
 
 
-def _summaries_compiled(y, v, tau_prior, mu_prior, level, *, panels, order) -> dict[str, np.ndarray]:
+def _summaries_compiled(y, v, tau_prior, mu_prior, level, rule) -> dict[str, np.ndarray]:
     from .exact_loops import SUMMARY_ROWS, grid_summaries
 
     lo_q, hi_q = (1 - level) / 2, (1 + level) / 2
-    edges, slope_lo, slope_hi = panel_edges(y, v, tau_prior, mu_prior, panels)
+    order = rule.order
+    edges, slope_lo, slope_hi = panel_edges(y, v, tau_prior, mu_prior, rule)
     tau, tail_tau = gauss_nodes(edges, order)
     t_all = np.concatenate([tau, tail_tau])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):

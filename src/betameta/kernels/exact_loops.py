@@ -201,6 +201,7 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
         f = -q
         dens = 0.0
         slope = 0.0
+        curve = 0.0
         for g in range(n):
             wg = w[g]
             if wg < w_min:
@@ -212,6 +213,7 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
                 pg = wg * math.exp(-0.5 * zz * zz) * _INV_SQRT_2PI / s
                 dens += pg
                 slope -= pg * zz / s
+                curve += pg * (zz * zz - 1.0) / (s * s)
             elif x >= mean[g]:
                 f += wg
         if abs(f) < 1e-15:
@@ -232,7 +234,12 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
             new = 0.5 * (lo + hi)
         step = abs(new - x)
         steps[it % 3] = step
-        done = step <= tol * (abs(x) + spread)
+        # Halley's error after the step is ~K·step³ (K from the derivatives at x): a small
+        # enough step is final without another evaluation of the mixture.
+        err_k = abs(slope * slope / (4 * dens * dens) - curve / (6 * dens))
+        done = step <= tol * (abs(x) + spread) or (
+            new == halley and step <= 1e-3 * spread
+            and err_k * step ** 3 <= 0.01 * tol * (abs(x) + spread))
         x = new
         if done:
             break
