@@ -107,3 +107,26 @@ def test_engine_uses_the_loops_from_compiled_from_columns_on():
             np.testing.assert_allclose(getattr(b, name)[:n], getattr(a, name), rtol=1e-11,
                                        atol=1e-12 if name.startswith("log") else 0,
                                        equal_nan=True, err_msg=name)
+
+
+def test_a_smaller_rule_keeps_its_stated_accuracy_on_gwas_like_variants():
+    """QuadratureRule's docstring: 16 × 10 nodes agree with STUDY_RULE to 7e-9 on GWAS-like
+    variants (checked here at 2e-8 on 3,000 of them, seeded)."""
+    from betameta.kernels.bayes import bayes_arrays
+    from betameta.kernels.exact import QuadratureRule
+
+    rng = np.random.default_rng(11)
+    k, m = 5, 3000
+    se = rng.uniform(0.01, 0.2, (k, m)) * np.where(rng.random((1, m)) < 0.3,
+                                                   10.0 ** rng.uniform(-2, 1, (1, m)), 1.0)
+    v = se**2
+    tau = np.where(rng.random(m) < 0.5, 0.0, rng.exponential(0.05, m))
+    y = rng.normal(0, 1, (k, m)) * np.sqrt(v + tau**2)
+    ref = bayes_arrays(y, v, half_normal(0.5), MuPrior())
+    small = bayes_arrays(y, v, half_normal(0.5), MuPrior(), rule=QuadratureRule(16, 10, 1.0))
+    for name in ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_median",
+                 "tau_ci_low", "tau_ci_high", "zeta2_mean"):
+        scale = np.maximum(np.abs(getattr(ref, name)),
+                           ref.mu_sd if name.startswith("mu") else ref.tau_mean)
+        err = np.abs(getattr(small, name) - getattr(ref, name)) / scale
+        assert np.nanmax(err) < 2e-8, name

@@ -153,13 +153,17 @@ class QuadratureRule:
     """The size of :func:`tau_grid`'s quadrature: ``panels`` panels of ``order``
     Gauss–Legendre nodes, after a coarse scan of log τ at spacing ``step``.
 
-    :data:`STUDY_RULE` (24 × 12 after a 0.5 scan) is the study level's and the accuracy
-    grid's (1e-8); :data:`GENOME_RULE` is the genome-wide default (measured accuracy in its
-    comment)."""
+    :data:`STUDY_RULE` (24 × 12 nodes after a scan at spacing 1) is the one every
+    function uses by default, study level and genome-wide alike: worst error 1.2e-10 on
+    the accuracy grid (tests/bayes/test_exact_grid.py). Smaller rules trade accuracy for
+    speed; measured against STUDY_RULE on 20,000 GWAS-like variants (k = 5, SEs 1e-4…2,
+    half of them heterogeneous) and on the grid: 16 × 10 is 1.7× faster, worst 7e-9
+    (GWAS-like) and 1.3e-6 (grid, k = 100 and heavy tails); 12 × 8 is 1.9× faster, worst
+    3e-6 and 2e-4."""
 
     panels: int = 24
     order: int = 12
-    step: float = 0.5
+    step: float = 1.0
 
     @property
     def scan(self) -> np.ndarray:
