@@ -37,6 +37,9 @@ class StudyTable:
     tables : numpy.ndarray or None
         The 2×2 tables ``(4, k)`` (ai, bi, ci, di) the OR, RR or RD effects came from (for
         Mantel–Haenszel and Peto pooling, :mod:`betameta.pooled`).
+    data : pandas.DataFrame or None
+        Every column of the table the studies were read from, one row per study (where
+        :func:`betameta.regression.meta_regression` finds its moderators).
     """
 
     yi: np.ndarray
@@ -46,6 +49,7 @@ class StudyTable:
     raw: pd.DataFrame | None = field(default=None, compare=False)
     n: np.ndarray | None = field(default=None, compare=False)
     tables: np.ndarray | None = field(default=None, compare=False)
+    data: pd.DataFrame | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         yi = np.asarray(self.yi, dtype=float).reshape(-1)
@@ -82,7 +86,8 @@ class StudyTable:
         labels = tuple(lab for i, lab in enumerate(self.labels) if i != index)
         n = None if self.n is None else self.n[keep]
         tables = None if self.tables is None else self.tables[:, keep]
-        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n, tables)
+        data = None if self.data is None else self.data.iloc[keep].reset_index(drop=True)
+        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n, tables, data)
 
     def __repr__(self) -> str:
         m = f", measure={self.measure}" if self.measure else ""
@@ -229,7 +234,7 @@ def load_studies(
         else:
             vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
             _positive(vi, variance, source)  # type: ignore[arg-type]
-    return StudyTable(yi, vi, labels, measure, raw, n, tables)
+    return StudyTable(yi, vi, labels, measure, raw, n, tables, frame)
 
 
 def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source) -> np.ndarray:

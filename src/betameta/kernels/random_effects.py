@@ -13,7 +13,8 @@ from p × p matrices per column, never the k × k ``P`` (memory is linear in k):
 
 * DL: ``max(0, (y'Py − (k−p)) / tr P)`` at τ² = 0;
 * HE: ``max(0, (y'P₀y − tr(P₀V)) / (k−p))``, ``P₀`` the unweighted projection;
-* SJ: ``τ₀² = y'P₀y/k``, then ``τ₀² · y'P_{τ₀²}y / (k−p)``;
+* SJ: ``τ₀² = Σ(yᵢ − ȳ)²/k`` (ȳ the unweighted mean, whatever X: metafor's start), then
+  ``τ₀² · y'P_{τ₀²}y / (k−p)``;
 * PM: the root of ``y'P_τ y = k − p`` (0 when already below at τ² = 0);
 * ML, REML, EB: Fisher scoring from the HE value with step-halving to stay ≥ 0:
   ML ``Δ = (y'PPy − tr W)/tr W²``, REML ``Δ = (y'PPy − tr P)/tr PP``,
@@ -40,7 +41,7 @@ from scipy import special
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .classical import COMPILED_FROM, log10_norm_sf2
 
-__all__ = ["RandomEffectsArrays", "random_effects_kernel", "typical_variance"]
+__all__ = ["RandomEffectsArrays", "random_effects_kernel", "typical_variance", "wald_test"]
 
 _TOL = 1e-12
 _MAXITER = 10_000
@@ -56,9 +57,11 @@ class RandomEffectsArrays:
     (m, p, p) (scaled by ``Q(τ̂²)/(k − p)`` under HKSJ); ``se``, ``stat``, ``p``, ``log10_p``,
     ``ci_low``, ``ci_high`` of each coefficient (m, p); ``pi_low``/``pi_high``: prediction
     interval of a new study's effect, for the intercept-only model (NaN otherwise);
-    ``i2``/``h2`` and the bounds of ``i2``: metafor's τ²-based ``τ²/(τ² + s̃²)`` with the
-    typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` (intercept-only model).
-    Columns with fewer than ``p + 1`` studies, or a singular design, are NaN.
+    ``qe``: the residual heterogeneity ``y'P₀y`` at τ² = 0 (Cochran's Q without moderators;
+    χ² on ``df``); ``i2``/``h2`` and the bounds of ``i2``: metafor's τ²-based
+    ``τ²/(τ² + s̃²)`` with the typical within-study variance ``s̃² = (k−p)/tr P₀``, which is
+    ``(k−1)Σw/((Σw)² − Σw²)`` for the intercept-only model. Columns with fewer than ``p + 1``
+    studies, or a singular design, are NaN.
     """
 
     method: str
@@ -79,6 +82,7 @@ class RandomEffectsArrays:
     ci_high: np.ndarray
     pi_low: np.ndarray
     pi_high: np.ndarray
+    qe: np.ndarray
     i2: np.ndarray
     h2: np.ndarray
     i2_ci_low: np.ndarray
@@ -274,13 +278,16 @@ def random_effects_kernel(
             log10_p = log10_norm_sf2(stat)
         half_width = crit[:, None] * se
         pi_low = pi_high = np.full(m, np.nan)
-        i2 = h2 = i2_lo = i2_hi = np.full(m, np.nan)
         if intercept:
             half_pi = crit * np.sqrt(se[:, 0] ** 2 + tau2)
             pi_low, pi_high = coef[:, 0] - half_pi, coef[:, 0] + half_pi
             s2 = typical_variance(vz)
-            i2, h2 = tau2 / (tau2 + s2), (tau2 + s2) / s2
-            i2_lo, i2_hi = lo / (lo + s2), hi / (hi + s2)
+            qe = _q_at_zero(y0, vz, present)
+        else:
+            P0 = proj(np.zeros(m))
+            qe, s2 = P0.q(), df / (P0.c * P0.trace_u())
+        i2, h2 = tau2 / (tau2 + s2), (tau2 + s2) / s2
+        i2_lo, i2_hi = lo / (lo + s2), hi / (hi + s2)
     bad = ~fit[:, None]
     s1, s2_ = s[:, None], (s * s)
     out = RandomEffectsArrays(
@@ -294,9 +301,29 @@ def random_effects_kernel(
         ci_low=np.where(bad, np.nan, (coef - half_width) * s1),
         ci_high=np.where(bad, np.nan, (coef + half_width) * s1),
         pi_low=np.where(fit, pi_low, np.nan) * s, pi_high=np.where(fit, pi_high, np.nan) * s,
-        i2=np.where(fit, i2, np.nan), h2=np.where(fit, h2, np.nan),
+        qe=np.where(fit, qe, np.nan), i2=np.where(fit, i2, np.nan), h2=np.where(fit, h2, np.nan),
         i2_ci_low=np.where(fit, i2_lo, np.nan), i2_ci_high=np.where(fit, i2_hi, np.nan))
     return out
+
+
+def _q_at_zero(y0: np.ndarray, vz: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Cochran's Q of each column (inverse-variance weights, τ² = 0), from the weighted
+    mean's residuals (not ``Σwy² − (Σwy)²/Σw``, which cancels)."""
+    w = np.where(present, 1.0 / vz, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (w * y0).sum(axis=0) / w.sum(axis=0)
+    return (w * (y0 - mean) ** 2).sum(axis=0)
+
+
+def wald_test(coef: np.ndarray, cov: np.ndarray, terms: np.ndarray) -> np.ndarray:
+    """``QM = b'V⁻¹b`` of the coefficients ``terms`` (indices) of each column: the omnibus
+    Wald statistic (χ² on len(terms) df under the z test; divided by that df, F on
+    (len(terms), k − p) under HKSJ, whose covariance is already scaled). ``coef`` (m, p),
+    ``cov`` (m, p, p); NaN where that block of the covariance is singular."""
+    terms = np.asarray(terms, dtype=int)
+    b = coef[:, terms]
+    V = cov[:, terms][:, :, terms]
+    return np.einsum("mp,mp->m", b, _solve(V, b))
 
 
 def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray:
@@ -317,8 +344,10 @@ def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray
     he = (y_p0_y - tr_p0v) / df
     if method == "HE":
         return np.maximum(0.0, he)
-    if method == "SJ":
-        tau0 = y_p0_y / k
+    if method == "SJ":  # τ₀² about the unweighted mean, whatever X (as metafor)
+        centred = y_p0_y if X.shape[1] == 1 and np.all(X == 1) else _Projection(
+            present.astype(float), np.ones((X.shape[0], 1)), y0).q()
+        tau0 = centred / k
         return np.where(tau0 > 0, tau0 * q_at(np.maximum(tau0, 0.0)) / df, 0.0)
     if method == "PM":
         return _root(q_at, proj, df.astype(float), unit, np.maximum(he, 0.0))

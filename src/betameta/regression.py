@@ -1,0 +1,523 @@
+"""Meta-regression: the random-effects model with moderators, ``yᵢ ~ N(xᵢᵀβ, vᵢ + τ²)``.
+
+The fit is the m = 1 view of :func:`~betameta.kernels.random_effects.random_effects_kernel`
+on the design built here (every τ² estimator of the intercept-only model, generalised to
+X as metafor does; z or Hartung–Knapp–Sidik–Jonkman tests); this module adds the design,
+the tests of the moderators and the presentation.
+
+Formulas (metafor's conventions, Viechtbauer 2010, rma.uni):
+
+* ``QE = y'P₀y`` (P at τ² = 0), χ² on k − p df: residual heterogeneity;
+* ``QM = b'V⁻¹b`` over the tested coefficients (by default every one but the intercept),
+  χ² on m df; under HKSJ ``QM/m``, F on (m, k − p);
+* ``I² = τ²/(τ² + s̃²)``, ``H² = (τ² + s̃²)/s̃²`` with ``s̃² = (k − p)/tr P₀``; for the
+  common-effect model (FE) ``I² = max(0, (QE − (k−p))/QE)``, ``H² = QE/(k − p)``;
+* pseudo-R² ``max(0, (τ²_RE − τ²)/τ²_RE)``, τ²_RE from the intercept-only model with the
+  same estimator (0 where τ²_RE = 0); for FE, the adjusted R² of the weighted least-squares
+  fit, ``1 − (QE/(k−p)) / (Q/(k−1))``, at least 0;
+* predictions ``x'b`` with ``se = √(x'Vx)``, CI ``± c·se`` and prediction interval
+  ``± c·√(se² + τ²)``, ``c`` the normal quantile, or t on k − p df under HKSJ.
+
+References
+----------
+Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. JSS 36(3).
+Raudenbush, S. W. (2009). Analyzing effect sizes: random-effects models. In *The Handbook of
+Research Synthesis and Meta-Analysis* (2nd ed.).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from .errors import InputError
+from .studies import StudyTable
+
+__all__ = ["Design", "MetaRegression", "Prediction", "design_matrix", "meta_regression"]
+
+#: The intercept's name in term lists and JSON.
+INTERCEPT = "intercept"
+
+
+@dataclass(frozen=True)
+class Design:
+    """A design matrix ``X`` (k, p) and how it was made.
+
+    ``terms``: one name per column: ``intercept``, a numeric moderator's own name, or
+    ``COL[level]`` for the treatment-coded indicator of a factor level (the reference level,
+    first in sort order unless chosen, has none). ``columns``: each moderator with its levels
+    and the levels that have a column (both ``None`` for a numeric one), in order, so that
+    new rows can be coded the same way (:meth:`encode`).
+    """
+
+    X: np.ndarray
+    terms: tuple[str, ...]
+    intercept: bool
+    columns: tuple[tuple[str, tuple[str, ...] | None, tuple[str, ...] | None], ...]
+
+    def encode(self, frame: pd.DataFrame, source: str = "newmods") -> np.ndarray:
+        """Rows of ``frame`` (its moderator columns) coded as this design's columns."""
+        parts = [np.ones((len(frame), 1))] if self.intercept else []
+        for col, levels, coded in self.columns:
+            if col not in frame.columns:
+                raise InputError(f"{source}: no column {col!r} (the moderators are "
+                                 f"{[c[0] for c in self.columns]})")
+            if levels is None:
+                parts.append(_numeric(frame[col], col, source)[:, None])
+            else:
+                values = _labels(frame[col], col, source)
+                unknown = sorted(set(values) - set(levels))
+                if unknown:
+                    raise InputError(f"{source}: moderator {col!r}: level {unknown[0]!r} is not "
+                                     f"one of the fit's levels {list(levels)}")
+                parts.append(np.stack([values == lev for lev in coded], axis=1).astype(float))
+        return np.concatenate(parts, axis=1)
+
+
+def _numeric(series: pd.Series, col: str, source: str) -> np.ndarray:
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        raw = series.iloc[bad[0]]
+        what = "missing value" if pd.isna(raw) else f"not a number ({raw!r})"
+        raise InputError(f"{source}: row {bad[0] + 1}, moderator {col!r}: {what}; moderators must "
+                         "be complete (drop the study or give the value)")
+    return values
+
+
+def _labels(series: pd.Series, col: str, source: str) -> np.ndarray:
+    bad = np.flatnonzero(series.isna().to_numpy())
+    if bad.size:
+        raise InputError(f"{source}: row {bad[0] + 1}, moderator {col!r}: missing value; "
+                         "moderators must be complete (drop the study or give the value)")
+    return series.map(_level_name).to_numpy(dtype=object)
+
+
+def _level_name(x: Any) -> str:
+    """A level as text: 2.0 and 2 are the level '2'."""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x).strip()
+
+
+def _sort_key(level: str) -> tuple:
+    try:
+        return (0, float(level), level)
+    except ValueError:
+        return (1, 0.0, level)
+
+
+def design_matrix(
+    data: pd.DataFrame,
+    mods: Sequence[str],
+    *,
+    intercept: bool = True,
+    factors: Sequence[str] = (),
+    reference: Mapping[str, str] | None = None,
+    source: str = "data",
+) -> Design:
+    """The design of a meta-regression on the moderator columns ``mods`` of ``data``.
+
+    Parameters
+    ----------
+    data
+        One row per study.
+    mods
+        Moderator columns, in order. A numeric column enters as it is; a column of text (or
+        one named in ``factors``) is a factor, coded by treatment contrasts: an indicator
+        ``COL[level]`` per level but the reference.
+    intercept
+        Whether the design has an intercept column (first).
+    factors
+        Numeric columns to treat as factors (metafor's ``factor(grade)``).
+    reference
+        The reference level of a factor, ``{column: level}``; by default its first level in
+        sort order (numeric levels by value).
+    source
+        How messages name the data (a file name).
+
+    Raises
+    ------
+    InputError
+        Naming the column: unknown, with a missing value, constant, a factor with one level,
+        collinear with the terms before it; or more coefficients than studies − 1.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = design_matrix(pd.DataFrame({"lat": [10, 20, 30], "arm": ["b", "a", "b"]}),
+    ...                   ["lat", "arm"])
+    >>> d.terms
+    ('intercept', 'lat', 'arm[b]')
+    """
+    mods = list(mods)
+    reference = dict(reference or {})
+    if not mods and not intercept:
+        raise InputError("a meta-regression needs at least one moderator or an intercept")
+    for col in list(mods) + list(factors) + list(reference):
+        if col not in data.columns:
+            raise InputError(f"{source}: no moderator column {col!r}; columns are {list(data.columns)}")
+    for col in list(factors) + list(reference):
+        if col not in mods:
+            raise InputError(f"{col!r} is named as a factor but is not among the moderators {mods}")
+    if len(set(mods)) != len(mods):
+        raise InputError(f"a moderator is named twice: {mods}")
+    k = len(data)
+    parts: list[np.ndarray] = [np.ones((k, 1))] if intercept else []
+    terms: list[str] = [INTERCEPT] if intercept else []
+    columns: list[tuple[str, tuple[str, ...] | None, tuple[str, ...] | None]] = []
+    for col in mods:
+        series = data[col]
+        if col not in factors and col not in reference and pd.api.types.is_numeric_dtype(series):
+            x = _numeric(series, col, source)
+            if intercept and np.ptp(x) == 0:
+                raise InputError(f"{source}: moderator {col!r} is constant ({x[0]:g} in every study): "
+                                 "it cannot be told apart from the intercept")
+            parts.append(x[:, None])
+            terms.append(col)
+            columns.append((col, None, None))
+            continue
+        values = _labels(series, col, source)
+        levels = sorted(set(values), key=_sort_key)
+        if len(levels) < 2:
+            raise InputError(f"{source}: moderator {col!r} has one level ({levels[0]!r}) in every "
+                             "study: nothing to compare")
+        if col in reference:
+            ref = _level_name(reference[col])
+            if ref not in levels:
+                raise InputError(f"reference level {ref!r} of {col!r} is not one of its levels {levels}")
+            levels = [ref] + [lev for lev in levels if lev != ref]
+        # Without an intercept the first factor has a column for every level (its means).
+        coded = levels if not intercept and all(c[1] is None for c in columns) else levels[1:]
+        parts.append(np.stack([values == lev for lev in coded], axis=1).astype(float))
+        terms.extend(f"{col}[{lev}]" for lev in coded)
+        columns.append((col, tuple(levels), tuple(coded)))
+    X = np.concatenate(parts, axis=1)
+    p = X.shape[1]
+    if p > k - 1:
+        raise InputError(f"{p} coefficients ({', '.join(terms)}) need at least {p + 1} studies, "
+                         f"got {k}")
+    _check_rank(X, terms, source)
+    return Design(X, tuple(terms), intercept, tuple(columns))
+
+
+def _check_rank(X: np.ndarray, terms: list[str], source: str) -> None:
+    """The first column that adds nothing to the ones before it is named."""
+    scale = np.maximum(np.abs(X).max(axis=0), 1e-300)
+    Xs = X / scale
+    for j in range(1, X.shape[1] + 1):
+        if np.linalg.matrix_rank(Xs[:, :j]) < j:
+            raise InputError(f"{source}: moderator term {terms[j - 1]!r} is collinear with "
+                             f"{', '.join(repr(t) for t in terms[:j - 1])} (a linear combination "
+                             "of them): drop one")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Predicted effects ``x'b`` (one per row of ``X``) with their standard errors,
+    confidence interval and prediction interval (arrays)."""
+
+    X: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    pi_low: np.ndarray
+    pi_high: np.ndarray
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high, "pi_low": self.pi_low, "pi_high": self.pi_high})
+
+
+@dataclass(frozen=True)
+class MetaRegression:
+    """Result of :func:`meta_regression` (raw floats and arrays).
+
+    Coefficients (arrays in the order of ``terms``): ``estimate``, ``se``, ``statistic``
+    (z, or t on ``df`` under HKSJ), ``p``, ``ci_low``, ``ci_high``, and their covariance
+    ``cov``. ``tau2`` with its Q-profile bounds; ``i2``, ``h2`` (fractions) and ``r2``
+    (pseudo-R², a fraction; NaN without an intercept or without moderators); ``qe`` on
+    ``df = k − p`` with ``qe_p``; ``qm`` on ``qm_df`` (and ``qm_df2`` = k − p under HKSJ,
+    where it is an F statistic) with ``qm_p``, for the coefficients ``btt`` (1-based, as
+    metafor's). See the module docstring for the formulas.
+    """
+
+    studies: StudyTable = field(repr=False)
+    design: Design = field(repr=False)
+    method: str
+    test: str
+    level: float
+    estimate: np.ndarray
+    se: np.ndarray
+    statistic: np.ndarray
+    p: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    cov: np.ndarray
+    tau2: float
+    tau2_ci_low: float
+    tau2_ci_high: float
+    i2: float
+    h2: float
+    r2: float
+    qe: float
+    qe_p: float
+    qm: float
+    qm_df: int
+    qm_df2: float
+    qm_p: float
+    btt: tuple[int, ...]
+
+    @property
+    def terms(self) -> tuple[str, ...]:
+        return self.design.terms
+
+    @property
+    def k(self) -> int:
+        return self.studies.k
+
+    @property
+    def df(self) -> int:
+        """Residual degrees of freedom ``k − p``."""
+        return self.k - len(self.terms)
+
+    def predict(self, newmods: pd.DataFrame | np.ndarray | None = None) -> Prediction:
+        """Predicted effects, with CI and prediction interval (metafor's ``predict``).
+
+        ``newmods``: a DataFrame with the moderator columns (factors by their levels), or an
+        array of design rows without the intercept column (metafor's ``newmods``); by
+        default the studies' own rows (the fitted values).
+        """
+        if newmods is None:
+            X = self.design.X
+        elif isinstance(newmods, pd.DataFrame):
+            X = self.design.encode(newmods)
+        else:
+            X = np.atleast_2d(np.asarray(newmods, dtype=float))
+            if self.design.intercept:
+                X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
+            if X.shape[1] != len(self.terms):
+                raise InputError(f"newmods has {X.shape[1] - self.design.intercept} columns; the "
+                                 f"fit's moderator terms are {list(self.terms[self.design.intercept:])}")
+        est = X @ self.estimate
+        se = np.sqrt(np.einsum("np,pq,nq->n", X, self.cov, X))
+        crit = _critical(self.test, self.level, self.df)
+        half_pi = crit * np.sqrt(se**2 + self.tau2)
+        return Prediction(X, est, se, est - crit * se, est + crit * se, est - half_pi, est + half_pi)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table of the coefficients, one row per term."""
+        return pd.DataFrame({"term": self.terms, "estimate": self.estimate, "se": self.se,
+                             "statistic": self.statistic, "p": self.p, "ci_low": self.ci_low,
+                             "ci_high": self.ci_high})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``coefficients`` (``term, estimate, se, statistic, p, ci_low,
+        ci_high``), ``tau2`` (with ``tau2_ci_low/high``), ``i2``, ``h2``, ``r2``, ``qe``
+        ``{stat, df, p}``, ``qm`` ``{stat, df, df2, p, btt}``."""
+        return {
+            "k": self.k, "method": self.method, "test": self.test, "level": self.level,
+            "coefficients": self.to_frame().to_dict(orient="records"),
+            "tau2": self.tau2, "tau2_ci_low": self.tau2_ci_low, "tau2_ci_high": self.tau2_ci_high,
+            "i2": self.i2, "h2": self.h2, "r2": self.r2,
+            "qe": {"stat": self.qe, "df": self.df, "p": self.qe_p},
+            "qm": {"stat": self.qm, "df": self.qm_df,
+                   "df2": None if self.test == "z" else self.qm_df2, "p": self.qm_p,
+                   "btt": list(self.btt)},
+        }
+
+    def summary(self) -> str:
+        """A readable report (metafor's print of an rma fit with moderators)."""
+        from .classical import _fmt, _fmt_p
+
+        stat = "t" if self.test == "hksj" else "z"
+        pct = f"{100 * self.level:g}%"
+        lines = [f"Meta-regression of k = {self.k} studies"
+                 + (f" ({self.studies.measure})" if self.studies.measure else "")
+                 + f"; tau² by {self.method}, {self.test} test", ""]
+        width = max(12, *(len(t) + 2 for t in self.terms))
+        lines.append(f"{'term':<{width}}{'estimate':>11}{'se':>11}{stat:>9}{'p':>11}  {pct + ' CI'}")
+        for i, term in enumerate(self.terms):
+            lines.append(f"{term:<{width}}{_fmt(self.estimate[i]):>11}{_fmt(self.se[i]):>11}"
+                         f"{_fmt(self.statistic[i], 3):>9}{_fmt_p(self.p[i], np.log10(self.p[i])):>11}"
+                         f"  [{_fmt(self.ci_low[i])}, {_fmt(self.ci_high[i])}]")
+        lines.append("")
+        if self.method != "FE":
+            lines.append(f"tau² = {_fmt(self.tau2)} [{_fmt(self.tau2_ci_low)}, "
+                         f"{_fmt(self.tau2_ci_high)}] (Q-profile); residual I² = "
+                         f"{_fmt(100 * self.i2, 1)}%, H² = {_fmt(self.h2, 2)}"
+                         + (f"; R² = {_fmt(100 * self.r2, 1)}%" if np.isfinite(self.r2) else ""))
+        else:
+            lines.append(f"common effect: residual I² = {_fmt(100 * self.i2, 1)}%, H² = "
+                         f"{_fmt(self.h2, 2)}" + (f"; R² = {_fmt(100 * self.r2, 1)}%"
+                                                 if np.isfinite(self.r2) else ""))
+        lines.append(f"Residual heterogeneity: QE = {_fmt(self.qe)} on {self.df} df "
+                     f"(p = {_fmt_p(self.qe_p, np.log10(self.qe_p))})")
+        tested = ", ".join(self.terms[i - 1] for i in self.btt)
+        if self.test == "hksj":
+            lines.append(f"Test of moderators ({tested}): F = {_fmt(self.qm)} on {self.qm_df} and "
+                         f"{self.df} df (p = {_fmt_p(self.qm_p, np.log10(self.qm_p))})")
+        else:
+            lines.append(f"Test of moderators ({tested}): QM = {_fmt(self.qm)} on {self.qm_df} df "
+                         f"(p = {_fmt_p(self.qm_p, np.log10(self.qm_p))})")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        coefs = ", ".join(f"{t}={b:.4g}" for t, b in zip(self.terms, self.estimate, strict=True))
+        return (f"MetaRegression(k={self.k}, method={self.method}, {coefs}, tau2={self.tau2:.4g}, "
+                f"QM={self.qm:.4g} (p={self.qm_p:.3g}))")
+
+    def _repr_html_(self) -> str:
+        return (f"<p><b>Meta-regression</b>, k = {self.k}, tau² ({self.method}) = {self.tau2:.4g}, "
+                f"QM = {self.qm:.4g} (p = {self.qm_p:.3g})</p>" + self.to_frame().to_html(index=False))
+
+
+def _critical(test: str, level: float, df: int) -> float:
+    if test == "hksj":
+        return float(special.stdtrit(df, 0.5 + level / 2))
+    return float(special.ndtri(0.5 + level / 2))
+
+
+def meta_regression(
+    studies: StudyTable,
+    mods: Sequence[str],
+    *,
+    data: pd.DataFrame | None = None,
+    method: Tau2Method = "REML",
+    test: TestType = "z",
+    level: float = 0.95,
+    btt: Sequence[int | str] | None = None,
+    intercept: bool = True,
+    factors: Sequence[str] = (),
+    reference: Mapping[str, str] | None = None,
+) -> MetaRegression:
+    """Random-effects meta-regression of the studies' effects on moderators.
+
+    Parameters
+    ----------
+    studies
+        Effects and variances (:func:`~betameta.load_studies`, which keeps the table's other
+        columns as ``studies.data``).
+    mods
+        Moderator columns (see :func:`design_matrix` for numeric and factor columns).
+    data
+        The moderators' table, one row per study; by default ``studies.data``.
+    method
+        τ² estimator: ``FE`` (τ² = 0), ``DL``, ``PM``, ``REML``, ``ML``, ``HE``, ``SJ``, ``EB``.
+    test
+        ``z`` or ``hksj`` (t and F tests on k − p df, metafor's ``test = "knha"``).
+    level
+        Confidence level of every interval.
+    btt
+        The coefficients QM tests: 1-based positions (as metafor's ``btt``; 1 is the
+        intercept) or term names; by default every coefficient but the intercept.
+    intercept, factors, reference
+        See :func:`design_matrix`.
+
+    Returns
+    -------
+    MetaRegression
+
+    Notes
+    -----
+    ``yᵢ ~ N(xᵢᵀβ, vᵢ + τ²)``; β̂ = (X'WX)⁻¹X'Wy with ``W = diag(1/(vᵢ + τ̂²))`` and covariance
+    (X'WX)⁻¹ (× Q(τ̂²)/(k − p) under HKSJ). The tests and summaries are in the module
+    docstring.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import load_studies
+    >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+    ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+    ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+    >>> fit = meta_regression(load_studies(d), ["lat"], method="DL")
+    >>> fit.terms
+    ('intercept', 'lat')
+    """
+    from .kernels.random_effects import random_effects_kernel, wald_test
+
+    if not isinstance(studies, StudyTable):
+        raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
+    method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
+    test = check_option("test", test, TESTS)  # type: ignore[assignment]
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    table = data if data is not None else studies.data
+    if table is None:
+        raise InputError("no moderators: these studies were not read from a table (pass data=)")
+    if len(table) != studies.k:
+        raise InputError(f"the moderators' table has {len(table)} rows for {studies.k} studies")
+    design = design_matrix(table.reset_index(drop=True), mods, intercept=intercept,
+                           factors=factors, reference=reference)
+    X, terms = design.X, design.terms
+    p = X.shape[1]
+    tested = _btt(btt, terms, intercept)
+    r = random_effects_kernel(studies.yi, studies.vi, X, method=method, test=test, level=level,
+                              ci=method != "FE")
+    df = studies.k - p
+    coef, cov = r.coef[0], r.cov[0]
+    if not np.all(np.isfinite(coef)):
+        raise InputError("the design is singular for these studies' weights")
+    qm = float(wald_test(r.coef, r.cov, np.array(tested) - 1)[0])
+    m = len(tested)
+    if test == "hksj":
+        qm /= m
+        qm_p = float(special.fdtrc(m, df, qm))
+    else:
+        qm_p = float(special.chdtrc(m, qm))
+    qe = float(r.qe[0])
+    tau2 = float(r.tau2[0])
+    i2, h2 = float(r.i2[0]), float(r.h2[0])
+    if method == "FE":
+        i2, h2 = max(0.0, (qe - df) / qe) if qe > 0 else 0.0, qe / df
+    r2 = np.nan
+    if intercept and p > 1:
+        if method == "FE":
+            from .kernels.random_effects import _q_at_zero
+
+            q = float(_q_at_zero(studies.yi[:, None], studies.vi[:, None],
+                                 np.ones((studies.k, 1), dtype=bool))[0])
+            r2 = 0.0 if q == 0 else max(0.0, 1.0 - (qe / df) / (q / (studies.k - 1)))
+        else:
+            tau2_re = float(random_effects_kernel(studies.yi, studies.vi, method=method,
+                                                  ci=False).tau2[0])
+            r2 = 0.0 if tau2_re == 0 else max(0.0, (tau2_re - tau2) / tau2_re)
+    return MetaRegression(
+        studies=studies, design=design, method=method, test=test, level=level,
+        estimate=coef, se=r.se[0], statistic=r.stat[0], p=r.p[0], ci_low=r.ci_low[0],
+        ci_high=r.ci_high[0], cov=cov, tau2=tau2, tau2_ci_low=float(r.tau2_ci_low[0]),
+        tau2_ci_high=float(r.tau2_ci_high[0]), i2=i2, h2=h2, r2=r2, qe=qe,
+        qe_p=float(special.chdtrc(df, qe)), qm=qm, qm_df=m, qm_df2=float(df), qm_p=qm_p,
+        btt=tuple(tested))
+
+
+def _btt(btt: Sequence[int | str] | None, terms: tuple[str, ...], intercept: bool) -> list[int]:
+    """The tested coefficients as 1-based positions (validated)."""
+    if btt is None:
+        out = list(range(2 if intercept else 1, len(terms) + 1))
+        if not out:
+            raise InputError("the model has no moderators to test (give mods)")
+        return out
+    out = []
+    for b in btt:
+        if isinstance(b, str) and not b.strip().lstrip("-").isdigit():
+            if b not in terms:
+                raise InputError(f"btt: no term {b!r}; the terms are {list(terms)}")
+            out.append(terms.index(b) + 1)
+        else:
+            j = int(b)
+            if not 1 <= j <= len(terms):
+                raise InputError(f"btt: {j} is not a coefficient position 1..{len(terms)} "
+                                 f"({', '.join(terms)})")
+            out.append(j)
+    if len(set(out)) != len(out):
+        raise InputError(f"btt names a coefficient twice: {list(btt)}")
+    return sorted(out)

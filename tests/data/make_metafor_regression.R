@@ -1,0 +1,67 @@
+# References for tests/test_meta_regression.py: metafor's meta-regressions on real datasets
+# with moderators, every tau2 method, z and Knapp-Hartung tests, converged tightly.
+#   Rscript tests/data/make_metafor_regression.R   (from the repository root;
+#   R 4.2.2, metafor 3.8-1, Debian bookworm) -> tests/data/metafor_regression/refs.json
+# Per fit: coefficients (b, se, zval, pval, ci.lb, ci.ub), tau2 and its Q-profile bounds
+# (confint), QE, QM (all moderators, and btt = 3..p where p >= 3), I2, H2, R2, and
+# predict() at the first three rows of the design (CI and prediction interval).
+suppressMessages(library(metafor))
+num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
+one <- function(x) if (is.null(x) || length(x) == 0 || is.na(x)) "null" else sprintf("%.17g", x)
+txt <- function(x) paste0("[", paste0('"', x, '"', collapse = ", "), "]")
+tight <- list(threshold = 1e-12, tol = 1e-12, maxiter = 10000)
+bcg <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.bcg)
+col <- escalc(measure = "RR", ai = tpos, bi = tneg, ci = cpos, di = cneg, data = dat.colditz1994)
+bd <- dat.bangertdrowns2004
+ra <- dat.raudenbush1985
+# name, data, formula, the moderator columns (as our design builder takes them), factors
+cases <- list(
+  list("bcg_ablat", bcg, ~ ablat, c("ablat"), c()),
+  list("bcg_ablat_year", bcg, ~ ablat + year, c("ablat", "year"), c()),
+  list("bcg_alloc", bcg, ~ alloc, c("alloc"), c()),
+  list("bcg_ablat_alloc", bcg, ~ ablat + alloc, c("ablat", "alloc"), c()),
+  list("colditz_year", col, ~ year, c("year"), c()),
+  list("bangertdrowns_grade", bd, ~ factor(grade), c("grade"), c("grade")),
+  list("bangertdrowns_length_wic", bd, ~ length + wic, c("length", "wic"), c()),
+  list("raudenbush_weeks", ra, ~ weeks, c("weeks"), c()),
+  list("raudenbush_weeks_tester", ra, ~ weeks + tester, c("weeks", "tester"), c())
+)
+out <- c()
+for (cs in cases) {
+  name <- cs[[1]]; d <- cs[[2]]; f <- cs[[3]]; mods <- cs[[4]]; factors <- cs[[5]]
+  d <- d[complete.cases(as.data.frame(d)[, c("yi", "vi", mods)]), ]
+  cols <- paste(sapply(mods, function(m) {
+    x <- d[[m]]
+    sprintf('"%s": %s', m, if (is.numeric(x)) num(x) else txt(x))
+  }), collapse = ", ")
+  fits <- c()
+  for (method in c("FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB")) {
+    for (test in c("z", "knha")) {
+      m <- rma(yi, vi, mods = f, data = d, method = method, test = test, control = tight)
+      p <- length(m$beta)
+      ci <- if (method == "FE") NULL else
+        tryCatch(confint(m, control = list(tol = 1e-12))$random, error = function(e) NULL)
+      X <- model.matrix(m)
+      pr <- predict(m, newmods = X[1:3, -1, drop = FALSE])
+      btt <- if (p >= 3) {
+        mb <- rma(yi, vi, mods = f, data = d, method = method, test = test, control = tight, btt = 3:p)
+        sprintf(', "btt": %s, "btt_qm": %.17g, "btt_qm_p": %.17g', num(3:p), mb$QM, mb$QMp)
+      } else ""
+      fits <- c(fits, sprintf(paste0(
+        '"%s_%s": {"terms": %s, "b": %s, "se": %s, "zval": %s, "pval": %s, "ci_lb": %s, "ci_ub": %s, ',
+        '"tau2": %.17g, "tau2_lb": %s, "tau2_ub": %s, "QE": %.17g, "QEp": %.17g, "QE_df": %d, ',
+        '"QM": %.17g, "QMp": %.17g, "QMdf": %s, "I2": %s, "H2": %s, "R2": %s, ',
+        '"pred": %s, "pred_se": %s, "pred_lb": %s, "pred_ub": %s, "pi_lb": %s, "pi_ub": %s%s}'),
+        method, test, txt(rownames(m$beta)), num(m$beta), num(m$se), num(m$zval), num(m$pval),
+        num(m$ci.lb), num(m$ci.ub), m$tau2,
+        if (is.null(ci)) "null" else one(ci["tau^2", "ci.lb"]),
+        if (is.null(ci)) "null" else one(ci["tau^2", "ci.ub"]),
+        m$QE, m$QEp, m$k - p, m$QM, m$QMp, num(m$QMdf), one(m$I2), one(m$H2), one(m$R2),
+        num(pr$pred), num(pr$se), num(pr$ci.lb), num(pr$ci.ub), num(pr$pi.lb), num(pr$pi.ub), btt))
+    }
+  }
+  out <- c(out, sprintf('"%s": {"yi": %s, "vi": %s, "mods": [%s], "factors": %s, "columns": {%s}, "fits": {%s}}',
+                        name, num(d$yi), num(d$vi), paste0('"', mods, '"', collapse = ", "),
+                        if (length(factors)) txt(factors) else "[]", cols, paste(fits, collapse = ", ")))
+}
+writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/refs.json")

@@ -1,0 +1,159 @@
+"""Meta-regression against metafor 3.8-1, and its design's refusals.
+
+References: ``tests/data/metafor_regression/refs.json``, made by
+``tests/data/make_metafor_regression.R``: ``rma(yi, vi, mods = ~ ..., method, test)`` with
+tight control (threshold and uniroot tolerance 1e-12), ``confint()`` (Q-profile), ``predict()``
+and ``btt`` on nine models of four real datasets (dat.bcg RR on ablat, year, alloc;
+dat.colditz1994 RR on year; dat.bangertdrowns2004 on factor(grade), and on length + wic;
+dat.raudenbush1985 on weeks, and on weeks + tester), every τ² method, z and Knapp–Hartung
+tests: 144 fits. The moderators are rebuilt here from the raw columns by our design builder
+(factors by their levels), so the coding is checked too.
+
+Tolerance: 1e-9 relative. Both sides solve the same equations to ~1e-12 (metafor's Fisher
+scoring stops at a step of 1e-12, its uniroot at 1e-12 absolute in τ²); 1e-9 leaves room
+for that, while a wrong formula (a df, a weight, a missing term) moves numbers by 1e-3 or
+more. Quantities that are 0 on one side (τ² truncated, R² floored) are compared absolutely
+at 1e-10.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from betameta import StudyTable
+from betameta.errors import InputError
+from betameta.regression import design_matrix, meta_regression
+
+REFS = json.loads((Path(__file__).parent / "data" / "metafor_regression" / "refs.json").read_text())
+REL, ABS = 1e-9, 1e-10
+CASES = [(name, fit) for name, case in REFS.items() for fit in case["fits"]]
+WORST: dict[str, float] = {}
+
+
+def _fit(name: str, key: str):
+    case = REFS[name]
+    method, test = key.split("_")
+    y, v = np.array(case["yi"]), np.array(case["vi"])
+    data = pd.DataFrame(case["columns"])
+    studies = StudyTable(y, v, tuple(map(str, range(y.size))), data=data)
+    return meta_regression(studies, case["mods"], method=method,
+                           test="hksj" if test == "knha" else "z", factors=case["factors"])
+
+
+def _close(what, ours, ref):
+    ours = np.atleast_1d(np.asarray(ours, dtype=float))
+    ref = np.atleast_1d(np.asarray([np.nan if r is None else r for r in np.atleast_1d(ref)], dtype=float))
+    np.testing.assert_allclose(ours, ref, rtol=REL, atol=ABS, err_msg=what)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        err = np.where(ref == ours, 0.0, np.abs(ours - ref) / np.maximum(np.abs(ref), ABS / REL))
+    WORST[what.split(":")[1]] = max(WORST.get(what.split(":")[1], 0.0), float(np.nanmax(err)))
+
+
+@pytest.mark.parametrize(("name", "key"), CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_agrees_with_metafor(name, key):
+    ref = REFS[name]["fits"][key]
+    fit = _fit(name, key)
+    tag = f"{name}.{key}:"
+    assert len(fit.terms) == len(ref["terms"])
+    for ours, theirs in (("estimate", "b"), ("se", "se"), ("statistic", "zval"), ("p", "pval"),
+                         ("ci_low", "ci_lb"), ("ci_high", "ci_ub")):
+        _close(tag + ours, getattr(fit, ours), ref[theirs])
+    _close(tag + "tau2", fit.tau2, ref["tau2"])
+    if ref["tau2_lb"] is not None:
+        _close(tag + "tau2_ci", [fit.tau2_ci_low, fit.tau2_ci_high], [ref["tau2_lb"], ref["tau2_ub"]])
+    _close(tag + "qe", [fit.qe, fit.qe_p], [ref["QE"], ref["QEp"]])
+    assert fit.df == ref["QE_df"]
+    _close(tag + "qm", [fit.qm, fit.qm_p], [ref["QM"], ref["QMp"]])
+    assert fit.qm_df == ref["QMdf"][0]
+    if ref["QMdf"][1] is not None:
+        assert fit.qm_df2 == ref["QMdf"][1]
+    _close(tag + "i2_h2", [100 * fit.i2, fit.h2], [ref["I2"], ref["H2"]])
+    _close(tag + "r2", 100 * fit.r2, ref["R2"])
+    X = fit.design.X[:3, 1:]
+    pred = fit.predict(X)
+    for ours, theirs in (("estimate", "pred"), ("se", "pred_se"), ("ci_low", "pred_lb"),
+                         ("ci_high", "pred_ub"), ("pi_low", "pi_lb"), ("pi_high", "pi_ub")):
+        if not ref[theirs]:  # metafor gives no prediction interval for FE: it is the CI
+            assert fit.method == "FE"
+            np.testing.assert_array_equal(getattr(pred, ours), getattr(pred, "ci" + ours[2:]))
+            continue
+        _close(tag + "predict_" + ours, getattr(pred, ours), ref[theirs])
+    if "btt" in ref:
+        sub = meta_regression(fit.studies, REFS[name]["mods"], method=fit.method, test=fit.test,
+                              btt=ref["btt"], factors=REFS[name]["factors"])
+        _close(tag + "qm_btt", [sub.qm, sub.qm_p], [ref["btt_qm"], ref["btt_qm_p"]])
+
+
+def test_report_worst_errors():
+    """Runs after the agreement cases (same module): the worst relative error per quantity,
+    for the closing note (printed with -s)."""
+    for key, err in sorted(WORST.items()):
+        print(f"{key:>20}: {err:.1e}")
+    assert all(e <= REL for e in WORST.values())
+
+
+def test_factor_levels_are_named_and_the_reference_can_be_chosen():
+    data = pd.DataFrame({"alloc": ["random", "alternate", "systematic", "random", "alternate"]})
+    d = design_matrix(data, ["alloc"])
+    assert d.terms == ("intercept", "alloc[random]", "alloc[systematic]")
+    d = design_matrix(data, ["alloc"], reference={"alloc": "random"})
+    assert d.terms == ("intercept", "alloc[alternate]", "alloc[systematic]")
+    np.testing.assert_array_equal(d.X[:, 1], [0, 1, 0, 0, 1])
+    # Without an intercept the first factor has a column per level (its group means).
+    assert design_matrix(data, ["alloc"], intercept=False).terms == (
+        "alloc[alternate]", "alloc[random]", "alloc[systematic]")
+    # Numeric levels sort by value, and new rows are coded the same way.
+    g = design_matrix(pd.DataFrame({"grade": [10, 2, 2, 10, 3]}), ["grade"], factors=["grade"])
+    assert g.terms == ("intercept", "grade[3]", "grade[10]")
+    np.testing.assert_array_equal(g.encode(pd.DataFrame({"grade": [3, 2]})), [[1, 1, 0], [1, 0, 0]])
+
+
+@pytest.mark.parametrize(("data", "mods", "kw", "message"), [
+    ({"x": [1.0, np.nan, 3.0, 4.0]}, ["x"], {}, "row 2, moderator 'x': missing value"),
+    ({"x": [1.0, 1.0, 1.0, 1.0]}, ["x"], {}, "moderator 'x' is constant"),
+    ({"x": [1.0, 2.0, 3.0, 4.0], "z": [2.0, 4.0, 6.0, 8.0]}, ["x", "z"], {},
+     "term 'z' is collinear with 'intercept', 'x'"),
+    ({"x": [1.0, 2.0, 3.0], "z": [2.0, 1.0, 6.0]}, ["x", "z"], {},
+     "3 coefficients (intercept, x, z) need at least 4 studies, got 3"),
+    ({"x": [1.0, 2.0, 3.0, 4.0]}, ["w"], {}, "no moderator column 'w'"),
+    ({"g": ["a", "a", "a", "a"]}, ["g"], {}, "moderator 'g' has one level ('a')"),
+    ({"g": ["a", "b", "a", "b"]}, ["g"], {"reference": {"g": "c"}}, "reference level 'c'"),
+    ({"g": ["a", "b", None, "b"]}, ["g"], {}, "row 3, moderator 'g': missing value"),
+])
+def test_bad_moderators_are_refused_naming_the_column(data, mods, kw, message):
+    with pytest.raises(InputError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        design_matrix(pd.DataFrame(data), mods, **kw)
+
+
+def test_btt_by_position_or_name_and_its_errors():
+    case = REFS["bcg_ablat_alloc"]
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    by_pos = meta_regression(studies, ["ablat", "alloc"], btt=[3, 4])
+    by_name = meta_regression(studies, ["ablat", "alloc"], btt=["alloc[random]", "alloc[systematic]"])
+    assert by_pos.qm == by_name.qm and by_pos.btt == (3, 4)
+    with pytest.raises(InputError, match="btt: 7 is not a coefficient position 1..4"):
+        meta_regression(studies, ["ablat", "alloc"], btt=[7])
+    with pytest.raises(InputError, match="btt: no term 'year'"):
+        meta_regression(studies, ["ablat", "alloc"], btt=["year"])
+
+
+def test_predict_from_a_frame_codes_factors_like_the_fit():
+    case = REFS["bcg_ablat_alloc"]
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    fit = meta_regression(studies, ["ablat", "alloc"])
+    new = pd.DataFrame(case["columns"]).iloc[:4]
+    np.testing.assert_allclose(fit.predict(new).estimate, fit.predict().estimate[:4], rtol=1e-15)
+    with pytest.raises(InputError, match="level 'other' is not one of the fit's levels"):
+        fit.predict(pd.DataFrame({"ablat": [30], "alloc": ["other"]}))
+    # The report names every term and the tests.
+    text = fit.summary()
+    assert "alloc[systematic]" in text and "QM = " in text and "QE = " in text
+    d = fit.to_dict()
+    assert [c["term"] for c in d["coefficients"]] == list(fit.terms) and d["qm"]["df2"] is None
