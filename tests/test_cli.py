@@ -162,3 +162,40 @@ def test_study_level_use_does_not_load_genome_scale_machinery():
     first, second = out.stdout.splitlines()
     assert first == "[]"
     assert second == "['pandas', 'scipy'] -1.1285"  # metafor's REML: tests/data/lecture_md.json
+
+
+BCG = ROOT / "examples" / "bcg.csv"
+BCG_ARGS = ["meta", str(BCG), "--measure", "RR", "--column", "ai=tpos", "--column", "bi=tneg",
+            "--column", "ci=cpos", "--column", "di=cneg", "--study", "trial"]
+
+
+def test_meta_with_moderators_table_and_json():
+    # dat.bcg, log RR on absolute latitude (REML, z): metafor 3.8-1 gives b = 0.25146821,
+    # -0.02910173, QM = 16.358232 on 1 df, QE = 30.733090 on 11 df, R² = 75.63%
+    # (tests/data/metafor_regression/refs.json, bcg_ablat REML_z).
+    out = run(*BCG_ARGS, "--mods", "ablat", "--json")
+    assert out.returncode == 0, out.stderr
+    reg = json.loads(out.stdout)["meta_regression"]
+    assert [c["term"] for c in reg["coefficients"]] == ["intercept", "ablat"]
+    assert reg["coefficients"][1]["estimate"] == pytest.approx(-0.029101725011642862, rel=1e-9)
+    assert reg["qm"] == {"stat": pytest.approx(16.358232147046746, rel=1e-9), "df": 1, "df2": None,
+                         "p": pytest.approx(5.242793974135074e-05, rel=1e-9), "btt": [2]}
+    assert reg["qe"]["df"] == 11 and reg["r2"] == pytest.approx(0.7562662181139328, rel=1e-9)
+    # A factor with its reference level, a subset test, and the HKSJ F test in the table.
+    text = run(*BCG_ARGS, "--mods", "ablat,alloc", "--reference", "alloc=random", "--btt", "3,4",
+               "--test", "hksj")
+    assert text.returncode == 0, text.stderr
+    assert "alloc[alternate]" in text.stdout and "alloc[systematic]" in text.stdout
+    assert "Test of moderators (alloc[alternate], alloc[systematic]): F = " in text.stdout
+    assert "on 2 and 9 df" in text.stdout
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--mods", "lat"], "examples/bcg.csv: no moderator column 'lat'"),
+    (["--mods", "ablat", "--btt", "5"], "btt: 5 is not a coefficient position 1..2"),
+    (["--mods", "alloc", "--reference", "alloc=other"], "reference level 'other' of 'alloc'"),
+    (["--mods", "ablat", "--reference", "ablat"], "'ablat' is not COL=LEVEL"),
+])
+def test_meta_with_bad_moderators_exits_2(extra, message):
+    out = run(*BCG_ARGS, *extra)
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr

@@ -456,7 +456,8 @@ def meta_regression(
     if len(table) != studies.k:
         raise InputError(f"the moderators' table has {len(table)} rows for {studies.k} studies")
     design = design_matrix(table.reset_index(drop=True), mods, intercept=intercept,
-                           factors=factors, reference=reference)
+                           factors=factors, reference=reference,
+                           source=str(table.attrs.get("source", "data")))
     X, terms = design.X, design.terms
     p = X.shape[1]
     tested = _btt(btt, terms, intercept)

@@ -234,6 +234,7 @@ def load_studies(
         else:
             vi = _column(frame, variance, "variance", source)  # type: ignore[arg-type]
             _positive(vi, variance, source)  # type: ignore[arg-type]
+    frame.attrs["source"] = source  # named in messages about its other columns (moderators)
     return StudyTable(yi, vi, labels, measure, raw, n, tables, frame)
 
 

@@ -25,11 +25,23 @@ from ._common import echo_json, save_figure, study_options
 @click.option("--transf", type=click.Choice(TRANSFORMS, case_sensitive=False), default=None,
               help="Scale of the report and forest plot: exp shows ratios (default for the "
                    "log-ratio measures OR, RR, IRR, ROM, PETO), none the effects as computed.")
+@click.option("--mods", metavar="COL[,COL...]",
+              help="Moderators: a meta-regression on these columns (text columns are factors).")
+@click.option("--factor", "factors", metavar="COL[,COL...]",
+              help="Numeric moderator columns to treat as factors.")
+@click.option("--reference", "references", multiple=True, metavar="COL=LEVEL",
+              help="Reference level of a factor (default: its first level in sort order).")
+@click.option("--btt", metavar="I[,J...]",
+              help="Coefficients the moderator test QM covers, 1-based as metafor's (1 is the "
+                   "intercept) [default: all but the intercept].")
+@click.option("--no-intercept", is_flag=True, help="Meta-regression without an intercept.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def meta_command(studies, method, test, level, plot, transf, as_json):
+def meta_command(studies, method, test, level, plot, transf, mods, factors, references, btt,
+                 no_intercept, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
 
-    FILE is a CSV/TSV/Parquet table with one row per study.
+    FILE is a CSV/TSV/Parquet table with one row per study. With --mods, also the
+    meta-regression on those columns (QE, QM, coefficients, R²).
     """
     if method.upper() in ("MH", "PETO"):
         from ..errors import InputError
@@ -50,9 +62,36 @@ def meta_command(studies, method, test, level, plot, transf, as_json):
     from ..classical import meta_analysis
 
     fit = meta_analysis(studies, method=method.upper(), test=test.lower(), level=level)
+    reg = None
+    if mods:
+        from ..regression import meta_regression
+
+        reg = meta_regression(studies, _names(mods), method=method.upper(), test=test.lower(),
+                              level=level, btt=_names(btt) if btt else None,
+                              intercept=not no_intercept, factors=_names(factors or ""),
+                              reference=_pairs(references, "--reference"))
     if plot:
         save_figure(fit.plot_forest(transf=transf), plot)
     if as_json:
-        echo_json(fit.to_dict())
+        payload = fit.to_dict()
+        if reg is not None:
+            payload["meta_regression"] = reg.to_dict()
+        echo_json(payload)
     else:
         click.echo(fit.summary(transf=transf))
+        if reg is not None:
+            click.echo("\n" + reg.summary())
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise click.BadParameter(f"{item!r} is not COL=LEVEL", param_hint=option)
+        col, level = item.split("=", 1)
+        out[col.strip()] = level.strip()
+    return out
