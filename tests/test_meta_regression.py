@@ -158,3 +158,11 @@ def test_predict_from_a_frame_codes_factors_like_the_fit():
     assert "alloc[systematic]" in text and "QM = " in text and "QE = " in text
     d = fit.to_dict()
     assert [c["term"] for c in d["coefficients"]] == list(fit.terms) and d["qm"]["df2"] is None
+
+
+def test_the_docstring_examples_run():
+    import doctest
+
+    import betameta.regression
+
+    assert doctest.testmod(betameta.regression).failed == 0

@@ -151,7 +151,7 @@ def design_matrix(
     Examples
     --------
     >>> import pandas as pd
-    >>> d = design_matrix(pd.DataFrame({"lat": [10, 20, 30], "arm": ["b", "a", "b"]}),
+    >>> d = design_matrix(pd.DataFrame({"lat": [10, 20, 30, 40], "arm": ["b", "a", "b", "a"]}),
     ...                   ["lat", "arm"])
     >>> d.terms
     ('intercept', 'lat', 'arm[b]')
