@@ -199,3 +199,16 @@ def test_meta_with_moderators_table_and_json():
 def test_meta_with_bad_moderators_exits_2(extra, message):
     out = run(*BCG_ARGS, *extra)
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+
+
+def test_meta_with_subgroups_json_and_grouped_forest(tmp_path):
+    # dat.bcg by allocation, REML: Q between (separate tau²) = 1.8614449 on 2 df, common-tau²
+    # QM = 1.7675114 (metafor 3.8-1, tests/data/metafor_regression/subgroups.json).
+    png = tmp_path / "sub.png"
+    out = run(*BCG_ARGS, "--subgroup", "alloc", "--json", "--plot", str(png))
+    assert out.returncode == 0, out.stderr
+    sub = json.loads(out.stdout)["subgroups"]
+    assert [g["group"] for g in sub["groups"]] == ["alternate", "random", "systematic"]
+    assert sub["q_between"]["stat"] == pytest.approx(1.8614449461546356, rel=1e-9)
+    assert sub["q_between_common"]["stat"] == pytest.approx(1.767511401931945, rel=1e-9)
+    assert png.stat().st_size > 10_000

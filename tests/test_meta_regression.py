@@ -166,3 +166,26 @@ def test_the_docstring_examples_run():
     import betameta.regression
 
     assert doctest.testmod(betameta.regression).failed == 0
+
+
+def test_bubble_plot_draws_studies_line_and_bands(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    case = REFS["bcg_ablat_alloc"]
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    fit = meta_regression(studies, ["ablat", "alloc"])
+    ax = fit.plot_bubble()
+    points = [c for c in ax.collections if c.get_offsets().shape[0] == studies.k]
+    assert len(points) == 1
+    np.testing.assert_array_equal(points[0].get_offsets()[:, 0], case["columns"]["ablat"])
+    # The fitted line at the mean of the other terms (regplot's choice) is the prediction there.
+    line = ax.lines[0]
+    xs, ys = line.get_xdata(), line.get_ydata()
+    row = fit.design.X.mean(axis=0)
+    row[1] = xs[0]
+    assert ys[0] == pytest.approx(float(row @ fit.estimate), rel=1e-12)
+    with pytest.raises(InputError, match="'alloc' is not a numeric moderator"):
+        fit.plot_bubble("alloc")
+    ax.figure.savefig(tmp_path / "b.png")

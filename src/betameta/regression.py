@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,9 @@ from scipy import special
 from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .errors import InputError
 from .studies import StudyTable
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["Design", "MetaRegression", "Prediction", "design_matrix", "meta_regression"]
 
@@ -306,11 +309,55 @@ class MetaRegression:
             if X.shape[1] != len(self.terms):
                 raise InputError(f"newmods has {X.shape[1] - self.design.intercept} columns; the "
                                  f"fit's moderator terms are {list(self.terms[self.design.intercept:])}")
+        return self._predict_rows(X)
+
+    def _predict_rows(self, X: np.ndarray) -> Prediction:
         est = X @ self.estimate
         se = np.sqrt(np.einsum("np,pq,nq->n", X, self.cov, X))
         crit = _critical(self.test, self.level, self.df)
         half_pi = crit * np.sqrt(se**2 + self.tau2)
         return Prediction(X, est, se, est - crit * se, est + crit * se, est - half_pi, est + half_pi)
+
+    def plot_bubble(self, moderator: str | None = None, ax: Axes | None = None, *,
+                    xlabel: str | None = None, ylabel: str | None = None) -> Axes:
+        """Bubble plot (metafor's ``regplot``): each study's effect against a numeric
+        moderator, the point's area proportional to its weight ``1/(vᵢ + τ²)``; the fitted
+        line with its confidence band and prediction-interval band, the other terms held at
+        their means over the studies (as regplot does). Returns the axes.
+
+        ``moderator``: a numeric moderator of the fit (default: the first one).
+        """
+        import matplotlib.pyplot as plt
+
+        numeric = [c for c, levels, _ in self.design.columns if levels is None]
+        if not numeric:
+            raise InputError("a bubble plot needs a numeric moderator; the fit has only factors")
+        moderator = numeric[0] if moderator is None else moderator
+        if moderator not in numeric:
+            raise InputError(f"{moderator!r} is not a numeric moderator of the fit ({numeric})")
+        j = self.terms.index(moderator)
+        x = self.design.X[:, j]
+        grid = np.linspace(x.min(), x.max(), 200)
+        rows = np.repeat(self.design.X.mean(axis=0)[None], grid.size, axis=0)
+        rows[:, j] = grid
+        pred = self._predict_rows(rows)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.0, 4.2))
+        s = self.studies
+        w = 1.0 / (s.vi + self.tau2)
+        ax.fill_between(grid, pred.pi_low, pred.pi_high, color="#35b779", alpha=0.15, lw=0,
+                        label="prediction interval")
+        ax.fill_between(grid, pred.ci_low, pred.ci_high, color="#31688e", alpha=0.3, lw=0,
+                        label=f"{100 * self.level:g}% CI")
+        ax.plot(grid, pred.estimate, color="#31688e", lw=1.5, label="fitted")
+        ax.scatter(x, s.yi, s=20 + 400 * w / w.max(), facecolor="none", edgecolor="black", lw=0.8,
+                   zorder=3)
+        ax.set_xlabel(xlabel or moderator)
+        ax.set_ylabel(ylabel or _effect_label(s.measure))
+        ax.legend(frameon=False, fontsize=8)
+        ax.set_title(f"{moderator}: {self.estimate[j]:.4g} per unit (p = {self.p[j]:.2g}); "
+                     f"τ² = {self.tau2:.3g}", fontsize=9, loc="left")
+        return ax
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table of the coefficients, one row per term."""
@@ -377,6 +424,15 @@ class MetaRegression:
     def _repr_html_(self) -> str:
         return (f"<p><b>Meta-regression</b>, k = {self.k}, tau² ({self.method}) = {self.tau2:.4g}, "
                 f"QM = {self.qm:.4g} (p = {self.qm_p:.3g})</p>" + self.to_frame().to_html(index=False))
+
+
+def _effect_label(measure: str | None) -> str:
+    """An axis label for effects as computed: ``log OR`` for the log-ratio measures."""
+    from ._options import RATIO_MEASURES
+
+    if measure is None:
+        return "effect"
+    return f"log {measure}" if measure in RATIO_MEASURES else measure
 
 
 def _critical(test: str, level: float, df: int) -> float:

@@ -81,13 +81,20 @@ class StudyTable:
 
     def drop(self, index: int) -> StudyTable:
         """The table without study ``index`` (for leave-one-out)."""
-        keep = np.arange(self.k) != index
-        raw = None if self.raw is None else self.raw.iloc[keep]
-        labels = tuple(lab for i, lab in enumerate(self.labels) if i != index)
-        n = None if self.n is None else self.n[keep]
-        tables = None if self.tables is None else self.tables[:, keep]
-        data = None if self.data is None else self.data.iloc[keep].reset_index(drop=True)
-        return StudyTable(self.yi[keep], self.vi[keep], labels, self.measure, raw, n, tables, data)
+        return self.subset(np.flatnonzero(np.arange(self.k) != index))
+
+    def subset(self, index: np.ndarray) -> StudyTable:
+        """The studies at positions ``index``, in that order (every per-study field with them)."""
+        index = np.asarray(index, dtype=int)
+        raw = None if self.raw is None else self.raw.iloc[index]
+        labels = tuple(self.labels[i] for i in index)
+        n = None if self.n is None else self.n[index]
+        tables = None if self.tables is None else self.tables[:, index]
+        data = None
+        if self.data is not None:
+            data = self.data.iloc[index].reset_index(drop=True)
+            data.attrs = dict(self.data.attrs)
+        return StudyTable(self.yi[index], self.vi[index], labels, self.measure, raw, n, tables, data)
 
     def __repr__(self) -> str:
         m = f", measure={self.measure}" if self.measure else ""

@@ -65,3 +65,35 @@ for (cs in cases) {
                         if (length(factors)) txt(factors) else "[]", cols, paste(fits, collapse = ", ")))
 }
 writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/refs.json")
+# Subgroups -> tests/data/metafor_regression/subgroups.json: a fit per subgroup, the test of
+# subgroup differences with separate tau2 (an FE meta-analysis of the subgroup estimates:
+# its Q on G - 1 df) and with a common tau2 (the factor moderator's QM).
+sub <- list(list("bcg_alloc", bcg, "alloc"), list("bangertdrowns_grade", bd, "grade"))
+out <- c()
+for (cs in sub) {
+  name <- cs[[1]]; d <- cs[[2]]; g <- cs[[3]]
+  d <- d[!is.na(d[[g]]), ]
+  fits <- c()
+  for (method in c("DL", "REML")) {
+    for (test in c("z", "knha")) {
+      parts <- split(d, d[[g]])
+      res <- lapply(parts, function(x) rma(yi, vi, data = x, method = method, test = test, control = tight))
+      est <- sapply(res, function(r) as.numeric(r$beta)); se <- sapply(res, function(r) r$se)
+      qb <- rma(est, sei = se, method = "FE")
+      common <- rma(yi, vi, mods = as.formula(paste0("~ factor(", g, ")")), data = d, method = method,
+                    test = test, control = tight)
+      fits <- c(fits, sprintf(paste0('"%s_%s": {"groups": %s, "k": %s, "b": %s, "se": %s, "ci_lb": %s, ',
+                                     '"ci_ub": %s, "tau2": %s, "qb": %.17g, "qb_df": %d, "qb_p": %.17g, ',
+                                     '"common_qm": %.17g, "common_qm_p": %.17g, "common_qm_df": %s}'),
+                              method, test, txt(names(parts)), num(sapply(res, function(r) r$k)), num(est),
+                              num(se), num(sapply(res, function(r) r$ci.lb)), num(sapply(res, function(r) r$ci.ub)),
+                              num(sapply(res, function(r) r$tau2)), qb$QE, qb$k - 1, qb$QEp, common$QM,
+                              common$QMp, num(common$QMdf)))
+    }
+  }
+  col <- d[[g]]
+  out <- c(out, sprintf('"%s": {"yi": %s, "vi": %s, "column": "%s", "values": %s, "fits": {%s}}', name,
+                        num(d$yi), num(d$vi), g, if (is.numeric(col)) num(col) else txt(col),
+                        paste(fits, collapse = ", ")))
+}
+writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/subgroups.json")

@@ -35,13 +35,17 @@ from ._common import echo_json, save_figure, study_options
               help="Coefficients the moderator test QM covers, 1-based as metafor's (1 is the "
                    "intercept) [default: all but the intercept].")
 @click.option("--no-intercept", is_flag=True, help="Meta-regression without an intercept.")
+@click.option("--subgroup", metavar="COL",
+              help="A meta-analysis per level of COL and the test of subgroup differences "
+                   "(separate and common tau²); --plot then draws the grouped forest plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def meta_command(studies, method, test, level, plot, transf, mods, factors, references, btt,
-                 no_intercept, as_json):
+                 no_intercept, subgroup, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
 
     FILE is a CSV/TSV/Parquet table with one row per study. With --mods, also the
-    meta-regression on those columns (QE, QM, coefficients, R²).
+    meta-regression on those columns (QE, QM, coefficients, R²; --plot draws its bubble
+    plot); with --subgroup, the subgroup analysis.
     """
     if method.upper() in ("MH", "PETO"):
         from ..errors import InputError
@@ -70,17 +74,28 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
                               level=level, btt=_names(btt) if btt else None,
                               intercept=not no_intercept, factors=_names(factors or ""),
                               reference=_pairs(references, "--reference"))
+    sub = None
+    if subgroup:
+        from ..subgroups import subgroup_analysis
+
+        sub = subgroup_analysis(studies, subgroup, method=method.upper(), test=test.lower(),
+                                level=level)
     if plot:
-        save_figure(fit.plot_forest(transf=transf), plot)
+        figure = (sub.plot_forest() if sub is not None else reg.plot_bubble() if reg is not None
+                  else fit.plot_forest(transf=transf))
+        save_figure(figure, plot)
     if as_json:
         payload = fit.to_dict()
         if reg is not None:
             payload["meta_regression"] = reg.to_dict()
+        if sub is not None:
+            payload["subgroups"] = sub.to_dict()
         echo_json(payload)
     else:
         click.echo(fit.summary(transf=transf))
-        if reg is not None:
-            click.echo("\n" + reg.summary())
+        for extra in (reg, sub):
+            if extra is not None:
+                click.echo("\n" + extra.summary())
 
 
 def _names(text: str) -> list[str]:
