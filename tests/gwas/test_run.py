@@ -33,7 +33,7 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_run(synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "meta.parquet"
-    run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition"),
+    run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega"),
                    chunk_size=1500, progress=False)
     return run, pd.read_parquet(out)
 
@@ -100,6 +100,22 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
             dist = _distances(h, "auto")
         part = transancestry(h.beta[i], h.se[i], dist)
         assert row["partition_log10_bf"] == pytest.approx(part.log10_bf, abs=1e-10)
+        # MR-MEGA (k = 4: one axis by default) against weighted least squares written out,
+        # on the axes from the same distances.
+        from betameta.kernels.mrmega import mds_axes
+
+        axes = mds_axes(dist, 1)[keep]
+        w = 1.0 / h.se[i, keep] ** 2
+        X = np.column_stack([np.ones(keep.sum()), axes])
+        if keep.sum() >= 4:
+            b, *_ = np.linalg.lstsq(X * np.sqrt(w)[:, None], h.beta[i, keep] * np.sqrt(w), rcond=None)
+            rss = float((w * (h.beta[i, keep] - X @ b) ** 2).sum())
+            assert [row["mrmega_beta_0"], row["mrmega_beta_1"]] == pytest.approx(b, rel=1e-9)
+            assert row["mrmega_chisq_residual_het"] == pytest.approx(rss, rel=1e-9)
+            assert row["mrmega_chisq_assoc"] == pytest.approx(float((w * h.beta[i, keep] ** 2).sum()) - rss,
+                                                              rel=1e-9)
+        else:
+            assert np.isnan(row["mrmega_chisq_assoc"])
 
 
 def _cli(args, **kw):
@@ -114,7 +130,7 @@ def test_kill_9_then_resume_checks_everything_the_chunks_depend_on(synthetic, fu
     for s, p in synthetic.paths.items():
         paths[s].write_bytes(gzip.decompress(p.read_bytes()))
     out = tmp_path / "meta.parquet"
-    methods = ("fe", "re", "z2", "bayes", "partition")
+    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega")
     args = [arg for s, p in paths.items() for arg in ("--study", f"{s}={p}")]
     args += ["--out", str(out), "--methods", ",".join(methods), "--chunk-size", "300", "--no-plots"]
     # The run kills itself (SIGKILL) once 3 of its 20 chunk files are in place.
@@ -189,7 +205,7 @@ def test_dask_local_cluster_gives_the_same_output(synthetic, full_run, tmp_path)
     require_module("dask.distributed")
     out = tmp_path / "meta.parquet"
     # 12 chunks: more than the run keeps in flight at once (8), so the window moves.
-    run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition"),
+    run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega"),
              chunk_size=500, workers=2, progress=False, plots=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out), full_run[1], check_exact=True)
 

@@ -34,9 +34,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .parquet (default format) or .tsv / .tsv.gz.")
 @click.option("--methods", default="fe,re,z2", show_default=True,
-              help="Comma-separated: fe, re, z2, bayes, partition.")
+              help="Comma-separated: fe, re, z2, bayes, partition, mrmega.")
 @click.option("--distances", default="auto", show_default=True,
-              help="For the partition model: auto (from allele frequencies) or a distance file.")
+              help="For partition and mrmega: auto (from allele frequencies) or a distance file.")
+@click.option("--axes", type=click.IntRange(0), default=None,
+              help="For mrmega: the number of axes of genetic variation [default: min(4, k - 3)].")
 @click.option("--chunk-size", default=200_000, show_default=True, type=click.IntRange(1))
 @click.option("--tau2-method", type=click.Choice(TAU2_METHODS, case_sensitive=False),
               help="For re: a tau² estimator, adding Q-profile CI and prediction-interval columns "
@@ -62,8 +64,8 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report of the run.")
 @table_options
-def gwas_command(study_items, out, methods, distances, chunk_size, tau2_method, test, scheduler, workers,
-                 resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
+def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_method, test, scheduler,
+                 workers, resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
                  no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
     from ..gwas import run_gwas
@@ -87,7 +89,7 @@ def gwas_command(study_items, out, methods, distances, chunk_size, tau2_method, 
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
-                   sep=sep, encoding=encoding, tau2_method=tau2_method, test=test)
+                   sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes)
     click.echo(summary_text(run.summary))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

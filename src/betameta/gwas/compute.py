@@ -11,7 +11,7 @@ import pyarrow as pa
 from ..kernels import classical_kernel, usable
 from .chunk_kernels import describe
 
-METHODS = ("fe", "re", "z2", "bayes", "partition")
+METHODS = ("fe", "re", "z2", "bayes", "partition", "mrmega")
 #: GWAS-SSF's mandatory columns, in the order its validator requires; ours follow.
 SSF_ORDER = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
              "standard_error", "effect_allele_frequency", "p_value", "rsid")
@@ -32,6 +32,8 @@ class ChunkSpec:
     #: classical kernel; a method name for the random-effects kernel's columns.
     tau2_method: str | None = None
     test: str = "z"
+    #: MR-MEGA's axes of genetic variation (k, T), from the distances (kernels.mrmega).
+    mrmega_axes: np.ndarray | None = field(default=None, compare=False)
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -83,6 +85,21 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         for j, s in enumerate(spec.studies):
             out[f"partition_effect_{s}"] = r.effect_mean[j]
             out[f"partition_effect_sd_{s}"] = r.effect_sd[j]
+    if "mrmega" in spec.methods:
+        from ..kernels.mrmega import mrmega_arrays
+
+        if spec.mrmega_axes is None:
+            raise ValueError("MR-MEGA needs its axes (from the distances)")
+        g = mrmega_arrays(beta.T, v.T, spec.mrmega_axes)
+        for t in range(g.beta.shape[1]):
+            out[f"mrmega_beta_{t}"] = g.beta[:, t]
+            out[f"mrmega_standard_error_{t}"] = g.se[:, t]
+        for name in ("assoc", "ancestry_het", "residual_het"):
+            out[f"mrmega_chisq_{name}"] = getattr(g, f"chisq_{name}")
+            out[f"mrmega_p_value_{name}"] = getattr(g, f"chisq_{name}_p")
+            out[f"mrmega_neg_log_10_p_value_{name}"] = -getattr(g, f"chisq_{name}_log10p")
+        out["mrmega_df_residual"] = g.df_residual
+        out["mrmega_ln_bf"] = g.ln_bf
     return pa.table(out)
 
 

@@ -431,6 +431,7 @@ def run_gwas(
     encoding: str | None = None,
     tau2_method: str | None = None,
     test: str = "z",
+    axes: int | None = None,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -454,8 +455,16 @@ def run_gwas(
         ``re_standard_error``, ``re_ci_low``/``re_ci_high``, ``re_p_value``,
         ``re_neg_log_10_p_value`` and the prediction interval ``re_pi_low``/``re_pi_high``.
     distances
-        For ``partition``: ``"auto"`` (from the inputs' allele frequencies), a
-        distance file, or a matrix.
+        For ``partition`` and ``mrmega``: ``"auto"`` (from the inputs' allele frequencies),
+        a distance file, or a matrix.
+    axes
+        For ``mrmega``: the number T of axes of genetic variation (classical MDS of the
+        distances; default min(4, k − 3)). Columns ``mrmega_beta_0..T`` and
+        ``mrmega_standard_error_0..T`` (intercept first), ``mrmega_chisq_assoc`` (T + 1 df),
+        ``mrmega_chisq_ancestry_het`` (T df), ``mrmega_chisq_residual_het``
+        (``mrmega_df_residual`` = k − T − 1 df), each with ``mrmega_p_value_*`` and
+        ``mrmega_neg_log_10_p_value_*``, and ``mrmega_ln_bf``; NaN for a variant in k ≤ T + 2
+        studies (see :mod:`betameta.kernels.mrmega`).
     genomic_control
         Divide each study's z by √λ (inflate its SEs) when its λ_GC > 1, and add
         ``*_gc`` columns corrected by the result's own λ.
@@ -479,7 +488,7 @@ def run_gwas(
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
-               "encoding": encoding, "tau2_method": tau2_method, "test": test,
+               "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -526,11 +535,15 @@ def run_gwas(
                                   strict=True))
         # Genomic control of the inputs: each study's SEs times √λ where its λ > 1.
         se_factor = np.sqrt(np.maximum([lambdas_in[s] for s in h.studies], 1.0)) if genomic_control else None
-        dist = None
-        if "partition" in methods:
+        dist = mr_axes = None
+        if "partition" in methods or "mrmega" in methods:
             dist = _distances(h, distances)
+        if "mrmega" in methods:
+            from ..kernels.mrmega import check_axes, mds_axes
+
+            mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
-                         tau2_method, test)
+                         tau2_method, test, mr_axes)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
