@@ -212,3 +212,15 @@ def test_meta_with_subgroups_json_and_grouped_forest(tmp_path):
     assert sub["q_between"]["stat"] == pytest.approx(1.8614449461546356, rel=1e-9)
     assert sub["q_between_common"]["stat"] == pytest.approx(1.767511401931945, rel=1e-9)
     assert png.stat().st_size > 10_000
+
+
+def test_meta_permutation_test_json():
+    out = run(*BCG_ARGS, "--mods", "ablat", "--permutations", "200", "--seed", "3", "--json")
+    assert out.returncode == 0, out.stderr
+    perm = json.loads(out.stdout)["meta_regression"]["permutation"]
+    assert perm["n"] == 200 and not perm["exact"] and set(perm["p"]) == {"intercept", "ablat"}
+    # The same seed, the same p-values; the permutation p of a QM with z p = 5e-5 is small.
+    again = json.loads(run(*BCG_ARGS, "--mods", "ablat", "--permutations", "200", "--seed", "3",
+                           "--json").stdout)["meta_regression"]["permutation"]
+    assert again == perm and perm["qm_p"] < 0.05
+    assert run(*BCG_ARGS, "--permutations", "20").returncode == 2

@@ -189,3 +189,35 @@ def test_bubble_plot_draws_studies_line_and_bands(tmp_path):
     with pytest.raises(InputError, match="'alloc' is not a numeric moderator"):
         fit.plot_bubble("alloc")
     ax.figure.savefig(tmp_path / "b.png")
+
+
+PERM = json.loads((Path(__file__).parent / "data" / "metafor_regression" / "permutest.json").read_text())
+PERM_CASES = [(name, key) for name, case in PERM.items() for key in case["fits"]]
+
+
+@pytest.mark.parametrize(("name", "key"), PERM_CASES, ids=[f"{n}-{k}" for n, k in PERM_CASES])
+def test_exact_permutation_test_equals_metafor_permutest(name, key):
+    # permutest(exact = TRUE): the same distinct arrangements (k!/Π nᵢ!, tied rows once), the
+    # same counting rule: p-values are ratios of counts, equal to rounding.
+    case, ref = PERM[name], PERM[name]["fits"][key]
+    method, test = key.split("_")
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    fit = meta_regression(studies, case["mods"], method=method, test="hksj" if test == "knha" else "z")
+    perm = fit.permutation_test(n=ref["iter"])
+    assert perm.exact and perm.n == ref["iter"]
+    np.testing.assert_allclose(perm.p, ref["pval"], rtol=1e-12)
+    assert perm.qm_p == pytest.approx(ref["QMp"], rel=1e-12)
+
+
+def test_random_permutations_are_seeded_and_near_the_exact_test():
+    case = PERM["raudenbush7_weeks"]
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    fit = meta_regression(studies, ["weeks"])
+    a, b = fit.permutation_test(400, rng=5), fit.permutation_test(400, rng=5)
+    assert not a.exact and a.n == 400 and a.qm_p == b.qm_p
+    # 400 draws: the binomial sd of a p near 0.39 is 0.024; 4 sd either way.
+    assert abs(a.qm_p - case["fits"]["REML_z"]["QMp"]) < 0.1
+    with pytest.raises(InputError, match="needs 2,520 refits"):
+        fit.permutation_test(exact=True, max_exact=1000)

@@ -42,7 +42,7 @@ from .studies import StudyTable
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Design", "MetaRegression", "Prediction", "design_matrix", "meta_regression"]
+__all__ = ["Design", "MetaRegression", "PermutationTest", "Prediction", "design_matrix", "meta_regression"]
 
 #: The intercept's name in term lists and JSON.
 INTERCEPT = "intercept"
@@ -240,6 +240,38 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class PermutationTest:
+    """Permutation p-values of a meta-regression (:meth:`MetaRegression.permutation_test`):
+    ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements,
+    ``exact`` when they were all of them."""
+
+    p: np.ndarray
+    qm_p: float
+    n: int
+    exact: bool
+
+
+def _multiset_permutations(first: np.ndarray) -> np.ndarray:
+    """Every distinct ordering of a sorted integer array, in lexicographic order (the next
+    permutation: the rightmost ascent, its successor swapped in, the tail reversed)."""
+    a = first.copy()
+    out = [a.copy()]
+    n = a.size
+    while True:
+        i = n - 2
+        while i >= 0 and a[i] >= a[i + 1]:
+            i -= 1
+        if i < 0:
+            return np.array(out)
+        j = n - 1
+        while a[j] <= a[i]:
+            j -= 1
+        a[i], a[j] = a[j], a[i]
+        a[i + 1:] = a[i + 1:][::-1]
+        out.append(a.copy())
+
+
+@dataclass(frozen=True)
 class MetaRegression:
     """Result of :func:`meta_regression` (raw floats and arrays).
 
@@ -317,6 +349,54 @@ class MetaRegression:
         crit = _critical(self.test, self.level, self.df)
         half_pi = crit * np.sqrt(se**2 + self.tau2)
         return Prediction(X, est, se, est - crit * se, est + crit * se, est - half_pi, est + half_pi)
+
+    def permutation_test(self, n: int = 1000, *, exact: bool | None = None,
+                         rng: np.random.Generator | int | None = None,
+                         max_exact: int = 1_000_000) -> PermutationTest:
+        """Permutation p-values of QM and of each coefficient (metafor's ``permutest``).
+
+        The moderators' rows are permuted against the studies' effects and variances and the
+        model refitted (every arrangement at once, as columns of the array kernel);
+        ``p_j = mean(|t*_j| ≥ |t_j| − ε)`` and ``p_QM = mean(QM* ≥ QM − ε)``, ε = √(machine
+        ε) as metafor. Exact, over every distinct arrangement of the design's rows (tied
+        rows, as a factor's, counted once: k!/Π nᵢ!), when ``exact`` or when there are no
+        more of them than ``n``; otherwise ``n`` random permutations (``rng`` a seed or a
+        Generator), the observed arrangement among them, so p ≥ 1/n.
+        """
+        from math import factorial, prod
+
+        from .kernels.random_effects import random_effects_kernel, wald_test
+
+        labels = np.unique(self.design.X, axis=0, return_inverse=True)[1].reshape(-1)
+        counts = np.bincount(labels)
+        distinct = factorial(self.k) // prod(factorial(int(c)) for c in counts)
+        exact = bool(exact) or (exact is None and distinct <= n)
+        if exact:
+            if distinct > max_exact:
+                raise InputError(f"an exact permutation test needs {distinct:,} refits (more than "
+                                 f"max_exact = {max_exact:,}): use random permutations")
+            arrangements = _multiset_permutations(np.sort(labels))
+        else:
+            gen = np.random.default_rng(rng)
+            arrangements = np.stack([labels] + [gen.permutation(labels) for _ in range(n - 1)])
+        # Arrangement L gives study i the covariates of a row labelled L[i]: with the design
+        # held fixed, row σ(i) (an original row with that label) takes study i's data.
+        sigma = np.empty_like(arrangements)
+        rows = np.arange(arrangements.shape[0])[:, None]
+        sigma[rows, np.argsort(arrangements, axis=1, kind="stable")] = np.argsort(labels, kind="stable")
+        y = np.empty((self.k, arrangements.shape[0]))
+        v = np.empty_like(y)
+        y[sigma.T, rows.T] = self.studies.yi[:, None]
+        v[sigma.T, rows.T] = self.studies.vi[:, None]
+        r = random_effects_kernel(y, v, self.design.X, method=self.method, test=self.test,  # type: ignore[arg-type]
+                                  level=self.level, ci=False)
+        qm = wald_test(r.coef, r.cov, np.array(self.btt) - 1)
+        if self.test == "hksj":
+            qm = qm / len(self.btt)
+        tol = np.sqrt(np.finfo(float).eps)
+        p = (np.abs(r.stat) >= np.abs(self.statistic)[None] - tol).mean(axis=0)
+        qm_p = float((qm >= self.qm - tol).mean())
+        return PermutationTest(np.minimum(p, 1.0), qm_p, int(arrangements.shape[0]), exact)
 
     def plot_bubble(self, moderator: str | None = None, ax: Axes | None = None, *,
                     xlabel: str | None = None, ylabel: str | None = None) -> Axes:

@@ -97,3 +97,30 @@ for (cs in sub) {
                         paste(fits, collapse = ", ")))
 }
 writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/subgroups.json")
+# Exact permutation tests -> tests/data/metafor_regression/permutest.json: permutest(exact =
+# TRUE) on models small enough to enumerate (metafor counts distinct arrangements of the
+# design's rows, so tied rows - a factor - need fewer).
+perm <- list(list("bcg6_ablat", bcg[1:6, ], ~ ablat, c("ablat"), c()),
+             list("raudenbush7_weeks", ra[1:7, ], ~ weeks, c("weeks"), c()),
+             list("bcg9_alloc", bcg[1:9, ], ~ alloc, c("alloc"), c()))
+out <- c()
+for (cs in perm) {
+  name <- cs[[1]]; d <- cs[[2]]; f <- cs[[3]]; mods <- cs[[4]]
+  cols <- paste(sapply(mods, function(m) {
+    x <- d[[m]]
+    sprintf('"%s": %s', m, if (is.numeric(x)) num(x) else txt(x))
+  }), collapse = ", ")
+  fits <- c()
+  for (method in c("DL", "REML")) {
+    for (test in c("z", "knha")) {
+      m <- rma(yi, vi, mods = f, data = d, method = method, test = test, control = tight)
+      pt <- permutest(m, exact = TRUE, progbar = FALSE, control = list(tol = 1e-12))
+      fits <- c(fits, sprintf('"%s_%s": {"pval": %s, "QMp": %.17g, "iter": %d}', method, test,
+                              num(pt$pval), pt$QMp, pt$exact.iter))
+    }
+  }
+  out <- c(out, sprintf('"%s": {"yi": %s, "vi": %s, "mods": [%s], "columns": {%s}, "fits": {%s}}',
+                        name, num(d$yi), num(d$vi), paste0('"', mods, '"', collapse = ", "), cols,
+                        paste(fits, collapse = ", ")))
+}
+writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/permutest.json")

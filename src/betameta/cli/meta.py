@@ -35,12 +35,16 @@ from ._common import echo_json, save_figure, study_options
               help="Coefficients the moderator test QM covers, 1-based as metafor's (1 is the "
                    "intercept) [default: all but the intercept].")
 @click.option("--no-intercept", is_flag=True, help="Meta-regression without an intercept.")
+@click.option("--permutations", type=click.IntRange(2), default=None, metavar="N",
+              help="Permutation test of the moderators (metafor's permutest): exact when there "
+                   "are at most N distinct arrangements, else N random ones.")
+@click.option("--seed", type=int, default=None, help="Seed of the random permutations.")
 @click.option("--subgroup", metavar="COL",
               help="A meta-analysis per level of COL and the test of subgroup differences "
                    "(separate and common tau²); --plot then draws the grouped forest plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def meta_command(studies, method, test, level, plot, transf, mods, factors, references, btt,
-                 no_intercept, subgroup, as_json):
+                 no_intercept, permutations, seed, subgroup, as_json):
     """Fixed-effect, heterogeneity and random-effects meta-analysis of FILE.
 
     FILE is a CSV/TSV/Parquet table with one row per study. With --mods, also the
@@ -74,6 +78,12 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
                               level=level, btt=_names(btt) if btt else None,
                               intercept=not no_intercept, factors=_names(factors or ""),
                               reference=_pairs(references, "--reference"))
+    perm = None
+    if permutations:
+        if reg is None:
+            raise click.BadParameter("the permutation test is of moderators: give --mods",
+                                     param_hint="--permutations")
+        perm = reg.permutation_test(permutations, rng=seed)
     sub = None
     if subgroup:
         from ..subgroups import subgroup_analysis
@@ -88,6 +98,10 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
         payload = fit.to_dict()
         if reg is not None:
             payload["meta_regression"] = reg.to_dict()
+        if perm is not None:
+            payload["meta_regression"]["permutation"] = {
+                "n": perm.n, "exact": perm.exact, "qm_p": perm.qm_p,
+                "p": dict(zip(reg.terms, map(float, perm.p), strict=True))}
         if sub is not None:
             payload["subgroups"] = sub.to_dict()
         echo_json(payload)
@@ -96,6 +110,11 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
         for extra in (reg, sub):
             if extra is not None:
                 click.echo("\n" + extra.summary())
+        if perm is not None:
+            kind = "exact" if perm.exact else f"random, seed {seed}"
+            coefs = ", ".join(f"{t} {p:.4g}" for t, p in zip(reg.terms, perm.p, strict=True))
+            click.echo(f"Permutation test ({perm.n} arrangements, {kind}): QM p = {perm.qm_p:.4g}; "
+                       f"coefficients p: {coefs}")
 
 
 def _names(text: str) -> list[str]:
