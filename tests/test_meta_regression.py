@@ -221,3 +221,32 @@ def test_random_permutations_are_seeded_and_near_the_exact_test():
     assert abs(a.qm_p - case["fits"]["REML_z"]["QMp"]) < 0.1
     with pytest.raises(InputError, match="needs 2,520 refits"):
         fit.permutation_test(exact=True, max_exact=1000)
+
+
+LRT = json.loads((Path(__file__).parent / "data" / "metafor_regression" / "lrt.json").read_text())
+LRT_CASES = [(name, key) for name, case in LRT.items() for key in case["fits"]]
+
+
+@pytest.mark.parametrize(("name", "method"), LRT_CASES, ids=[f"{n}-{k}" for n, k in LRT_CASES])
+def test_fit_stats_and_likelihood_ratio_test_equal_metafor(name, method):
+    # fitstats() (logLik, deviance, AIC, BIC, AICc; ML and REML) of both models and
+    # anova(full, reduced) for ML and FE fits; 1e-9 as the other fits.
+    from betameta.regression import likelihood_ratio_test
+
+    case, ref = LRT[name], LRT[name]["fits"][method]
+    studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
+                         tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
+    full = meta_regression(studies, case["full"], method=method)
+    reduced = meta_regression(studies, case["reduced"], method=method)
+    for fit, tag in ((full, "full"), (reduced, "reduced")):
+        for kind in ("ML", "REML"):
+            s = fit.fit_stats(kind)
+            np.testing.assert_allclose([s.loglik, s.deviance, s.aic, s.bic, s.aicc],
+                                       ref[f"{tag}_{kind.lower()}"], rtol=1e-9, err_msg=f"{tag} {kind}")
+    if "lrt" in ref:
+        t = likelihood_ratio_test(full, reduced)
+        assert t.df == ref["df"]
+        np.testing.assert_allclose([t.lrt, t.p], [ref["lrt"], ref["lrt_p"]], rtol=1e-9)
+    elif method == "REML" and full.terms != reduced.terms:
+        with pytest.raises(InputError, match="REML likelihoods of models with different moderators"):
+            likelihood_ratio_test(full, reduced)

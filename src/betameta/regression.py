@@ -28,7 +28,7 @@ Research Synthesis and Meta-Analysis* (2nd ed.).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +42,8 @@ from .studies import StudyTable
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["Design", "MetaRegression", "PermutationTest", "Prediction", "design_matrix", "meta_regression"]
+__all__ = ["Design", "FitStats", "LikelihoodRatioTest", "MetaRegression", "PermutationTest",
+           "Prediction", "design_matrix", "likelihood_ratio_test", "meta_regression"]
 
 #: The intercept's name in term lists and JSON.
 INTERCEPT = "intercept"
@@ -240,6 +241,62 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class FitStats:
+    """:meth:`MetaRegression.fit_stats`: ``kind`` (ML or REML), ``loglik``, ``deviance``,
+    ``aic``, ``bic``, ``aicc`` and the number of parameters ``q``."""
+
+    kind: str
+    loglik: float
+    deviance: float
+    aic: float
+    bic: float
+    aicc: float
+    q: int
+
+
+@dataclass(frozen=True)
+class LikelihoodRatioTest:
+    """:func:`likelihood_ratio_test`: ``lrt = 2(ℓ_full − ℓ_reduced)`` on ``df`` with ``p``."""
+
+    lrt: float
+    df: int
+    p: float
+    kind: str
+
+
+def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> LikelihoodRatioTest:
+    """The likelihood-ratio test of a reduced model nested in a full one (metafor's
+    ``anova(full, reduced)``): both fitted to the same studies by ML (or FE), or by REML with
+    the same moderators (REML likelihoods of different fixed effects are not comparable, so
+    that is refused rather than computed).
+
+    Raises
+    ------
+    InputError
+        Other studies, other estimators, a model that is not smaller, or REML fits with
+        different moderators.
+    """
+    if full.studies is not reduced.studies and not (
+            np.array_equal(full.studies.yi, reduced.studies.yi)
+            and np.array_equal(full.studies.vi, reduced.studies.vi)):
+        raise InputError("the two fits are of different studies")
+    if full.method != reduced.method:
+        raise InputError(f"the fits use different estimators ({full.method}, {reduced.method})")
+    if full.method == "REML" and full.terms != reduced.terms:
+        raise InputError("REML likelihoods of models with different moderators are not comparable: "
+                         "fit both by ML (method='ML') to test moderators")
+    if full.method not in ("ML", "REML", "FE"):
+        raise InputError(f"a likelihood-ratio test needs ML, REML or FE fits, not {full.method}")
+    a, b = full.fit_stats(), reduced.fit_stats()
+    df = a.q - b.q
+    if df <= 0 or not set(reduced.terms) <= set(full.terms):
+        raise InputError(f"the reduced model ({', '.join(reduced.terms)}) is not nested in the full "
+                         f"one ({', '.join(full.terms)})")
+    lrt = max(0.0, 2.0 * (a.loglik - b.loglik))
+    return LikelihoodRatioTest(lrt, df, float(special.chdtrc(df, lrt)), a.kind)
+
+
+@dataclass(frozen=True)
 class PermutationTest:
     """Permutation p-values of a meta-regression (:meth:`MetaRegression.permutation_test`):
     ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements,
@@ -350,6 +407,39 @@ class MetaRegression:
         half_pi = crit * np.sqrt(se**2 + self.tau2)
         return Prediction(X, est, se, est - crit * se, est + crit * se, est - half_pi, est + half_pi)
 
+    def fit_stats(self, kind: str | None = None) -> FitStats:
+        """Log-likelihood, deviance, AIC, BIC and AICc at τ̂² (metafor's ``fitstats``).
+
+        ``kind`` ``ML`` or ``REML`` (default: REML for a REML fit, ML otherwise). With
+        ``W = diag(1/(vᵢ + τ̂²))``, ``RSS = Σwᵢ(yᵢ − xᵢ'b)²`` and q = p (+1 where τ² was
+        estimated): ``ℓ_ML = −½(k log 2π + Σ log(vᵢ + τ̂²) + RSS)``, deviance
+        ``−2(ℓ_ML − ℓ_sat)`` with ``ℓ_sat = −½Σ log(2πvᵢ)``; ``ℓ_REML = −½((k − p) log 2π +
+        Σ log(vᵢ + τ̂²) + log|X'WX| − log|X'X| + RSS)``, deviance ``−2ℓ_REML``; AIC ``−2ℓ + 2q``,
+        BIC ``−2ℓ + q log n``, AICc ``−2ℓ + 2qn'/(n' − q − 1)`` with ``n' = max(n, q + 2)``,
+        n = k (ML) or k − p (REML).
+        """
+        kind = kind or ("REML" if self.method == "REML" else "ML")
+        kind = check_option("kind", kind.upper(), ("ML", "REML"))
+        X, y, v = self.design.X, self.studies.yi, self.studies.vi
+        w = 1.0 / (v + self.tau2)
+        rss = float((w * (y - X @ self.estimate) ** 2).sum())
+        k, p = self.k, X.shape[1]
+        q = p + (self.method != "FE")
+        sum_log = float(np.log(v + self.tau2).sum())
+        if kind == "ML":
+            ll = -0.5 * (k * np.log(2 * np.pi) + sum_log + rss)
+            dev = -2.0 * (ll + 0.5 * float(np.log(2 * np.pi * v).sum()))
+            n = k
+        else:
+            logdet_w = np.linalg.slogdet((X * w[:, None]).T @ X)[1]
+            logdet_x = np.linalg.slogdet(X.T @ X)[1]
+            ll = -0.5 * ((k - p) * np.log(2 * np.pi) + sum_log + logdet_w - logdet_x + rss)
+            dev = -2.0 * ll
+            n = k - p
+        nn = max(n, q + 2)
+        return FitStats(kind, float(ll), float(dev), float(-2 * ll + 2 * q),
+                        float(-2 * ll + q * np.log(n)), float(-2 * ll + 2 * q * nn / (nn - q - 1)), q)
+
     def permutation_test(self, n: int = 1000, *, exact: bool | None = None,
                          rng: np.random.Generator | int | None = None,
                          max_exact: int = 1_000_000) -> PermutationTest:
@@ -458,6 +548,7 @@ class MetaRegression:
             "qm": {"stat": self.qm, "df": self.qm_df,
                    "df2": None if self.test == "z" else self.qm_df2, "p": self.qm_p,
                    "btt": list(self.btt)},
+            "fit_stats": asdict(self.fit_stats()),
         }
 
     def summary(self) -> str:
@@ -488,7 +579,9 @@ class MetaRegression:
         lines.append(f"Residual heterogeneity: QE = {_fmt(self.qe)} on {self.df} df "
                      f"(p = {_fmt_p(self.qe_p, np.log10(self.qe_p))})")
         tested = ", ".join(self.terms[i - 1] for i in self.btt)
-        if self.test == "hksj":
+        if not self.btt:
+            pass
+        elif self.test == "hksj":
             lines.append(f"Test of moderators ({tested}): F = {_fmt(self.qm)} on {self.qm_df} and "
                          f"{self.df} df (p = {_fmt_p(self.qm_p, np.log10(self.qm_p))})")
         else:
@@ -603,13 +696,13 @@ def meta_regression(
     coef, cov = r.coef[0], r.cov[0]
     if not np.all(np.isfinite(coef)):
         raise InputError("the design is singular for these studies' weights")
-    qm = float(wald_test(r.coef, r.cov, np.array(tested) - 1)[0])
     m = len(tested)
+    qm = float(wald_test(r.coef, r.cov, np.array(tested) - 1)[0]) if m else np.nan
     if test == "hksj":
-        qm /= m
-        qm_p = float(special.fdtrc(m, df, qm))
+        qm /= max(m, 1)
+        qm_p = float(special.fdtrc(m, df, qm)) if m else np.nan
     else:
-        qm_p = float(special.chdtrc(m, qm))
+        qm_p = float(special.chdtrc(m, qm)) if m else np.nan
     qe = float(r.qe[0])
     tau2 = float(r.tau2[0])
     i2, h2 = float(r.i2[0]), float(r.h2[0])
@@ -638,11 +731,8 @@ def meta_regression(
 
 def _btt(btt: Sequence[int | str] | None, terms: tuple[str, ...], intercept: bool) -> list[int]:
     """The tested coefficients as 1-based positions (validated)."""
-    if btt is None:
-        out = list(range(2 if intercept else 1, len(terms) + 1))
-        if not out:
-            raise InputError("the model has no moderators to test (give mods)")
-        return out
+    if btt is None:  # every moderator (none for the intercept-only model: QM is NaN)
+        return list(range(2 if intercept else 1, len(terms) + 1))
     out = []
     for b in btt:
         if isinstance(b, str) and not b.strip().lstrip("-").isdigit():

@@ -124,3 +124,35 @@ for (cs in perm) {
                         paste(fits, collapse = ", ")))
 }
 writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/permutest.json")
+# Fit statistics and likelihood-ratio tests -> tests/data/metafor_regression/lrt.json:
+# fitstats() (ML and REML log-likelihood, deviance, AIC, BIC, AICc) of every method's fit, and
+# anova(full, reduced) between nested ML fits (and REML fits with the same fixed effects are
+# not nested in the moderators: not compared).
+pairs <- list(list("bcg", bcg, ~ ablat + year, ~ ablat, c("ablat", "year"), c("ablat")),
+              list("bcg_int", bcg, ~ ablat, ~ 1, c("ablat"), c()),
+              list("raudenbush", ra, ~ weeks + tester, ~ weeks, c("weeks", "tester"), c("weeks")))
+out <- c()
+for (cs in pairs) {
+  name <- cs[[1]]; d <- cs[[2]]
+  cols <- paste(sapply(cs[[5]], function(m) {
+    x <- d[[m]]
+    sprintf('"%s": %s', m, if (is.numeric(x)) num(x) else txt(x))
+  }), collapse = ", ")
+  fits <- c()
+  for (method in c("ML", "REML", "DL", "FE")) {
+    full <- rma(yi, vi, mods = cs[[3]], data = d, method = method, control = tight)
+    red <- rma(yi, vi, mods = cs[[4]], data = d, method = method, control = tight)
+    fs <- function(m, col) num(fitstats(m, REML = col == "REML"))
+    lrt <- if (method %in% c("ML", "FE")) {
+      a <- anova(full, red)
+      sprintf(', "lrt": %.17g, "lrt_p": %.17g, "df": %d', a$LRT, a$pval, a$parms.f - a$parms.r)
+    } else ""
+    fits <- c(fits, sprintf('"%s": {"full_ml": %s, "full_reml": %s, "reduced_ml": %s, "reduced_reml": %s%s}',
+                            method, fs(full, "ML"), fs(full, "REML"), fs(red, "ML"), fs(red, "REML"), lrt))
+  }
+  out <- c(out, sprintf('"%s": {"yi": %s, "vi": %s, "full": [%s], "reduced": [%s], "columns": {%s}, "fits": {%s}}',
+                        name, num(d$yi), num(d$vi), paste0('"', cs[[5]], '"', collapse = ", "),
+                        if (length(cs[[6]])) paste0('"', cs[[6]], '"', collapse = ", ") else "",
+                        cols, paste(fits, collapse = ", ")))
+}
+writeLines(c("{", paste(out, collapse = ",\n"), "}"), "tests/data/metafor_regression/lrt.json")
