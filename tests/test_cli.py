@@ -224,3 +224,15 @@ def test_meta_permutation_test_json():
                            "--json").stdout)["meta_regression"]["permutation"]
     assert again == perm and perm["qm_p"] < 0.05
     assert run(*BCG_ARGS, "--permutations", "20").returncode == 2
+
+
+def test_bayes_with_moderators_json():
+    args = ["bayes", *BCG_ARGS[1:], "--mods", "ablat", "--tau-prior", "halfnormal:0.5", "--json"]
+    out = run(*args)
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert [c["term"] for c in d["coefficients"]] == ["intercept", "ablat"]
+    assert set(d["coefficients"][1]) >= {"mean", "sd", "median", "ci_low", "ci_high"}
+    assert d["coefficients"][1]["ci_high"] < 0  # latitude's effect (Colditz et al.'s finding)
+    normal = json.loads(run(*args, "--beta-prior", "normal:0,1").stdout)
+    assert normal["coefficients"][1]["bf_zero"] > 0 and d["coefficients"][1]["bf_zero"] is None

@@ -20,10 +20,38 @@ from ._common import TAU_PRIOR_HELP, echo_json, save_figure, study_options
               show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Posterior densities of mu and tau and the shrinkage plot (.png/.svg/.pdf).")
+@click.option("--mods", metavar="COL[,COL...]",
+              help="Moderators: the exact Bayesian meta-regression on these columns (bayesmeta's "
+                   "bmr; text columns are factors).")
+@click.option("--factor", "factors", metavar="COL[,COL...]",
+              help="Numeric moderator columns to treat as factors.")
+@click.option("--beta-prior", metavar="normal:MEAN,SD",
+              help="With --mods: a normal prior on every coefficient [default: flat].")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, as_json):
-    """Exact posterior of the normal-normal random-effects model for FILE."""
+def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, factors, beta_prior,
+                  as_json):
+    """Exact posterior of the normal-normal random-effects model for FILE (with --mods, of
+    the meta-regression)."""
     from ..bayes import bayes_meta, parse_mu_prior
+
+    if mods:
+        from ..bayes.regression import bayes_meta_regression
+        from .meta import _names
+
+        kw = {}
+        if beta_prior:
+            prior = parse_mu_prior(beta_prior)
+            if not prior.proper:
+                raise click.BadParameter("use normal:MEAN,SD (flat is the default)",
+                                         param_hint="--beta-prior")
+            kw = {"beta_mean": prior.mean, "beta_sd": prior.sd}
+        reg = bayes_meta_regression(studies, _names(mods), tau_prior, level=level,
+                                    factors=_names(factors or ""), **kw)
+        if as_json:
+            echo_json(reg.to_dict())
+        else:
+            click.echo(reg.summary())
+        return
 
     fit = bayes_meta(studies, tau_prior, parse_mu_prior(mu_prior), level=level,
                      interval=interval)

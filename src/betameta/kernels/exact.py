@@ -34,13 +34,78 @@ _EPS = 1e-6
 _W_MIN = 1e-17  # mixture components lighter than this are left out of quantiles
 
 
+@dataclass(frozen=True)
+class CoefficientPrior:
+    """The prior of the coefficients β of a meta-regression ``yᵢ ~ N(xᵢ'β, vᵢ + τ²)`` on the
+    design ``X`` (k, p), in the place of µ's: flat (every ``sd`` inf) or independent normals
+    ``βⱼ ~ N(meanⱼ, sdⱼ²)``. :func:`conditional` integrates β out given τ
+    (:func:`regression_conditional`); the intercept-only model with ``X = 1`` is µ's."""
+
+    X: np.ndarray
+    mean: np.ndarray
+    sd: np.ndarray
+
+    @property
+    def proper(self) -> bool:
+        return bool(np.all(np.isfinite(self.sd)))
+
+    @property
+    def scale(self) -> float:
+        """The largest prior sd (where the tail scan must look beyond, as for µ's)."""
+        return float(np.max(self.sd))
+
+    @property
+    def name(self) -> str:
+        if not self.proper:
+            return "flat"
+        return "normal(" + ", ".join(f"{m:g}±{s:g}" for m, s in zip(self.mean, self.sd, strict=True)) + ")"
+
+
+def regression_coefficients(tau: np.ndarray, y: np.ndarray, v: np.ndarray, prior: CoefficientPrior
+                            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``log p(y|τ)`` (n, m), and β | τ, y ~ N(b, C): ``b`` (n, m, p) and ``C`` (n, m, p, p), for
+    τ (n, m) and y, v (k, m) (no missing studies).
+
+    With ``W = diag(1/(vᵢ + τ²))`` and a normal prior ``N(b₀, S₀)`` as p pseudo-observations:
+    ``A = X'WX + S₀⁻¹``, ``b = A⁻¹(X'Wy + S₀⁻¹b₀)``, ``C = A⁻¹``,
+    ``log p(y|τ) = −½[(k − p_flat) log 2π + Σ log(vᵢ + τ²) + log|S₀| + log|A| + RSS]``,
+    ``RSS = Σwᵢ(yᵢ − xᵢ'b)² + (b − b₀)'S₀⁻¹(b − b₀)``; a flat prior drops the S₀ terms and
+    has ``p_flat = p`` (0 for a proper one). For ``X = 1`` this is µ's formula
+    (:func:`conditional_numpy`).
+    """
+    X = prior.X
+    k, p = X.shape
+    vt = v[:, None, :] + tau[None] ** 2  # (k, n, m)
+    w = 1.0 / vt
+    A = np.einsum("knm,kp,kq->nmpq", w, X, X)
+    r = np.einsum("knm,kp,km->nmp", w, X, y)
+    const = (k - p) * _LOG2PI
+    if prior.proper:
+        prec = 1.0 / prior.sd**2
+        A = A + np.diag(prec)
+        r = r + prec * prior.mean
+        const = k * _LOG2PI + float(np.log(prior.sd**2).sum())
+    C = np.linalg.inv(A)
+    b = np.einsum("nmpq,nmq->nmp", C, r)
+    resid = y[:, None, :] - np.einsum("kp,nmp->knm", X, b)
+    rss = (w * resid**2).sum(axis=0)
+    if prior.proper:
+        rss = rss + (((b - prior.mean) / prior.sd) ** 2).sum(axis=2)
+    ll = -0.5 * (const + np.log(vt).sum(axis=0) + np.linalg.slogdet(A)[1] + rss)
+    return ll, b, C
+
+
 def conditional(
-    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior
+    tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior | CoefficientPrior
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring).
+    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring); for a
+    meta-regression (a :class:`CoefficientPrior`) the first coefficient's mean and variance.
 
     From :data:`~betameta.kernels.classical.COMPILED_FROM` columns on, the compiled loop of
     :mod:`.exact_loops` (tested equal to the array code below)."""
+    if isinstance(mu, CoefficientPrior):
+        ll, b, C = regression_coefficients(tau, y, v, mu)
+        return ll, b[..., 0], C[..., 0, 0]
     if tau.shape[1] >= COMPILED_FROM and np.shape(y) == np.shape(v) and np.shape(y)[1] == tau.shape[1]:
         from .exact_loops import conditional as loop
 
@@ -353,8 +418,9 @@ def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = No
     lo, hi = prior.support
     u_lo = scale + np.log(1e-9) if lo_u is None else np.minimum(scale + np.log(1e-9), lo_u - 20.0)
     u_hi = scale + np.log(1e8) if hi_u is None else np.maximum(scale + np.log(1e8), hi_u + 20.0)
-    if mu.proper and mu.sd > 0:
-        u_hi = np.maximum(u_hi, np.log(mu.sd) + np.log(1e4))
+    prior_sd = mu.scale if isinstance(mu, CoefficientPrior) else mu.sd
+    if mu.proper and prior_sd > 0:
+        u_hi = np.maximum(u_hi, np.log(prior_sd) + np.log(1e4))
     dec = np.log(10.0)
 
     def slope_at(u1, step, low_end):
