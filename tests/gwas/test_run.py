@@ -296,3 +296,27 @@ def test_every_tau2_method_per_variant(synthetic, tmp_path, method, test):
                           ("re_pi_low", fit.pi_low), ("re_pi_high", fit.pi_high)):
             assert row[col] == pytest.approx(want, rel=1e-9, abs=1e-12 * se.min() ** 2), (i, col)
     assert "tau2_dl" not in res and run.summary["options"]["tau2_method"] == method
+
+
+def test_mrmega_from_the_command_line_counts_what_it_leaves_out(synthetic, tmp_path):
+    from click.testing import CliRunner
+
+    from betameta.cli.main import cli
+
+    out = tmp_path / "mr.parquet"
+    args = [arg for s, p in synthetic.paths.items() for arg in ("--study", f"{s}={p}")]
+    res = CliRunner().invoke(cli, ["gwas", *args, "--out", str(out), "--methods", "mrmega",
+                                   "--axes", "1", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_parquet(out)
+    assert {"mrmega_beta_0", "mrmega_beta_1", "mrmega_standard_error_1", "mrmega_chisq_assoc",
+            "mrmega_p_value_ancestry_het", "mrmega_neg_log_10_p_value_residual_het",
+            "mrmega_ln_bf"} <= set(table.columns)
+    summary = json.loads(Path(str(out) + ".summary.json").read_text())
+    unfitted = int((table["n_studies"] <= 3).sum())
+    assert summary["mrmega"] == {"axes": 1, "variants_not_fitted": unfitted}
+    assert table.loc[table["n_studies"] <= 3, "mrmega_chisq_assoc"].isna().all()
+    assert "MR-MEGA on 1 axes" in res.stdout
+    bad = CliRunner().invoke(cli, ["gwas", *args, "--out", str(tmp_path / "b.parquet"),
+                                   "--methods", "mrmega", "--axes", "2", "--no-plots"])
+    assert bad.exit_code == 2 and "at most 1 axes" in bad.stderr

@@ -605,6 +605,11 @@ def run_gwas(
                 drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
                          pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
             summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
+            if mr_axes is not None:
+                # MR-MEGA leaves out variants in k <= T + 2 studies (NaN there): counted.
+                t_axes = mr_axes.shape[1]
+                summary["mrmega"] = {"axes": t_axes, "variants_not_fitted": int(
+                    (result["n_studies"].to_numpy() <= t_axes + 2).sum())}
             for name, n in shared.items():
                 summary["per_study"][name]["shared_with_others"] = n
             summary["warnings"] = warnings
@@ -770,6 +775,9 @@ def summary_text(s: dict[str, Any]) -> str:
         al = ", ".join(f"{k} {v:,}" for k, v in c["aligned"].items() if v)
         lines.append(f"{name:<12}{c['rows']:>12,}{c['kept']:>12,}  {drops or 'none'} | {al}"
                      f" | lambda_GC {s['lambda_gc_inputs'][name]:.3f}")
+    if "mrmega" in s:
+        lines.append(f"MR-MEGA on {s['mrmega']['axes']} axes: {s['mrmega']['variants_not_fitted']:,} "
+                     f"variants in too few studies (k <= T + 2) not fitted (NaN)")
     lines += [f"warning: {w}" for w in s.get("warnings", [])]
     lines += ["", "top loci (1 Mb apart):"]
     for t in s["top_loci"]:
