@@ -38,3 +38,12 @@ def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
             if value.lower() == option.lower():
                 return option
     raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+
+
+def check_fit_options(method: object, test: object, level: float) -> tuple[str, str]:
+    """The τ² method and test of a classical fit, canonically spelled, and a level in (0, 1)
+    (the one check of :func:`betameta.meta_analysis` and
+    :func:`betameta.regression.meta_regression`)."""
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level}")
+    return check_option("method", method, TAU2_METHODS), check_option("test", test, TESTS)

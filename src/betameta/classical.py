@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from ._options import Tau2Method, TestType, check_fit_options, check_option
 from .errors import InputError
 from .kernels import classical_kernel, random_effects_kernel
 from .studies import StudyTable
@@ -481,10 +481,7 @@ def meta_analysis(
     """
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
-    method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
-    test = check_option("test", test, TESTS)  # type: ignore[assignment]
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+    method, test = check_fit_options(method, test, level)  # type: ignore[assignment]
     k = studies.k
     if k < 2:
         raise ValueError(f"a meta-analysis needs at least 2 studies, got {k}")

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from ._options import Tau2Method, TestType, check_fit_options, check_option
 from .errors import InputError
 from .studies import StudyTable
 
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["Design", "FitStats", "LikelihoodRatioTest", "MetaRegression", "PermutationTest",
-           "Prediction", "design_matrix", "likelihood_ratio_test", "meta_regression"]
+           "Prediction", "design_matrix", "likelihood_ratio_test", "meta_regression", "study_design"]
 
 #: The intercept's name in term lists and JSON.
 INTERCEPT = "intercept"
@@ -675,18 +675,9 @@ def meta_regression(
 
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
-    method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
-    test = check_option("test", test, TESTS)  # type: ignore[assignment]
-    if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
-    table = data if data is not None else studies.data
-    if table is None:
-        raise InputError("no moderators: these studies were not read from a table (pass data=)")
-    if len(table) != studies.k:
-        raise InputError(f"the moderators' table has {len(table)} rows for {studies.k} studies")
-    design = design_matrix(table.reset_index(drop=True), mods, intercept=intercept,
-                           factors=factors, reference=reference,
-                           source=str(table.attrs.get("source", "data")))
+    method, test = check_fit_options(method, test, level)  # type: ignore[assignment]
+    design = study_design(studies, mods, data=data, intercept=intercept, factors=factors,
+                          reference=reference)
     X, terms = design.X, design.terms
     p = X.shape[1]
     tested = _btt(btt, terms, intercept)
@@ -727,6 +718,20 @@ def meta_regression(
         tau2_ci_high=float(r.tau2_ci_high[0]), i2=i2, h2=h2, r2=r2, qe=qe,
         qe_p=float(special.chdtrc(df, qe)), qm=qm, qm_df=m, qm_df2=float(df), qm_p=qm_p,
         btt=tuple(tested))
+
+
+def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame | None = None,
+                 intercept: bool = True, factors: Sequence[str] = (),
+                 reference: Mapping[str, str] | None = None) -> Design:
+    """The design of a meta-regression of ``studies`` on ``mods``, from ``data`` or the
+    table the studies were read from (``studies.data``; its file named in messages)."""
+    table = data if data is not None else studies.data
+    if table is None:
+        raise InputError("no moderators: these studies were not read from a table (pass data=)")
+    if len(table) != studies.k:
+        raise InputError(f"the moderators' table has {len(table)} rows for {studies.k} studies")
+    return design_matrix(table.reset_index(drop=True), mods, intercept=intercept, factors=factors,
+                         reference=reference, source=str(table.attrs.get("source", "data")))
 
 
 def _btt(btt: Sequence[int | str] | None, terms: tuple[str, ...], intercept: bool) -> list[int]:

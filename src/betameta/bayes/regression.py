@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..errors import InputError
 from ..kernels.exact import CoefficientPrior, Mixture, TauGrid, regression_coefficients, tau_grid
-from ..regression import Design, design_matrix
+from ..regression import Design, study_design
 from ..studies import StudyTable
 from .marginals import NormalMixture, TauFunction
 from .priors import TauPrior, resolve_tau_prior
@@ -181,11 +181,8 @@ def bayes_meta_regression(
     >>> fit.terms
     ('intercept', 'lat')
     """
-    table = data if data is not None else studies.data
-    if table is None:
-        raise InputError("no moderators: these studies were not read from a table (pass data=)")
-    design = design_matrix(table.reset_index(drop=True), mods, intercept=intercept, factors=factors,
-                           reference=reference, source=str(table.attrs.get("source", "data")))
+    design = study_design(studies, mods, data=data, intercept=intercept, factors=factors,
+                          reference=reference)
     p = design.X.shape[1]
     if (beta_mean is None) != (beta_sd is None):
         raise InputError("give both beta_mean and beta_sd for a normal prior on the coefficients")

@@ -111,55 +111,64 @@ def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
                 tau[g, j] * tau[g, j], ys, vs, kk, mu_mean, mu_sd, vt, wt)
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _beta_f_at(t2, mh, vr, ys, vs, aa, kk):
+    """βF's conditional mean and variance and ``E[ζ²|τ,y]`` at τ² = ``t2`` (µ̂_τ = ``mh``,
+    V_τ = ``vr``) for the ``kk`` studies in ``ys``/``vs`` with fixed-effect weights ``aa``:
+    the formulas of :func:`~betameta.kernels.exact.theta_conditionals` and
+    :func:`~betameta.kernels.exact.zeta2_conditional_mean`."""
+    m_bf = 0.0
+    within = 0.0
+    ac = 0.0
+    r_bar = 0.0
+    ary = 0.0
+    z_within = 0.0
+    for i in range(kk):
+        yi, vi, a = ys[i], vs[i], aa[i]
+        vt = vi + t2
+        c, r = vi / vt, t2 / vt
+        m_bf += a * (r * yi + c * mh)
+        within += a * a * (vi * r)
+        ac += a * c
+        r_bar += a * r
+        ary += a * (r * yi)
+        z_within += a * vi * r * (1.0 - a)
+    spread = 0.0
+    dev = 0.0
+    for i in range(kk):
+        yi, vi, a = ys[i], vs[i], aa[i]
+        r = t2 / (vi + t2)
+        spread += a * (r - r_bar) ** 2
+        d = r * yi - ary - (r - r_bar) * mh
+        dev += a * d * d
+    return m_bf, within + ac * ac * vr, z_within + vr * spread + dev
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fixed_weights(y, v, j, ys, vs, aa):
+    """The studies of column j (finite effect and variance) and their weights ``(1/vᵢ)/Σ1/v``."""
+    kk = _present(y, v, j, ys, vs)
+    sw = 0.0
+    for i in range(kk):
+        sw += 1.0 / vs[i]
+    for i in range(kk):
+        aa[i] = (1.0 / vs[i]) / sw
+    return kk
+
+
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def beta_f_zeta2(tau, y, v, mu_hat, var, bf_mean, bf_var, z2):
-    """βF's conditional mean and variance and ``E[ζ²|τ,y]`` (n, m), as
-    :func:`~betameta.kernels.exact.theta_conditionals` and
-    :func:`~betameta.kernels.exact.zeta2_conditional_mean` compute them."""
+    """βF's conditional mean and variance and ``E[ζ²|τ,y]`` (n, m) (:func:`_beta_f_at`)."""
     k, m = y.shape
     n = tau.shape[0]
     for j in prange(m):
-        sw = 0.0
-        for i in range(k):
-            if y[i, j] == y[i, j] and v[i, j] == v[i, j]:
-                sw += 1.0 / v[i, j]
+        ys = np.empty(k)
+        vs = np.empty(k)
+        aa = np.empty(k)
+        kk = _fixed_weights(y, v, j, ys, vs, aa)
         for g in range(n):
-            t2 = tau[g, j] * tau[g, j]
-            mh, vr = mu_hat[g, j], var[g, j]
-            m_bf = 0.0
-            within = 0.0
-            ac = 0.0
-            r_bar = 0.0
-            ary = 0.0
-            z_within = 0.0
-            for i in range(k):
-                yi, vi = y[i, j], v[i, j]
-                if not (yi == yi and vi == vi):
-                    continue
-                a = (1.0 / vi) / sw
-                vt = vi + t2
-                c, r = vi / vt, t2 / vt
-                m_bf += a * (r * yi + c * mh)
-                within += a * a * (vi * r)
-                ac += a * c
-                r_bar += a * r
-                ary += a * (r * yi)
-                z_within += a * vi * r * (1.0 - a)
-            bf_mean[g, j] = m_bf
-            bf_var[g, j] = within + ac * ac * vr
-            spread = 0.0
-            dev = 0.0
-            for i in range(k):
-                yi, vi = y[i, j], v[i, j]
-                if not (yi == yi and vi == vi):
-                    continue
-                a = (1.0 / vi) / sw
-                vt = vi + t2
-                r = t2 / vt
-                spread += a * (r - r_bar) ** 2
-                d = r * yi - ary - (r - r_bar) * mh
-                dev += a * d * d
-            z2[g, j] = z_within + vr * spread + dev
+            bf_mean[g, j], bf_var[g, j], z2[g, j] = _beta_f_at(
+                tau[g, j] * tau[g, j], mu_hat[g, j], var[g, j], ys, vs, aa, kk)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -443,45 +452,16 @@ def grid_summaries(t_all, lp, edges, x, gw, vander, y, v, mu_mean, mu_sd, suppor
         out[8, j] = _mixture_quantile_col(w, means, sds, z_hi, probs[2], 1e-13, w_min)
         # βF and ζ²: their conditionals at the nodes and probes
         aa = np.empty(k)
-        sw0 = 0.0
-        for i in range(kk):
-            sw0 += 1.0 / vs[i]
-        for i in range(kk):
-            aa[i] = (1.0 / vs[i]) / sw0
+        _fixed_weights(y, v, j, ys, vs, aa)
         bf_m = np.empty(n + 2)
         bf_s = np.empty(n + 2)
         zeta2 = 0.0
         for g in range(n + 2):
-            t2 = t_all[g, j] * t_all[g, j]
-            mh, vr = mu_hat[g], var[g]
-            m_bf = 0.0
-            within = 0.0
-            ac = 0.0
-            r_bar = 0.0
-            ary = 0.0
-            z_within = 0.0
-            for i in range(kk):
-                yi, vi, a = ys[i], vs[i], aa[i]
-                vt = vi + t2
-                cc, rr = vi / vt, t2 / vt
-                m_bf += a * (rr * yi + cc * mh)
-                within += a * a * (vi * rr)
-                ac += a * cc
-                r_bar += a * rr
-                ary += a * (rr * yi)
-                z_within += a * vi * rr * (1.0 - a)
+            m_bf, var_bf, z2g = _beta_f_at(t_all[g, j] * t_all[g, j], mu_hat[g], var[g], ys, vs, aa, kk)
             bf_m[g] = m_bf
-            bf_s[g] = math.sqrt(within + ac * ac * vr)
+            bf_s[g] = math.sqrt(var_bf)
             if g < n:
-                spread = 0.0
-                dev = 0.0
-                for i in range(kk):
-                    yi, vi, a = ys[i], vs[i], aa[i]
-                    rr = t2 / (vi + t2)
-                    spread += a * (rr - r_bar) ** 2
-                    d = rr * yi - ary - (rr - r_bar) * mh
-                    dev += a * d * d
-                zeta2 += w[g] * (z_within + vr * spread + dev)
+                zeta2 += w[g] * z2g
         mean_bf = _mixture_mean(w, bf_m[:n], bf_m[n], bf_m[n + 1], log_f_end, s_hi, eps)
         out[9, j] = mean_bf
         out[10, j] = _mixture_sd(w, bf_m[:n], bf_s[:n], bf_m[n], bf_m[n + 1], bf_s[n], bf_s[n + 1],
