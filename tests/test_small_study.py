@@ -228,3 +228,19 @@ def test_gosh_samples_subsets_when_there_are_too_many():
     assert len(ax.collections[0].get_offsets()) == 2000
     frame = g.to_frame()
     assert frame.shape == (2000, 6 + 25) and (frame["k"] == frame.filter(like="in[").sum(axis=1)).all()
+
+
+@pytest.mark.parametrize("name", ["bcg_rr", "hackshaw", "egger2001"])
+def test_pet_peese_matches_regtest_lm(name):
+    # PET and PEESE are metafor's regtest(model = "lm") with predictors sei and vi: the limit
+    # estimate b0, its CI and its two-sided p from the weighted lm fit (metafor 3.8-1,
+    # make_metafor_extra.R section 12); 1e-10 relative (closed-form least squares both sides).
+    ref = EXTRA[f"petpeese_{name}"]
+    st = StudyTable(np.array(ref["yi"]), np.array(ref["vi"]), tuple(map(str, range(len(ref["yi"])))))
+    pp = meta_analysis(st, method="FE").pet_peese()
+    for fit, key in ((pp.pet, "pet"), (pp.peese, "peese")):
+        np.testing.assert_allclose([fit.limit_estimate, fit.limit_ci_low, fit.limit_ci_high, fit.limit_p],
+                                   [ref[key][k] for k in ("est", "ci_lb", "ci_ub", "p")], rtol=1e-10)
+    chosen = "PEESE" if ref["pet"]["p"] < 0.10 else "PET"
+    assert pp.chosen == chosen
+    assert pp.estimate == (pp.peese if chosen == "PEESE" else pp.pet).limit_estimate

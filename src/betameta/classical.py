@@ -109,7 +109,8 @@ class EggerTest:
 
     ``y = b0 + b1·seᵢ``; ``statistic`` tests ``b1 = 0`` (z for ``model="rma"`` on a z fit, t
     on ``df = k − 2`` for ``model="lm"`` and on an HKSJ fit); ``limit_estimate`` is ``b0``,
-    the effect as the standard error goes to 0.
+    the effect as the standard error goes to 0, with its interval and its two-sided
+    ``limit_p`` (the same test).
     """
 
     model: str
@@ -123,6 +124,24 @@ class EggerTest:
     limit_ci_high: float
     tau2: float
     predictor: str = "sei"
+    limit_p: float = float("nan")
+
+
+@dataclass(frozen=True)
+class PetPeese:
+    """PET-PEESE (Stanley & Doucouliagos 2014): ``pet`` (b0 of ``y = b0 + b1·seᵢ``) and
+    ``peese`` (b0 of ``y = b0 + b1·vᵢ``), both weighted least squares with weights 1/vᵢ and
+    a multiplicative dispersion; ``chosen`` is PEESE when PET's b0 differs from 0 at the
+    two-sided level ``alpha`` (a genuine effect: PEESE's quadratic bias model), PET
+    otherwise; ``estimate``/``ci_low``/``ci_high`` are the chosen b0's."""
+
+    pet: EggerTest
+    peese: EggerTest
+    alpha: float
+    chosen: str
+    estimate: float
+    ci_low: float
+    ci_high: float
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -361,7 +380,21 @@ class MetaAnalysis:
         limit = limit if predictor != "ni" else np.full(3, np.nan)
         return EggerTest(model, float(r.stat[0, 1]), float(r.p[0, 1]), s.k - 2 if test == "hksj" else None,
                          float(unit * r.coef[0, 1]), float(unit * r.se[0, 1]), *map(float, limit),
-                         float(c * c * r.tau2[0]), predictor)
+                         float(c * c * r.tau2[0]), predictor,
+                         float(r.p[0, 0]) if predictor != "ni" else float("nan"))
+
+    def pet_peese(self, alpha: float = 0.10) -> PetPeese:
+        """PET-PEESE (Stanley & Doucouliagos 2014; :class:`PetPeese`): the two Egger-type
+        weighted regressions (``egger_test(model="lm")`` on ``sei`` and on ``vi``) and the
+        conditional estimate: PEESE's intercept when PET's differs from 0 at two-sided
+        ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise."""
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+        pet = self.egger_test("lm", predictor="sei")
+        peese = self.egger_test("lm", predictor="vi")
+        use = peese if pet.limit_p < alpha else pet
+        return PetPeese(pet, peese, alpha, "PEESE" if use is peese else "PET", use.limit_estimate,
+                        use.limit_ci_low, use.limit_ci_high)
 
     def rank_test(self):
         """Begg's rank correlation test (metafor's ``ranktest``); see

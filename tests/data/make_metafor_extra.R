@@ -4,7 +4,7 @@
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
 # 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
-# 11. escalc() of the measures added for issue 16 (below).
+# 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions.
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
@@ -152,5 +152,21 @@ for (g in names(groups)) {
     out10 <- c(out10, sprintf('"escalc_%s": {%s, "yi": %s, "vi": %s}', m, cols, num(e$yi), num(e$vi)))
   }
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10), collapse = ",\n"), "\n}"),
+# 12. PET and PEESE: regtest(model = "lm") with predictors sei and vi; the limit estimate b0,
+#     its CI and its two-sided p from the weighted lm fit (Stanley & Doucouliagos 2014).
+out11 <- c()
+pp <- list(bcg_rr = bcg, hackshaw = dat.hackshaw1998, egger2001 =
+             escalc(measure = "OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.egger2001))
+for (nm in names(pp)) {
+  d <- pp[[nm]]
+  res <- sapply(c("sei", "vi"), function(pred) {
+    r <- regtest(rma(yi, vi, data = d, method = "FE"), model = "lm", predictor = pred)
+    cf <- coef(summary(r$fit))
+    sprintf('"%s": {"est": %.17g, "ci_lb": %.17g, "ci_ub": %.17g, "p": %.17g}',
+            c(sei = "pet", vi = "peese")[[pred]], r$est, r$ci.lb, r$ci.ub, cf[1, 4])
+  })
+  out11 <- c(out11, sprintf('"petpeese_%s": {"yi": %s, "vi": %s, %s}', nm, num(d$yi), num(d$vi),
+                            paste(res, collapse = ", ")))
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11), collapse = ",\n"), "\n}"),
            "tests/data/metafor_extra/refs.json")
