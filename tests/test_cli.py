@@ -236,3 +236,14 @@ def test_bayes_with_moderators_json():
     assert d["coefficients"][1]["ci_high"] < 0  # latitude's effect (Colditz et al.'s finding)
     normal = json.loads(run(*args, "--beta-prior", "normal:0,1").stdout)
     assert normal["coefficients"][1]["bf_zero"] > 0 and d["coefficients"][1]["bf_zero"] is None
+
+
+def test_drop_missing_from_the_command_line(tmp_path):
+    path = tmp_path / "m.csv"
+    path.write_text("yi,sei\n0.1,0.2\n,0.3\n0.4,0.25\n0.2,0.1\n")
+    refused = run("meta", str(path), "--effect", "yi", "--se", "sei")
+    assert refused.returncode == 2 and "row 2, column 'yi': missing value" in refused.stderr
+    kept = run("meta", str(path), "--effect", "yi", "--se", "sei", "--drop-missing", "--json")
+    assert kept.returncode == 0, kept.stderr
+    assert "1 of 4 rows left out for missing values in yi, sei (rows 2)" in kept.stderr
+    assert json.loads(kept.stdout)["k"] == 3

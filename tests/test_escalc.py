@@ -184,3 +184,30 @@ def test_se_from_reported_ci_and_p_value_recovers_escalc(tmp_path):
     bad = frame.assign(lo=frame["hi"])  # an estimate outside its interval: refused, row named
     with pytest.raises(InputError, match="row 1: the estimate does not lie inside"):
         load_studies(bad, effect="rr", ci_low="lo", ci_high="hi", ratio=True)
+
+
+def test_missing_raw_values_are_refused_or_dropped_and_counted(tmp_path):
+    import warnings
+
+    from betameta import InputError, InputNote, load_studies
+
+    path = tmp_path / "t.csv"
+    path.write_text("study,ai,bi,ci,di\nA,4,119,11,128\nB,,300,29,274\nC,3,228,11,209\n"
+                    "D,62,13536,248,12619\n")
+    with pytest.raises(InputError, match=r"t.csv: row 2, column 'ai': missing value \(1 row in all; "
+                                         r"drop_missing"):
+        load_studies(path, measure="OR")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = load_studies(path, measure="OR", drop_missing=True)
+    notes = [str(w.message) for w in caught if issubclass(w.category, InputNote)]
+    assert notes == ["%s: 1 of 4 rows left out for missing values in ai, bi, ci, di (rows 2)" % path]
+    assert st.labels == ("A", "C", "D")
+    # The same effects as the table without that row.
+    np.testing.assert_array_equal(st.yi, load_studies(_frame_without(path, 1), measure="OR").yi)
+
+
+def _frame_without(path, row):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype={"study": str}).drop(index=row).reset_index(drop=True)

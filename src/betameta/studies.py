@@ -144,6 +144,7 @@ def load_studies(
     p_value: str | None = None,
     ci_level: float = 0.95,
     ratio: bool = False,
+    drop_missing: bool = False,
 ) -> StudyTable:
     """Build a :class:`StudyTable` from a DataFrame or a file.
 
@@ -176,6 +177,12 @@ def load_studies(
     ratio
         The effect and its interval are ratios (OR, RR, HR …): their logs are used, the
         scale on which the interval is symmetric.
+    drop_missing
+        Rows with a missing value in a column the effects are computed from are refused by
+        default (naming the row and column); with ``drop_missing`` they are left out,
+        counted and named in an :class:`~betameta.errors.InputNote` (metafor omits them
+        with a warning). Studies keep their labels (row numbers when there is no label
+        column).
 
     Raises
     ------
@@ -200,6 +207,9 @@ def load_studies(
     else:
         labels = tuple(str(i + 1) for i in range(frame.shape[0]))
 
+    frame, labels = _missing_rows(frame, labels, _used_columns(frame, measure, columns, effect, se,
+                                                              variance, ci_low, ci_high, p_value),
+                                  drop_missing, source)
     raw = n = tables = None
     if measure is not None:
         if effect is not None or se is not None or variance is not None:
@@ -243,6 +253,45 @@ def load_studies(
             _positive(vi, variance, source)  # type: ignore[arg-type]
     frame.attrs["source"] = source  # named in messages about its other columns (moderators)
     return StudyTable(yi, vi, labels, measure, raw, n, tables, frame)
+
+
+def _used_columns(frame, measure, columns, *named) -> list[str]:
+    """The columns the effects of this call are computed from (those the table has)."""
+    if measure is not None:
+        measure = check_option("measure", measure, MEASURES)
+        wanted = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
+    elif any(c is not None for c in named):
+        wanted = [c for c in named if c is not None]
+    else:
+        wanted = ["yi", "vi" if "vi" in frame.columns else "sei"]
+    return [c for c in wanted if c in frame.columns]
+
+
+def _missing_rows(frame: pd.DataFrame, labels: tuple[str, ...], used: list[str], drop: bool,
+                  source: str) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Refuse, or with ``drop`` leave out and count, the rows missing a value in ``used``."""
+    if not used:
+        return frame, labels
+    cells = frame[used].apply(lambda c: c.isna() | (c.astype(str).str.strip() == ""))
+    missing = cells.any(axis=1).to_numpy()
+    if not missing.any():
+        return frame, labels
+    rows = np.flatnonzero(missing)
+    if not drop:
+        col = used[int(np.argmax(cells.iloc[rows[0]].to_numpy()))]
+        raise InputError(f"{source}: row {rows[0] + 1}, column {col!r}: missing value "
+                         f"({rows.size} row{'s' if rows.size > 1 else ''} in all; drop_missing / "
+                         "--drop-missing leaves them out, counted)")
+    if rows.size == len(frame):
+        raise InputError(f"{source}: every row misses a value in {used}")
+    from .tables import note
+
+    shown = ", ".join(str(r + 1) for r in rows[:10]) + (" …" if rows.size > 10 else "")
+    note(f"{source}: {rows.size} of {len(frame)} rows left out for missing values in "
+         f"{', '.join(used)} (rows {shown})")
+    keep = ~missing
+    return (frame[keep].reset_index(drop=True),
+            tuple(lab for lab, k in zip(labels, keep, strict=True) if k))
 
 
 def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source) -> np.ndarray:

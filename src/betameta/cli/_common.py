@@ -36,7 +36,7 @@ def study_options(func: Callable) -> Callable:
     def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
                 measure: str | None, study: str | None, columns: tuple[str, ...], sep: str | None,
                 encoding: str | None, ci_low: str | None, ci_high: str | None,
-                p_value: str | None, ratio: bool, **kwargs: Any) -> Any:
+                p_value: str | None, ratio: bool, drop_missing: bool, **kwargs: Any) -> Any:
         from ..studies import load_studies
 
         mapping = {}
@@ -48,7 +48,8 @@ def study_options(func: Callable) -> Callable:
         studies = load_studies(file, effect=effect, se=se, variance=variance,
                                measure=measure.upper() if measure else None,  # type: ignore[arg-type]
                                study=study, columns=mapping, sep=sep, encoding=encoding,
-                               ci_low=ci_low, ci_high=ci_high, p_value=p_value, ratio=ratio)
+                               ci_low=ci_low, ci_high=ci_high, p_value=p_value, ratio=ratio,
+                               drop_missing=drop_missing)
         return func(studies, *args, **kwargs)
 
     options = [
@@ -68,6 +69,9 @@ def study_options(func: Callable) -> Callable:
                      "else 1..k]."),
         click.option("--column", "columns", multiple=True, metavar="NAME=COL",
                      help="Map a raw column name (n1, m1, sd1, ai, ri ...) to a column."),
+        click.option("--drop-missing", is_flag=True,
+                     help="Leave out (and count) rows with a missing value in the columns the "
+                          "effects come from [default: refuse them, naming the row]."),
     ]
     command = table_options(command)
     for option in reversed(options):
