@@ -201,7 +201,7 @@ def test_missing_raw_values_are_refused_or_dropped_and_counted(tmp_path):
         warnings.simplefilter("always")
         st = load_studies(path, measure="OR", drop_missing=True)
     notes = [str(w.message) for w in caught if issubclass(w.category, InputNote)]
-    assert notes == ["%s: 1 of 4 rows left out for missing values in ai, bi, ci, di (rows 2)" % path]
+    assert notes == [f"{path}: 1 of 4 rows left out for missing values in ai, bi, ci, di (rows 2)"]
     assert st.labels == ("A", "C", "D")
     # The same effects as the table without that row.
     np.testing.assert_array_equal(st.yi, load_studies(_frame_without(path, 1), measure="OR").yi)
