@@ -211,3 +211,42 @@ def _frame_without(path, row):
     import pandas as pd
 
     return pd.read_csv(path, dtype={"study": str}).drop(index=row).reset_index(drop=True)
+
+
+@pytest.mark.parametrize("measure", ["OR", "RR", "RD"])
+@pytest.mark.parametrize("to", ["all", "only0", "if0all", "none"])
+@pytest.mark.parametrize("add", [0.5, 0.25])
+@pytest.mark.parametrize("drop00", [False, True])
+def test_continuity_correction_options_match_escalc(measure, to, add, drop00):
+    # escalc(add, to, drop00) on Yusuf et al.'s table 6 (zero cells, double-zero trials),
+    # metafor 3.8-1 (make_metafor_extra.R section 13); NaN where escalc gives NA or a
+    # non-finite value. Closed forms: 1e-12.
+    from betameta.effect_sizes import table_effects
+
+    extra = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
+    t = extra["yusuf6_tables"]
+    a, n1, c, n2 = (np.array(t[k], dtype=float) for k in ("ai", "n1", "ci", "n2"))
+    yi, vi = table_effects(np.stack([a, n1 - a, c, n2 - c]), measure, add=add, to=to, drop00=drop00)
+    ref = extra[f"cc_{measure}_{to}_{add:g}_{str(drop00).lower()}"]
+    want_y, want_v = (np.array([np.nan if x is None else x for x in ref[k]]) for k in ("yi", "vi"))
+    finite = np.isfinite(yi) & np.isfinite(vi)
+    np.testing.assert_array_equal(finite, np.isfinite(want_y) & np.isfinite(want_v))
+    np.testing.assert_allclose(yi[finite], want_y[finite], rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(vi[finite], want_v[finite], rtol=1e-12)
+
+
+def test_drop00_and_no_correction_through_load_studies(tmp_path):
+    import warnings
+
+    from betameta import InputError, InputNote, load_studies
+
+    path = tmp_path / "s.csv"
+    path.write_text("study,ai,n1,ci,n2\nA,14,56,15,58\nB,0,9,0,8\nC,0,25,3,25\nD,3,38,6,31\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        st = load_studies(path, measure="OR", drop00=True)
+    assert st.labels == ("A", "C", "D") and st.tables.shape == (4, 3)
+    assert any("1 of 4 tables without events" in str(w.message) for w in caught
+               if issubclass(w.category, InputNote))
+    with pytest.raises(InputError, match=r"row 2: the OR of a table with a zero cell is not finite"):
+        load_studies(path, measure="OR", to="none")

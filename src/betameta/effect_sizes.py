@@ -142,10 +142,39 @@ def two_by_two(data: pd.DataFrame, columns: Mapping[str, str] | None = None,
 TABLE_MEASURES = ("OR", "RR", "RD", "PETO")
 
 
-def table_effects(cells: np.ndarray, measure: str) -> tuple[np.ndarray, np.ndarray]:
-    """``yi`` and ``vi`` of a 2×2 measure from ``(4, k)`` tables (ai, bi, ci, di), with
-    escalc's ½ added to every cell of a table with a zero cell (module docstring)."""
-    ai, bi, ci, di = cells + 0.5 * (cells == 0).any(axis=0)
+#: escalc's ``to``: which tables get ``add`` added to each cell.
+CORRECTIONS = ("only0", "all", "if0all", "none")
+
+
+def table_effects(cells: np.ndarray, measure: str, *, add: float = 0.5, to: str = "only0",
+                  drop00: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """``yi`` and ``vi`` of a 2×2 measure from ``(4, k)`` tables (ai, bi, ci, di).
+
+    escalc's continuity correction: ``add`` (½) is added to every cell of the tables
+    ``to`` names — ``only0`` those with a zero cell (the default), ``all`` every table,
+    ``if0all`` every table when any has a zero cell, ``none`` none (zero cells then give
+    infinite log ratios). ``drop00``: tables with no events, or only events, in both groups
+    give NaN (escalc's NA) and are not corrected.
+    """
+    to = check_option("to", to, CORRECTIONS)
+    if not (np.isfinite(add) and add >= 0):
+        raise InputError(f"add must be a finite number >= 0, got {add}")
+    cells = np.asarray(cells, dtype=float)
+    zero = (cells == 0).any(axis=0)
+    double = ((cells[0] == 0) & (cells[2] == 0)) | ((cells[1] == 0) & (cells[3] == 0))
+    fix = {"only0": zero, "all": np.ones_like(zero), "if0all": np.full_like(zero, zero.any()),
+           "none": np.zeros_like(zero)}[to]
+    if drop00:
+        fix = fix & ~double
+    ai, bi, ci, di = cells + add * fix
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi, vi = _table_outcome(ai, bi, ci, di, measure)
+    if drop00:
+        yi, vi = np.where(double, np.nan, yi), np.where(double, np.nan, vi)
+    return yi, vi
+
+
+def _table_outcome(ai, bi, ci, di, measure):
     n1, n2 = ai + bi, ci + di
     if measure == "PETO":
         n, m1 = n1 + n2, ai + ci

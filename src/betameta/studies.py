@@ -145,6 +145,9 @@ def load_studies(
     ci_level: float = 0.95,
     ratio: bool = False,
     drop_missing: bool = False,
+    add: float = 0.5,
+    to: str = "only0",
+    drop00: bool = False,
 ) -> StudyTable:
     """Build a :class:`StudyTable` from a DataFrame or a file.
 
@@ -183,6 +186,11 @@ def load_studies(
         counted and named in an :class:`~betameta.errors.InputNote` (metafor omits them
         with a warning). Studies keep their labels (row numbers when there is no label
         column).
+    add, to, drop00
+        For the 2×2 measures (OR, RR, RD, PETO): escalc's continuity correction (``add``
+        added to every cell of the tables ``to`` names: ``only0``, ``all``, ``if0all`` or
+        ``none``) and ``drop00``, which leaves out, counted, the tables with no events or only
+        events in both groups (see :func:`~betameta.effect_sizes.table_effects`).
 
     Raises
     ------
@@ -217,7 +225,14 @@ def load_studies(
         measure = check_option("measure", measure, MEASURES)  # type: ignore[assignment]
         if measure in TABLE_MEASURES:  # the tables are read once, kept for MH/Peto pooling
             tables = two_by_two(frame, columns, source)
-            yi, vi = table_effects(tables, measure)
+            yi, vi = table_effects(tables, measure, add=add, to=to, drop00=drop00)
+            if drop00 and np.isnan(yi).any():
+                frame, labels, tables, yi, vi = _drop_double_zero(frame, labels, tables, yi, vi, source)
+            bad = np.flatnonzero(~(np.isfinite(yi) & np.isfinite(vi) & (vi > 0)))
+            if bad.size:
+                raise InputError(f"{source}: row {bad[0] + 1}: the {measure} of a table with a zero "
+                                 f"cell is not finite without a continuity correction (add={add:g}, "
+                                 f"to={to!r})")
         else:
             yi, vi = escalc(measure, frame, columns, source)
         names = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
@@ -253,6 +268,24 @@ def load_studies(
             _positive(vi, variance, source)  # type: ignore[arg-type]
     frame.attrs["source"] = source  # named in messages about its other columns (moderators)
     return StudyTable(yi, vi, labels, measure, raw, n, tables, frame)
+
+
+def _drop_double_zero(frame, labels, tables, yi, vi, source):
+    """drop00: the tables without events (or with only events) in both groups left out,
+    counted and named."""
+    from .tables import note
+
+    gone = np.isnan(yi)
+    rows = np.flatnonzero(gone)
+    if rows.size == yi.size:
+        raise InputError(f"{source}: every table has no events (or only events) in both groups")
+    note(f"{source}: {rows.size} of {yi.size} tables without events (or with only events) in both "
+         f"groups left out (drop00; rows {', '.join(str(r + 1) for r in rows[:10])}"
+         f"{' …' if rows.size > 10 else ''})")
+    keep = ~gone
+    return (frame[keep].reset_index(drop=True),
+            tuple(lab for lab, k in zip(labels, keep, strict=True) if k), tables[:, keep], yi[keep],
+            vi[keep])
 
 
 def _used_columns(frame, measure, columns, *named) -> list[str]:

@@ -4,7 +4,8 @@
 # 2. regtest() on Knapp-Hartung fits (test = "knha"): t on k - 2 df.
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
 # 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
-# 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions.
+# 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions;
+# 13. escalc's add/to/drop00 options.
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
@@ -168,5 +169,24 @@ for (nm in names(pp)) {
   out11 <- c(out11, sprintf('"petpeese_%s": {"yi": %s, "vi": %s, %s}', nm, num(d$yi), num(d$vi),
                             paste(res, collapse = ", ")))
 }
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11), collapse = ",\n"), "\n}"),
+# 13. escalc's continuity-correction options (add, to, drop00) for OR, RR and RD on Yusuf et
+#     al.'s table 6 (zero cells and double-zero trials): NA where escalc gives NA.
+out12 <- c()
+for (m in c("OR", "RR", "RD")) {
+  for (to in c("all", "only0", "if0all", "none")) {
+    for (add in c(0.5, 0.25)) {
+      for (d00 in c(FALSE, TRUE)) {
+        e <- suppressWarnings(escalc(measure = m, ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = y6,
+                                     add = add, to = to, drop00 = d00))
+        out12 <- c(out12, sprintf('"cc_%s_%s_%g_%s": {"yi": %s, "vi": %s}', m, to, add,
+                                  tolower(d00), num(ifelse(is.finite(e$yi), e$yi, NA)),
+                                  num(ifelse(is.finite(e$vi), e$vi, NA))))
+      }
+    }
+  }
+}
+out12 <- c(out12, sprintf('"yusuf6_tables": {"ai": %s, "n1": %s, "ci": %s, "n2": %s}', num(y6$ai), num(y6$n1i),
+                          num(y6$ci), num(y6$n2i)))
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12),
+                                 collapse = ",\n"), "\n}"),
            "tests/data/metafor_extra/refs.json")

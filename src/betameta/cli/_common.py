@@ -36,7 +36,8 @@ def study_options(func: Callable) -> Callable:
     def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
                 measure: str | None, study: str | None, columns: tuple[str, ...], sep: str | None,
                 encoding: str | None, ci_low: str | None, ci_high: str | None,
-                p_value: str | None, ratio: bool, drop_missing: bool, **kwargs: Any) -> Any:
+                p_value: str | None, ratio: bool, drop_missing: bool, add: float, to: str,
+                drop00: bool, **kwargs: Any) -> Any:
         from ..studies import load_studies
 
         mapping = {}
@@ -49,7 +50,7 @@ def study_options(func: Callable) -> Callable:
                                measure=measure.upper() if measure else None,  # type: ignore[arg-type]
                                study=study, columns=mapping, sep=sep, encoding=encoding,
                                ci_low=ci_low, ci_high=ci_high, p_value=p_value, ratio=ratio,
-                               drop_missing=drop_missing)
+                               drop_missing=drop_missing, add=add, to=to, drop00=drop00)
         return func(studies, *args, **kwargs)
 
     options = [
@@ -69,6 +70,13 @@ def study_options(func: Callable) -> Callable:
                      "else 1..k]."),
         click.option("--column", "columns", multiple=True, metavar="NAME=COL",
                      help="Map a raw column name (n1, m1, sd1, ai, ri ...) to a column."),
+        click.option("--add", type=click.FloatRange(0), default=0.5, show_default=True,
+                     help="2x2 measures: the continuity correction added to the cells (escalc's add)."),
+        click.option("--to", type=click.Choice(["only0", "all", "if0all", "none"]), default="only0",
+                     show_default=True, help="2x2 measures: the tables that get --add (escalc's to)."),
+        click.option("--drop00", is_flag=True,
+                     help="2x2 measures: leave out (and count) tables without events, or with only "
+                          "events, in both groups."),
         click.option("--drop-missing", is_flag=True,
                      help="Leave out (and count) rows with a missing value in the columns the "
                           "effects come from [default: refuse them, naming the row]."),
