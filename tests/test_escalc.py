@@ -224,7 +224,7 @@ def test_continuity_correction_options_match_escalc(measure, to, add, drop00):
     from betameta.effect_sizes import table_effects
 
     extra = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "refs.json").read_text())
-    t = extra["yusuf6_tables"]
+    t = extra["cc_data_yusuf6"]
     a, n1, c, n2 = (np.array(t[k], dtype=float) for k in ("ai", "n1", "ci", "n2"))
     yi, vi = table_effects(np.stack([a, n1 - a, c, n2 - c]), measure, add=add, to=to, drop00=drop00)
     ref = extra[f"cc_{measure}_{to}_{add:g}_{str(drop00).lower()}"]

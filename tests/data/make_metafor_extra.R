@@ -185,7 +185,7 @@ for (m in c("OR", "RR", "RD")) {
     }
   }
 }
-out12 <- c(out12, sprintf('"yusuf6_tables": {"ai": %s, "n1": %s, "ci": %s, "n2": %s}', num(y6$ai), num(y6$n1i),
+out12 <- c(out12, sprintf('"cc_data_yusuf6": {"ai": %s, "n1": %s, "ci": %s, "n2": %s}', num(y6$ai), num(y6$n1i),
                           num(y6$ci), num(y6$n2i)))
 writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12),
                                  collapse = ",\n"), "\n}"),
