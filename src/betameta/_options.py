@@ -13,7 +13,7 @@ Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
 TestType = Literal["z", "hksj"]
 Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "VR", "MN", "MNLN",
                   "PR", "PLO", "PAS", "PFT", "IR", "IRLN", "IRS", "IRFT", "IRR", "IRD", "SMCR",
-                  "SMCC", "PETO", "UCOR"]
+                  "SMCC", "PETO", "UCOR", "SMDH", "SMD1"]
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
 

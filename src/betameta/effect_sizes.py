@@ -6,7 +6,11 @@ Conventions match ``escalc`` (metafor 3.8) with its defaults ``vtype="LS"``,
 * MD: ``yi = m1 - m2``, ``vi = sd1²/n1 + sd2²/n2``.
 * SMD: Hedges' g, ``yi = J · (m1 - m2) / sp`` with the exact correction
   ``J = Γ(m/2) / (√(m/2) Γ((m-1)/2))``, ``m = n1 + n2 - 2`` (Hedges 1981), and
-  ``vi = 1/n1 + 1/n2 + yi² / (2 (n1 + n2))``.
+  ``vi = 1/n1 + 1/n2 + yi² / (2 (n1 + n2))``. SMDH (Bonett 2009, variances not assumed
+  equal): ``yi = J(m) (m1 − m2)/s̄``, ``s̄² = (sd1² + sd2²)/2``, and ``vi = J² [yi² (sd1⁴/(n1−1) +
+  sd2⁴/(n2−1)) / (2 (sd1² + sd2²)²) + (sd1²/(n1−1) + sd2²/(n2−1)) / s̄²]`` (escalc's, with
+  the corrected yi inside); SMD1 (Glass's Δ, standardised by group 2's sd):
+  ``yi = J(n2 − 1) (m1 − m2)/sd2``, ``vi = 1/n1 + 1/n2 + yi²/(2 n2)``.
 * OR, RR, RD from 2×2 tables (``ai, bi, ci, di`` or ``ai, n1, ci, n2``): a table
   with a zero cell gets 1/2 added to each of its cells, for RD too (as escalc does: a
   double-zero study then has RD 0 with a positive variance).
@@ -50,6 +54,8 @@ __all__ = ["RAW_COLUMNS", "TABLE_MEASURES", "escalc", "table_effects", "two_by_t
 RAW_COLUMNS: dict[str, tuple[str, ...]] = {
     "MD": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
     "SMD": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "SMDH": ("n1", "m1", "sd1", "n2", "m2", "sd2"),
+    "SMD1": ("n1", "m1", "n2", "m2", "sd2"),
     "OR": ("ai", "bi", "ci", "di"),
     "RR": ("ai", "bi", "ci", "di"),
     "RD": ("ai", "bi", "ci", "di"),
@@ -220,20 +226,30 @@ def escalc(
     def col(key: str, **kw: bool) -> np.ndarray:
         return _column(data, cols.get(key, key), key, source, **kw)
 
-    if measure in ("MD", "SMD"):
+    if measure in ("MD", "SMD", "SMDH", "SMD1"):
         n1, n2 = col("n1", nonneg=True, whole=True), col("n2", nonneg=True, whole=True)
-        sd1, sd2 = col("sd1", nonneg=True), col("sd2", nonneg=True)
+        sd2 = col("sd2", nonneg=True)
+        sd1 = sd2 if measure == "SMD1" else col("sd1", nonneg=True)  # Glass's Δ needs no sd1
         m1, m2 = col("m1"), col("m2")
         for arr, key in ((n1, "n1"), (n2, "n2"), (sd1, "sd1"), (sd2, "sd2")):
             _positive(arr, cols.get(key, key), source)
         if measure == "MD":
             return m1 - m2, sd1**2 / n1 + sd2**2 / n2
-        df = n1 + n2 - 2
+        df = n2 - 1 if measure == "SMD1" else n1 + n2 - 2
         bad = np.flatnonzero(df < 1)
         if bad.size:
-            raise InputError(f"{source}: row {bad[0] + 1}: SMD needs n1 + n2 > 2")
-        sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
+            need = "n2 > 1" if measure == "SMD1" else "n1 + n2 > 2"
+            raise InputError(f"{source}: row {bad[0] + 1}: {measure} needs {need}")
         j = np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
+        if measure == "SMD1":
+            yi = j * (m1 - m2) / sd2
+            return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * n2)
+        if measure == "SMDH":
+            s2 = (sd1**2 + sd2**2) / 2
+            yi = j * (m1 - m2) / np.sqrt(s2)
+            w1, w2 = sd1**2 / (n1 - 1), sd2**2 / (n2 - 1)
+            return yi, j**2 * (yi**2 * (sd1**2 * w1 + sd2**2 * w2) / (8 * s2 * s2) + (w1 + w2) / s2)
+        sp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / df)
         yi = j * (m1 - m2) / sp
         return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * (n1 + n2))
     if measure in TABLE_MEASURES:

@@ -141,7 +141,10 @@ esc <- list(
              "m1i = m1i, m2i = m2i, sd1i = sd1i, sd2i = sd2i, ni = ni, ri = ri"),
   TBL = list(data.frame(ai = c(0, 3, 5), bi = c(10, 7, 15), ci = c(2, 1, 0), di = c(8, 9, 16)),
              "ai = ai, bi = bi, ci = ci, di = di"))
-groups <- list(PR = c("PR", "PLO", "PAS", "PFT"), IR = c("IR", "IRLN", "IRS", "IRFT"),
+esc$SMD <- list(data.frame(m1i = c(10.2, 5.5, 7.1, 3.0), sd1i = c(2.1, 1.5, 3.0, 0.8), n1i = c(20, 15, 9, 40),
+                          m2i = c(8.1, 5.9, 6.0, 2.2), sd2i = c(2.5, 1.2, 2.2, 1.4), n2i = c(22, 14, 12, 35)),
+                "m1i = m1i, sd1i = sd1i, n1i = n1i, m2i = m2i, sd2i = sd2i, n2i = n2i")
+groups <- list(SMD = c("SMDH", "SMD1"), PR = c("PR", "PLO", "PAS", "PFT"), IR = c("IR", "IRLN", "IRS", "IRFT"),
                IRR = c("IRR", "IRD"), MN = c("MN", "MNLN"), COR = c("COR", "UCOR"), ROM = c("ROM", "CVR", "VR"),
                SMC = c("SMCR", "SMCC"), TBL = "PETO")
 out10 <- c()

@@ -424,8 +424,8 @@ _TAU_SPECS: dict[str, tuple[tuple[int, ...], Callable[..., TauPrior]]] = {
 #: Measures whose heterogeneity τ has no unit of the outcome: log ratios (OR, RR, IRR, ROM,
 #: CVR, VR) and logs of means and rates (a change of unit shifts them, τ stays), standardised
 #: mean differences, correlations, Fisher's z and proportions on any scale.
-UNIT_FREE = ("OR", "RR", "SMD", "ZCOR", "COR", "ROM", "CVR", "VR", "MNLN", "PR", "PLO", "PAS", "PFT",
-             "IRR", "IRLN")
+UNIT_FREE = ("OR", "RR", "SMD", "SMDH", "SMD1", "ZCOR", "COR", "ROM", "CVR", "VR", "MNLN", "PR",
+             "PLO", "PAS", "PFT", "IRR", "IRLN")
 
 
 def uisd(n: np.ndarray, v: np.ndarray) -> float:
