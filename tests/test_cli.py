@@ -247,3 +247,17 @@ def test_drop_missing_from_the_command_line(tmp_path):
     assert kept.returncode == 0, kept.stderr
     assert "1 of 4 rows left out for missing values in yi, sei (rows 2)" in kept.stderr
     assert json.loads(kept.stdout)["k"] == 3
+
+
+def test_mantel_haenszel_of_incidence_rates(tmp_path):
+    # Nielweise et al. (2008): rma.mh(measure = "IRR") gives log IRR -0.41517520 (metafor
+    # 3.8-1, tests/data/metafor_extra/refs.json mhrate_nielweise_IRR).
+    path = tmp_path / "n.csv"
+    path.write_text("x1,t1,x2,t2\n7,1344,11,1988\n8,1600,8,1461\n3,12012,14,10962\n6,1536,10,1503\n"
+                    "1,370,1,483\n1,729,8,913\n17,6760,15,6840\n3,1107,7,1015\n2,320,3,440\n")
+    out = run("meta", str(path), "--measure", "IRR", "--method", "MH", "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["estimate"] == pytest.approx(-0.41517520, abs=1e-7)
+    text = run("meta", str(path), "--measure", "IRR", "--method", "MH")
+    assert text.returncode == 0 and "as a ratio" in text.stdout
+    assert "Mantel-Haenszel test: X2 = " in text.stdout

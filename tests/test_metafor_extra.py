@@ -174,3 +174,21 @@ def test_summary_back_transforms_ratios():
     assert "back-transformed" not in fit.summary(transf="none")
     lecture = StudyTable(np.array([1.0, 2.0]), np.array([0.5, 0.4]), ("a", "b"), measure="MD")
     assert "back-transformed" not in meta_analysis(lecture).summary()
+
+
+@pytest.mark.parametrize("name", ["nielweise_IRR", "nielweise_IRD", "nielweise_zeros_IRR",
+                                  "nielweise_zeros_IRD"])
+def test_mantel_haenszel_rates_match_rma_mh(name):
+    # rma.mh(measure = "IRR" | "IRD", x1i, t1i, x2i, t2i) on Nielweise et al. (2008) and on a
+    # copy with a zero count and a double-zero study (make_metafor_extra.R section 14):
+    # closed forms, 1e-12 (I² to 1e-10: metafor's percent).
+    from betameta.pooled import mantel_haenszel_rates
+
+    ref = REFS[f"mhrate_{name}"]
+    measure = name.rsplit("_", 1)[1]
+    fit = mantel_haenszel_rates(np.array([ref["x1"], ref["t1"], ref["x2"], ref["t2"]]), measure)
+    np.testing.assert_allclose([fit.estimate, fit.se, fit.z, fit.p, fit.q, fit.q_p, fit.h2],
+                               [ref[k] for k in ("b", "se", "z", "p", "q", "q_p", "h2")], rtol=1e-12)
+    assert 100 * fit.i2 == pytest.approx(ref["i2"], rel=1e-10) and fit.k == ref["k"]
+    if measure == "IRR":
+        np.testing.assert_allclose([fit.cmh, fit.cmh_p], [ref["mh"], ref["mh_p"]], rtol=1e-12)

@@ -31,12 +31,13 @@ from scipy import optimize, special
 from .errors import InputError
 from .kernels.classical import chi2_sf
 
-__all__ = ["PooledTables", "mantel_haenszel", "peto"]
+__all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
 
 
 @dataclass(frozen=True)
 class PooledTables:
-    """A Mantel–Haenszel or Peto fit (estimates on the log scale for OR and RR)."""
+    """A Mantel–Haenszel or Peto fit (estimates on the log scale for OR, RR and IRR; ``cmh``:
+    the Cochran–Mantel–Haenszel test for OR, the Mantel–Haenszel test of rates for IRR)."""
 
     method: str
     measure: str
@@ -75,14 +76,17 @@ class PooledTables:
         lines = [f"{name} meta-analysis, k = {self.k}, measure {self.measure}",
                  f"estimate {self.estimate:.4f} (se {self.se:.4f}), {pct} [{self.ci_low:.4f}, "
                  f"{self.ci_high:.4f}], z = {self.z:.4f}, p = {self.p:.4g}"]
-        if self.measure in ("OR", "RR"):
+        if self.measure in ("OR", "RR", "IRR"):
             lines.append(f"as a ratio: {np.exp(self.estimate):.4f} [{np.exp(self.ci_low):.4f}, "
                          f"{np.exp(self.ci_high):.4f}]")
         lines.append(f"heterogeneity: Q = {self.q:.4f} (df {self.q_df}, p = {self.q_p:.4g}), "
                      f"I2 = {100 * self.i2:.1f}%, H2 = {self.h2:.4f}")
         if self.cmh is not None:
-            lines.append(f"Cochran-Mantel-Haenszel test: X2 = {self.cmh:.4f} (df 1, p = {self.cmh_p:.4g}); "
-                         f"Tarone's test: X2 = {self.tarone:.4f} (p = {self.tarone_p:.4g})")
+            test = "Cochran-Mantel-Haenszel" if self.measure == "OR" else "Mantel-Haenszel"
+            line = f"{test} test: X2 = {self.cmh:.4f} (df 1, p = {self.cmh_p:.4g})"
+            if self.tarone is not None:
+                line += f"; Tarone's test: X2 = {self.tarone:.4f} (p = {self.tarone_p:.4g})"
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -215,3 +219,51 @@ def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
     keep = va > 0
     return _finish("PETO", "OR", a.size, est, 1 / va.sum(), (a - ea)[keep] / va[keep],
                    1 / va[keep], level)
+
+
+def mantel_haenszel_rates(counts: np.ndarray, measure: Literal["IRR", "IRD"] = "IRR", *,
+                          level: float = 0.95) -> PooledTables:
+    """Mantel–Haenszel pooling of incidence rates (metafor's ``rma.mh`` with person-time).
+
+    ``counts`` ``(4, k)``: events ``x1``, person-time ``t1``, events ``x2``, person-time ``t2``
+    per study; ``T = t1 + t2``. IRR: ``log(R/S)``, ``R = Σx1t2/T``, ``S = Σx2t1/T``, with
+    Greenland & Robins' (1985) variance ``Σ(t1t2(x1 + x2)/T²)/(RS)``, and the
+    Mantel–Haenszel test of IRR = 1 (continuity corrected): ``(|Σx1 − ΣE| − ½)²/ΣV``,
+    ``E = (x1 + x2)t1/T``, ``V = (x1 + x2)t1t2/T²``. IRD: ``Σw(x1/t1 − x2/t2)/Σw``,
+    ``w = t1t2/T``, variance ``Σw²(x1/t1² + x2/t2²)/(Σw)²``. Q about the pooled outcome
+    from escalc's IRR/IRD (½ added where a group has no events; studies without events in
+    both groups left out of Q).
+
+    References
+    ----------
+    Greenland & Robins (1985); Rothman, Greenland & Lash (2008), ch. 15.
+    """
+    import pandas as pd
+
+    from .effect_sizes import escalc
+
+    if measure not in ("IRR", "IRD"):
+        raise ValueError(f"measure={measure!r} is not one of IRR, IRD")
+    c = np.asarray(counts, dtype=float)
+    if c.ndim != 2 or c.shape[0] != 4:
+        raise InputError(f"counts must be an array of shape (4, k): x1, t1, x2, t2; got {c.shape}")
+    x1, t1, x2, t2 = c
+    if not np.all(np.isfinite(c)) or np.any(x1 < 0) or np.any(x2 < 0) or np.any(t1 <= 0) or np.any(t2 <= 0):
+        raise InputError("events must be counts >= 0 and person-times > 0")
+    big_t = t1 + t2
+    keep = ~((x1 == 0) & (x2 == 0))
+    yi, vi = escalc(measure, pd.DataFrame({"x1": x1[keep], "t1": t1[keep], "x2": x2[keep],
+                                           "t2": t2[keep]}))
+    if measure == "IRD":
+        w = t1 * t2 / big_t
+        est = np.sum(w * (x1 / t1 - x2 / t2)) / w.sum()
+        var = np.sum(w * w * (x1 / t1**2 + x2 / t2**2)) / w.sum() ** 2
+        return _finish("MH", measure, x1.size, est, var, yi, vi, level)
+    r, s = x1 * t2 / big_t, x2 * t1 / big_t
+    est = np.log(r.sum() / s.sum())
+    var = np.sum(t1 * t2 * (x1 + x2) / big_t**2) / (r.sum() * s.sum())
+    e = (x1 + x2) * t1 / big_t
+    v = (x1 + x2) * t1 * t2 / big_t**2
+    mh = (abs(x1.sum() - e.sum()) - 0.5) ** 2 / v.sum()
+    return _finish("MH", measure, x1.size, est, var, yi, vi, level, cmh=float(mh),
+                   cmh_p=float(chi2_sf(np.array(mh), np.array(1.0))[0]))

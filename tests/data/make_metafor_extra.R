@@ -5,7 +5,7 @@
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
 # 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
 # 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions;
-# 13. escalc's add/to/drop00 options.
+# 13. escalc's add/to/drop00 options; 14. rma.mh for IRR and IRD.
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
@@ -190,6 +190,23 @@ for (m in c("OR", "RR", "RD")) {
 }
 out12 <- c(out12, sprintf('"cc_data_yusuf6": {"ai": %s, "n1": %s, "ci": %s, "n2": %s}', num(y6$ai), num(y6$n1i),
                           num(y6$ci), num(y6$n2i)))
-writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12),
+# 14. rma.mh for incidence rates (IRR, IRD) on Nielweise et al. (2008) and on a copy with a
+#     zero count and a double-zero study.
+out13 <- c()
+nw0 <- dat.nielweise2008
+nw0$x1i[5] <- 0
+nw0$x1i[6] <- 0
+nw0$x2i[6] <- 0
+for (nm in c("nielweise", "nielweise_zeros")) {
+  d <- if (nm == "nielweise") dat.nielweise2008 else nw0
+  for (m in c("IRR", "IRD")) {
+    f <- rma.mh(measure = m, x1i = x1i, t1i = t1i, x2i = x2i, t2i = t2i, data = d)
+    extra <- if (m == "IRR") sprintf(', "mh": %.17g, "mh_p": %.17g', f$MH, f$MHp) else ""
+    out13 <- c(out13, sprintf('"mhrate_%s_%s": {"x1": %s, "t1": %s, "x2": %s, "t2": %s, "b": %.17g, "se": %.17g, "z": %.17g, "p": %.17g, "q": %.17g, "q_p": %.17g, "i2": %.17g, "h2": %.17g, "k": %d%s}',
+                              nm, m, num(d$x1i), num(d$t1i), num(d$x2i), num(d$t2i), f$b, f$se, f$zval,
+                              f$pval, f$QE, f$QEp, f$I2, f$H2, f$k, extra))
+  }
+}
+writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13),
                                  collapse = ",\n"), "\n}"),
            "tests/data/metafor_extra/refs.json")

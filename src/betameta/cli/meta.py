@@ -15,7 +15,7 @@ from ._common import echo_json, save_figure, study_options
 @click.option("--method", type=click.Choice(TAU2_METHODS + ("MH", "PETO"), case_sensitive=False),
               default="REML", show_default=True,
               help="tau² estimator (FE: common effect only), or MH (Mantel-Haenszel) / PETO "
-                   "pooling of 2x2 tables (--measure OR, RR, RD).")
+                   "pooling of 2x2 tables (--measure OR, RR, RD) or MH of rates (IRR, IRD).")
 @click.option("--test", type=click.Choice(TESTS, case_sensitive=False), default="z",
               show_default=True, help="Inference for the random-effects mean.")
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,
@@ -53,8 +53,16 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
     """
     if method.upper() in ("MH", "PETO"):
         from ..errors import InputError
-        from ..pooled import mantel_haenszel, peto
+        from ..pooled import mantel_haenszel, mantel_haenszel_rates, peto
 
+        if method.upper() == "MH" and studies.measure in ("IRR", "IRD"):
+            pooled = mantel_haenszel_rates(studies.raw.to_numpy(dtype=float).T, studies.measure,
+                                           level=level)
+            if as_json:
+                echo_json(pooled.to_dict())
+            else:
+                click.echo(pooled.summary())
+            return
         if studies.tables is None:
             raise InputError(f"--method {method.upper()} pools 2x2 tables: give --measure OR, RR "
                              "or RD and the columns ai, bi, ci, di (or ai, n1, ci, n2)")
