@@ -5,7 +5,7 @@
 # 3. rma.mh() and rma.peto(); 4. trimfill(estimator = "R0"); 5. fsn(); 6. influence(); 7. regtest() predictors;
 # 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
 # 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions;
-# 13. escalc's add/to/drop00 options; 14. rma.mh for IRR and IRD.
+# 13. escalc's add/to/drop00 options; 14. rma.mh for IRR and IRD; 15. selmodel (own file).
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()
@@ -210,3 +210,16 @@ for (nm in c("nielweise", "nielweise_zeros")) {
 writeLines(paste0("{\n", paste(c(out, out2, out3, out4, out5, out6, out7, out8, out9, out10, out11, out12, out13),
                                  collapse = ",\n"), "\n}"),
            "tests/data/metafor_extra/refs.json")
+# 15. selmodel(type = "stepfun") on Hackshaw et al. (1998), ML and FE fits, two sets of cut
+#     points, metafor's default optimiser -> tests/data/metafor_extra/selmodel.json.
+sel <- c()
+for (m in c("ML", "FE")) {
+  for (st in list(c(0.025, 1), c(0.025, 0.5, 1))) {
+    s <- selmodel(rma(yi, vi, data = dat.hackshaw1998, method = m, control = list(threshold = 1e-12,
+                  maxiter = 10000)), type = "stepfun", steps = st)
+    sel <- c(sel, sprintf('"hackshaw_%s_%d": {"yi": %s, "vi": %s, "steps": %s, "method": "%s", "beta": %.17g, "se": %.17g, "tau2": %.17g, "delta": %s, "se_delta": %s, "lrt": %.17g, "lrt_p": %.17g, "ll": %.17g}',
+                          m, length(st), num(dat.hackshaw1998$yi), num(dat.hackshaw1998$vi), num(st), m,
+                          s$beta, s$se, s$tau2, num(s$delta), num(s$se.delta), s$LRT, s$LRTp, s$ll))
+  }
+}
+writeLines(c("{", paste(sel, collapse = ",\n"), "}"), "tests/data/metafor_extra/selmodel.json")
