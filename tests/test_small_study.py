@@ -63,13 +63,13 @@ def test_rank_test_and_trim_and_fill_match_metafor(name):
                                        rtol=CLOSED)
 
 
-@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith("trimfill_R0_")])
-def test_trim_and_fill_r0_matches_metafor(name):
+@pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith(("trimfill_R0_", "trimfill_Q0_"))])
+def test_trim_and_fill_r0_and_q0_match_metafor(name):
     ref = EXTRA[name]
     method = name.rsplit("_", 1)[1]
     yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
     fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method=method)
-    tf = fit.trim_and_fill(estimator="R0")
+    tf = fit.trim_and_fill(estimator=name.split("_")[1])
     assert (tf.k0, tf.side) == (ref["k0"], ref["side"])
     assert tf.se_k0 == pytest.approx(ref["se_k0"], rel=CLOSED)
     est = tf.fit.fixed if method == "FE" else tf.fit.random
@@ -277,3 +277,11 @@ def test_selection_model_refuses_empty_intervals():
         meta_analysis(st).selection_model((1e-6, 1.0))
     with pytest.raises(InputError, match="steps must increase"):
         meta_analysis(st).selection_model((0.5, 0.1, 1.0))
+
+
+def test_q0_refuses_where_it_is_not_defined():
+    # Egger et al. (2001): metafor's trimfill(estimator = "Q0") stops with an error there too.
+    ref = EXTRA["trimfill_R0_egger2001_FE"]
+    st = StudyTable(np.array(ref["yi"]), np.array(ref["vi"]), tuple(map(str, range(len(ref["yi"])))))
+    with pytest.raises(ValueError, match="the Q0 estimator is not defined"):
+        meta_analysis(st, method="FE").trim_and_fill(estimator="Q0")

@@ -412,7 +412,7 @@ class MetaAnalysis:
 
         return rank_test(self)
 
-    def trim_and_fill(self, *, estimator: Literal["L0", "R0"] = "L0",
+    def trim_and_fill(self, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
                       side: Literal["left", "right"] | None = None):
         """Duval and Tweedie's trim and fill (metafor's ``trimfill``); see
         :func:`betameta.small_study.trim_and_fill`."""

@@ -5,7 +5,8 @@
   ``(yᵢ − µ̂_FE)/√(vᵢ − V_FE)`` and the variances ``vᵢ``; the p-value is exact without
   ties and from the normal approximation with tie-corrected variance otherwise (R's
   ``cor.test(method = "kendall", exact = TRUE)``, as metafor uses it).
-* Trim and fill (Duval & Tweedie 2000), estimator L0 or R0: on the side where studies
+* Trim and fill (Duval & Tweedie 2000), estimator L0, R0 or Q0
+  (``k − ½ − √(2k² − 4S_r + ¼)``, Duval 2005): on the side where studies
   are missing (by default the side opposite to the slope of the Egger-type meta-regression
   on √vᵢ, as metafor chooses it), the k₀ most extreme studies are trimmed and the pooled
   estimate re-fitted, iterating until k₀ settles; with ranks ``r`` of ``|yᵢ − µ̂|`` (ties by
@@ -70,12 +71,21 @@ def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
     dev = y - centre
     ranks = stats.rankdata(np.abs(dev), method="ordinal")
     signed = np.sign(dev) * ranks
-    if estimator == "L0":
+    if estimator in ("L0", "Q0"):
         s_r = signed[signed > 0].sum()
-        k0 = (4 * s_r - k * (k + 1)) / (2 * k - 1)
+        if estimator == "L0":
+            k0 = (4 * s_r - k * (k + 1)) / (2 * k - 1)
+        else:
+            root = 2 * k * k - 4 * s_r + 0.25
+            if root < 0:  # metafor's trimfill fails here too
+                raise ValueError("the Q0 estimator is not defined for these studies (its square "
+                                 f"root's argument is {root:g} < 0): use L0 or R0")
+            k0 = k - 0.5 - np.sqrt(root)
         var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0
                   - 18 * k * k0**2 - 18 * k * k0 + 6 * k * k * k0) / 24
-        return k0, 4 * np.sqrt(var_sr) / (2 * k - 1)
+        if estimator == "L0":
+            return k0, 4 * np.sqrt(var_sr) / (2 * k - 1)
+        return k0, 2 * np.sqrt(var_sr) / np.sqrt((k - 0.5) ** 2 - k0 * (2 * k - k0 - 1))
     # R0: the run of the largest ranks that are all on the positive side.
     order = np.argsort(-ranks)
     run = 0
@@ -86,12 +96,12 @@ def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
     return run - 1.0, np.sqrt(2 * max(0.0, run - 1.0) + 2)
 
 
-def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0"] = "L0",
+def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
                   side: Literal["left", "right"] | None = None, max_iter: int = 100) -> TrimAndFill:
     """Duval and Tweedie's trim and fill with the fit's own τ² method (module docstring)."""
     from .studies import StudyTable
 
-    estimator = check_option("estimator", estimator, ("L0", "R0"))  # type: ignore[assignment]
+    estimator = check_option("estimator", estimator, ("L0", "R0", "Q0"))  # type: ignore[assignment]
     s = fit.studies
     if side is None:
         # metafor's choice: against the slope of the Egger-type meta-regression on √vᵢ, fitted
