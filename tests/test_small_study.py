@@ -285,3 +285,18 @@ def test_q0_refuses_where_it_is_not_defined():
     st = StudyTable(np.array(ref["yi"]), np.array(ref["vi"]), tuple(map(str, range(len(ref["yi"])))))
     with pytest.raises(ValueError, match="the Q0 estimator is not defined"):
         meta_analysis(st, method="FE").trim_and_fill(estimator="Q0")
+
+
+def test_cumulative_forest_plot_draws_each_step(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ref = EXTRA["trimfill_R0_bcg_rr_REML"]
+    st = StudyTable(np.array(ref["yi"]), np.array(ref["vi"]), tuple(f"s{i}" for i in range(len(ref["yi"]))))
+    fit = meta_analysis(st)
+    order = np.arange(st.k)[::-1]
+    ax = fit.plot_cumulative(order)
+    table = fit.cumulative(order)
+    np.testing.assert_allclose(ax.collections[1].get_offsets()[:, 0], table["estimate"])
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"+ {s}" for s in table["study"]]
+    ax.figure.savefig(tmp_path / "c.png")

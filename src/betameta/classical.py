@@ -336,6 +336,25 @@ class MetaAnalysis:
             rows.append(self._row(self.refit(sub), s.labels[int(take[-1])]))
         return pd.DataFrame(rows)
 
+    def plot_cumulative(self, order: np.ndarray | list | None = None, ax=None):
+        """Forest plot of the cumulative meta-analysis (metafor's ``forest(cumul(fit))``): one
+        row per step, labelled ``+ study``, the estimate and its CI after that study joined
+        (:meth:`cumulative`, in the same ``order``). Returns the axes."""
+        import matplotlib.pyplot as plt
+
+        table = self.cumulative(order)
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6.5, 0.3 * len(table) + 1.2))
+        ys = np.arange(len(table), 0, -1)
+        ax.hlines(ys, table["ci_low"], table["ci_high"], color="black", lw=1)
+        ax.scatter(table["estimate"], ys, marker="D", s=25, color="#31688e", zorder=3)
+        ax.set_yticks(ys, [f"+ {lab}" for lab in table["study"]], fontsize=8)
+        ax.axvline(0.0, color="grey", lw=0.8, ls=":")
+        for side in ("right", "top"):
+            ax.spines[side].set_visible(False)
+        ax.set_xlabel(f"cumulative estimate ({self.random.method}), {100 * self.level:g}% CI")
+        return ax
+
     def egger_test(self, model: Literal["rma", "lm"] = "rma", *,
                    predictor: Literal["sei", "vi", "ni", "ninv", "sqrtninv"] = "sei") -> EggerTest:
         """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest``).
