@@ -261,3 +261,24 @@ def test_mantel_haenszel_of_incidence_rates(tmp_path):
     text = run("meta", str(path), "--measure", "IRR", "--method", "MH")
     assert text.returncode == 0 and "as a ratio" in text.stdout
     assert "Mantel-Haenszel test: X2 = " in text.stdout
+
+
+def test_bias_and_influence_commands():
+    # dat.bcg (log RR, REML): metafor 3.8-1's fsn gives Rosenthal 598, Orwin 13, Rosenberg 370
+    # and trimfill(estimator = "Q0") 1 study on the right (tests/data/metafor_extra/refs.json).
+    bias = ["bias", *BCG_ARGS[1:]]
+    out = run(*bias, "--estimator", "Q0", "--json")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    assert {m: f["n"] for m, f in d["fail_safe_n"].items()} == {"Rosenthal": 598, "Orwin": 13,
+                                                                "Rosenberg": 370}
+    assert (d["trim_and_fill"]["k0"], d["trim_and_fill"]["side"]) == (1, "right")
+    # No BCG trial has a one-sided p below 0.025 for a harmful effect: the selection model is
+    # reported as not estimable, the rest of the report stands.
+    assert "no study has a one-sided p-value in (0, 0.025]" in d["selection_model"]["error"]
+    assert "Selection model (steps 0.5, 1): estimate" in run(*bias, "--steps", "0.5,1").stdout
+    infl = run("influence", *BCG_ARGS[1:], "--json")
+    assert infl.returncode == 0, infl.stderr
+    rows = json.loads(infl.stdout)
+    assert len(rows["influence"]) == len(rows["leave_one_out"]) == 13
+    assert {"rstudent", "cooks_d", "dfbetas", "influential"} <= set(rows["influence"][0])

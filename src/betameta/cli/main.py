@@ -10,6 +10,7 @@ import click
 
 from ..errors import InputError, InputNote
 from .bayes import bayes_command, sensitivity_command
+from .bias import bias_command, influence_command
 from .gwas import gwas_command
 from .hier import hier_command
 from .meta import meta_command
@@ -69,6 +70,8 @@ def cli() -> None:
 
 
 cli.add_command(meta_command)
+cli.add_command(bias_command)
+cli.add_command(influence_command)
 cli.add_command(bayes_command)
 cli.add_command(sensitivity_command)
 cli.add_command(hier_command)
