@@ -282,3 +282,8 @@ def test_bias_and_influence_commands():
     rows = json.loads(infl.stdout)
     assert len(rows["influence"]) == len(rows["leave_one_out"]) == 13
     assert {"rstudent", "cooks_d", "dfbetas", "influential"} <= set(rows["influence"][0])
+
+
+def test_moderators_with_mantel_haenszel_are_refused():
+    out = run(*BCG_ARGS, "--method", "MH", "--mods", "ablat")
+    assert out.returncode == 2 and "pools tables without moderators" in out.stderr

@@ -53,6 +53,10 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
     """
     if method.upper() in ("MH", "PETO"):
         from ..errors import InputError
+
+        if mods or subgroup or permutations:
+            raise InputError(f"--method {method.upper()} pools tables without moderators: use a tau² "
+                             "method (REML, DL, ...) with --mods, --subgroup or --permutations")
         from ..pooled import mantel_haenszel, mantel_haenszel_rates, peto
 
         if method.upper() == "MH" and studies.measure in ("IRR", "IRD"):
