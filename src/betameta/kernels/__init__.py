@@ -6,13 +6,19 @@ study-level functions are their ``m = 1`` view.
   the χ² and normal tails (compiled loops in :mod:`.loops`);
 * :mod:`.random_effects`: every τ² estimator, z and HKSJ tests, prediction and Q-profile
   intervals, for the random-effects model and meta-regression;
-* :mod:`.exact` and :mod:`.bayes`: the exact posterior of the normal–normal model (the
-  quadrature over τ, the one summariser :class:`.exact.Mixture`, ``bayes_arrays``; compiled
-  loops in :mod:`.exact_loops`);
+* :mod:`.exact` and :mod:`.bayes`: the exact posterior of the normal–normal model and of the
+  meta-regression (the quadrature over τ, its size :class:`.exact.QuadratureRule`, the one
+  summariser :class:`.exact.Mixture`, ``bayes_arrays``; compiled loops in :mod:`.exact_loops`);
 * :mod:`.partition`: the trans-ancestry partition model (compiled loops in
-  :mod:`.partition_loops`).
+  :mod:`.partition_loops`);
+* :mod:`.mrmega`: MR-MEGA, the fixed-effect meta-regression on axes of genetic variation.
 
-:mod:`.exact`, :mod:`.bayes` and :mod:`.partition` are imported on use, not with this package.
+Where to add: a τ² estimator in :mod:`.random_effects` (``_estimate``, and its name in
+``_options.Tau2Method``); a prior in :mod:`betameta.bayes.priors` (the catalogue); a genome-wide
+method column in :func:`betameta.gwas.compute.compute_chunk`.
+
+:mod:`.exact`, :mod:`.bayes`, :mod:`.partition` and :mod:`.mrmega` are imported on use, not with
+this package.
 """
 
 from .classical import ClassicalArrays, chi2_sf, classical_kernel, log10_chi2_sf, log10_norm_sf2, usable
