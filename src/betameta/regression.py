@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 __all__ = ["Design", "FitStats", "LikelihoodRatioTest", "MetaRegression", "PermutationTest",
-           "Prediction", "design_matrix", "likelihood_ratio_test", "meta_regression", "study_design"]
+           "Prediction", "design_matrix", "likelihood_ratio_test", "meta_regression",
+           "moderator_table", "study_design"]
 
 #: The intercept's name in term lists and JSON.
 INTERCEPT = "intercept"
@@ -80,8 +81,13 @@ class Design:
                 if unknown:
                     raise InputError(f"{source}: moderator {col!r}: level {unknown[0]!r} is not "
                                      f"one of the fit's levels {list(levels)}")
-                parts.append(np.stack([values == lev for lev in coded], axis=1).astype(float))
+                parts.append(_indicators(values, coded))
         return np.concatenate(parts, axis=1)
+
+
+def _indicators(values: np.ndarray, coded: Sequence[str]) -> np.ndarray:
+    """Treatment coding: one 0/1 column per level in ``coded``."""
+    return np.stack([values == lev for lev in coded], axis=1).astype(float)
 
 
 def _numeric(series: pd.Series, col: str, source: str) -> np.ndarray:
@@ -169,7 +175,8 @@ def design_matrix(
             raise InputError(f"{source}: no moderator column {col!r}; columns are {list(data.columns)}")
     for col in list(factors) + list(reference):
         if col not in mods:
-            raise InputError(f"{col!r} is named as a factor but is not among the moderators {mods}")
+            raise InputError(f"{col!r} is named as a factor or given a reference level but is not "
+                             f"among the moderators {mods}")
     if len(set(mods)) != len(mods):
         raise InputError(f"a moderator is named twice: {mods}")
     k = len(data)
@@ -199,7 +206,7 @@ def design_matrix(
             levels = [ref] + [lev for lev in levels if lev != ref]
         # Without an intercept the first factor has a column for every level (its means).
         coded = levels if not intercept and all(c[1] is None for c in columns) else levels[1:]
-        parts.append(np.stack([values == lev for lev in coded], axis=1).astype(float))
+        parts.append(_indicators(values, coded))
         terms.extend(f"{col}[{lev}]" for lev in coded)
         columns.append((col, tuple(levels), tuple(coded)))
     X = np.concatenate(parts, axis=1)
@@ -455,7 +462,7 @@ class MetaRegression:
         """
         from math import factorial, prod
 
-        from .kernels.random_effects import random_effects_kernel, wald_test
+        from .kernels.random_effects import random_effects_kernel
 
         labels = np.unique(self.design.X, axis=0, return_inverse=True)[1].reshape(-1)
         counts = np.bincount(labels)
@@ -480,9 +487,7 @@ class MetaRegression:
         v[sigma.T, rows.T] = self.studies.vi[:, None]
         r = random_effects_kernel(y, v, self.design.X, method=self.method, test=self.test,  # type: ignore[arg-type]
                                   level=self.level, ci=False)
-        qm = wald_test(r.coef, r.cov, np.array(self.btt) - 1)
-        if self.test == "hksj":
-            qm = qm / len(self.btt)
+        qm = _moderator_statistic(r.coef, r.cov, self.btt, self.test)
         tol = np.sqrt(np.finfo(float).eps)
         p = (np.abs(r.stat) >= np.abs(self.statistic)[None] - tol).mean(axis=0)
         qm_p = float((qm >= self.qm - tol).mean())
@@ -671,7 +676,7 @@ def meta_regression(
     >>> fit.terms
     ('intercept', 'lat')
     """
-    from .kernels.random_effects import random_effects_kernel, wald_test
+    from .kernels.random_effects import random_effects_kernel
 
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")
@@ -688,28 +693,26 @@ def meta_regression(
     if not np.all(np.isfinite(coef)):
         raise InputError("the design is singular for these studies' weights")
     m = len(tested)
-    qm = float(wald_test(r.coef, r.cov, np.array(tested) - 1)[0]) if m else np.nan
-    if test == "hksj":
-        qm /= max(m, 1)
-        qm_p = float(special.fdtrc(m, df, qm)) if m else np.nan
+    qm = float(_moderator_statistic(r.coef, r.cov, tested, test)[0]) if m else np.nan
+    if not m:
+        qm_p = np.nan
+    elif test == "hksj":
+        qm_p = float(special.fdtrc(m, df, qm))
     else:
-        qm_p = float(special.chdtrc(m, qm)) if m else np.nan
+        qm_p = float(special.chdtrc(m, qm))
     qe = float(r.qe[0])
     tau2 = float(r.tau2[0])
     i2, h2 = float(r.i2[0]), float(r.h2[0])
     if method == "FE":
         i2, h2 = max(0.0, (qe - df) / qe) if qe > 0 else 0.0, qe / df
     r2 = np.nan
-    if intercept and p > 1:
+    if intercept and p > 1:  # against the intercept-only fit by the same estimator
+        reduced = random_effects_kernel(studies.yi, studies.vi, method=method, ci=False)
         if method == "FE":
-            from .kernels.random_effects import _q_at_zero
-
-            q = float(_q_at_zero(studies.yi[:, None], studies.vi[:, None],
-                                 np.ones((studies.k, 1), dtype=bool))[0])
+            q = float(reduced.qe[0])
             r2 = 0.0 if q == 0 else max(0.0, 1.0 - (qe / df) / (q / (studies.k - 1)))
         else:
-            tau2_re = float(random_effects_kernel(studies.yi, studies.vi, method=method,
-                                                  ci=False).tau2[0])
+            tau2_re = float(reduced.tau2[0])
             r2 = 0.0 if tau2_re == 0 else max(0.0, (tau2_re - tau2) / tau2_re)
     return MetaRegression(
         studies=studies, design=design, method=method, test=test, level=level,
@@ -720,18 +723,36 @@ def meta_regression(
         btt=tuple(tested))
 
 
+def _moderator_statistic(coef: np.ndarray, cov: np.ndarray, btt: Sequence[int], test: str
+                         ) -> np.ndarray:
+    """QM of the coefficients ``btt`` (1-based) per column: the Wald χ², divided by its df
+    under HKSJ (an F statistic)."""
+    from .kernels.random_effects import wald_test
+
+    qm = wald_test(coef, cov, np.asarray(btt, dtype=int) - 1)
+    return qm / len(btt) if test == "hksj" else qm
+
+
 def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame | None = None,
                  intercept: bool = True, factors: Sequence[str] = (),
                  reference: Mapping[str, str] | None = None) -> Design:
     """The design of a meta-regression of ``studies`` on ``mods``, from ``data`` or the
     table the studies were read from (``studies.data``; its file named in messages)."""
+    table, source = moderator_table(studies, data)
+    return design_matrix(table, mods, intercept=intercept, factors=factors, reference=reference,
+                         source=source)
+
+
+def moderator_table(studies: StudyTable, data: pd.DataFrame | None = None
+                    ) -> tuple[pd.DataFrame, str]:
+    """The table of the studies' other columns, one row per study (``data``, or the table they
+    were read from), and how messages name it (its file)."""
     table = data if data is not None else studies.data
     if table is None:
         raise InputError("no moderators: these studies were not read from a table (pass data=)")
     if len(table) != studies.k:
         raise InputError(f"the moderators' table has {len(table)} rows for {studies.k} studies")
-    return design_matrix(table.reset_index(drop=True), mods, intercept=intercept, factors=factors,
-                         reference=reference, source=str(table.attrs.get("source", "data")))
+    return table.reset_index(drop=True), str(table.attrs.get("source", "data"))
 
 
 def _btt(btt: Sequence[int | str] | None, terms: tuple[str, ...], intercept: bool) -> list[int]:

@@ -190,14 +190,13 @@ def subgroup_analysis(
     (('a', 'b'), 1)
     """
     from .classical import meta_analysis
-    from .regression import _labels, _level_name, _sort_key, meta_regression
+    from .kernels import classical_kernel
+    from .regression import _labels, _level_name, _sort_key, meta_regression, moderator_table
 
-    table = data if data is not None else studies.data
-    source = str(getattr(table, "attrs", {}).get("source", "data"))
-    if table is None or by not in table.columns:
-        cols = [] if table is None else list(table.columns)
-        raise InputError(f"{source}: no subgroup column {by!r}; columns are {cols}")
-    values = _labels(table[by].reset_index(drop=True), by, source)
+    table, source = moderator_table(studies, data)
+    if by not in table.columns:
+        raise InputError(f"{source}: no subgroup column {by!r}; columns are {list(table.columns)}")
+    values = _labels(table[by], by, source)
     groups = tuple(sorted(set(values), key=_sort_key))
     if len(groups) < 2:
         raise InputError(f"{source}: subgroup column {by!r} has one level ({groups[0]!r}): "
@@ -209,10 +208,10 @@ def subgroup_analysis(
             raise InputError(f"{source}: subgroup {by} = {g!r} has {idx.size} study; each subgroup "
                              "needs at least 2 for its own meta-analysis")
         fits.append(meta_analysis(studies.subset(idx), method=method, test=test, level=level))
-    est = np.array([f.random.estimate for f in fits])
-    w = 1.0 / np.array([f.random.se for f in fits]) ** 2
-    q = float((w * (est - (w * est).sum() / w.sum()) ** 2).sum())
-    df = len(groups) - 1
-    common = meta_regression(studies, [by], data=table, method=method, test=test, level=level,
+    # Q between: Cochran's Q of the subgroup estimates (a common-effect meta-analysis of them).
+    between = classical_kernel(np.array([f.random.estimate for f in fits]),
+                               np.array([f.random.se for f in fits]) ** 2)
+    common = meta_regression(studies, [by], data=data, method=method, test=test, level=level,
                              factors=[by], reference={by: _level_name(groups[0])})
-    return Subgroups(by, groups, tuple(fits), q, df, float(special.chdtrc(df, q)), common)
+    return Subgroups(by, groups, tuple(fits), float(between.q), len(groups) - 1,
+                     float(between.q_p), common)

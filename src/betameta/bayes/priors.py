@@ -123,6 +123,12 @@ class MuPrior:
         return bool(np.isfinite(self.sd))
 
     @property
+    def scale(self) -> float:
+        """The prior's sd: the exact engine's tail scan looks beyond it (as for a
+        meta-regression's :class:`~betameta.kernels.exact.CoefficientPrior`)."""
+        return self.sd
+
+    @property
     def name(self) -> str:
         return "flat" if not self.proper else f"normal({self.mean:g}, sd={self.sd:g})"
 

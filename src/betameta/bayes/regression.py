@@ -212,6 +212,5 @@ def bayes_meta_regression(
                          for j in range(p))
     ident = lambda t: t  # noqa: E731
     tau = TauFunction(grid, ident, ident, 1.0)
-    notes = tuple(n.replace(" of mu", " of the coefficients").replace("sds of mu", "sds of the coefficients")
-                  for n in grid.existence_notes(prior.proper))
+    notes = tuple(grid.existence_notes(prior.proper, mean="the coefficients"))
     return BayesRegression(studies, design, tau_prior, prior, level, grid, coefficients, tau, notes)

@@ -39,7 +39,7 @@ class CoefficientPrior:
     """The prior of the coefficients β of a meta-regression ``yᵢ ~ N(xᵢ'β, vᵢ + τ²)`` on the
     design ``X`` (k, p), in the place of µ's: flat (every ``sd`` inf) or independent normals
     ``βⱼ ~ N(meanⱼ, sdⱼ²)``. :func:`conditional` integrates β out given τ
-    (:func:`regression_conditional`); the intercept-only model with ``X = 1`` is µ's."""
+    (:func:`regression_coefficients`); the intercept-only model with ``X = 1`` is µ's."""
 
     X: np.ndarray
     mean: np.ndarray
@@ -51,7 +51,8 @@ class CoefficientPrior:
 
     @property
     def scale(self) -> float:
-        """The largest prior sd (where the tail scan must look beyond, as for µ's)."""
+        """The largest prior sd (where the tail scan must look beyond, as
+        :attr:`~betameta.bayes.priors.MuPrior.scale`)."""
         return float(np.max(self.sd))
 
     @property
@@ -327,17 +328,18 @@ class TauGrid:
         return MomentExistence(tau_mean, tau2_mean, self.finite_moment(4),
                                tau_mean | mu_proper, tau2_mean | mu_proper, tau2_mean)
 
-    def existence_notes(self, mu_proper: bool, col: int = 0) -> list[str]:
-        """What :meth:`existence` means for column ``col``, in words."""
+    def existence_notes(self, mu_proper: bool, col: int = 0, mean: str = "mu") -> list[str]:
+        """What :meth:`existence` means for column ``col``, in words; ``mean`` names what
+        stands for µ (``the coefficients`` of a meta-regression)."""
         e = self.existence(mu_proper)
         decay = f"its density decays like tau^{self.slope_hi[col]:.4g}"
         if not e.tau_mean[col]:
             return [f"the posterior mean and sd of tau and tau2 are infinite ({decay})"
-                    + ("" if mu_proper else "; the mean of mu and theta_new does not exist")]
+                    + ("" if mu_proper else f"; the mean of {mean} and theta_new does not exist")]
         if not e.tau2_mean[col]:
             return [f"the posterior sd of tau and the mean of tau2 are infinite ({decay}), "
                     + ("and so is the sd of theta_new" if mu_proper
-                       else "and so are the sds of mu and theta_new")]
+                       else f"and so are the sds of {mean} and theta_new")]
         if not e.tau2_var[col]:
             return [f"the posterior sd of tau2 is infinite ({decay})"]
         return []
@@ -418,9 +420,8 @@ def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = No
     lo, hi = prior.support
     u_lo = scale + np.log(1e-9) if lo_u is None else np.minimum(scale + np.log(1e-9), lo_u - 20.0)
     u_hi = scale + np.log(1e8) if hi_u is None else np.maximum(scale + np.log(1e8), hi_u + 20.0)
-    prior_sd = mu.scale if isinstance(mu, CoefficientPrior) else mu.sd
-    if mu.proper and prior_sd > 0:
-        u_hi = np.maximum(u_hi, np.log(prior_sd) + np.log(1e4))
+    if mu.proper and mu.scale > 0:
+        u_hi = np.maximum(u_hi, np.log(mu.scale) + np.log(1e4))
     dec = np.log(10.0)
 
     def slope_at(u1, step, low_end):

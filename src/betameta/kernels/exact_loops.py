@@ -1,6 +1,7 @@
 """Compiled loops of the exact engine (numba, parallel over meta-analyses): the conditionals
-given τ and the normal-mixture quantiles of :mod:`betameta.kernels.exact`, one column at a
-time where NumPy makes (k, n, m) temporaries. The formulas are those of the NumPy functions
+given τ, the normal-mixture quantiles of :mod:`betameta.kernels.exact`, and
+:func:`grid_summaries` (every genome-wide summary from the quadrature's nodes), one column at
+a time where NumPy makes (k, n, m) temporaries. The formulas are those of the NumPy functions
 they replace (:func:`~betameta.kernels.exact.conditional`,
 :func:`~betameta.kernels.exact.theta_conditionals`,
 :func:`~betameta.kernels.exact.zeta2_conditional_mean`,
@@ -145,15 +146,13 @@ def _beta_f_at(t2, mh, vr, ys, vs, aa, kk):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _fixed_weights(y, v, j, ys, vs, aa):
-    """The studies of column j (finite effect and variance) and their weights ``(1/vᵢ)/Σ1/v``."""
-    kk = _present(y, v, j, ys, vs)
+def _fixed_weights(vs, kk, aa):
+    """The fixed-effect weights ``(1/vᵢ)/Σ1/v`` of the ``kk`` studies in ``vs`` into ``aa``."""
     sw = 0.0
     for i in range(kk):
         sw += 1.0 / vs[i]
     for i in range(kk):
         aa[i] = (1.0 / vs[i]) / sw
-    return kk
 
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
@@ -165,7 +164,8 @@ def beta_f_zeta2(tau, y, v, mu_hat, var, bf_mean, bf_var, z2):
         ys = np.empty(k)
         vs = np.empty(k)
         aa = np.empty(k)
-        kk = _fixed_weights(y, v, j, ys, vs, aa)
+        kk = _present(y, v, j, ys, vs)
+        _fixed_weights(vs, kk, aa)
         for g in range(n):
             bf_mean[g, j], bf_var[g, j], z2[g, j] = _beta_f_at(
                 tau[g, j] * tau[g, j], mu_hat[g, j], var[g, j], ys, vs, aa, kk)
@@ -258,7 +258,7 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def mixture_quantile(w, mean, sd, z, q, tol, w_min, out):
     """The ``q`` quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (``z = Φ⁻¹(q)``): the same
-    safeguarded Newton iteration, start and stopping rule as the NumPy reference, over the
+    start, safeguarded Halley iteration and stopping rules as the NumPy reference, over the
     components of weight ≥ ``w_min``."""
     m = w.shape[1]
     for j in prange(m):
@@ -452,7 +452,7 @@ def grid_summaries(t_all, lp, edges, x, gw, vander, y, v, mu_mean, mu_sd, suppor
         out[8, j] = _mixture_quantile_col(w, means, sds, z_hi, probs[2], 1e-13, w_min)
         # βF and ζ²: their conditionals at the nodes and probes
         aa = np.empty(k)
-        _fixed_weights(y, v, j, ys, vs, aa)
+        _fixed_weights(vs, kk, aa)
         bf_m = np.empty(n + 2)
         bf_s = np.empty(n + 2)
         zeta2 = 0.0

@@ -37,7 +37,7 @@ from ..errors import InputError
 from .classical import chi2_sf, classical_kernel
 from .random_effects import random_effects_kernel
 
-__all__ = ["MrMegaArrays", "default_axes", "mds_axes", "mrmega_arrays"]
+__all__ = ["MrMegaArrays", "check_axes", "default_axes", "mds_axes", "mrmega_arrays"]
 
 
 def default_axes(k: int) -> int:
