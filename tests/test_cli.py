@@ -275,8 +275,18 @@ def test_bias_and_influence_commands():
     assert (d["trim_and_fill"]["k0"], d["trim_and_fill"]["side"]) == (1, "right")
     # No BCG trial has a one-sided p below 0.025 for a harmful effect: the selection model is
     # reported as not estimable, the rest of the report stands.
-    assert "no study has a one-sided p-value in (0, 0.025]" in d["selection_model"]["error"]
-    assert "Selection model (steps 0.5, 1): estimate" in run(*bias, "--steps", "0.5,1").stdout
+    assert "no study has a one-sided p-value in (0, 0.025]" in d["selection_models"]["stepfun"]["error"]
+    assert "Step-function selection model (steps 0.5,1): estimate" in run(*bias, "--steps", "0.5,1").stdout
+    # The beta model on the BCG trials, checked against the library (itself checked against
+    # metafor's selmodel(type = "beta") in test_small_study.py).
+    both = json.loads(run(*bias, "--selection", "both", "--json").stdout)["selection_models"]
+    from betameta import load_studies, meta_analysis
+
+    studies = load_studies(BCG, measure="RR", study="trial",
+                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    lib = meta_analysis(studies, method="REML").selection_model("beta")
+    assert both["beta"]["estimate"] == lib.estimate and both["beta"]["delta"] == list(lib.delta)
+    assert "error" in both["stepfun"]
     infl = run("influence", *BCG_ARGS[1:], "--json")
     assert infl.returncode == 0, infl.stderr
     rows = json.loads(infl.stdout)

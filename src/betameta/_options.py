@@ -16,12 +16,14 @@ Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "V
                   "SMCC", "PETO", "UCOR", "SMDH", "SMD1"]
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
+SelectionType = Literal["stepfun", "beta"]
 
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
 TESTS: tuple[str, ...] = get_args(TestType)
 MEASURES: tuple[str, ...] = get_args(Measure)
 INTERVALS: tuple[str, ...] = get_args(IntervalType)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
+SELECTION_TYPES: tuple[str, ...] = get_args(SelectionType)
 #: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
 RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio", "PETO": "Odds ratio",
                                   "IRR": "Incidence rate ratio", "ROM": "Ratio of means"}

@@ -402,14 +402,16 @@ class MetaAnalysis:
                          float(c * c * r.tau2[0]), predictor,
                          float(r.p[0, 0]) if predictor != "ni" else float("nan"))
 
-    def selection_model(self, steps: tuple[float, ...] = (0.025, 1.0)):
-        """Vevea–Hedges step-function selection model (metafor's ``selmodel(type =
-        "stepfun")``): see :func:`betameta.selection.step_selection_model`. Fitted by ML with
-        τ² (τ² = 0 when this fit is FE), whatever this fit's τ² method, as metafor does."""
-        from .selection import step_selection_model
+    def selection_model(self, type: str = "stepfun", *, steps: tuple[float, ...] | None = None):
+        """Selection model for publication bias (metafor's ``selmodel``): the Vevea–Hedges step
+        function (``type="stepfun"``, cut points ``steps``, default ``(0.025, 1)``) or the
+        Citkowicz–Vevea beta weight function (``type="beta"``); see
+        :func:`betameta.selection.selection_model`. Fitted by ML with τ² (τ² = 0 when this fit
+        is FE), whatever this fit's τ² method, as metafor does."""
+        from .selection import selection_model
 
-        return step_selection_model(self.studies.yi, self.studies.vi, steps,
-                                    random=self.random.method != "FE", level=self.level)
+        return selection_model(self.studies.yi, self.studies.vi, type, steps=steps,
+                               random=self.random.method != "FE", level=self.level)
 
     def pet_peese(self, alpha: float = 0.10) -> PetPeese:
         """PET-PEESE (Stanley & Doucouliagos 2014; :class:`PetPeese`): the two Egger-type

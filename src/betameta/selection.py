@@ -1,19 +1,34 @@
-"""Step-function selection models (Vevea & Hedges 1995; metafor's ``selmodel(type = "stepfun")``).
+"""Selection models for publication bias (metafor's ``selmodel``): the step function of Vevea &
+Hedges (1995) and the beta weight function of Citkowicz & Vevea (2017).
 
 Publication is assumed to depend on each study's one-sided p-value ``pᵢ = 1 − Φ(yᵢ/sᵢ)`` (small
-p for large positive effects) through weights that are constant between cut points
-``0 < a₁ < … < a_J = 1``: ``ω₁ = 1`` for ``p ≤ a₁``, ``ω_j`` for ``a_{j−1} < p ≤ a_j``. With
-``σᵢ² = vᵢ + τ²`` and ``c_j = sᵢ Φ⁻¹(1 − a_j)`` (so ``p ≤ a_j ⇔ y ≥ c_j``), study i's density is
-``ω_{j(i)} φ((yᵢ − µ)/σᵢ)/σᵢ / Aᵢ`` with ``Aᵢ = Σ_j ω_j [Φ((c_{j−1} − µ)/σᵢ) − Φ((c_j − µ)/σᵢ)]``.
-µ, τ² (0 for a common-effect fit) and ω₂…ω_J are estimated by maximum likelihood (as metafor,
-whatever the τ² method of the fit), ω within [1e-4, 100] (metafor's bounds); standard errors from
-the inverse of the observed information (numerical second derivatives); the likelihood-ratio test
-against no selection compares with the ML random-effects (or common-effect) fit on J − 1 df.
+p for large positive effects) through a weight ``w(p)``. With ``σᵢ² = vᵢ + τ²`` study i's
+density is ``w(pᵢ) φ((yᵢ − µ)/σᵢ)/σᵢ / Aᵢ`` with ``Aᵢ = ∫ w(p(y)) φ((y − µ)/σᵢ)/σᵢ dy``.
+
+``type="stepfun"``: ``w`` is constant between cut points ``0 < a₁ < … < a_J = 1``: ``ω₁ = 1``
+for ``p ≤ a₁``, ``ω_j`` for ``a_{j−1} < p ≤ a_j``. With ``c_j = sᵢ Φ⁻¹(1 − a_j)`` (so
+``p ≤ a_j ⇔ y ≥ c_j``), ``Aᵢ = Σ_j ω_j [Φ((c_{j−1} − µ)/σᵢ) − Φ((c_j − µ)/σᵢ)]``; ω within
+[1e-4, 100] (metafor's bounds).
+
+``type="beta"``: ``w(p) = p^(δ₁−1) (1 − p)^(δ₂−1)`` with p truncated to [1e-5, 1 − 1e-5] (as
+metafor does, so that the weight stays finite), δ within [1e-5, 100]; ``Aᵢ`` is the two constant
+tails ``w(1e-5) [1 − Φ((c₊ − µ)/σᵢ)] + w(1 − 1e-5) Φ((c₋ − µ)/σᵢ)``, ``c± = ±sᵢ Φ⁻¹(1 − 1e-5)``,
+plus the integral between them by composite Gauss–Legendre quadrature (16 panels of 16 nodes
+over the part of ``(c₋, c₊)`` within µ ± 40σᵢ; tested against adaptive quadrature to 1e-11).
+
+µ, τ² (0 for a common-effect fit) and the weights are estimated by maximum likelihood (as
+metafor, whatever the τ² method of the fit; a τ² that runs to 0 is refitted at 0); standard
+errors from the inverse of the observed information (numerical second derivatives); the
+likelihood-ratio test against no selection (all ω = 1, or δ₁ = δ₂ = 1) compares with the ML
+random-effects (or common-effect) fit on as many degrees of freedom as weight parameters.
 
 References
 ----------
 Vevea, J. L., Hedges, L. V. (1995). A general linear model for estimating effect size in the
 presence of publication bias. Psychometrika 60:419–435.
+
+Citkowicz, M., Vevea, J. L. (2017). A parsimonious weight function for modeling publication
+bias. Psychological Methods 22:28–41.
 """
 
 from __future__ import annotations
@@ -24,20 +39,25 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special
 
+from ._options import SELECTION_TYPES, SelectionType, check_option
 from .errors import InputError
 
-__all__ = ["SelectionModel", "step_selection_model"]
+__all__ = ["SelectionModel", "selection_model"]
 
-_OMEGA_BOUNDS = (1e-4, 100.0)
+_P_MIN = 1e-5  # metafor's truncation of p for the beta weight function
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_PANELS = 16
 
 
 @dataclass(frozen=True)
 class SelectionModel:
-    """The fit of :func:`step_selection_model`: ``estimate`` (µ) with ``se``, ``z``, ``p``,
-    ``ci_low``/``ci_high``; ``tau2``; ``steps`` and the weights ``delta`` (``delta[0] = 1``)
-    with ``delta_se``; ``loglik``; ``lrt`` on ``lrt_df`` with ``lrt_p`` against no selection;
-    ``n_per_interval``: studies whose p-value falls in each interval."""
+    """The fit of :func:`selection_model`: ``type``; ``estimate`` (µ) with ``se``, ``z``,
+    ``p``, ``ci_low``/``ci_high``; ``tau2``; the weight parameters ``delta`` with ``delta_se``
+    (step function: ``delta[0] = 1``, fixed, se NaN; beta: δ₁, δ₂); ``steps`` (empty for beta);
+    ``loglik``; ``lrt`` on ``lrt_df`` with ``lrt_p`` against no selection;
+    ``n_per_interval``: studies whose p-value falls in each step interval (empty for beta)."""
 
+    type: str
     estimate: float
     se: float
     z: float
@@ -58,100 +78,206 @@ class SelectionModel:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
-def _loglik(mu, tau2, omega, y, v, interval, cuts):
-    s = np.sqrt(v)
+class _StepWeights:
+    """ω₂…ω_J of the step function (ω₁ = 1)."""
+
+    bounds = (1e-4, 100.0)
+
+    def __init__(self, y, v, steps):
+        if not steps or steps[-1] != 1.0 or steps[0] <= 0 \
+                or any(b <= a for a, b in zip(steps, steps[1:], strict=False)):
+            raise InputError(f"steps must increase within (0, 1] and end at 1, got {list(steps)}")
+        p_one = special.ndtr(-y / np.sqrt(v))
+        self.interval = np.searchsorted(np.array(steps), p_one, side="left")
+        self.counts = np.bincount(self.interval, minlength=len(steps))
+        if np.any(self.counts == 0):
+            j = int(np.flatnonzero(self.counts == 0)[0])
+            lo = 0.0 if j == 0 else steps[j - 1]
+            raise InputError(f"no study has a one-sided p-value in ({lo:g}, {steps[j]:g}]: its "
+                             "weight cannot be estimated; merge that cut point with a neighbour")
+        cuts = np.concatenate([[np.inf], special.ndtri(1 - np.array(steps[:-1])), [-np.inf]])
+        self.c = np.sqrt(v)[:, None] * cuts[None, :]  # (k, J + 1): c_0 = +inf … c_J = −inf
+        self.n = len(steps) - 1
+        self.null = np.ones(self.n)
+
+    def log_weight(self, delta):
+        return np.log(np.concatenate([[1.0], delta]))[self.interval]
+
+    def mass(self, mu, sig, delta):
+        omega = np.concatenate([[1.0], delta])
+        with np.errstate(invalid="ignore"):
+            upper = special.ndtr((self.c[:, :-1] - mu) / sig[:, None])
+            lower = special.ndtr((self.c[:, 1:] - mu) / sig[:, None])
+        return (omega[None, :] * (upper - lower)).sum(axis=1)
+
+
+class _BetaWeights:
+    """δ₁, δ₂ of the beta weight function."""
+
+    bounds = (1e-5, 100.0)
+    n = 2
+    null = np.ones(2)
+
+    def __init__(self, y, v):
+        self.s = np.sqrt(v)
+        z = np.clip(y / self.s, -_CUT, _CUT)
+        self.log_p, self.log_q = special.log_ndtr(-z), special.log_ndtr(z)
+
+    def log_weight(self, delta):
+        return (delta[0] - 1) * self.log_p + (delta[1] - 1) * self.log_q
+
+    def mass(self, mu, sig, delta):
+        d1, d2 = delta[0] - 1, delta[1] - 1
+        hi, lo = _CUT * self.s, -_CUT * self.s
+        w_hi = np.exp(d1 * np.log(_P_MIN) + d2 * np.log1p(-_P_MIN))  # p ≤ 1e-5: y ≥ c₊
+        w_lo = np.exp(d1 * np.log1p(-_P_MIN) + d2 * np.log(_P_MIN))
+        tails = w_hi * special.ndtr((mu - hi) / sig) + w_lo * special.ndtr((lo - mu) / sig)
+        a, b = np.maximum(lo, mu - 40 * sig), np.minimum(hi, mu + 40 * sig)
+        width = np.maximum(b - a, 0.0) / _PANELS
+        left = a[:, None] + width[:, None] * np.arange(_PANELS)[None, :]
+        yy = (left[:, :, None] + 0.5 * width[:, None, None] * (_GL_X + 1)).reshape(len(a), -1)
+        x = yy / self.s[:, None]
+        t = (yy - mu) / sig[:, None]
+        f = np.exp(d1 * special.log_ndtr(-x) + d2 * special.log_ndtr(x) - 0.5 * t * t)
+        inner = (f * np.tile(_GL_W, _PANELS)).sum(axis=1) * 0.5 * width / (sig * np.sqrt(2 * np.pi))
+        return tails + inner
+
+
+_CUT = float(special.ndtri(1 - _P_MIN))
+
+
+def _loglik(mu, tau2, delta, y, v, weights):
     sig = np.sqrt(v + tau2)
-    c = s[:, None] * cuts[None, :]  # (k, J + 1): c_0 = +inf … c_J = −inf
-    with np.errstate(invalid="ignore"):
-        upper = special.ndtr((c[:, :-1] - mu) / sig[:, None])
-        lower = special.ndtr((c[:, 1:] - mu) / sig[:, None])
-    mass = (omega[None, :] * (upper - lower)).sum(axis=1)
     z = (y - mu) / sig
-    return float(np.sum(np.log(omega[interval]) - 0.5 * z * z - np.log(sig) - 0.5 * np.log(2 * np.pi)
-                        - np.log(mass)))
+    return float(np.sum(weights.log_weight(delta) - 0.5 * z * z - np.log(sig)
+                        - 0.5 * np.log(2 * np.pi) - np.log(weights.mass(mu, sig, delta))))
 
 
-def step_selection_model(y: np.ndarray, v: np.ndarray, steps=(0.025, 1.0), *, random: bool = True,
-                         level: float = 0.95) -> SelectionModel:
-    """Fit the step-function selection model (module docstring) to effects ``y`` with
-    variances ``v``; ``random=False`` fixes τ² = 0 (a common-effect fit).
+def _maximise(nll, start, bounds):
+    """L-BFGS-B from ``start``, polished from its own optimum (it stops early on flat ridges)."""
+    opts = {"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000}
+    best = optimize.minimize(nll, start, method="L-BFGS-B", bounds=bounds, options=opts)
+    for _ in range(3):
+        again = optimize.minimize(nll, best.x, method="L-BFGS-B", bounds=bounds, options=opts)
+        if again.fun >= best.fun - 1e-12:
+            break
+        best = again
+    return best
+
+
+def selection_model(y: np.ndarray, v: np.ndarray, type: SelectionType = "stepfun", *,
+                    steps: tuple[float, ...] | None = None, random: bool = True,
+                    level: float = 0.95) -> SelectionModel:
+    """Fit a selection model (module docstring) to effects ``y`` with variances ``v``.
+
+    Parameters
+    ----------
+    y, v : array_like
+        Effect estimates and their sampling variances.
+    type : {"stepfun", "beta"}
+        Step-function (Vevea–Hedges) or beta (Citkowicz–Vevea) weight function.
+    steps : tuple of float, optional
+        Cut points of the step function, increasing in (0, 1] and ending at 1 (default
+        ``(0.025, 1)``); not used by the beta model.
+    random : bool
+        ``False`` fixes τ² = 0 (a common-effect fit).
+    level : float
+        Confidence level of the interval for µ.
+
+    Returns
+    -------
+    SelectionModel
 
     Raises
     ------
     InputError
         Cut points not increasing in (0, 1] ending at 1, or an interval without a study (its
         weight is not identified: merge cut points).
+    ValueError
+        An unknown ``type``, or ``steps`` given for the beta model.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.array([0.1, 0.3, 0.5, 0.2, 0.8, 0.05, 0.4])
+    >>> v = np.array([0.01, 0.04, 0.09, 0.02, 0.16, 0.01, 0.05])
+    >>> fit = selection_model(y, v, "beta", random=False)
+    >>> fit.type, fit.lrt_df
+    ('beta', 2)
     """
+    type = check_option("type", type, SELECTION_TYPES)
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
-    steps = tuple(float(a) for a in steps)
-    if not steps or steps[-1] != 1.0 or any(b <= a for a, b in zip(steps, steps[1:], strict=False)) \
-            or steps[0] <= 0:
-        raise InputError(f"steps must increase within (0, 1] and end at 1, got {list(steps)}")
-    p_one = special.ndtr(-y / np.sqrt(v))
-    interval = np.searchsorted(np.array(steps), p_one, side="left")
-    counts = np.bincount(interval, minlength=len(steps))
-    if np.any(counts == 0):
-        j = int(np.flatnonzero(counts == 0)[0])
-        lo = 0.0 if j == 0 else steps[j - 1]
-        raise InputError(f"no study has a one-sided p-value in ({lo:g}, {steps[j]:g}]: its weight "
-                         "cannot be estimated; merge that cut point with a neighbour")
-    cuts = np.concatenate([[np.inf], special.ndtri(1 - np.array(steps[:-1])), [-np.inf]])
-    n_w = len(steps) - 1
+    if type == "beta":
+        if steps is not None:
+            raise ValueError("steps apply to the step-function model only (type='stepfun')")
+        weights, steps = _BetaWeights(y, v), ()
+    else:
+        steps = tuple(float(a) for a in (steps if steps is not None else (0.025, 1.0)))
+        weights = _StepWeights(y, v, steps)
+    n_w = weights.n
     w_fe = 1 / v
     mu0 = float((w_fe * y).sum() / w_fe.sum())
-    tau0 = max(float(np.var(y)) - float(np.mean(v)), 0.01 * float(np.mean(v))) if random else 0.0
+    lw = tuple(np.log(weights.bounds))
 
-    def unpack(theta):
-        mu = theta[0]
-        tau2 = np.exp(theta[1]) if random else 0.0
-        omega = np.concatenate([[1.0], np.exp(theta[1 + random:])])
-        return mu, tau2, omega
+    def fit(with_tau):
+        def unpack(theta):
+            return theta[0], (np.exp(theta[1]) if with_tau else 0.0), np.exp(theta[1 + with_tau:])
 
-    def nll(theta):
-        mu, tau2, omega = unpack(theta)
-        val = -_loglik(mu, tau2, omega, y, v, interval, cuts)
-        return val if np.isfinite(val) else 1e300
+        def nll(theta):
+            mu, tau2, delta = unpack(theta)
+            val = -_loglik(mu, tau2, delta, y, v, weights)
+            return val if np.isfinite(val) else 1e300
 
-    lw = np.log(_OMEGA_BOUNDS)
-    start = np.concatenate([[mu0], [np.log(tau0)] if random else [], np.zeros(n_w)])
-    bounds = [(None, None)] + ([(np.log(1e-12 * np.mean(v)), np.log(1e6 * np.var(y) + 1e6 * np.mean(v)))]
-                               if random else []) + [tuple(lw)] * n_w
-    best = optimize.minimize(nll, start, method="L-BFGS-B", bounds=bounds,
-                             options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
-    for _ in range(3):  # polish from the optimum (L-BFGS-B stops early on flat ridges)
-        again = optimize.minimize(nll, best.x, method="L-BFGS-B", bounds=bounds,
-                                  options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
-        if again.fun >= best.fun - 1e-12:
-            break
-        best = again
-    mu, tau2, omega = unpack(best.x)
-    # τ² at its lower bound: the fit at τ² = 0 (the ML estimate on the boundary).
-    natural = np.concatenate([[mu], [tau2] if random else [], omega[1:]])
+        tau0 = max(float(np.var(y)) - float(np.mean(v)), 0.01 * float(np.mean(v)))
+        tau_bounds = [(np.log(1e-12 * np.mean(v)), np.log(1e6 * np.var(y) + 1e6 * np.mean(v)))]
+        bounds = [(None, None)] + (tau_bounds if with_tau else []) + [lw] * n_w
+        # The likelihood can have several maxima (a weight function trades against µ and τ²):
+        # start from the common-effect estimate, the extremes and the median of the effects,
+        # each with a small and a large τ².
+        best = None
+        taus = (tau0, max(float(np.var(y)), float(np.mean(v)))) if with_tau else (None,)
+        for m in (mu0, *np.quantile(y, (0.0, 0.5, 1.0))):
+            for t in taus:
+                start = np.concatenate([[m], [np.log(t)] if with_tau else [], np.zeros(n_w)])
+                res = _maximise(nll, start, bounds)
+                if best is None or res.fun < best.fun:
+                    best = res
+        return (*unpack(best.x), -float(best.fun))
+
+    mu, tau2, delta, ll = fit(random)
+    if random and tau2 < 1e-6 * float(np.mean(v)):  # τ² runs to its bound: the ML fit at τ² = 0
+        at_zero = fit(False)
+        if at_zero[3] >= ll - 1e-12:
+            mu, tau2, delta, ll = at_zero
+    free_tau = random and tau2 > 0
+    natural = np.concatenate([[mu], [tau2] if free_tau else [], delta])
 
     def nll_natural(x):
-        t = x[1] if random else 0.0
-        om = np.concatenate([[1.0], x[1 + random:]])
-        if t < 0 or np.any(om <= 0):
+        t = x[1] if free_tau else 0.0
+        d = x[1 + free_tau:]
+        if t < 0 or np.any(d <= 0):
             return np.inf
-        return -_loglik(x[0], t, om, y, v, interval, cuts)
+        return -_loglik(x[0], t, d, y, v, weights)
 
     cov = np.linalg.inv(_hessian(nll_natural, natural))
     se_all = np.sqrt(np.maximum(np.diag(cov), 0.0))
-    ll = -float(best.fun)
-    # No selection: the ML random-effects (common-effect) fit, by the same likelihood with ω = 1.
+    # No selection: the ML random-effects (common-effect) fit, by the same likelihood.
     from .kernels.random_effects import random_effects_kernel
 
     r = random_effects_kernel(y, v, method="ML" if random else "FE", ci=False)
-    ll0 = _loglik(float(r.coef[0, 0]), float(r.tau2[0]), np.ones(len(steps)), y, v, interval, cuts)
+    ll0 = _loglik(float(r.coef[0, 0]), float(r.tau2[0]), weights.null, y, v, weights)
     lrt = max(0.0, 2 * (ll - ll0))
     se = float(se_all[0])
     crit = float(special.ndtri(0.5 + level / 2))
     z = mu / se
-    return SelectionModel(float(mu), se, float(z), float(2 * special.ndtr(-abs(z))),
+    delta_se = tuple(map(float, se_all[1 + free_tau:]))
+    if type == "stepfun":
+        delta, delta_se = np.concatenate([[1.0], delta]), (float("nan"), *delta_se)
+    return SelectionModel(type, float(mu), se, float(z), float(2 * special.ndtr(-abs(z))),
                           float(mu - crit * se), float(mu + crit * se), float(tau2), steps,
-                          tuple(float(o) for o in omega),
-                          (float("nan"), *map(float, se_all[1 + random:])), ll, lrt, n_w,
-                          float(special.chdtrc(n_w, lrt)), tuple(int(c) for c in counts))
+                          tuple(map(float, delta)), delta_se, ll, lrt, n_w,
+                          float(special.chdtrc(n_w, lrt)),
+                          tuple(int(c) for c in getattr(weights, "counts", ())))
 
 
 def _hessian(f, x, rel=1e-4):

@@ -6,6 +6,7 @@
 # 8. cumul() and leave1out(); 9. baujat(); 10. gosh();
 # 11. escalc() of the measures added for issue 16 (below); 12. PET-PEESE's two regressions;
 # 13. escalc's add/to/drop00 options; 14. rma.mh for IRR and IRD; 15. selmodel (own file).
+# (selmodel(type = "beta"): tests/data/make_metafor_selmodel_beta.R.)
 suppressMessages(library(metafor))
 num <- function(x) paste0("[", paste(ifelse(is.na(x), "null", sprintf("%.17g", x)), collapse = ", "), "]")
 out <- c()

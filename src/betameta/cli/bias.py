@@ -26,13 +26,16 @@ def _fit(studies, method: str, test: str):
               help="Trim-and-fill estimator of the number of missing studies.")
 @click.option("--steps", default="0.025,1", show_default=True, metavar="A,B,...,1",
               help="Cut points of the step-function selection model (one-sided p-values).")
+@click.option("--selection", type=click.Choice(["stepfun", "beta", "both", "none"]), default="stepfun",
+              show_default=True, help="Selection models to fit: the Vevea-Hedges step function, "
+              "the Citkowicz-Vevea beta weight function (metafor's selmodel types), both or none.")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Contour-enhanced funnel plot with the filled studies (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def bias_command(studies, method, test, estimator, steps, plot, as_json):
+def bias_command(studies, method, test, estimator, steps, selection, plot, as_json):
     """Small-study effects and publication bias of FILE: Egger's regression test, Begg's rank
     test, trim and fill, fail-safe N (Rosenthal, Orwin, Rosenberg), PET-PEESE and the
-    step-function selection model."""
+    selection models."""
     from dataclasses import asdict
 
     fit = _fit(studies, method, test)
@@ -43,10 +46,13 @@ def bias_command(studies, method, test, estimator, steps, plot, as_json):
     cut = tuple(float(x) for x in steps.split(",") if x.strip())
     from ..errors import InputError
 
-    try:  # a cut point no study falls under leaves the model unidentified: said, not fatal
-        sel, sel_error = fit.selection_model(cut), None
-    except InputError as exc:
-        sel, sel_error = None, str(exc)
+    kinds = {"both": ("stepfun", "beta"), "none": ()}.get(selection, (selection,))
+    models: dict[str, object] = {}
+    for kind in kinds:  # a cut point no study falls under leaves a model unidentified: said, not fatal
+        try:
+            models[kind] = fit.selection_model(kind, steps=cut if kind == "stepfun" else None)
+        except InputError as exc:
+            models[kind] = str(exc)
     filled = tf.fit.random if fit.random.method != "FE" else tf.fit.fixed
     if plot:
         save_figure(fit.plot_funnel(contours=True, filled=True), plot)
@@ -58,7 +64,8 @@ def bias_command(studies, method, test, estimator, steps, plot, as_json):
                    "fail_safe_n": {m: asdict(f) for m, f in fsn.items()},
                    "pet_peese": {"chosen": pp.chosen, "estimate": pp.estimate, "ci_low": pp.ci_low,
                                  "ci_high": pp.ci_high, "pet": asdict(pp.pet), "peese": asdict(pp.peese)},
-                   "selection_model": sel.to_dict() if sel else {"error": sel_error}})
+                   "selection_models": {t: m.to_dict() if not isinstance(m, str) else {"error": m}
+                                        for t, m in models.items()}})
         return
     stat = "t" if egger.df else "z"
     lines = [f"Small-study effects and publication bias, k = {fit.k} (tau² by {fit.random.method})", "",
@@ -71,12 +78,19 @@ def bias_command(studies, method, test, estimator, steps, plot, as_json):
              "Fail-safe N: " + ", ".join(f"{m} {f.n}" for m, f in fsn.items()),
              f"PET-PEESE: {pp.chosen} estimate {pp.estimate:.4f} [{pp.ci_low:.4f}, {pp.ci_high:.4f}] "
              f"(PET b0 p = {pp.pet.limit_p:.4g})",
-             (f"Selection model (steps {', '.join(f'{a:g}' for a in sel.steps)}): estimate "
-              f"{sel.estimate:.4f} [{sel.ci_low:.4f}, {sel.ci_high:.4f}], tau² {sel.tau2:.4g}, weights "
-              + ", ".join(f"{d:.4g}" for d in sel.delta)
-              + f"; LRT {sel.lrt:.4f} on {sel.lrt_df} df, p = {sel.lrt_p:.4g}") if sel else
-             f"Selection model (steps {steps}): not estimated: {sel_error}"]
+             *(_selection_line(t, m, steps) for t, m in models.items())]
     click.echo("\n".join(lines))
+
+
+def _selection_line(kind: str, sel, steps: str) -> str:
+    name = f"Step-function selection model (steps {steps})" if kind == "stepfun" else \
+        "Beta selection model"
+    if isinstance(sel, str):
+        return f"{name}: not estimated: {sel}"
+    what = "weights" if kind == "stepfun" else "delta1, delta2"
+    return (f"{name}: estimate {sel.estimate:.4f} [{sel.ci_low:.4f}, {sel.ci_high:.4f}], tau² "
+            f"{sel.tau2:.4g}, {what} " + ", ".join(f"{d:.4g}" for d in sel.delta)
+            + f"; LRT {sel.lrt:.4f} on {sel.lrt_df} df, p = {sel.lrt_p:.4g}")
 
 
 @click.command("influence")
