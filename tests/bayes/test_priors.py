@@ -115,8 +115,11 @@ def test_spec_errors_and_mu_specs():
     for bad in ("nope", "halfnormal", "halfnormal:x", "uniform:5,1", "halfnormal:-1"):
         with pytest.raises(ValueError):
             P.parse_tau_prior(bad)
-    with pytest.raises(ValueError, match="normal:MEAN,SD"):
+    with pytest.raises(ValueError, match=r"unknown prior 'cauchy:0,1': write PARAMETER~FAMILY"):
         P.parse_mu_prior("cauchy:0,1")
+    with pytest.raises(ValueError, match=r"mu prior 'mu~cauchy\(0,1\)' is not available here; "
+                       r"use one of mu~flat, mu~normal"):
+        P.parse_mu_prior("mu~cauchy(0,1)")
 
 
 def test_default_prior_follows_the_data_scale_and_conflicts_are_noted():

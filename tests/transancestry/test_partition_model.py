@@ -159,7 +159,8 @@ def test_arrays_equal_single_variant_calls():
         ({"distances": np.array([[0, 1, 2, 3], [1, 0, 1, 1], [2, 1, 0, 1], [3, 1, 2, 0]], float)},
          "not symmetric"),
         ({"distances": -np.ones((4, 4)) + np.eye(4)}, "non-negative"),
-        ({"tau2_prior": "cauchy:1"}, "unknown tau2 prior"),
+        ({"tau2_prior": "cauchy:1"}, "unknown prior .cauchy:1."),
+        ({"tau2_prior": "precision~gamma(1,1)"}, "partition model.s tau2 prior .* is not available"),
     ],
 )
 def test_bad_input(kwargs, message):

@@ -41,6 +41,7 @@ __all__ = [
     "flat_mu",
     "flat_tau",
     "gamma_precision",
+    "gamma_tau2",
     "half_cauchy",
     "half_normal",
     "half_t",
@@ -395,36 +396,59 @@ def lambert(name: str) -> TauPrior:
     return LAMBERT[key]()
 
 
-def _numbers(spec: str, args: str, n: tuple[int, ...]) -> list[float]:
-    try:
-        values = [float(x) for x in args.split(",")] if args else []
-    except ValueError:
-        raise ValueError(f"prior spec {spec!r}: parameters must be numbers") from None
-    if len(values) not in n:
-        raise ValueError(f"prior spec {spec!r}: expected {' or '.join(map(str, n))} numbers")
-    return values
+def gamma_tau2(shape: float, rate: float) -> TauPrior:
+    """``τ² ~ Gamma(shape, rate)`` (``tau2~exponential(rate)`` when shape = 1; the partition
+    model's default family)."""
+    _positive("gamma on tau2", shape=shape, rate=rate)
+    return TauPrior(f"tau2 ~ gamma({shape:g}, {rate:g})" if shape != 1 else f"tau2 ~ exponential({rate:g})",
+                    _on_tau2(lambda t2: shape * np.log(rate) - special.gammaln(shape)
+                             + (shape - 1) * np.log(t2) - rate * t2))
 
 
-_TAU_SPECS: dict[str, tuple[tuple[int, ...], Callable[..., TauPrior]]] = {
-    "flat": ((0,), flat_tau),
-    "halfnormal": ((1,), half_normal),
-    "halfcauchy": ((1,), half_cauchy),
-    "halft": ((2,), half_t),
-    "exponential": ((1,), exponential),
-    "lognormal": ((2,), log_normal),
-    "uniform": ((1, 2), lambda *a: uniform(0.0, a[0]) if len(a) == 1 else uniform(*a)),
-    "uniform-tau2": ((1, 2), lambda *a: uniform_tau2(0.0, a[0]) if len(a) == 1 else uniform_tau2(*a)),
-    "loguniform": ((2,), log_uniform),
-    "gamma-precision": ((2,), gamma_precision),
-    "uniform-precision": ((2,), uniform_precision),
-    "pareto-precision": ((2,), pareto_precision),
-    "invgamma-tau2": ((2,), inverse_gamma_tau2),
-    "dumouchel": ((0, 1), dumouchel),
-    "shrinkage": ((0, 1), uniform_shrinkage),
-    "jeffreys": ((0,), jeffreys),
-    "fixed-tau": ((1,), fixed_tau),
-    "fixed-tau2": ((1,), fixed_tau2),
+def _upto(make: Callable[[float, float], TauPrior]) -> Callable[..., TauPrior]:
+    return lambda *a: make(0.0, a[0]) if len(a) == 1 else make(*a)
+
+
+#: (parameter, family) of the prior grammar (:mod:`betameta.prior_grammar`) → (allowed
+#: numbers of arguments, constructor); parameter None for the bare names.
+_TAU_FAMILIES: dict[tuple[str | None, str], tuple[tuple[int, ...], Callable[..., TauPrior]]] = {
+    ("tau", "flat"): ((0,), flat_tau),
+    ("tau", "halfnormal"): ((1,), half_normal),
+    ("tau", "halfcauchy"): ((1,), half_cauchy),
+    ("tau", "halft"): ((2,), half_t),
+    ("tau", "exponential"): ((1,), exponential),
+    ("tau", "lognormal"): ((2,), log_normal),
+    ("tau", "uniform"): ((1, 2), _upto(uniform)),
+    ("tau", "loguniform"): ((2,), log_uniform),
+    ("tau", "fixed"): ((1,), fixed_tau),
+    ("tau2", "flat"): ((0,), uniform_tau2),
+    ("tau2", "uniform"): ((1, 2), _upto(uniform_tau2)),
+    ("tau2", "exponential"): ((1,), lambda rate: gamma_tau2(1.0, rate)),
+    ("tau2", "gamma"): ((2,), gamma_tau2),
+    ("tau2", "invgamma"): ((2,), inverse_gamma_tau2),
+    ("tau2", "fixed"): ((1,), fixed_tau2),
+    ("precision", "gamma"): ((2,), gamma_precision),
+    ("precision", "uniform"): ((2,), uniform_precision),
+    ("precision", "pareto"): ((2,), pareto_precision),
+    (None, "dumouchel"): ((0, 1), dumouchel),
+    (None, "shrinkage"): ((0, 1), uniform_shrinkage),
+    (None, "jeffreys"): ((0,), jeffreys),
+    **{(None, name): ((0,), (lambda n: lambda: lambert(n))(name))
+       for name in ("L1", "L3", "L5", "L7", "L9", "L11")},
 }
+
+
+def _build(spec, table: dict, what: str):
+    """The prior of a parsed :class:`~betameta.prior_grammar.PriorSpec` from ``table``."""
+    key = (spec.parameter, spec.family)
+    if key not in table:
+        known = ", ".join(f"{p}~{f}" if p else f for p, f in table if f != "fixed") + ", " + \
+            ", ".join(f"{p}=X" for p, f in table if f == "fixed")
+        raise ValueError(f"{what} {spec.text!r} is not available here; use one of {known}")
+    counts, make = table[key]
+    if len(spec.args) not in counts:
+        raise ValueError(f"prior {spec.text!r}: {spec} takes {' or '.join(map(str, counts))} numbers")
+    return make(*spec.args)
 
 
 #: Measures whose heterogeneity τ has no unit of the outcome: log ratios (OR, RR, IRR, ROM,
@@ -480,28 +504,29 @@ def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
 
 
 def parse_tau_prior(spec: str) -> TauPrior:
-    """Parse a compact spec: ``halfnormal:0.5``, ``uniform:0,100``, ``L1``, ``fixed-tau2:25`` ...
+    """A τ prior from the prior grammar (:mod:`betameta.prior_grammar`): ``tau~halfnormal(0.5)``,
+    ``tau2~exponential(1)``, ``precision~gamma(0.001,0.001)``, ``tau2=25``, ``L1`` …; or an old
+    colon spelling (``halfnormal:0.5``, ``fixed-tau2:25``, ``gamma-precision:a,b`` …).
 
-    Known names: ``L1 L3 L5 L7 L9 L11`` and
-    ``flat, halfnormal:s, halfcauchy:s, halft:s,df, exponential:rate, lognormal:mu,sigma,
-    uniform:[lo,]hi, uniform-tau2:[lo,]hi, loguniform:lo,hi, gamma-precision:a,b,
-    uniform-precision:lo,hi, pareto-precision:alpha,scale, invgamma-tau2:a,b,
-    dumouchel[:s0], shrinkage[:s0], jeffreys, fixed-tau:x, fixed-tau2:x``.
+    Families: τ ~ flat, halfnormal(s), halfcauchy(s), halft(s,df), exponential(rate),
+    lognormal(mu,sigma), uniform([lo,]hi), loguniform(lo,hi); τ² ~ flat, uniform([lo,]hi),
+    exponential(rate), gamma(shape,rate), invgamma(shape,scale); precision ~ gamma(shape,rate),
+    uniform(lo,hi), pareto(alpha,scale); point masses ``tau=X``, ``tau2=X``; bare names
+    ``L1 L3 L5 L7 L9 L11``, ``dumouchel[(s0)]``, ``shrinkage[(s0)]``, ``jeffreys``.
+
+    Examples
+    --------
+    >>> parse_tau_prior("tau~halfnormal(0.5)").name
+    'half-normal(0.5)'
+    >>> parse_tau_prior("tau2~exponential(1)").name
+    'tau2 ~ exponential(1)'
     """
-    spec = spec.strip()
-    if spec.upper() in LAMBERT:
-        return lambert(spec)
-    if spec.lower() == "auto":
+    from ..prior_grammar import parse_prior_spec
+
+    if spec.strip().lower() == "auto":
         raise ValueError("tau prior 'auto' depends on the studies: pass tau_prior=None (or "
                          "default_tau_prior(studies))")
-    name, _, args = spec.partition(":")
-    key = name.strip().lower().replace("_", "-").replace("half-", "half")
-    if key not in _TAU_SPECS:
-        raise ValueError(
-            f"unknown tau prior {spec!r}; use one of {', '.join(list(_TAU_SPECS) + list(LAMBERT))}"
-        )
-    counts, make = _TAU_SPECS[key]
-    return make(*_numbers(spec, args, counts))
+    return _build(parse_prior_spec(spec, option="tau"), _TAU_FAMILIES, "tau prior")
 
 
 def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
@@ -516,12 +541,11 @@ def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
 
 
 def parse_mu_prior(spec: str) -> MuPrior:
-    """Parse ``flat`` or ``normal:mean,sd``."""
-    name, _, args = spec.strip().partition(":")
-    if name.lower() == "flat" and not args:
-        return flat_mu()
-    if name.lower() == "normal":
-        return normal_mu(*_numbers(spec, args, (2,)))
-    raise ValueError(f"unknown mu prior {spec!r}; use 'flat' or 'normal:MEAN,SD'")
+    """``mu~flat`` or ``mu~normal(mean,sd)`` (old spellings ``flat``, ``normal:mean,sd``)."""
+    from ..prior_grammar import parse_prior_spec
+
+    return _build(parse_prior_spec(spec, option="mu"), _MU_FAMILIES, "mu prior")
 
 
+_MU_FAMILIES: dict[tuple[str | None, str], tuple[tuple[int, ...], Callable[..., MuPrior]]] = {
+    ("mu", "flat"): ((0,), flat_mu), ("mu", "normal"): ((2,), normal_mu)}

@@ -47,27 +47,37 @@ class Tau2Prior:
 
 
 def parse_tau2_prior(spec: str | Tau2Prior) -> Tau2Prior:
-    """``exponential[:rate]`` (default, rate 1), ``gamma:shape,rate``, ``halfnormal-tau:scale``
-    (τ ~ half-normal, i.e. τ² ~ Gamma(½, rate 1/(2 scale²))), ``uniform:upper``, ``fixed:x``."""
+    """The partition model's τ² prior from the prior grammar (:mod:`betameta.prior_grammar`):
+    ``tau2~exponential([rate])`` (rate 1 by default), ``tau2~gamma(shape,rate)``,
+    ``tau~halfnormal(scale)`` (τ² ~ Gamma(½, rate 1/(2 scale²))), ``tau2~uniform([0,]upper)``,
+    ``tau2=X``; or the old spellings ``exponential[:rate]``, ``gamma:shape,rate``,
+    ``halfnormal-tau:scale``, ``uniform:upper``, ``fixed:x``.
+
+    Examples
+    --------
+    >>> parse_tau2_prior("tau~halfnormal(0.5)").name
+    'tau ~ half-normal(0.5)'
+    """
     if isinstance(spec, Tau2Prior):
         return spec
-    name, _, args = spec.strip().lower().partition(":")
-    try:
-        vals = [float(a) for a in args.split(",")] if args else []
-    except ValueError:
-        raise ValueError(f"tau2 prior {spec!r}: parameters must be numbers") from None
-    if any(not (np.isfinite(x) and x >= 0) for x in vals) or (name != "fixed" and 0 in vals):
+    from ..prior_grammar import parse_prior_spec
+
+    parsed = parse_prior_spec(spec, option="tau2")
+    vals = parsed.args
+    if any(not x >= 0 for x in vals) or (parsed.family != "fixed" and 0 in vals[-1:]):
         raise ValueError(f"tau2 prior {spec!r}: parameters must be positive and finite")
-    if name == "exponential" and len(vals) <= 1:
+    key = (parsed.parameter, parsed.family)
+    if key == ("tau2", "exponential") and len(vals) <= 1:
         rate = vals[0] if vals else 1.0
         return Tau2Prior(f"tau2 ~ exponential({rate:g})", "gamma", 1.0, rate)
-    if name == "gamma" and len(vals) == 2:
+    if key == ("tau2", "gamma") and len(vals) == 2 and vals[0] > 0:
         return Tau2Prior(f"tau2 ~ gamma({vals[0]:g}, {vals[1]:g})", "gamma", vals[0], vals[1])
-    if name == "halfnormal-tau" and len(vals) == 1:
+    if key == ("tau", "halfnormal") and len(vals) == 1:
         return Tau2Prior(f"tau ~ half-normal({vals[0]:g})", "gamma", 0.5, 1 / (2 * vals[0] ** 2))
-    if name == "uniform" and len(vals) == 1:
-        return Tau2Prior(f"tau2 ~ uniform(0, {vals[0]:g})", "uniform", vals[0])
-    if name == "fixed" and len(vals) == 1:
+    if key == ("tau2", "uniform") and (len(vals) == 1 or (len(vals) == 2 and vals[0] == 0)):
+        return Tau2Prior(f"tau2 ~ uniform(0, {vals[-1]:g})", "uniform", vals[-1])
+    if key == ("tau2", "fixed") and len(vals) == 1:
         return Tau2Prior(f"tau2 = {vals[0]:g}", "fixed", vals[0])
-    raise ValueError(f"unknown tau2 prior {spec!r}; use exponential[:rate], gamma:shape,rate, "
-                     "halfnormal-tau:scale, uniform:upper or fixed:x")
+    raise ValueError(f"the partition model's tau2 prior {spec!r} is not available; use "
+                     "tau2~exponential(rate), tau2~gamma(shape,rate), tau~halfnormal(scale), "
+                     "tau2~uniform(upper) or tau2=X")

@@ -1,0 +1,139 @@
+"""One grammar for priors, the same on every command and engine: the parameter is named.
+
+``PARAMETER~FAMILY(ARGS)`` — ``tau~halfnormal(0.5)``, ``tau2~exponential(1)``,
+``precision~gamma(0.001,0.001)``, ``mu~normal(0,10)``, ``tau~flat``; ``PARAMETER=VALUE`` for a
+point mass (``tau2=25``); bare names for the priors that are not one family on one parameter
+(``L1`` … ``L11``, ``jeffreys``, ``dumouchel[(s0)]``, ``shrinkage[(s0)]``). Spaces are ignored,
+family names ignore case, ``_`` and ``-`` (``half-normal`` is ``halfnormal``).
+
+The older colon spellings stay as aliases, read in the sense of the option that takes them
+(``exponential:1`` is τ ~ Exp(1) for a τ prior and τ² ~ Exp(1) for the partition model's τ²
+prior): see :data:`TAU_ALIASES` and :data:`TAU2_ALIASES`.
+
+Which engine takes which prior is decided where it is built
+(:func:`betameta.bayes.priors.parse_tau_prior`,
+:func:`betameta.transancestry.priors.parse_tau2_prior`,
+:func:`betameta.bayes.priors.parse_mu_prior`); this module only reads the text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+__all__ = ["PARAMETERS", "TAU2_ALIASES", "TAU_ALIASES", "PriorSpec", "parse_prior_spec"]
+
+#: The parameters a prior can be put on.
+PARAMETERS = ("tau", "tau2", "precision", "mu")
+_BARE = ("L1", "L3", "L5", "L7", "L9", "L11", "jeffreys", "dumouchel", "shrinkage")
+
+#: Old colon spellings of τ priors (``--tau-prior``): old name → (parameter, family).
+TAU_ALIASES: dict[str, tuple[str, str]] = {
+    "flat": ("tau", "flat"), "halfnormal": ("tau", "halfnormal"), "halfcauchy": ("tau", "halfcauchy"),
+    "halft": ("tau", "halft"), "exponential": ("tau", "exponential"), "lognormal": ("tau", "lognormal"),
+    "uniform": ("tau", "uniform"), "loguniform": ("tau", "loguniform"),
+    "uniform-tau2": ("tau2", "uniform"), "invgamma-tau2": ("tau2", "invgamma"),
+    "gamma-precision": ("precision", "gamma"), "uniform-precision": ("precision", "uniform"),
+    "pareto-precision": ("precision", "pareto"), "fixed-tau": ("tau", "fixed"),
+    "fixed-tau2": ("tau2", "fixed"),
+}
+#: Old colon spellings of the partition model's τ² prior (``--tau2-prior``).
+TAU2_ALIASES: dict[str, tuple[str, str]] = {
+    "exponential": ("tau2", "exponential"), "gamma": ("tau2", "gamma"),
+    "halfnormal-tau": ("tau", "halfnormal"), "uniform": ("tau2", "uniform"), "fixed": ("tau2", "fixed"),
+}
+_MU_ALIASES: dict[str, tuple[str, str]] = {"flat": ("mu", "flat"), "normal": ("mu", "normal")}
+_ALIASES = {"tau": TAU_ALIASES, "tau2": TAU2_ALIASES, "mu": _MU_ALIASES}
+
+
+@dataclass(frozen=True)
+class PriorSpec:
+    """A prior as written: ``parameter`` (one of :data:`PARAMETERS`, or ``None`` for a bare
+    name), ``family`` (canonical: lower case without ``-``/``_``; ``fixed`` for a point mass;
+    a bare name as written, e.g. ``L3``), ``args`` and the ``text`` it was read from."""
+
+    parameter: str | None
+    family: str
+    args: tuple[float, ...]
+    text: str
+
+    def __str__(self) -> str:
+        if self.parameter is None:
+            return self.family + (f"({_fmt(self.args)})" if self.args else "")
+        if self.family == "fixed":
+            return f"{self.parameter}={_fmt(self.args)}"
+        return f"{self.parameter}~{self.family}" + (f"({_fmt(self.args)})" if self.args else "")
+
+
+def _fmt(args: tuple[float, ...]) -> str:
+    return ",".join(f"{a:g}" for a in args)
+
+
+def _family(name: str) -> str:
+    return name.strip().lower().replace("_", "").replace("-", "")
+
+
+def _numbers(text: str, args: str) -> tuple[float, ...]:
+    if not args.strip():
+        return ()
+    try:
+        values = tuple(float(a) for a in args.split(","))
+    except ValueError:
+        raise ValueError(f"prior {text!r}: parameters must be numbers") from None
+    if not all(math.isfinite(a) for a in values):
+        raise ValueError(f"prior {text!r}: parameters must be finite")
+    return values
+
+
+_CALL = re.compile(r"^([A-Za-z][\w\-]*)(?:\((.*)\))?$")
+
+
+def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
+    """Read a prior written in the grammar above, or in the old colon spelling of ``option``
+    (``"tau"`` for τ priors, ``"tau2"`` for the partition model's, ``"mu"`` for µ's).
+
+    Raises
+    ------
+    ValueError
+        Text that is neither (naming the text and the grammar).
+
+    Examples
+    --------
+    >>> parse_prior_spec("tau ~ half-normal(0.5)")
+    PriorSpec(parameter='tau', family='halfnormal', args=(0.5,), text='tau ~ half-normal(0.5)')
+    >>> str(parse_prior_spec("exponential:1", option="tau2"))
+    'tau2~exponential(1)'
+    >>> str(parse_prior_spec("tau2=25"))
+    'tau2=25'
+    """
+    s = re.sub(r"\s+", "", text)
+    if "~" in s or "=" in s:
+        sep = "~" if "~" in s else "="
+        param, _, rest = s.partition(sep)
+        param = param.lower()
+        if param not in PARAMETERS:
+            raise ValueError(f"prior {text!r}: the parameter must be one of {', '.join(PARAMETERS)}")
+        if sep == "=":
+            return PriorSpec(param, "fixed", _numbers(text, rest), text)
+        m = _CALL.match(rest)
+        if not m:
+            raise ValueError(f"prior {text!r}: write PARAMETER~FAMILY(ARGS), e.g. tau~halfnormal(0.5)")
+        return PriorSpec(param, _family(m.group(1)), _numbers(text, m.group(2) or ""), text)
+    m = _CALL.match(s)
+    if m:  # a bare name: L1, jeffreys, dumouchel(1) ...
+        for name in _BARE:
+            if m.group(1).lower() == name.lower():
+                return PriorSpec(None, name, _numbers(text, m.group(2) or ""), text)
+    name, colon, args = s.partition(":")
+    aliases = _ALIASES.get(option, {})
+    key = name.lower().replace("_", "-").replace("half-", "half")
+    if key in aliases and (colon or not args):
+        param, family = aliases[key]
+        return PriorSpec(param, family, _numbers(text, args), text)
+    for bare in _BARE:  # old spellings of the bare names: dumouchel:1
+        if key == bare.lower():
+            return PriorSpec(None, bare, _numbers(text, args), text)
+    raise ValueError(f"unknown prior {text!r}: write PARAMETER~FAMILY(ARGS) (e.g. tau~halfnormal(0.5), "
+                     f"tau2~exponential(1), precision~gamma(0.001,0.001)), PARAMETER=VALUE, or one "
+                     f"of {', '.join(_BARE)}")
