@@ -297,3 +297,35 @@ def test_bias_and_influence_commands():
 def test_moderators_with_mantel_haenszel_are_refused():
     out = run(*BCG_ARGS, "--method", "MH", "--mods", "ablat")
     assert out.returncode == 2 and "pools tables without moderators" in out.stderr
+
+
+def test_prior_grammar_on_the_commands(tmp_path):
+    # The grammar (tests/test_prior_grammar.py) through the options that take priors: the new
+    # spelling gives the same posterior as the old alias, on bayes (τ and µ) and transancestry
+    # (the partition model's τ²); a prior an engine does not have is bad input (exit 2).
+    def bayes(*prior):
+        out = run("bayes", str(LECTURE), "--measure", "MD", *prior, "--json")
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert bayes("--tau-prior", "tau~halfnormal(0.5)", "--mu-prior", "mu~normal(0,10)") == \
+        bayes("--tau-prior", "halfnormal:0.5", "--mu-prior", "normal:0,10")
+    assert bayes("--tau-prior", "precision~gamma(0.001,0.001)") == \
+        bayes("--tau-prior", "gamma-precision:0.001,0.001")
+    bad = run("bayes", str(LECTURE), "--measure", "MD", "--tau-prior", "tau~cauchy(1)")
+    assert bad.returncode == 2 and "tau prior 'tau~cauchy(1)' is not available here" in bad.stderr
+    f = tmp_path / "s.tsv"
+    f.write_text("study\tbeta\tse\nEUR\t0.12\t0.02\nEAS\t0.11\t0.03\nAFR\t0.01\t0.03\n")
+    d = tmp_path / "d.tsv"
+    d.write_text("study\tEUR\tEAS\tAFR\nEUR\t0\t0.1\t0.2\nEAS\t0.1\t0\t0.25\nAFR\t0.2\t0.25\t0\n")
+
+    def partition(spec):
+        out = run("transancestry", str(f), "--distances", str(d), "--tau2-prior", spec, "--json")
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    assert partition("tau~halfnormal(0.5)") == partition("halfnormal-tau:0.5")
+    assert partition("tau2~exponential(1)") == partition("exponential:1")
+    bad = run("transancestry", str(f), "--distances", str(d), "--tau2-prior",
+              "precision~gamma(1,1)")
+    assert bad.returncode == 2 and "partition model's tau2 prior" in bad.stderr

@@ -14,9 +14,18 @@ import click
 from .._options import MEASURES
 
 TAU_PRIOR_HELP = ("auto (half-normal(0.5) for log OR/RR, SMD, Fisher z and effects given without a "
-                  "measure; half-normal of half the unit-information SD for MD and RD), or e.g. "
-                  "halfnormal:0.5, halfcauchy:1, exponential:1, uniform:0,100, L1..L11, "
-                  "fixed-tau2:25, gamma-precision:0.001,0.001, dumouchel, shrinkage, jeffreys.")
+                  "measure; half-normal of half the unit-information SD for MD and RD), or a prior "
+                  "naming its parameter: tau~halfnormal(0.5), tau~halfcauchy(1), tau~halft(1,3), "
+                  "tau~exponential(1), tau~uniform(0,100), tau2~exponential(1), tau2~invgamma(1,1), "
+                  "precision~gamma(0.001,0.001), tau2=25 (a point mass); or dumouchel, shrinkage, "
+                  "jeffreys, and Lambert et al.'s vague priors L1 (1/tau2 ~ gamma(0.001,0.001)), "
+                  "L3 (log tau2 ~ U(-10,10)), L5 (1/tau2 ~ U(0.001,1000)), L7 (1/tau2 ~ "
+                  "Pareto(1,0.001)), L9 (tau ~ U(0,100)), L11 (tau ~ half-normal(10)). Old "
+                  "spellings (halfnormal:0.5, fixed-tau2:25 ...) are aliases.")
+MU_PRIOR_HELP = "mu~flat or mu~normal(MEAN,SD) (old spellings: flat, normal:MEAN,SD)."
+TAU2_PRIOR_HELP = ("The partition model's prior: tau2~exponential(RATE), tau2~gamma(SHAPE,RATE), "
+                   "tau~halfnormal(SCALE), tau2~uniform(UPPER) or tau2=X (old spellings: "
+                   "exponential:1, gamma:a,b, halfnormal-tau:s, uniform:u, fixed:x).")
 
 
 def table_options(func: Callable) -> Callable:

@@ -7,13 +7,13 @@ from pathlib import Path
 import click
 
 from .._options import INTERVALS
-from ._common import TAU_PRIOR_HELP, echo_json, save_figure, study_options
+from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, echo_json, save_figure, study_options
 
 
 @click.command("bayes")
 @study_options
 @click.option("--mu-prior", default="flat", show_default=True,
-              help="'flat' or 'normal:MEAN,SD'.")
+              help=MU_PRIOR_HELP)
 @click.option("--tau-prior", default="auto", show_default=True, help=TAU_PRIOR_HELP)
 @click.option("--interval", type=click.Choice(INTERVALS), default="central", show_default=True)
 @click.option("--level", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.95,

@@ -8,7 +8,7 @@ import click
 
 from .._options import TAU2_METHODS, TESTS
 from ..errors import InputError
-from ._common import table_options
+from ._common import MU_PRIOR_HELP, TAU2_PRIOR_HELP, table_options
 
 
 def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, str]]:
@@ -55,9 +55,10 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--tau-prior", default="auto", show_default=True,
               help="For bayes: auto is half-normal(0.5) (per-allele effects have no unit), or any "
                    "prior of betameta bayes.")
-@click.option("--mu-prior", default="flat", show_default=True, help="For bayes: flat or normal:MEAN,SD.")
+@click.option("--mu-prior", default="flat", show_default=True, help="For bayes: " + MU_PRIOR_HELP)
 @click.option("--psi", default=1.0, show_default=True, type=float, help="For partition.")
-@click.option("--tau2-prior", default="exponential:1", show_default=True, help="For partition.")
+@click.option("--tau2-prior", default="tau2~exponential(1)", show_default=True,
+              help=TAU2_PRIOR_HELP)
 @click.option("--column", "columns", multiple=True, metavar="STUDY:NAME=COL",
               help="Map a canonical column (beta, standard_error, ...) for one study.")
 @click.option("--no-plots", is_flag=True, help="Skip the Manhattan and QQ plots.")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from ._common import TAU_PRIOR_HELP, study_options
+from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, study_options
 
 
 @click.command("report")
@@ -16,7 +16,7 @@ from ._common import TAU_PRIOR_HELP, study_options
 @click.option("-o", "--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="The HTML file to write.")
 @click.option("--tau-prior", default="auto", show_default=True, help=TAU_PRIOR_HELP)
-@click.option("--mu-prior", default="flat", show_default=True, help="'flat' or 'normal:MEAN,SD'.")
+@click.option("--mu-prior", default="flat", show_default=True, help=MU_PRIOR_HELP)
 @click.option("--sections", default="data,classical,bayes,sensitivity,explain", show_default=True,
               help="Comma-separated sections to include.")
 @click.option("--title", default="Meta-analysis report", show_default=True)

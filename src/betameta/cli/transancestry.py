@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import InputError
-from ._common import echo_json, save_figure, table_options
+from ._common import TAU2_PRIOR_HELP, echo_json, save_figure, table_options
 
 
 @click.command("transancestry")
@@ -17,8 +17,8 @@ from ._common import echo_json, save_figure, table_options
               help="Square TSV/CSV of distances with study labels in the header and first column.")
 @click.option("--psi", default=1.0, show_default=True, type=click.FloatRange(0, min_open=True),
               help="Prior sd of the mean effect mu (mu ~ N(0, psi^2)).")
-@click.option("--tau2-prior", default="exponential:1", show_default=True,
-              help="exponential[:rate], gamma:shape,rate, halfnormal-tau:scale, uniform:upper, fixed:x.")
+@click.option("--tau2-prior", default="tau2~exponential(1)", show_default=True,
+              help=TAU2_PRIOR_HELP)
 @click.option("--study", default="study", show_default=True, help="Column of study labels.")
 @click.option("--beta", "beta_col", default="beta", show_default=True, help="Column of effects.")
 @click.option("--se", "se_col", default="se", show_default=True, help="Column of standard errors.")

@@ -26,7 +26,7 @@ class ChunkSpec:
     tau_prior: str = "auto"
     mu_prior: str = "flat"
     psi: float = 1.0
-    tau2_prior: str = "exponential:1"
+    tau2_prior: str = "tau2~exponential(1)"
     distances: np.ndarray | None = field(default=None, compare=False)
     #: τ² estimator and test of ``re``: None for the default DerSimonian–Laird columns of the
     #: classical kernel; a method name for the random-effects kernel's columns.

@@ -420,7 +420,7 @@ def run_gwas(
     tau_prior: str = "auto",
     mu_prior: str = "flat",
     psi: float = 1.0,
-    tau2_prior: str = "exponential:1",
+    tau2_prior: str = "tau2~exponential(1)",
     resume: bool = False,
     scheduler: str | None = None,
     workers: int | None = None,

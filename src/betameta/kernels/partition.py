@@ -111,7 +111,7 @@ def partition_arrays(
     distances: np.ndarray,
     *,
     psi: float = 1.0,
-    tau2_prior: str | Tau2Prior = "exponential:1",
+    tau2_prior: str | Tau2Prior = "tau2~exponential(1)",
     coclustering: bool = False,
     chunk: int = 100_000,
 ) -> PartitionArrays:

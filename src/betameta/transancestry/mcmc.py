@@ -110,7 +110,7 @@ def transancestry_mcmc(
     distances: np.ndarray,
     *,
     psi: float = 1.0,
-    tau2_prior: str = "exponential:1",
+    tau2_prior: str = "tau2~exponential(1)",
     chains: int = 4,
     steps: int = 20000,
     burn: int = 2000,

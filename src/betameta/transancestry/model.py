@@ -123,7 +123,7 @@ def transancestry(
     *,
     studies: tuple[str, ...] | None = None,
     psi: float = 1.0,
-    tau2_prior: str | Tau2Prior = "exponential:1",
+    tau2_prior: str | Tau2Prior = "tau2~exponential(1)",
     method: str = "auto",
     seed: int | None = 1,
     mcmc_steps: int = 20_000,
