@@ -22,11 +22,12 @@ import math
 import re
 from dataclasses import dataclass
 
-__all__ = ["PARAMETERS", "TAU2_ALIASES", "TAU_ALIASES", "PriorSpec", "parse_prior_spec"]
+__all__ = ["PARAMETERS", "TAU2_ALIASES", "TAU_ALIASES", "PriorSpec", "build_prior", "parse_prior_spec"]
 
 #: The parameters a prior can be put on.
 PARAMETERS = ("tau", "tau2", "precision", "mu")
 _BARE = ("L1", "L3", "L5", "L7", "L9", "L11", "jeffreys", "dumouchel", "shrinkage")
+_BARE_KEYS = {name.lower(): name for name in _BARE}
 
 #: Old colon spellings of τ priors (``--tau-prior``): old name → (parameter, family).
 TAU_ALIASES: dict[str, tuple[str, str]] = {
@@ -121,19 +122,30 @@ def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
             raise ValueError(f"prior {text!r}: write PARAMETER~FAMILY(ARGS), e.g. tau~halfnormal(0.5)")
         return PriorSpec(param, _family(m.group(1)), _numbers(text, m.group(2) or ""), text)
     m = _CALL.match(s)
-    if m:  # a bare name: L1, jeffreys, dumouchel(1) ...
-        for name in _BARE:
-            if m.group(1).lower() == name.lower():
-                return PriorSpec(None, name, _numbers(text, m.group(2) or ""), text)
-    name, colon, args = s.partition(":")
-    aliases = _ALIASES.get(option, {})
+    if m and m.group(1).lower() in _BARE_KEYS:  # a bare name: L1, jeffreys, dumouchel(1) ...
+        return PriorSpec(None, _BARE_KEYS[m.group(1).lower()], _numbers(text, m.group(2) or ""), text)
+    name, _, args = s.partition(":")
     key = name.lower().replace("_", "-").replace("half-", "half")
-    if key in aliases and (colon or not args):
+    aliases = _ALIASES.get(option, {})
+    if key in aliases:
         param, family = aliases[key]
         return PriorSpec(param, family, _numbers(text, args), text)
-    for bare in _BARE:  # old spellings of the bare names: dumouchel:1
-        if key == bare.lower():
-            return PriorSpec(None, bare, _numbers(text, args), text)
+    if key in _BARE_KEYS:  # old spellings of the bare names: dumouchel:1
+        return PriorSpec(None, _BARE_KEYS[key], _numbers(text, args), text)
     raise ValueError(f"unknown prior {text!r}: write PARAMETER~FAMILY(ARGS) (e.g. tau~halfnormal(0.5), "
                      f"tau2~exponential(1), precision~gamma(0.001,0.001)), PARAMETER=VALUE, or one "
                      f"of {', '.join(_BARE)}")
+
+
+def build_prior(spec: PriorSpec, families: dict, what: str):
+    """The prior an engine builds from ``spec``: ``families`` maps (parameter, family) to
+    (allowed numbers of arguments, constructor); anything else is a ``ValueError`` naming
+    ``what`` and listing what the engine takes."""
+    key = (spec.parameter, spec.family)
+    if key not in families:
+        known = [f"{p}=X" if f == "fixed" else f"{p}~{f}" if p else f for p, f in families]
+        raise ValueError(f"{what} {spec.text!r} is not available here; use one of {', '.join(known)}")
+    counts, make = families[key]
+    if len(spec.args) not in counts:
+        raise ValueError(f"prior {spec.text!r}: {spec} takes {' or '.join(map(str, counts))} numbers")
+    return make(*spec.args)

@@ -45,8 +45,11 @@ from .errors import InputError
 __all__ = ["SelectionModel", "selection_model"]
 
 _P_MIN = 1e-5  # metafor's truncation of p for the beta weight function
-_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_CUT = float(special.ndtri(1 - _P_MIN))  # |y/s| beyond which p is truncated
 _PANELS = 16
+_GL_X, _GL_W = np.polynomial.legendre.leggauss(16)
+_NODES = 0.5 * (_GL_X + 1)  # on [0, 1] within a panel
+_WEIGHTS = np.tile(_GL_W, _PANELS)  # every panel's weights, in node order
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,7 @@ class _BetaWeights:
     bounds = (1e-5, 100.0)
     n = 2
     null = np.ones(2)
+    counts = ()  # no intervals
 
     def __init__(self, y, v):
         self.s = np.sqrt(v)
@@ -135,15 +139,12 @@ class _BetaWeights:
         a, b = np.maximum(lo, mu - 40 * sig), np.minimum(hi, mu + 40 * sig)
         width = np.maximum(b - a, 0.0) / _PANELS
         left = a[:, None] + width[:, None] * np.arange(_PANELS)[None, :]
-        yy = (left[:, :, None] + 0.5 * width[:, None, None] * (_GL_X + 1)).reshape(len(a), -1)
+        yy = (left[:, :, None] + width[:, None, None] * _NODES).reshape(len(a), -1)
         x = yy / self.s[:, None]
         t = (yy - mu) / sig[:, None]
         f = np.exp(d1 * special.log_ndtr(-x) + d2 * special.log_ndtr(x) - 0.5 * t * t)
-        inner = (f * np.tile(_GL_W, _PANELS)).sum(axis=1) * 0.5 * width / (sig * np.sqrt(2 * np.pi))
+        inner = (f * _WEIGHTS).sum(axis=1) * 0.5 * width / (sig * np.sqrt(2 * np.pi))
         return tails + inner
-
-
-_CUT = float(special.ndtri(1 - _P_MIN))
 
 
 def _loglik(mu, tau2, delta, y, v, weights):
@@ -277,7 +278,7 @@ def selection_model(y: np.ndarray, v: np.ndarray, type: SelectionType = "stepfun
                           float(mu - crit * se), float(mu + crit * se), float(tau2), steps,
                           tuple(map(float, delta)), delta_se, ll, lrt, n_w,
                           float(special.chdtrc(n_w, lrt)),
-                          tuple(int(c) for c in getattr(weights, "counts", ())))
+                          tuple(int(c) for c in weights.counts))
 
 
 def _hessian(f, x, rel=1e-4):

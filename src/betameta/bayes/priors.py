@@ -438,19 +438,6 @@ _TAU_FAMILIES: dict[tuple[str | None, str], tuple[tuple[int, ...], Callable[...,
 }
 
 
-def _build(spec, table: dict, what: str):
-    """The prior of a parsed :class:`~betameta.prior_grammar.PriorSpec` from ``table``."""
-    key = (spec.parameter, spec.family)
-    if key not in table:
-        known = ", ".join(f"{p}~{f}" if p else f for p, f in table if f != "fixed") + ", " + \
-            ", ".join(f"{p}=X" for p, f in table if f == "fixed")
-        raise ValueError(f"{what} {spec.text!r} is not available here; use one of {known}")
-    counts, make = table[key]
-    if len(spec.args) not in counts:
-        raise ValueError(f"prior {spec.text!r}: {spec} takes {' or '.join(map(str, counts))} numbers")
-    return make(*spec.args)
-
-
 #: Measures whose heterogeneity τ has no unit of the outcome: log ratios (OR, RR, IRR, ROM,
 #: CVR, VR) and logs of means and rates (a change of unit shifts them, τ stays), standardised
 #: mean differences, correlations, Fisher's z and proportions on any scale.
@@ -521,12 +508,12 @@ def parse_tau_prior(spec: str) -> TauPrior:
     >>> parse_tau_prior("tau2~exponential(1)").name
     'tau2 ~ exponential(1)'
     """
-    from ..prior_grammar import parse_prior_spec
+    from ..prior_grammar import build_prior, parse_prior_spec
 
     if spec.strip().lower() == "auto":
         raise ValueError("tau prior 'auto' depends on the studies: pass tau_prior=None (or "
                          "default_tau_prior(studies))")
-    return _build(parse_prior_spec(spec, option="tau"), _TAU_FAMILIES, "tau prior")
+    return build_prior(parse_prior_spec(spec, option="tau"), _TAU_FAMILIES, "tau prior")
 
 
 def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
@@ -542,9 +529,9 @@ def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
 
 def parse_mu_prior(spec: str) -> MuPrior:
     """``mu~flat`` or ``mu~normal(mean,sd)`` (old spellings ``flat``, ``normal:mean,sd``)."""
-    from ..prior_grammar import parse_prior_spec
+    from ..prior_grammar import build_prior, parse_prior_spec
 
-    return _build(parse_prior_spec(spec, option="mu"), _MU_FAMILIES, "mu prior")
+    return build_prior(parse_prior_spec(spec, option="mu"), _MU_FAMILIES, "mu prior")
 
 
 _MU_FAMILIES: dict[tuple[str | None, str], tuple[tuple[int, ...], Callable[..., MuPrior]]] = {

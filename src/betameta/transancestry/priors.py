@@ -60,24 +60,29 @@ def parse_tau2_prior(spec: str | Tau2Prior) -> Tau2Prior:
     """
     if isinstance(spec, Tau2Prior):
         return spec
-    from ..prior_grammar import parse_prior_spec
+    from ..prior_grammar import build_prior, parse_prior_spec
 
     parsed = parse_prior_spec(spec, option="tau2")
     vals = parsed.args
-    if any(not x >= 0 for x in vals) or (parsed.family != "fixed" and 0 in vals[-1:]):
+    # Zero is a value only for a point mass and as the lower end of tau2~uniform(0, upper).
+    positive = vals[1:] if (parsed.parameter, parsed.family) == ("tau2", "uniform") else vals
+    if any(x < 0 for x in vals) or (parsed.family != "fixed" and 0 in positive):
         raise ValueError(f"tau2 prior {spec!r}: parameters must be positive and finite")
-    key = (parsed.parameter, parsed.family)
-    if key == ("tau2", "exponential") and len(vals) <= 1:
-        rate = vals[0] if vals else 1.0
-        return Tau2Prior(f"tau2 ~ exponential({rate:g})", "gamma", 1.0, rate)
-    if key == ("tau2", "gamma") and len(vals) == 2 and vals[0] > 0:
-        return Tau2Prior(f"tau2 ~ gamma({vals[0]:g}, {vals[1]:g})", "gamma", vals[0], vals[1])
-    if key == ("tau", "halfnormal") and len(vals) == 1:
-        return Tau2Prior(f"tau ~ half-normal({vals[0]:g})", "gamma", 0.5, 1 / (2 * vals[0] ** 2))
-    if key == ("tau2", "uniform") and (len(vals) == 1 or (len(vals) == 2 and vals[0] == 0)):
-        return Tau2Prior(f"tau2 ~ uniform(0, {vals[-1]:g})", "uniform", vals[-1])
-    if key == ("tau2", "fixed") and len(vals) == 1:
-        return Tau2Prior(f"tau2 = {vals[0]:g}", "fixed", vals[0])
-    raise ValueError(f"the partition model's tau2 prior {spec!r} is not available; use "
-                     "tau2~exponential(rate), tau2~gamma(shape,rate), tau~halfnormal(scale), "
-                     "tau2~uniform(upper) or tau2=X")
+    return build_prior(parsed, _TAU2_FAMILIES, "the partition model's tau2 prior")
+
+
+def _uniform(*bounds: float) -> Tau2Prior:
+    if len(bounds) == 2 and bounds[0] != 0:
+        raise ValueError("the partition model's tau2~uniform starts at 0: write tau2~uniform(UPPER)")
+    return Tau2Prior(f"tau2 ~ uniform(0, {bounds[-1]:g})", "uniform", bounds[-1])
+
+
+_TAU2_FAMILIES = {
+    ("tau2", "exponential"): ((0, 1), lambda rate=1.0: Tau2Prior(f"tau2 ~ exponential({rate:g})",
+                                                                 "gamma", 1.0, rate)),
+    ("tau2", "gamma"): ((2,), lambda a, b: Tau2Prior(f"tau2 ~ gamma({a:g}, {b:g})", "gamma", a, b)),
+    ("tau", "halfnormal"): ((1,), lambda s: Tau2Prior(f"tau ~ half-normal({s:g})", "gamma", 0.5,
+                                                      1 / (2 * s * s))),
+    ("tau2", "uniform"): ((1, 2), _uniform),
+    ("tau2", "fixed"): ((1,), lambda x: Tau2Prior(f"tau2 = {x:g}", "fixed", x)),
+}
