@@ -47,7 +47,7 @@ else:
     methods = tuple(sys.argv[2].split(","))
     out = Path(sys.argv[1]) / f"out-{len(methods)}.parquet"
     run = run_gwas(paths, out, methods=methods, progress=False)
-    extra = {"timings": run.timings, "variants": run.summary["variants_out"]}
+    extra = {"timings": run.timings, "variants": run.details["variants_out"]}
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "peak_mb": peak, **extra}))

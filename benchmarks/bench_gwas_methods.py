@@ -34,7 +34,7 @@ run = run_gwas(paths, work / "out.parquet", methods=methods, tau2_method=tau2, p
 wall = time.perf_counter() - t0
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "peak_mb": peak, "timings": run.timings,
-                  "variants": run.summary["variants_out"]}))
+                  "variants": run.details["variants_out"]}))
 """
 
 

@@ -33,7 +33,7 @@ def main() -> None:
                              parameterization=param)  # type: ignore[arg-type]
             ess = az.ess(fit.idata, var_names=list(HYPER))
             min_ess = min(float(ess[v]) for v in HYPER)
-            table = fit.summary()
+            table = fit.to_frame().set_index("parameter")
             print(f"{engine:<9}{param:<13}{fit.seconds:>8.1f}{min_ess:>9.0f}{min_ess / fit.seconds:>11.0f}"
                   f"{fit.divergences:>5}{table.loc['mu_beta', 'mean']:>9.3f}"
                   f"{table.loc['sigma', 'mean']:>8.3f}{table['r_hat'].max():>10.3f}")

@@ -25,7 +25,7 @@ def main() -> None:
     fit = meta_analysis(studies, method="DL")
     fit.plot_forest().figure.savefig(OUT / "lecture_forest.png", dpi=120, bbox_inches="tight")
     sens = sensitivity_analysis(studies)
-    sens.plot().savefig(OUT / "lecture_sensitivity.png", dpi=100, bbox_inches="tight")
+    sens.plot()[0].figure.savefig(OUT / "lecture_sensitivity.png", dpi=100, bbox_inches="tight")
     sens.table.to_csv(OUT / "lecture_sensitivity.csv", index=False)
     post = bayes_meta(studies, priors.lambert("L1"), priors.normal_mu(0, 1000**0.5))
     post.plot_shrinkage().figure.savefig(OUT / "lecture_shrinkage.png", dpi=120,

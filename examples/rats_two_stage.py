@@ -23,7 +23,7 @@ def main() -> None:
     reml = meta_analysis(studies, method="REML")
     exact = bayes_meta(studies, priors.half_normal(2.0), priors.normal_mu(0, 100))
     one = fit_growth(data, draws=3000, tune=1000, chains=4, seed=1)
-    row = one.summary().loc["mu_beta"]
+    row = one.to_frame().set_index("parameter").loc["mu_beta"]
     print(f"two-stage REML:        mu_beta {reml.random.estimate:.3f} "
           f"[{reml.random.ci_low:.3f}, {reml.random.ci_high:.3f}], tau {reml.random.tau:.3f}")
     lo, hi = exact.mu.interval()

@@ -199,9 +199,9 @@ def test_gwas_study_sharing_no_variant_is_warned_about(tmp_path):
     c = _study(tmp_path, "c", [(r[0], r[1], r[2], r[3], r[4] + 0.01, 0.06, r[6]) for r in ROWS])
     with pytest.warns(InputNote, match="study B shares no variant with the other studies"):
         run = run_gwas({"A": a, "B": b, "C": c}, tmp_path / "o.parquet", progress=False, plots=False)
-    assert run.summary["warnings"] == ["study B shares no variant with the other studies: check its "
+    assert run.details["warnings"] == ["study B shares no variant with the other studies: check its "
                                        "chromosome names, positions (genome build) or rsids"]
-    assert {s: c["shared_with_others"] for s, c in run.summary["per_study"].items()} == \
+    assert {s: c["shared_with_others"] for s, c in run.details["per_study"].items()} == \
         {"A": 3, "B": 0, "C": 3}
     assert "warning: study B shares no variant" in (tmp_path / "o.parquet.summary.txt").read_text()
 
@@ -247,4 +247,4 @@ def test_gwas_separator_and_encoding_detected(tmp_path):
         frame = read_sumstats(semi)
     assert frame["beta"].tolist() == [0.1, -0.2, 0.05]
     run = run_gwas({"A": a, "B": semi}, tmp_path / "o.parquet", progress=False, plots=False, sep=None)
-    assert run.summary["variants_by_n_studies"] == {2: 3}
+    assert run.details["variants_by_n_studies"] == {2: 3}

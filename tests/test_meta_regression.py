@@ -154,7 +154,7 @@ def test_predict_from_a_frame_codes_factors_like_the_fit():
     with pytest.raises(InputError, match="level 'other' is not one of the fit's levels"):
         fit.predict(pd.DataFrame({"ablat": [30], "alloc": ["other"]}))
     # The report names every term and the tests.
-    text = fit.summary()
+    text = str(fit.summary())
     assert "alloc[systematic]" in text and "QM = " in text and "QE = " in text
     d = fit.to_dict()
     assert [c["term"] for c in d["coefficients"]] == list(fit.terms) and d["qm"]["df2"] is None

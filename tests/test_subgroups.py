@@ -72,7 +72,7 @@ def test_subgroup_report_json_and_forest_plot(tmp_path):
     d = sub.to_dict()
     assert [g["group"] for g in d["groups"]] == ["alternate", "random", "systematic"]
     assert d["q_between"]["df"] == 2 and d["q_between_common"]["df2"] is None
-    assert "Test of subgroup differences, separate tau²" in sub.summary()
+    assert "Test of subgroup differences, separate tau²" in str(sub.summary())
     ax = sub.plot_forest()
     # One diamond per subgroup (filled polygons), and every study's square.
     assert len(ax.patches) == 3

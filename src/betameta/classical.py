@@ -18,6 +18,7 @@ import pandas as pd
 from scipy import special
 
 from ._options import Tau2Method, TestType, check_fit_options, check_option
+from ._results import Result, Summary
 from .errors import InputError
 from .kernels import classical_kernel, random_effects_kernel
 from .studies import StudyTable
@@ -33,8 +34,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class FixedEffect:
+@dataclass(frozen=True, repr=False)
+class FixedEffect(Result):
     """Inverse-variance estimate ``Σwy/Σw`` (common effect, or the fixed-effects average βF)."""
 
     estimate: float
@@ -46,8 +47,8 @@ class FixedEffect:
     log10_p: float
 
 
-@dataclass(frozen=True)
-class Heterogeneity:
+@dataclass(frozen=True, repr=False)
+class Heterogeneity(Result):
     """Cochran's Q on ``df = k − 1``; ``i2`` (a fraction), ``h2 = Q/df``, ``zeta2 = max(0, (Q − df)/Σw)``."""
 
     q: float
@@ -59,8 +60,8 @@ class Heterogeneity:
     log10_p: float
 
 
-@dataclass(frozen=True)
-class RandomEffects:
+@dataclass(frozen=True, repr=False)
+class RandomEffects(Result):
     """Random-effects mean under a τ² estimator.
 
     ``tau2_ci_*`` and ``i2_ci_*`` are Q-profile bounds; ``i2`` and ``h2`` are
@@ -91,8 +92,8 @@ class RandomEffects:
     log10_p: float
 
 
-@dataclass(frozen=True)
-class TotalTest:
+@dataclass(frozen=True, repr=False)
+class TotalTest(Result):
     """``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df: is any study effect non-zero?"""
 
     z2: float
@@ -103,8 +104,8 @@ class TotalTest:
     q: float
 
 
-@dataclass(frozen=True)
-class EggerTest:
+@dataclass(frozen=True, repr=False)
+class EggerTest(Result):
     """Egger-type regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
     ``y = b0 + b1·seᵢ``; ``statistic`` tests ``b1 = 0`` (z for ``model="rma"`` on a z fit, t
@@ -126,9 +127,11 @@ class EggerTest:
     predictor: str = "sei"
     limit_p: float = float("nan")
 
+    _title = "Regression test for funnel-plot asymmetry (Egger)"
 
-@dataclass(frozen=True)
-class PetPeese:
+
+@dataclass(frozen=True, repr=False)
+class PetPeese(Result):
     """PET-PEESE (Stanley & Doucouliagos 2014): ``pet`` (b0 of ``y = b0 + b1·seᵢ``) and
     ``peese`` (b0 of ``y = b0 + b1·vᵢ``), both weighted least squares with weights 1/vᵢ and
     a multiplicative dispersion; ``chosen`` is PEESE when PET's b0 differs from 0 at the
@@ -142,6 +145,15 @@ class PetPeese:
     estimate: float
     ci_low: float
     ci_high: float
+
+    _title = "PET-PEESE"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per model: its limit estimate b0, interval, p-value, and which is chosen."""
+        return pd.DataFrame([{"model": name, "estimate": t.limit_estimate, "ci_low": t.limit_ci_low,
+                              "ci_high": t.limit_ci_high, "p": t.limit_p,
+                              "chosen": name == self.chosen}
+                             for name, t in (("PET", self.pet), ("PEESE", self.peese))])
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -169,7 +181,7 @@ def _fmt_p(p: float, log10_p: float) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class MetaAnalysis:
+class MetaAnalysis(Result):
     """Result of :func:`meta_analysis`: all numbers are raw floats."""
 
     studies: StudyTable
@@ -218,8 +230,8 @@ class MetaAnalysis:
             ]
         )
 
-    def summary(self, transf: Literal["none", "exp"] | None = None) -> str:
-        """A readable multi-line report.
+    def summary(self, transf: Literal["none", "exp"] | None = None) -> Summary:
+        """The pooled estimates (``to_frame()``) with a readable multi-line report as its text.
 
         ``transf="exp"`` adds the estimates, intervals and prediction interval back on the
         ratio scale (metafor's ``predict(fit, transf = exp)``); by default it does so for the
@@ -261,7 +273,7 @@ class MetaAnalysis:
                       f"[{_fmt(e(f.ci_low))}, {_fmt(e(f.ci_high))}]; random {_fmt(e(r.estimate))} "
                       f"[{_fmt(e(r.ci_low))}, {_fmt(e(r.ci_high))}]; prediction interval "
                       f"[{_fmt(e(r.pi_low))}, {_fmt(e(r.pi_high))}]"]
-        return "\n".join(lines)
+        return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
     def __repr__(self) -> str:
         f, r = self.fixed, self.random

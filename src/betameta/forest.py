@@ -70,7 +70,7 @@ def forest_plot(
     t = np.exp if transf == "exp" else (lambda x: x)
     raw = s.raw if (raw_columns and s.raw is not None) else None
     left_cols = ["Study"] + ([str(c) for c in raw.columns] if raw is not None else [])
-    n_rows = s.k + 3
+    n_rows = s.k + 4
     if ax is None:
         width_left = 1.4 + 0.55 * (len(left_cols) - 1)
         fig = plt.figure(figsize=(width_left + 4.0 + 2.6, 0.32 * n_rows + 1.3))
@@ -97,7 +97,7 @@ def forest_plot(
     ax.axvline(fixed[0], color="#440154", lw=0.6, ls="--", alpha=0.6)
     if transf == "exp":
         ax.set_xscale("log")
-    ax.set_ylim(0, s.k + 3.2)
+    ax.set_ylim(0, s.k + 4.0)
     ax.set_yticks([])
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
@@ -112,7 +112,7 @@ def forest_plot(
     def xpos(inches: float) -> float:
         return inches / ax_w
 
-    header_y = s.k + 2.9
+    header_y = s.k + 3.6  # a row above the first study, clear of its square
     pct = f"{100 * fit.level:g}% CI"
     n_raw = len(left_cols) - 1
     col_x = [-xpos(0.15 + 0.55 * i) for i in range(n_raw)]  # rightmost raw column first
@@ -149,6 +149,8 @@ def forest_plot(
         ax.text(right[0], -0.1, f"PI [{pi[0]:.2f}, {pi[1]:.2f}]", transform=trans,
                 ha="left", va="center", fontsize=8, color="#35b779")
     h = fit.heterogeneity
-    ax.set_title(f"Q = {h.q:.2f} (df {h.df}, p = {h.p:.2g}), I² = {100 * h.i2:.0f}%, "
-                 f"τ² = {r.tau2:.3g}", fontsize=9, loc="left", pad=14)
+    # I² of the fit itself: metafor's τ²-based τ²/(τ² + s̃²) under the fit's estimator (equal
+    # to Q's (Q − df)/Q for DL, not for REML and the others).
+    ax.set_title(f"Q = {h.q:.2f} (df {h.df}, p = {h.p:.2g}); {r.method}: τ² = {r.tau2:.3g}, "
+                 f"I² = {100 * r.i2:.0f}%", fontsize=9, loc="left", pad=10)
     return ax

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import special
 
+from ._results import Result, Summary
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,8 +34,8 @@ if TYPE_CHECKING:
 __all__ = ["Gosh", "Influence", "baujat", "gosh", "influence"]
 
 
-@dataclass(frozen=True)
-class Influence:
+@dataclass(frozen=True, repr=False)
+class Influence(Result):
     """Per-study case-deletion diagnostics (arrays of length k; see the module docstring)."""
 
     study: tuple[str, ...]
@@ -47,6 +49,8 @@ class Influence:
     weight: np.ndarray
     dfbetas: np.ndarray
     influential: np.ndarray
+
+    _title = "Influence diagnostics (case deletion)"
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy table, one row per study."""
@@ -103,8 +107,8 @@ def baujat(fit: MetaAnalysis) -> pd.DataFrame:
     return pd.DataFrame({"study": s.labels, "x": x, "y": y})
 
 
-@dataclass(frozen=True)
-class Gosh:
+@dataclass(frozen=True, repr=False)
+class Gosh(Result):
     """GOSH (graphical display of study heterogeneity; Olkin, Dahabreh & Trikalinos 2012):
     the fit to each subset of studies. ``included`` is (n, k) booleans; ``estimate``,
     ``tau2``, ``q``, ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE,
@@ -118,6 +122,23 @@ class Gosh:
     i2: np.ndarray
     h2: np.ndarray
     exhaustive: bool
+
+    def summary(self) -> Summary:
+        """Quantiles of the subsets' estimate, τ², Q, I² and H²."""
+        import pandas as pd
+
+        q = (0.0, 0.025, 0.5, 0.975, 1.0)
+        table = pd.DataFrame([{"statistic": name, **{f"q{100 * p:g}".replace(".", "_"): v
+                                                      for p, v in zip(q, np.nanquantile(x, q), strict=True)}}
+                              for name, x in (("estimate", self.estimate), ("tau2", self.tau2),
+                                              ("q", self.q), ("i2", self.i2), ("h2", self.h2))])
+        how = "all" if self.exhaustive else "a random sample of"
+        return Summary(f"GOSH: {how} {self.estimate.size:,} subsets of {len(self.studies)} studies",
+                       table)
+
+    def __repr__(self) -> str:
+        return (f"Gosh(studies={len(self.studies)}, subsets={self.estimate.size}, "
+                f"exhaustive={self.exhaustive})")
 
     def to_frame(self) -> pd.DataFrame:
         """One row per subset: ``k``, the statistics, and a boolean column per study

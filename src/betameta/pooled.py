@@ -22,20 +22,21 @@ Tables are ``(ai, bi, ci, di)`` per study: events and non-events in group 1, the
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from scipy import optimize, special
 
+from ._results import Result, Summary
 from .errors import InputError
 from .kernels.classical import chi2_sf
 
 __all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
 
 
-@dataclass(frozen=True)
-class PooledTables:
+@dataclass(frozen=True, repr=False)
+class PooledTables(Result):
     """A Mantel–Haenszel or Peto fit (estimates on the log scale for OR, RR and IRR; ``cmh``:
     the Cochran–Mantel–Haenszel test for OR, the Mantel–Haenszel test of rates for IRR)."""
 
@@ -59,17 +60,9 @@ class PooledTables:
     tarone_p: float | None = None
     level: float = 0.95
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the CLI's ``--json``)."""
-        return asdict(self)
+    _title = "Pooled 2x2 tables"
 
-    def to_frame(self):
-        """Tidy one-row table of the pooled estimate (snake_case, ``ci_low``/``ci_high``)."""
-        import pandas as pd
-
-        return pd.DataFrame([self.to_dict()])
-
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         """Readable report (estimates on the log scale for OR and RR, and as ratios)."""
         name = {"MH": "Mantel-Haenszel", "PETO": "Peto"}[self.method]
         pct = f"{100 * self.level:g}% CI"
@@ -87,7 +80,7 @@ class PooledTables:
             if self.tarone is not None:
                 line += f"; Tarone's test: X2 = {self.tarone:.4f} (p = {self.tarone_p:.4g})"
             lines.append(line)
-        return "\n".join(lines)
+        return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
 
 def _tables(tables: np.ndarray) -> tuple[np.ndarray, ...]:

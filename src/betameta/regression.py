@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import special
 
 from ._options import Tau2Method, TestType, check_fit_options, check_option
+from ._results import Result, Summary
 from .errors import InputError
 from .studies import StudyTable
 
@@ -229,8 +230,8 @@ def _check_rank(X: np.ndarray, terms: list[str], source: str) -> None:
                              "of them): drop one")
 
 
-@dataclass(frozen=True)
-class Prediction:
+@dataclass(frozen=True, repr=False)
+class Prediction(Result):
     """Predicted effects ``x'b`` (one per row of ``X``) with their standard errors,
     confidence interval and prediction interval (arrays)."""
 
@@ -242,13 +243,17 @@ class Prediction:
     pi_low: np.ndarray
     pi_high: np.ndarray
 
+    _title = "Predicted effects"
+    _skip_fields = ("X",)
+
     def to_frame(self) -> pd.DataFrame:
+        """One row per prediction: estimate, se, confidence and prediction intervals."""
         return pd.DataFrame({"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
                              "ci_high": self.ci_high, "pi_low": self.pi_low, "pi_high": self.pi_high})
 
 
-@dataclass(frozen=True)
-class FitStats:
+@dataclass(frozen=True, repr=False)
+class FitStats(Result):
     """:meth:`MetaRegression.fit_stats`: ``kind`` (ML or REML), ``loglik``, ``deviance``,
     ``aic``, ``bic``, ``aicc`` and the number of parameters ``q``."""
 
@@ -260,15 +265,19 @@ class FitStats:
     aicc: float
     q: int
 
+    _title = "Fit statistics"
 
-@dataclass(frozen=True)
-class LikelihoodRatioTest:
+
+@dataclass(frozen=True, repr=False)
+class LikelihoodRatioTest(Result):
     """:func:`likelihood_ratio_test`: ``lrt = 2(ℓ_full − ℓ_reduced)`` on ``df`` with ``p``."""
 
     lrt: float
     df: int
     p: float
     kind: str
+
+    _title = "Likelihood-ratio test"
 
 
 def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> LikelihoodRatioTest:
@@ -303,8 +312,8 @@ def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> Like
     return LikelihoodRatioTest(lrt, df, float(special.chdtrc(df, lrt)), a.kind)
 
 
-@dataclass(frozen=True)
-class PermutationTest:
+@dataclass(frozen=True, repr=False)
+class PermutationTest(Result):
     """Permutation p-values of a meta-regression (:meth:`MetaRegression.permutation_test`):
     ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements,
     ``exact`` when they were all of them."""
@@ -313,6 +322,14 @@ class PermutationTest:
     qm_p: float
     n: int
     exact: bool
+
+    _title = "Permutation test"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per coefficient (``coefficient`` is its index) with its permutation ``p``;
+        ``qm_p`` repeated."""
+        return pd.DataFrame({"coefficient": np.arange(self.p.size), "p": self.p, "qm_p": self.qm_p,
+                             "n": self.n, "exact": self.exact})
 
 
 def _multiset_permutations(first: np.ndarray) -> np.ndarray:
@@ -335,8 +352,8 @@ def _multiset_permutations(first: np.ndarray) -> np.ndarray:
         out.append(a.copy())
 
 
-@dataclass(frozen=True)
-class MetaRegression:
+@dataclass(frozen=True, repr=False)
+class MetaRegression(Result):
     """Result of :func:`meta_regression` (raw floats and arrays).
 
     Coefficients (arrays in the order of ``terms``): ``estimate``, ``se``, ``statistic``
@@ -556,8 +573,9 @@ class MetaRegression:
             "fit_stats": asdict(self.fit_stats()),
         }
 
-    def summary(self) -> str:
-        """A readable report (metafor's print of an rma fit with moderators)."""
+    def summary(self) -> Summary:
+        """The coefficient table with a readable report as its text (metafor's print of an
+        rma fit with moderators)."""
         from .classical import _fmt, _fmt_p
 
         stat = "t" if self.test == "hksj" else "z"
@@ -592,16 +610,12 @@ class MetaRegression:
         else:
             lines.append(f"Test of moderators ({tested}): QM = {_fmt(self.qm)} on {self.qm_df} df "
                          f"(p = {_fmt_p(self.qm_p, np.log10(self.qm_p))})")
-        return "\n".join(lines)
+        return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
     def __repr__(self) -> str:
         coefs = ", ".join(f"{t}={b:.4g}" for t, b in zip(self.terms, self.estimate, strict=True))
         return (f"MetaRegression(k={self.k}, method={self.method}, {coefs}, tau2={self.tau2:.4g}, "
                 f"QM={self.qm:.4g} (p={self.qm_p:.3g}))")
-
-    def _repr_html_(self) -> str:
-        return (f"<p><b>Meta-regression</b>, k = {self.k}, tau² ({self.method}) = {self.tau2:.4g}, "
-                f"QM = {self.qm:.4g} (p = {self.qm_p:.3g})</p>" + self.to_frame().to_html(index=False))
 
 
 def _effect_label(measure: str | None) -> str:

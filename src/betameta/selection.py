@@ -34,13 +34,17 @@ bias. Psychological Methods 22:28–41.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize, special
 
 from ._options import SELECTION_TYPES, SelectionType, check_option
+from ._results import Result, Summary
 from .errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["SelectionModel", "selection_model"]
 
@@ -52,8 +56,8 @@ _NODES = 0.5 * (_GL_X + 1)  # on [0, 1] within a panel
 _WEIGHTS = np.tile(_GL_W, _PANELS)  # every panel's weights, in node order
 
 
-@dataclass(frozen=True)
-class SelectionModel:
+@dataclass(frozen=True, repr=False)
+class SelectionModel(Result):
     """The fit of :func:`selection_model`: ``type``; ``estimate`` (µ) with ``se``, ``z``,
     ``p``, ``ci_low``/``ci_high``; ``tau2``; the weight parameters ``delta`` with ``delta_se``
     (step function: ``delta[0] = 1``, fixed, se NaN; beta: δ₁, δ₂); ``steps`` (empty for beta);
@@ -77,8 +81,25 @@ class SelectionModel:
     lrt_p: float
     n_per_interval: tuple[int, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+    def to_frame(self) -> pd.DataFrame:
+        """One row per parameter: µ (with its test and interval), τ², and the weights' δ."""
+        import pandas as pd
+
+        nan = float("nan")
+        rows = [{"parameter": "mu", "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
+                 "ci_high": self.ci_high, "p": self.p},
+                {"parameter": "tau2", "estimate": self.tau2, "se": nan, "ci_low": nan,
+                 "ci_high": nan, "p": nan}]
+        rows += [{"parameter": f"delta_{j + 1}", "estimate": d, "se": se, "ci_low": nan,
+                  "ci_high": nan, "p": nan}
+                 for j, (d, se) in enumerate(zip(self.delta, self.delta_se, strict=True))]
+        return pd.DataFrame(rows)
+
+    def summary(self) -> Summary:
+        """The parameter table, titled with the test of no selection."""
+        return Summary(f"Selection model ({self.type}): log-likelihood {self.loglik:.4f}; LRT of no "
+                       f"selection {self.lrt:.4g} on {self.lrt_df} df, p = {self.lrt_p:.4g}",
+                       self.to_frame())
 
 
 class _StepWeights:

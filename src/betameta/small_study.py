@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from ._options import check_option
+from ._results import Result
 
 if TYPE_CHECKING:
     from .classical import MetaAnalysis
@@ -32,9 +34,11 @@ if TYPE_CHECKING:
 __all__ = ["FailSafeN", "RankTest", "TrimAndFill", "fail_safe_n", "rank_test", "trim_and_fill"]
 
 
-@dataclass(frozen=True)
-class RankTest:
+@dataclass(frozen=True, repr=False)
+class RankTest(Result):
     """Begg's rank correlation test: Kendall's ``tau`` and its two-sided ``p``."""
+
+    _title = "Rank correlation test for funnel-plot asymmetry (Begg & Mazumdar)"
 
     tau: float
     p: float
@@ -51,8 +55,8 @@ def rank_test(fit: MetaAnalysis) -> RankTest:
     return RankTest(float(res.statistic), float(res.pvalue), not ties)
 
 
-@dataclass(frozen=True)
-class TrimAndFill:
+@dataclass(frozen=True, repr=False)
+class TrimAndFill(Result):
     """Trim and fill: the estimated number of missing studies ``k0`` (with its standard
     error for L0), the ``side`` they were missing on, the filled studies' effects and
     variances, and the fit to the observed and filled studies together."""
@@ -64,6 +68,16 @@ class TrimAndFill:
     filled_yi: np.ndarray
     filled_vi: np.ndarray
     fit: MetaAnalysis
+
+    _title = "Trim and fill"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: the estimator, side, ``k0`` and the random-effects estimate after filling."""
+        r = self.fit.random
+        return pd.DataFrame([{"estimator": self.estimator, "side": self.side, "k0": self.k0,
+                              "se_k0": self.se_k0, "estimate": r.estimate, "se": r.se,
+                              "ci_low": r.ci_low, "ci_high": r.ci_high, "p": r.p,
+                              "tau2": r.tau2}])
 
 
 def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
@@ -141,8 +155,8 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0", "Q0"] = "
     return TrimAndFill(estimator, side, k0, float(se_k0), filled_y, filled_v, fit.refit(both))
 
 
-@dataclass(frozen=True)
-class FailSafeN:
+@dataclass(frozen=True, repr=False)
+class FailSafeN(Result):
     """Fail-safe N: how many unpublished null studies would bring the result to the
     threshold (``method``: Rosenthal, Orwin or Rosenberg); ``p`` the combined p-value it
     starts from (Rosenthal: Stouffer's one-sided; Rosenberg: the fixed-effect test),
@@ -154,6 +168,8 @@ class FailSafeN:
     p: float
     mean_effect: float
     target: float
+
+    _title = "Fail-safe N"
 
 
 def fail_safe_n(fit: MetaAnalysis, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",

@@ -25,6 +25,7 @@ import pandas as pd
 from scipy import special
 
 from ._options import Tau2Method, TestType
+from ._results import Result, Summary
 from .errors import InputError
 from .studies import StudyTable
 
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["Subgroups", "subgroup_analysis"]
 
 
-@dataclass(frozen=True)
-class Subgroups:
+@dataclass(frozen=True, repr=False)
+class Subgroups(Result):
     """Result of :func:`subgroup_analysis`.
 
     ``groups``: the levels, in sort order; ``fits``: one :class:`~betameta.MetaAnalysis` per
@@ -71,7 +72,7 @@ class Subgroups:
                 "q_between_common": {"stat": c.qm, "df": c.qm_df,
                                      "df2": None if c.test == "z" else c.qm_df2, "p": c.qm_p}}
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         from .classical import _fmt, _fmt_p
 
         f0 = self.fits[0].random
@@ -90,16 +91,11 @@ class Subgroups:
                   f"{self.df_between} df (p = {_fmt_p(self.p_between, np.log10(self.p_between))})",
                   f"Test of subgroup differences, common tau²: {stat} = {_fmt(c.qm)} on {dfs} df "
                   f"(p = {_fmt_p(c.qm_p, np.log10(c.qm_p))})"]
-        return "\n".join(lines)
+        return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
     def __repr__(self) -> str:
         return (f"Subgroups({self.column!r}, groups={list(self.groups)}, Q_between={self.q_between:.4g} "
                 f"(p={self.p_between:.3g}))")
-
-    def _repr_html_(self) -> str:
-        return (f"<p><b>Subgroups by {self.column}</b>: Q between = {self.q_between:.4g} "
-                f"(df {self.df_between}, p = {self.p_between:.3g})</p>"
-                + self.to_frame().to_html(index=False))
 
     def plot_forest(self, ax: Axes | None = None, *, xlabel: str | None = None,
                     null_value: float | None = 0.0) -> Axes:

@@ -295,7 +295,7 @@ def test_every_tau2_method_per_variant(synthetic, tmp_path, method, test):
                           ("re_ci_high", fit.ci_high), ("re_p_value", fit.p),
                           ("re_pi_low", fit.pi_low), ("re_pi_high", fit.pi_high)):
             assert row[col] == pytest.approx(want, rel=1e-9, abs=1e-12 * se.min() ** 2), (i, col)
-    assert "tau2_dl" not in res and run.summary["options"]["tau2_method"] == method
+    assert "tau2_dl" not in res and run.details["options"]["tau2_method"] == method
 
 
 def test_mrmega_from_the_command_line_counts_what_it_leaves_out(synthetic, tmp_path):

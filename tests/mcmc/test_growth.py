@@ -33,7 +33,7 @@ def rats():
 @pytest.mark.slow
 def test_reproduces_published_table(rats):
     fit = fit_growth(rats, draws=3000, tune=1000, chains=4, seed=1, sampler="numpyro")
-    table = fit.summary()
+    table = fit.to_frame().set_index("parameter")
     assert fit.divergences == 0
     assert (table["r_hat"] <= 1.01).all()
     for name, (mean, sd) in PUBLISHED.items():
@@ -65,7 +65,7 @@ def test_two_stage_meta_analysis_agrees_with_one_stage(rats):
     classical = meta_analysis(studies, method="REML")
     exact = bayes_meta(studies, priors.half_normal(2.0), priors.normal_mu(0, 100))
     one_stage = fit_growth(rats, draws=1000, tune=1000, chains=4, seed=3, sampler="numpyro")
-    mu_beta = float(one_stage.summary().loc["mu_beta", "mean"])
+    mu_beta = float(one_stage.to_frame().set_index("parameter").loc["mu_beta", "mean"])
     # Balanced design, five points per rat: both stages estimate the same mean slope;
     # the two-stage SEs use each rat's own residual variance, so allow 0.05 (about ½ sd).
     assert classical.random.estimate == pytest.approx(mu_beta, abs=0.05)

@@ -73,7 +73,7 @@ def test_gwas_report_in_chromium(browser, tmp_path):
     truth = generate(tmp_path / "syn", k=3, m=4000, seed=5, signal_fraction=0.01)
     run = run_gwas(truth.paths, tmp_path / "meta.parquet", methods=("fe", "re", "partition"),
                    progress=False, ancestry=truth.ancestry)
-    page = gwas_report(run.out, run.summary, tmp_path / "gwas_report.html")
+    page = gwas_report(run.out, run.details, tmp_path / "gwas_report.html")
     text = page.read_text()
     assert "allele_mismatch" in text and "partition_log10_bf" in text
     _check_page(browser, page, tmp_path / "gwas_report.png", min_plots=2)

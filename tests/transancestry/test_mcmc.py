@@ -59,7 +59,7 @@ def test_thirty_studies_run_with_diagnostics_that_catch_stuck_chains():
     # transancestry() switches to the sampler by itself above 14 studies, and its summary
     # carries the diagnostics.
     res = transancestry(b[:16], se[:16], dist[:16, :16], mcmc_steps=1000)
-    assert res.mcmc is not None and "sampled over centre sets (MCMC)" in res.summary()
+    assert res.mcmc is not None and "sampled over centre sets (MCMC)" in str(res.summary())
 
 
 @pytest.mark.slow

@@ -52,7 +52,8 @@ class Marginal:
         p = 0.0 if self.quantile(level) - self.quantile(0.0) <= res.fun else res.x
         return self.quantile(p), self.quantile(p + level)
 
-    def summary(self, level: float = 0.95, kind: IntervalType = "central") -> dict[str, float]:
+    def stats(self, level: float = 0.95, kind: IntervalType = "central") -> dict[str, float]:
+        """``mean, sd, median, ci_low, ci_high`` of the marginal (the interval at ``level``)."""
         lo, hi = self.interval(level, kind)
         return {"mean": self.mean, "sd": self.sd, "median": self.median, "ci_low": lo,
                 "ci_high": hi}

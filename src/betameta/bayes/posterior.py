@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
+from .._results import Result, Summary
 from ..kernels.exact import TauGrid, conditional, log_bf_mu0, log_bf_tau0, mixtures, tau_grid
 from ..studies import StudyTable
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
@@ -34,7 +35,7 @@ _SCALARS = ("mu", "tau", "tau2", "theta_new", "beta_f", "zeta2", "i2")
 
 
 @dataclass(frozen=True, repr=False)
-class BayesMeta:
+class BayesMeta(Result):
     """Exact posterior of the normal–normal model for one set of studies.
 
     Marginals (each with ``mean``, ``sd``, ``median``, ``quantile``, ``interval``,
@@ -153,7 +154,7 @@ class BayesMeta:
         rows = []
         for name in names:
             m = self.marginal(name)
-            rows.append({"quantity": name, **m.summary(self.level, kind), "exact": m.exact})
+            rows.append({"quantity": name, **m.stats(self.level, kind), "exact": m.exact})
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
@@ -167,8 +168,8 @@ class BayesMeta:
             "interval": kind,
         }
         for name in _SCALARS:
-            out[name] = self.marginal(name).summary(self.level, kind)  # type: ignore[arg-type]
-        out["theta"] = [{"study": lab, **t.summary(self.level, kind)}  # type: ignore[arg-type]
+            out[name] = self.marginal(name).stats(self.level, kind)  # type: ignore[arg-type]
+        out["theta"] = [{"study": lab, **t.stats(self.level, kind)}  # type: ignore[arg-type]
                         for lab, t in zip(self.studies.labels, self.theta, strict=True)]
         notes = list(self.notes)
         for key, attr in (("log_marginal_likelihood", "log_marginal_likelihood"),
@@ -180,8 +181,8 @@ class BayesMeta:
         out["notes"] = notes
         return out
 
-    def summary(self) -> str:
-        """Readable report of the main posterior quantities."""
+    def summary(self) -> Summary:
+        """The posterior table (``to_frame()``) with a readable report as its text."""
         frame = self.to_frame()
         pct = f"{100 * self.level:g}%"
         lines = [
@@ -199,7 +200,7 @@ class BayesMeta:
             if d[key] is not None:
                 lines.append(f"{key} = {d[key]:.4g}")
         lines += [f"note: {n}" for n in d["notes"]]
-        return "\n".join(lines)
+        return Summary(lines[0], frame, tuple(d["notes"]), text="\n".join(lines))
 
     def __repr__(self) -> str:
         return (f"BayesMeta(k={self.studies.k}, tau ~ {self.tau_prior.name}, mu ~ {self.mu_prior.name}, "

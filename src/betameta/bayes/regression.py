@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._results import Result, Summary
 from ..errors import InputError
 from ..kernels.exact import CoefficientPrior, Mixture, TauGrid, regression_coefficients, tau_grid
 from ..regression import Design, study_design
@@ -34,8 +35,8 @@ from .priors import TauPrior, resolve_tau_prior
 __all__ = ["BayesRegression", "bayes_meta_regression"]
 
 
-@dataclass(frozen=True)
-class BayesRegression:
+@dataclass(frozen=True, repr=False)
+class BayesRegression(Result):
     """Result of :func:`bayes_meta_regression`: ``coefficients`` (one
     :class:`~betameta.bayes.marginals.NormalMixture` per term of ``design``), ``tau``
     (:class:`~betameta.bayes.marginals.TauFunction`), ``notes`` (moments that do not
@@ -58,7 +59,7 @@ class BayesRegression:
     def to_frame(self) -> pd.DataFrame:
         """One row per coefficient: ``term, mean, sd, median, ci_low, ci_high`` (central
         intervals at ``level``)."""
-        return pd.DataFrame([{"term": t, **c.summary(self.level)}
+        return pd.DataFrame([{"term": t, **c.stats(self.level)}
                              for t, c in zip(self.terms, self.coefficients, strict=True)])
 
     def bayes_factor_zero(self) -> np.ndarray:
@@ -103,10 +104,10 @@ class BayesRegression:
         for row, bf in zip(coefs, self.bayes_factor_zero(), strict=True):
             row["bf_zero"] = float(bf)
         return {"k": self.studies.k, "tau_prior": self.tau_prior.name, "beta_prior": self.beta_prior.name,
-                "level": self.level, "coefficients": coefs, "tau": self.tau.summary(self.level),
+                "level": self.level, "coefficients": coefs, "tau": self.tau.stats(self.level),
                 "notes": list(self.notes)}
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
         from ..classical import _fmt
 
         pct = f"{100 * self.level:g}%"
@@ -121,15 +122,11 @@ class BayesRegression:
         lo, hi = self.tau.interval(self.level)
         lines += ["", f"tau: mean {_fmt(self.tau.mean)}, median {_fmt(self.tau.median)}, "
                   f"{pct} [{_fmt(lo)}, {_fmt(hi)}]"] + [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
     def __repr__(self) -> str:
         coefs = ", ".join(f"{t}={c.mean:.4g}" for t, c in zip(self.terms, self.coefficients, strict=True))
         return f"BayesRegression(k={self.studies.k}, {coefs}, tau={self.tau.median:.4g})"
-
-    def _repr_html_(self) -> str:
-        return (f"<p><b>Bayesian meta-regression</b>, k = {self.studies.k}</p>"
-                + self.to_frame().to_html(index=False))
 
 
 def _conditionals(fit: BayesRegression, t: np.ndarray):

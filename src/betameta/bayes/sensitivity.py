@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .._results import Result, Summary
 from ..classical import meta_analysis
 from ..kernels.exact import conditional, theta_conditionals
 from ..studies import StudyTable
@@ -25,13 +26,12 @@ from .priors import LAMBERT, MuPrior, fixed_tau2, lambert, normal_mu
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
 
 __all__ = ["SensitivityAnalysis", "plot_prior_vs_likelihood", "sensitivity_analysis"]
 
 
 @dataclass(frozen=True, repr=False)
-class SensitivityAnalysis:
+class SensitivityAnalysis(Result):
     """Result of :func:`sensitivity_analysis`.
 
     ``table``: one row per (prior, quantity) with ``prior``, ``psi2``, ``tau_prior``,
@@ -59,46 +59,64 @@ class SensitivityAnalysis:
     def __repr__(self) -> str:
         return f"SensitivityAnalysis(k={self.studies.k}, priors={self.table['prior'].nunique()})"
 
-    def plot(self, fig: Figure | None = None) -> Figure:
-        """The lecture's panels: (a) βF, µ; (b) ζ, τ; (c) curves against fixed τ²."""
+    def summary(self) -> Summary:
+        """The (prior, quantity) table, titled with the number of priors."""
+        return Summary(f"Prior sensitivity of beta_f, mu, zeta and tau: k = {self.studies.k}, "
+                       f"{self.table['prior'].nunique()} priors", self.to_frame())
+
+    def plot(self, ax: Sequence[Axes] | None = None) -> np.ndarray:
+        """Six panels, lettered: (a) βF, (b) µ, (c) ζ, (d) τ under every prior, each against
+        its classical estimate (line, interval shaded); (e), (f) βF, µ and θᵢ against fixed τ²
+        for the first two ``curve_psi2``. ``ax``: six axes to draw in (a new figure without);
+        returns them as an array."""
         import matplotlib.pyplot as plt
 
-        fig = fig or plt.figure(figsize=(11, 13))
-        grid = fig.add_gridspec(3, 2, height_ratios=[1.25, 1.25, 1.0], hspace=0.35, wspace=0.08)
+        if ax is None:
+            fig = plt.figure(figsize=(11, 13.5))
+            outer = fig.add_gridspec(2, 1, height_ratios=[2.5, 1.0], hspace=0.25)
+            top = outer[0].subgridspec(2, 2, hspace=0.3, wspace=0.08)  # shared prior labels
+            bottom = outer[1].subgridspec(1, 2, wspace=0.22)  # each with its own y axis
+            axes = np.array([fig.add_subplot(top[i // 2, i % 2]) for i in range(4)]
+                            + [fig.add_subplot(bottom[0, i]) for i in range(2)])
+        else:
+            axes = np.asarray(ax, dtype=object).ravel()
+            if axes.size != 6:
+                raise ValueError(f"the sensitivity plot needs 6 axes, got {axes.size}")
         labels = list(dict.fromkeys(self.table["prior"]))
         rows = np.arange(len(labels))[::-1]
-        titles = {"beta_f": "(a) βF = Σwᵢθᵢ/Σwᵢ", "mu": "(a) µ", "zeta": "(b) ζ", "tau": "(b) τ"}
+        titles = {"beta_f": "(a) βF = Σwᵢθᵢ/Σwᵢ", "mu": "(b) µ", "zeta": "(c) ζ", "tau": "(d) τ"}
         ref_names = {"beta_f": "FE", "mu": "DL", "zeta": "FE ζ̂", "tau": "DL τ̂"}
         for slot, quantity in enumerate(("beta_f", "mu", "zeta", "tau")):
-            ax = fig.add_subplot(grid[slot // 2, slot % 2])
+            a = axes[slot]
             part = self.table[self.table["quantity"] == quantity].set_index("prior").loc[labels]
             colors = ["#31688e" if p.startswith("psi2") else "#b5367a" for p in labels]
-            ax.hlines(rows, part["ci_low"], part["ci_high"], colors=colors, lw=1.5)
-            ax.scatter(part["mean"], rows, c=colors, s=18, zorder=3)
+            a.hlines(rows, part["ci_low"], part["ci_high"], colors=colors, lw=1.5)
+            a.scatter(part["mean"], rows, c=colors, s=18, zorder=3)
             est, lo, hi = self.reference[quantity]
-            ax.axvline(est, color="black", lw=1, label=f"{ref_names[quantity]} {est:.2f}")
+            a.axvline(est, color="black", lw=1)
             if np.isfinite(lo):
-                ax.axvspan(lo, hi, color="grey", alpha=0.15)
-            ax.set_yticks(rows, labels if slot % 2 == 0 else [], fontsize=8)
-            ax.set_title(titles[quantity], fontsize=10, loc="left")
-            ax.legend(frameon=False, fontsize=8, loc="lower right")
+                a.axvspan(lo, hi, color="grey", alpha=0.15)
+            a.set_yticks(rows, labels if slot % 2 == 0 else [], fontsize=8)
+            a.set_title(f"{titles[quantity]}   (line: {ref_names[quantity]} {est:.3g})",
+                        fontsize=10, loc="left")
         for slot, psi2 in enumerate(sorted(self.curves["psi2"].unique())[:2]):
-            ax = fig.add_subplot(grid[2, slot])
+            a = axes[4 + slot]
             part = self.curves[self.curves["psi2"] == psi2]
-            for quantity, color, lw in (("beta_f", "#440154", 2.0), ("mu", "#35b779", 2.0)):
+            for quantity, color in (("beta_f", "#440154"), ("mu", "#35b779")):
                 c = part[part["quantity"] == quantity]
-                ax.plot(c["tau2"], c["mean"], color=color, lw=lw,
-                        label="βF" if quantity == "beta_f" else "µ")
-                ax.fill_between(c["tau2"], c["ci_low"], c["ci_high"], color=color, alpha=0.15)
+                a.plot(c["tau2"], c["mean"], color=color, lw=2.0,
+                       label="βF" if quantity == "beta_f" else "µ")
+                a.fill_between(c["tau2"], c["ci_low"], c["ci_high"], color=color, alpha=0.15)
             for j, (_, c) in enumerate(part[part["quantity"].str.startswith("theta")].groupby(
                     "quantity", sort=False)):
-                ax.plot(c["tau2"], c["mean"], color="grey", lw=0.8,
-                        label="θᵢ" if j == 0 else None)
-            ax.set_xlabel("fixed τ²")
-            ax.set_title(f"(c) posterior mean and {100 * self.level:g}% interval, ψ² = {psi2:g}",
-                         fontsize=10, loc="left")
-            ax.legend(frameon=False, fontsize=8)
-        return fig
+                a.plot(c["tau2"], c["mean"], color="grey", lw=0.8, label="θᵢ" if j == 0 else None)
+            a.set_xlim(0, part["tau2"].max())
+            a.set_xlabel("fixed τ²")
+            a.set_title(f"({'ef'[slot]}) posterior mean and {100 * self.level:g}% interval, "
+                        f"ψ² = {psi2:g}", fontsize=10, loc="left")
+            a.legend(frameon=False, fontsize=8, ncol=3, loc="upper center",
+                     bbox_to_anchor=(0.5, -0.16))
+        return axes
 
 
 def _prior_grid(psi2: Sequence[float], tau2_fixed: Sequence[float], vague: Sequence[str],
@@ -143,11 +161,11 @@ def sensitivity_analysis(
                      "quantity": "zeta", "mean": float(zeta.mean()), "ci_low": q[0], "ci_high": q[1]})
     table = pd.DataFrame(rows)
 
-    tau2 = np.linspace(0.0, 50.0, 101) if tau2_curve is None else np.asarray(tau2_curve, float)
-    curves = pd.concat([_curves(studies, tau2, p2, mu_mean, level) for p2 in curve_psi2],
-                       ignore_index=True)
     fe = meta_analysis(studies, method="FE")
     dl = meta_analysis(studies, method="DL")
+    tau2 = _tau2_curve(dl) if tau2_curve is None else np.asarray(tau2_curve, float)
+    curves = pd.concat([_curves(studies, tau2, p2, mu_mean, level) for p2 in curve_psi2],
+                       ignore_index=True)
     reference = {
         "beta_f": (fe.fixed.estimate, fe.fixed.ci_low, fe.fixed.ci_high),
         "mu": (dl.random.estimate, dl.random.ci_low, dl.random.ci_high),
@@ -156,6 +174,14 @@ def sensitivity_analysis(
                 float(np.sqrt(dl.random.tau2_ci_high))),
     }
     return SensitivityAnalysis(studies, level, table, curves, reference)
+
+
+def _tau2_curve(dl) -> np.ndarray:
+    """The default fixed-τ² grid, on the data's scale: 0 to twice the upper Q-profile bound
+    of τ² (at least twice the largest within-study variance), quadratically spaced so that
+    the fast change near τ² = 0 is resolved."""
+    top = 2.0 * max(dl.random.tau2_ci_high, dl.random.tau2, float(np.max(dl.studies.vi)))
+    return top * np.linspace(0.0, 1.0, 101) ** 2
 
 
 def _curves(studies: StudyTable, tau2: np.ndarray, psi2: float, mu_mean: float,

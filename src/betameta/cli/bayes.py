@@ -84,8 +84,7 @@ def sensitivity_command(studies, plot, as_json):
 
     result = sensitivity_analysis(studies)
     if plot:
-        fig = result.plot()
-        save_figure(fig.axes[0], plot)
+        save_figure(result.plot()[0], plot)
     if as_json:
         echo_json(result.to_dict())
     else:

@@ -91,7 +91,7 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
                    sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes)
-    click.echo(summary_text(run.summary))
+    click.echo(summary_text(run.details))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:
         import shlex
@@ -99,5 +99,5 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
 
         from ..report import gwas_report
 
-        gwas_report(run.out, run.summary, report_path, command="betameta " + shlex.join(sys.argv[1:]))
+        gwas_report(run.out, run.details, report_path, command="betameta " + shlex.join(sys.argv[1:]))
         click.echo(f"wrote {report_path}", err=True)

@@ -58,5 +58,4 @@ def hier_command(file, unit, x_col, y_col, chains, draws, tune, sampler, seed, c
     if as_json:
         echo_json(fit.to_dict())
     else:
-        click.echo(f"sampler {fit.sampler}, {fit.seconds:.1f} s, {fit.divergences} divergences")
-        click.echo(fit.summary().to_string())
+        click.echo(fit.summary())

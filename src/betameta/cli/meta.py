@@ -121,7 +121,7 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
         click.echo(fit.summary(transf=transf))
         for extra in (reg, sub):
             if extra is not None:
-                click.echo("\n" + extra.summary())
+                click.echo(f"\n{extra.summary()}")
         if perm is not None:
             kind = "exact" if perm.exact else f"random, seed {seed}"
             coefs = ", ".join(f"{t} {p:.4g}" for t, p in zip(reg.terms, perm.p, strict=True))

@@ -53,7 +53,8 @@ def transancestry_command(file, dist_file, psi, tau2_prior, study, beta_col, se_
         note(f"{len(dropped)} of {len(labels)} studies have no effect or SE and are left out: "
              f"{', '.join(dropped)}")
     dist, _ = read_distances(dist_file, labels, sep=sep, encoding=encoding)
-    res = transancestry(beta, se, dist, studies=labels, psi=psi, tau2_prior=tau2_prior)
+    res = transancestry(beta, se, dist, studies=labels, psi=psi, tau2_prior=tau2_prior,
+                        distance_source=f"read from {dist_file.name}")
     if plot:
         import matplotlib.pyplot as plt
 

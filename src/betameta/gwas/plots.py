@@ -42,8 +42,12 @@ def _dots(ax, x: np.ndarray, y: np.ndarray, colour: str, size: float = 2.2) -> N
     ax.plot(x, y, ls="none", marker="o", ms=size, mew=0, color=colour, rasterized=True)
 
 
-def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-8)) -> None:
-    fig, ax = _figure((12, 4), (0.65, 0.5, 0.15, 0.15))
+def manhattan(result: pd.DataFrame, path: Path | None = None, *, ax=None,
+              threshold: float = -np.log10(5e-8)):
+    """Manhattan plot of the fixed-effect -log10 p (chromosomes side by side) in ``ax`` (a
+    new figure without), saved to ``path`` if given; returns the axes."""
+    if ax is None:
+        _, ax = _figure((12, 4), (0.65, 0.5, 0.15, 0.15))
     if "chromosome" in result:
         data = result[["chromosome", "base_pair_location", "neg_log_10_p_value"]][
             _thin(result["neg_log_10_p_value"].to_numpy())]
@@ -65,22 +69,28 @@ def manhattan(result: pd.DataFrame, path: Path, threshold: float = -np.log10(5e-
         _dots(ax, np.arange(len(result)), result["neg_log_10_p_value"].to_numpy(), "#31688e")
     ax.axhline(threshold, color="#b5367a", lw=0.8, ls="--")
     ax.set_ylabel("-log10 p (fixed effect)")
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        ax.figure.savefig(path, dpi=110)
+    return ax
 
 
-def qq(result: pd.DataFrame, path: Path, lam: float) -> None:
-    """QQ plot of -log10 p, with the result's λ_GC ``lam`` in the title."""
+def qq(result: pd.DataFrame, path: Path | None = None, *, lam: float, ax=None):
+    """QQ plot of -log10 p, with the result's λ_GC ``lam`` in the title, in ``ax`` (a new
+    figure without), saved to ``path`` if given; returns the axes."""
     obs = np.sort(result["neg_log_10_p_value"].to_numpy())[::-1]
     obs = obs[np.isfinite(obs)]
     n = obs.size
     # Every variant with p < 0.01, one in 20 of the rest; expected -log10 p of those ranks only.
     rank = np.flatnonzero(_thin(obs))
     exp = -np.log10((rank + 0.5) / n)
-    fig, ax = _figure((4.5, 4.5), (0.6, 0.5, 0.15, 0.3))
+    if ax is None:
+        _, ax = _figure((4.5, 4.5), (0.6, 0.5, 0.15, 0.3))
     _dots(ax, exp, obs[rank], "#31688e", size=2.6)
     top = max(-np.log10(0.5 / n), 1.0) if n else 1.0
     ax.plot([0, top], [0, top], color="grey", lw=0.8)
     ax.set_xlabel("expected -log10 p")
     ax.set_ylabel("observed -log10 p")
     ax.set_title(f"lambda_GC = {lam:.3f}", fontsize=9, loc="left")
-    fig.savefig(path, dpi=110)
+    if path is not None:
+        ax.figure.savefig(path, dpi=110)
+    return ax

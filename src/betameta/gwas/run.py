@@ -44,6 +44,7 @@ from isal import isal_zlib
 
 from .._atomic import temp_name, write_text_atomic
 from .._options import TAU2_METHODS, TESTS, check_option
+from .._results import Result, Summary, jsonable
 from ..errors import InputError
 from ..tables import note
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
@@ -74,19 +75,69 @@ def lambda_gc(z: np.ndarray) -> float:
     return float((a * a + b * b) / 2.0 / _CHI2_MEDIAN if lo != hi else a * a / _CHI2_MEDIAN)
 
 
-@dataclass
-class GwasRun:
-    """What a run produced: output path, summary dict, timings.
+@dataclass(frozen=True, repr=False)
+class GwasRun(Result):
+    """What a run produced: the output path, the run summary, the timings.
 
-    ``timings`` (seconds): ``read``, ``harmonise``, ``compute`` (which includes writing
-    the Parquet row groups: they are written while later chunks compute), ``write``
-    (what is left after the last chunk: closing the file, or all of it for TSV, Dask
-    and genomic-control runs) and ``total``; the summary and plots come after.
+    ``details`` is the run summary as written to ``<out>.summary.json`` (studies, methods,
+    options, per-study counts of kept and dropped rows, λ_GC, top loci). ``timings``
+    (seconds): ``read``, ``harmonise``, ``compute`` (which includes writing the Parquet row
+    groups: they are written while later chunks compute), ``write`` (what is left after the
+    last chunk: closing the file, or all of it for TSV, Dask and genomic-control runs) and
+    ``total``; the summary and plots come after.
     """
 
     out: Path
-    summary: dict[str, Any]
+    details: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def _parquet(self) -> bool:
+        return self.out.name.lower().endswith((".parquet", ".pq"))
+
+    def to_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
+        """The per-variant results as written (Parquet or TSV), all columns or ``columns``
+        (those of them the output has)."""
+        if columns is not None:
+            names = (pq.read_schema(self.out).names if self._parquet
+                     else pd.read_csv(self.out, sep="\t", nrows=0).columns)
+            columns = [c for c in columns if c in names]
+        if self._parquet:
+            return pq.read_table(self.out, columns=columns).to_pandas()
+        return pd.read_csv(self.out, sep="\t", usecols=columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The run summary (``details``) with the output path, JSON-ready."""
+        return jsonable({"out": str(self.out), **self.details})
+
+    def summary(self) -> Summary:
+        """One row per study (rows read, kept, dropped, λ_GC of its input); the text is the
+        run summary as written to ``<out>.summary.txt``."""
+        d = self.details
+        table = pd.DataFrame([{"study": name, "rows": c["rows"], "kept": c["kept"],
+                               "dropped": sum(c["dropped"].values()),
+                               "lambda_gc": d["lambda_gc_inputs"][name]}
+                              for name, c in d["per_study"].items()])
+        text = summary_text(d)
+        return Summary(text.splitlines()[0], table, tuple(d.get("warnings", ())), text=text)
+
+    def __repr__(self) -> str:
+        d = self.details
+        return (f"GwasRun(out={self.out.name!r}, studies={len(d['studies'])}, "
+                f"variants={d['variants_out']:,}, methods={','.join(d['methods'])})")
+
+    def plot_manhattan(self, ax=None):
+        """Manhattan plot of the fixed-effect -log10 p; returns the axes."""
+        from .plots import manhattan
+
+        return manhattan(self.to_frame(["chromosome", "base_pair_location", "neg_log_10_p_value"]),
+                         ax=ax)
+
+    def plot_qq(self, ax=None):
+        """QQ plot of the fixed-effect -log10 p with the result's λ_GC; returns the axes."""
+        from .plots import qq
+
+        return qq(self.to_frame(["neg_log_10_p_value"]), lam=self.details["lambda_gc"], ax=ax)
 
 
 def p_text(neg_log10_p: np.ndarray) -> np.ndarray:
@@ -603,7 +654,7 @@ def run_gwas(
                 from .plots import manhattan, qq
 
                 drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
-                         pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam_result)]
+                         pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam=lam_result)]
             summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
             if mr_axes is not None:
                 # MR-MEGA leaves out variants in k <= T + 2 studies (NaN there): counted.

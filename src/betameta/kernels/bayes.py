@@ -13,6 +13,7 @@ import numpy as np
 from numpy.polynomial import legendre
 from scipy import special
 
+from .._results import ArrayResult
 from ..bayes.priors import MuPrior, TauPrior
 from .classical import COMPILED_FROM
 from .exact import (
@@ -37,8 +38,8 @@ _FIELDS = ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_media
            "log10_bf_mu0")
 
 
-@dataclass(frozen=True)
-class BayesArrays:
+@dataclass(frozen=True, repr=False)
+class BayesArrays(ArrayResult):
     """Posterior summaries of each column of :func:`bayes_arrays` (arrays of shape ``(m,)``).
 
     ``mu_*``: mean, sd and central interval of µ; ``tau_*``: mean, median and central

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from .._results import ArrayResult
+
 __all__ = [
     "ClassicalArrays",
     "chi2_sf",
@@ -117,8 +119,8 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     return sf.reshape(shape), out.reshape(shape)
 
 
-@dataclass(frozen=True)
-class ClassicalArrays:
+@dataclass(frozen=True, repr=False)
+class ClassicalArrays(ArrayResult):
     """Per-column results of :func:`classical_kernel` (each an array of shape ``(m,)`` or scalar).
 
     ``fe_*``: inverse-variance common/fixed effect; ``q``/``q_df``: Cochran's Q;

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._results import ArrayResult
 from ..errors import InputError
 from .classical import chi2_sf, classical_kernel
 from .random_effects import random_effects_kernel
@@ -78,8 +79,8 @@ def mds_axes(distances: np.ndarray, n_axes: int) -> np.ndarray:
     return axes * np.where(flip == 0, 1.0, flip)
 
 
-@dataclass(frozen=True)
-class MrMegaArrays:
+@dataclass(frozen=True, repr=False)
+class MrMegaArrays(ArrayResult):
     """Per-variant MR-MEGA results (module docstring): ``beta``/``se`` (m, T + 1), intercept
     first; each χ² with its ``*_p`` and ``*_log10p``; ``df_residual`` = k − T − 1; ``ln_bf``;
     ``k`` studies present; ``fitted``: whether the variant had more than T + 2 studies."""

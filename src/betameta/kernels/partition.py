@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .._results import ArrayResult
 from ..errors import InputError
 
 if TYPE_CHECKING:
@@ -24,8 +25,8 @@ _LN10 = np.log(10.0)
 _X, _W = np.polynomial.legendre.leggauss(8)
 
 
-@dataclass(frozen=True)
-class PartitionArrays:
+@dataclass(frozen=True, repr=False)
+class PartitionArrays(ArrayResult):
     """Per-variant results of :func:`partition_arrays`.
 
     ``log10_bf``: log10 Bayes factor of the partition model against the null (every effect

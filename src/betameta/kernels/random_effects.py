@@ -39,6 +39,7 @@ import numpy as np
 from scipy import special
 
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from .._results import ArrayResult
 from .classical import COMPILED_FROM, log10_norm_sf2
 
 __all__ = ["RandomEffectsArrays", "random_effects_kernel", "typical_variance", "wald_test"]
@@ -48,8 +49,8 @@ _MAXITER = 10_000
 _LN10 = np.log(10.0)
 
 
-@dataclass(frozen=True)
-class RandomEffectsArrays:
+@dataclass(frozen=True, repr=False)
+class RandomEffectsArrays(ArrayResult):
     """Per-column results of :func:`random_effects_kernel`.
 
     ``k``: studies used; ``df``: ``k − p``; ``tau2`` with its Q-profile bounds

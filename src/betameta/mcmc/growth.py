@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._options import check_option
+from .._results import Result, Summary
 from ..errors import InputError
 from .sampling import Sampler, import_pymc, resolve_sampler, sample
 
@@ -108,7 +109,7 @@ def growth_model(
 
 
 @dataclass(frozen=True, repr=False)
-class GrowthFit:
+class GrowthFit(Result):
     """Posterior of a growth model: ArviZ ``InferenceData`` and its summary table."""
 
     idata: Any = field(compare=False)
@@ -116,31 +117,40 @@ class GrowthFit:
     seconds: float
     divergences: int
 
-    def summary(self, var_names: tuple[str, ...] = HYPER, hdi_prob: float = 0.95) -> pd.DataFrame:
-        """Mean, sd, HDI, bulk/tail ESS and R-hat per parameter (ArviZ)."""
+    def to_frame(self, var_names: tuple[str, ...] = HYPER, hdi_prob: float = 0.95) -> pd.DataFrame:
+        """One row per parameter: ``parameter``, mean, sd, ``hdi_low``/``hdi_high``, MCSE,
+        bulk/tail ESS and R-hat (ArviZ's summary)."""
         import arviz as az
 
         table = az.summary(self.idata, var_names=list(var_names), hdi_prob=hdi_prob)
         lo, hi = [c for c in table.columns if c.startswith("hdi_")][:2]
-        return table.rename(columns={lo: "hdi_low", hi: "hdi_high"})
+        table = table.rename(columns={lo: "hdi_low", hi: "hdi_high"})
+        return table.rename_axis("parameter").reset_index()
+
+    def summary(self, var_names: tuple[str, ...] = HYPER, hdi_prob: float = 0.95) -> Summary:
+        """:meth:`to_frame` titled with the sampler and its divergences."""
+        return Summary(f"Growth model sampled with {self.sampler} in {self.seconds:.1f} s, "
+                       f"{self.divergences} divergences", self.to_frame(var_names, hdi_prob))
 
     def to_dict(self) -> dict[str, Any]:
-        table = self.summary()
+        """JSON-ready: sampler, seconds, divergences and each parameter's summary."""
         keys = ["mean", "sd", "hdi_low", "hdi_high", "ess_bulk", "r_hat"]
         return {"sampler": self.sampler, "seconds": self.seconds, "divergences": self.divergences,
-                "parameters": {name: {k: float(row[k]) for k in keys}
-                               for name, row in table.iterrows()}}
+                "parameters": {row["parameter"]: {k: float(row[k]) for k in keys}
+                               for _, row in self.to_frame().iterrows()}}
 
     def __repr__(self) -> str:
         return f"GrowthFit(sampler={self.sampler}, divergences={self.divergences})"
 
-    def plot(self, kind: Literal["trace", "forest"] = "forest"):
-        """ArviZ trace or forest plot of the hyperparameters; returns the axes."""
+    def plot(self, kind: Literal["trace", "forest"] = "forest", ax=None):
+        """ArviZ trace or forest plot of the hyperparameters (``ax``: the axes to draw in;
+        for ``trace`` an (n, 2) array); returns the axes."""
         import arviz as az
 
         if kind == "trace":
-            return az.plot_trace(self.idata, var_names=list(HYPER))
-        return az.plot_forest(self.idata, var_names=["beta"], combined=True, hdi_prob=0.95)
+            return az.plot_trace(self.idata, var_names=list(HYPER), axes=ax)
+        out = az.plot_forest(self.idata, var_names=["beta"], combined=True, hdi_prob=0.95, ax=ax)
+        return out[0] if ax is None else ax
 
 
 def model_graph(model: Any, path: str | Path) -> Path:

@@ -99,8 +99,9 @@ def meta_report(
         parts.append("<h2>Prior sensitivity</h2><p>Posterior means and 95% intervals under "
                      "ψ² ∈ {0.1, 1, 1000} × fixed τ² ∈ {1/4, 1, 25, 100} and the vague priors "
                      "L1–L11 (ψ² = 1000). Priors move µ and τ; βF and ζ hardly move.</p>")
-        parts.append(figure(sens.plot(), "Prior-sensitivity panels (a) βF and µ, (b) ζ and τ, "
-                            "(c) posterior against a fixed τ²."))
+        parts.append(figure(sens.plot()[0].figure, "Prior-sensitivity panels: (a) βF, (b) µ, "
+                            "(c) ζ, (d) τ under each prior; (e, f) the posterior against a fixed "
+                            "τ² for ψ² = 1 and 1000."))
     if "explain" in sections:
         parts.append(_explain(fe, dl, post))
     parts.append(provenance(command))

@@ -11,12 +11,13 @@ factors, the value depends on ψ: choose it on the scale of plausible effects.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .._results import Result, Summary
 from ..errors import InputError
 from ..kernels.partition import check_distances, partition_arrays, partition_kernel, quadrature_args
 from .partitions import MAX_EXACT_STUDIES, PartitionSet, enumerate_partitions
@@ -25,7 +26,7 @@ from .priors import Tau2Prior, parse_tau2_prior
 __all__ = ["TransAncestry", "transancestry"]
 
 @dataclass(frozen=True, repr=False)
-class TransAncestry:
+class TransAncestry(Result):
     """Partition-model result for one variant (all numbers raw floats)."""
 
     studies: tuple[str, ...]
@@ -43,6 +44,7 @@ class TransAncestry:
     map_partition: tuple[tuple[str, ...], ...]
     partitions: pd.DataFrame
     mcmc: Any = None  # the CentreSetMCMC diagnostics when the centre sets were sampled
+    distance_source: str = "given as a matrix"  # where the distances came from, for titles
 
     def to_dict(self) -> dict[str, Any]:
         extra = {} if self.mcmc is None else {"mcmc": {
@@ -66,7 +68,8 @@ class TransAncestry:
                              "posterior_mean": self.effect_mean, "posterior_sd": self.effect_sd,
                              "map_cluster": [cluster[s] for s in self.studies]})
 
-    def summary(self) -> str:
+    def summary(self) -> Summary:
+        """The per-study table with the Bayes factors, MAP partition and any MCMC diagnostics."""
         lines = [f"Trans-ancestry partition model, k = {len(self.studies)}, psi = {self.psi:g}, "
                  f"{self.tau2_prior}",
                  f"log10 BF (any effect vs none) = {self.log10_bf:.3f}; restricted to C = 1: "
@@ -74,8 +77,9 @@ class TransAncestry:
                  "MAP partition: " + " | ".join(", ".join(c) for c in self.map_partition)]
         if self.mcmc is not None:
             lines += mcmc_diagnostics(self.mcmc)
-        lines += ["", self.to_frame().to_string(index=False, float_format=lambda x: f"{x:.4g}")]
-        return "\n".join(lines)
+        table = self.to_frame()
+        text = "\n".join([*lines, "", table.to_string(index=False, float_format=lambda x: f"{x:.4g}")])
+        return Summary(lines[0], table, tuple(lines[1:]), text=text)
 
     def __repr__(self) -> str:
         return (f"TransAncestry(k={len(self.studies)}, log10_bf={self.log10_bf:.3f}, "
@@ -127,6 +131,7 @@ def transancestry(
     method: str = "auto",
     seed: int | None = 1,
     mcmc_steps: int = 20_000,
+    distance_source: str = "given as a matrix",
 ) -> TransAncestry:
     """The partition model for one variant (same kernel as :func:`partition_arrays`).
 
@@ -136,7 +141,8 @@ def transancestry(
     :class:`~betameta.errors.InputError`.
     ``method``: ``exact`` (enumerate all centre sets), ``mcmc`` (sample them, see
     :mod:`.mcmc`) or ``auto``: exact up to 14 studies, MCMC above (``mcmc_steps`` kept
-    draws per chain, after as many burn-in steps as a tenth of them).
+    draws per chain, after as many burn-in steps as a tenth of them). ``distance_source``
+    says where the distances came from (a file, allele frequencies), for the figures' titles.
     """
     beta = np.asarray(beta, dtype=float).reshape(-1)
     se = np.asarray(se, dtype=float).reshape(-1)
@@ -161,8 +167,9 @@ def transancestry(
     if method not in ("auto", "exact", "mcmc"):
         raise ValueError(f"method={method!r} is not one of auto, exact, mcmc")
     if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
-        return _from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
-                          tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps)
+        return replace(_from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
+                                  tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps),
+                       distance_source=distance_source)
     res = partition_arrays(beta[cols, None], se[cols, None] ** 2, dist[np.ix_(cols, cols)], psi=psi,
                            tau2_prior=tau2_prior, coclustering=True)
     names = tuple(studies[i] for i in cols)
@@ -178,7 +185,8 @@ def transancestry(
                          float(res.log10_bf_c1[0]), float(res.p_heterogeneity[0]),
                          res.coclustering[..., 0], res.effect_mean[:, 0], res.effect_sd[:, 0],
                          tuple(tuple(names[i] for i in cl) for cl in best),
-                         table.sort_values("posterior", ascending=False, ignore_index=True))
+                         table.sort_values("posterior", ascending=False, ignore_index=True),
+                         distance_source=distance_source)
 
 
 def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed, steps) -> TransAncestry:

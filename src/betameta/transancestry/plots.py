@@ -48,29 +48,37 @@ def plot_effects(res: TransAncestry, ax: Axes | None = None) -> Axes:
 
 
 def plot_coclustering(res: TransAncestry, ax: Axes | None = None) -> Axes:
-    """Heat map of the posterior probability that two studies share a cluster."""
+    """Heat map of the posterior probability that two studies share a cluster (the values
+    written in the cells up to 12 studies; the colour bar reads them beyond)."""
     k = len(res.studies)
-    ax = _axes(ax, (0.5 * k + 2.5, 0.5 * k + 1.8))
+    ax = _axes(ax, (0.42 * k + 2.8, 0.42 * k + 2.0))
     im = ax.imshow(res.coclustering, vmin=0, vmax=1, cmap="viridis")
-    ax.set_xticks(range(k), list(res.studies), rotation=90)
-    ax.set_yticks(range(k), list(res.studies))
-    for i in range(k):
-        for j in range(k):
-            val = res.coclustering[i, j]
-            ax.text(j, i, f"{val:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if val < 0.6 else "black")
-    ax.figure.colorbar(im, ax=ax, label="P(same cluster | data)")
+    size = 9 if k <= 12 else 8 if k <= 24 else 6
+    ax.set_xticks(range(k), list(res.studies), rotation=90, fontsize=size)
+    ax.set_yticks(range(k), list(res.studies), fontsize=size)
+    if k <= 12:
+        for i in range(k):
+            for j in range(k):
+                val = res.coclustering[i, j]
+                ax.text(j, i, f"{val:.2f}", ha="center", va="center", fontsize=7,
+                        color="white" if val < 0.6 else "black")
+    ax.figure.colorbar(im, ax=ax, label="P(same cluster | data)", shrink=0.8)
+    ax.set_title("Posterior co-clustering of the studies", fontsize=9, loc="left")
     return ax
 
 
 def plot_dendrogram(res: TransAncestry, ax: Axes | None = None) -> Axes:
-    """Average-linkage dendrogram of the studies' genetic distances."""
+    """Average-linkage dendrogram of the studies' genetic distances, drawn sideways so that
+    the labels read horizontally however many studies there are; the title says where the
+    distances came from."""
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 
-    ax = _axes(ax, (6.0, 3.5))
+    k = len(res.studies)
+    ax = _axes(ax, (6.0, max(3.0, 0.3 * k + 1.2)))
     tree = linkage(squareform(res.distances, checks=False), method="average")
-    dendrogram(tree, labels=list(res.studies), ax=ax, color_threshold=0)
-    ax.set_ylabel("distance")
-    ax.set_title("Studies by allele-frequency distance", fontsize=9, loc="left")
+    dendrogram(tree, labels=list(res.studies), ax=ax, color_threshold=0, orientation="right",
+               leaf_font_size=9 if k <= 24 else 7, link_color_func=lambda _: "#31688e")
+    ax.set_xlabel("distance (average linkage)")
+    ax.set_title(f"Studies by genetic distance\n({res.distance_source})", fontsize=9, loc="left")
     return ax
