@@ -329,3 +329,48 @@ def test_prior_grammar_on_the_commands(tmp_path):
     bad = run("transancestry", str(f), "--distances", str(d), "--tau2-prior",
               "precision~gamma(1,1)")
     assert bad.returncode == 2 and "partition model's tau2 prior" in bad.stderr
+
+
+def test_comma_lists_are_one_parser():
+    # Every comma-list option goes through CommaList: items stripped and, where the option has
+    # choices, matched case-insensitively; a bad item is a usage error naming it (exit 2).
+    from betameta.cli._common import CommaList
+
+    assert CommaList(float).convert(" 0.05, 0.5 ,1,", None, None) == (0.05, 0.5, 1.0)
+    assert CommaList(choices=("fe", "re")).convert("FE,re", None, None) == ("fe", "re")
+    cases = [(["bias", *BCG_ARGS[1:], "--steps", "0.05,x"], "'x' is not a float"),
+             (["gwas", "--study", "A=a.tsv", "--out", "o.parquet", "--methods", "fe,re2x"],
+              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega"),
+             (["report", str(LECTURE), "--measure", "MD", "-o", "r.html", "--sections", "data,,foo"],
+              "'foo' is not one of data, classical, bayes, sensitivity, explain"),
+             ([*BCG_ARGS, "--mods", " , "], "an empty list")]
+    for args, message in cases:
+        out = run(*args)
+        assert out.returncode == 2 and message in out.stderr, (args, out.stderr)
+    spaced = run(*BCG_ARGS, "--mods", " ablat , year", "--json")
+    assert spaced.returncode == 0, spaced.stderr
+    assert [c["term"] for c in json.loads(spaced.stdout)["meta_regression"]["coefficients"]] == \
+        ["intercept", "ablat", "year"]
+
+
+def test_influence_reaches_cumulative_and_gosh(tmp_path):
+    # Cumulative meta-analysis by year and GOSH from the command line: the same numbers as the
+    # library's (whose cumul and GOSH are checked against metafor in test_metafor_extra.py).
+    import numpy as np
+
+    from betameta import load_studies, meta_analysis
+
+    out = run("influence", *BCG_ARGS[1:], "--cumulative", "--order", "year", "--gosh", "--json",
+              "--plot", str(tmp_path / "cum.png"), "--plot-kind", "cumulative")
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    studies = load_studies(BCG, measure="RR", study="trial",
+                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    fit = meta_analysis(studies, method="REML")
+    lib = fit.cumulative(studies.data["year"].to_numpy())
+    assert [r["study"] for r in d["cumulative"]] == list(lib["study"])
+    np.testing.assert_allclose([r["estimate"] for r in d["cumulative"]], lib["estimate"], rtol=1e-15)
+    assert d["gosh"]["title"] == "GOSH: all 8,191 subsets of 13 studies"
+    assert (tmp_path / "cum.png").stat().st_size > 1000
+    bad = run("influence", *BCG_ARGS[1:], "--cumulative", "--order", "decade")
+    assert bad.returncode == 2 and "--order decade: no such column" in bad.stderr

@@ -215,7 +215,7 @@ def test_random_permutations_are_seeded_and_near_the_exact_test():
     studies = StudyTable(np.array(case["yi"]), np.array(case["vi"]),
                          tuple(map(str, range(len(case["yi"])))), data=pd.DataFrame(case["columns"]))
     fit = meta_regression(studies, ["weeks"])
-    a, b = fit.permutation_test(400, rng=5), fit.permutation_test(400, rng=5)
+    a, b = fit.permutation_test(400, seed=5), fit.permutation_test(400, seed=5)
     assert not a.exact and a.n == 400 and a.qm_p == b.qm_p
     # 400 draws: the binomial sd of a p near 0.39 is 0.024; 4 sd either way.
     assert abs(a.qm_p - case["fits"]["REML_z"]["QMp"]) < 0.1

@@ -17,6 +17,8 @@ Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "V
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
 SelectionType = Literal["stepfun", "beta"]
+GwasMethod = Literal["fe", "re", "z2", "bayes", "partition", "mrmega"]
+ReportSection = Literal["data", "classical", "bayes", "sensitivity", "explain"]
 
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
 TESTS: tuple[str, ...] = get_args(TestType)
@@ -24,6 +26,8 @@ MEASURES: tuple[str, ...] = get_args(Measure)
 INTERVALS: tuple[str, ...] = get_args(IntervalType)
 TRANSFORMS: tuple[str, ...] = get_args(Transform)
 SELECTION_TYPES: tuple[str, ...] = get_args(SelectionType)
+GWAS_METHODS: tuple[str, ...] = get_args(GwasMethod)
+REPORT_SECTIONS: tuple[str, ...] = get_args(ReportSection)
 #: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
 RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio", "PETO": "Odds ratio",
                                   "IRR": "Incidence rate ratio", "ROM": "Ratio of means"}

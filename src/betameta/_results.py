@@ -22,18 +22,21 @@ if TYPE_CHECKING:
 __all__ = ["ArrayResult", "Result", "Summary", "jsonable"]
 
 
-def jsonable(x: Any) -> Any:
-    """``x`` with NumPy scalars and arrays, tuples and nested results made JSON-ready."""
+def jsonable(x: Any, *, strict: bool = False) -> Any:
+    """``x`` with NumPy scalars and arrays, tuples and nested results made JSON-ready;
+    ``strict``: NaN and infinities as ``None`` (strict JSON has no such numbers)."""
     if isinstance(x, Result):
-        return x.to_dict()
+        x = x.to_dict()
     if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
+        return {str(k): jsonable(v, strict=strict) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
+        return [jsonable(v, strict=strict) for v in x]
     if isinstance(x, np.ndarray):
-        return jsonable(x.tolist())
+        return jsonable(x.tolist(), strict=strict)
     if isinstance(x, np.generic):
-        return x.item()
+        x = x.item()
+    if isinstance(x, float) and strict and not math.isfinite(x):
+        return None
     if x is None or isinstance(x, (bool, int, float, str)):
         return x
     return str(x)

@@ -465,7 +465,7 @@ class MetaRegression(Result):
                         float(-2 * ll + q * np.log(n)), float(-2 * ll + 2 * q * nn / (nn - q - 1)), q)
 
     def permutation_test(self, n: int = 1000, *, exact: bool | None = None,
-                         rng: np.random.Generator | int | None = None,
+                         seed: np.random.Generator | int | None = None,
                          max_exact: int = 1_000_000) -> PermutationTest:
         """Permutation p-values of QM and of each coefficient (metafor's ``permutest``).
 
@@ -474,7 +474,7 @@ class MetaRegression(Result):
         ``p_j = mean(|t*_j| ≥ |t_j| − ε)`` and ``p_QM = mean(QM* ≥ QM − ε)``, ε = √(machine
         ε) as metafor. Exact, over every distinct arrangement of the design's rows (tied
         rows, as a factor's, counted once: k!/Π nᵢ!), when ``exact`` or when there are no
-        more of them than ``n``; otherwise ``n`` random permutations (``rng`` a seed or a
+        more of them than ``n``; otherwise ``n`` random permutations (``seed`` an integer or a
         Generator), the observed arrangement among them, so p ≥ 1/n.
         """
         from math import factorial, prod
@@ -491,7 +491,7 @@ class MetaRegression(Result):
                                  f"max_exact = {max_exact:,}): use random permutations")
             arrangements = _multiset_permutations(np.sort(labels))
         else:
-            gen = np.random.default_rng(rng)
+            gen = np.random.default_rng(seed)
             arrangements = np.stack([labels] + [gen.permutation(labels) for _ in range(n - 1)])
         # Arrangement L gives study i the covariates of a row labelled L[i]: with the design
         # held fixed, row σ(i) (an original row with that label) takes study i's data.

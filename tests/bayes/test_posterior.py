@@ -78,7 +78,7 @@ def test_fixed_tau2_matches_dl_given_tau2(lecture):
 
 def test_draws_agree_with_exact_marginals(lecture):
     fit = bayes_meta(lecture, P.half_normal(1.0), P.normal_mu(0, 10))
-    draws = fit.sample(200_000, rng=5)
+    draws = fit.sample(200_000, seed=5)
     n = len(draws)
     for name, marg in (("mu", fit.mu), ("tau", fit.tau), ("theta_new", fit.theta_new),
                        ("beta_f", fit.beta_f), ("theta[Prasad 2008]", fit.theta[2])):

@@ -62,15 +62,15 @@ class BayesMeta(Result):
     seed: int = 20261121
 
     # -- draws -----------------------------------------------------------------
-    def sample(self, n: int = 10_000, rng: np.random.Generator | int | None = None) -> pd.DataFrame:
+    def sample(self, n: int = 10_000, *, seed: np.random.Generator | int | None = None) -> pd.DataFrame:
         """Exact i.i.d. draws from the joint posterior.
 
         τ by inversion of its CDF, then ``µ | τ``, ``θᵢ | µ, τ`` and ``θ_new | µ, τ``
         from their normal conditionals; ``beta_f`` and ``zeta2`` are computed from
         the θ draws. Columns: ``tau, mu, theta_new, beta_f, zeta2`` and one per study
-        (``theta[<label>]``).
+        (``theta[<label>]``). ``seed``: an integer or a NumPy Generator.
         """
-        rng = np.random.default_rng(rng)
+        rng = np.random.default_rng(seed)
         s = self.studies
         tau = self.grid.quantile(rng.uniform(size=n), cols=np.zeros(n, dtype=int))
         _, mu_hat, var = conditional(tau[None], s.yi[:, None], s.vi[:, None], self.mu_prior)
@@ -93,7 +93,7 @@ class BayesMeta(Result):
     @cached_property
     def zeta2(self) -> Marginal:
         """ζ² from 100,000 seeded exact draws (its mean is exact)."""
-        draws = self.sample(100_000, self.seed)["zeta2"].to_numpy()
+        draws = self.sample(100_000, seed=self.seed)["zeta2"].to_numpy()
         return _Zeta2(draws, exact_mean=self.zeta2_mean)
 
     # -- evidence --------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -96,21 +95,46 @@ def study_options(func: Callable) -> Callable:
     return command
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    if hasattr(obj, "item"):  # numpy scalar
-        return _clean(obj.item())
-    return obj
-
-
 def echo_json(payload: dict[str, Any]) -> None:
     """Print one JSON object; non-finite numbers become ``null``."""
-    click.echo(json.dumps(_clean(payload), indent=2, allow_nan=False))
+    from .._results import jsonable
+
+    click.echo(json.dumps(jsonable(payload, strict=True), indent=2, allow_nan=False))
+
+
+class CommaList(click.ParamType):
+    """A comma-separated list option (``fe,re,z2``), the one parser of every such option:
+    items stripped, empty ones skipped; each converted by ``item`` (``float``, ``int``) and,
+    with ``choices``, checked against them (case-insensitive, returned as spelled there).
+    Gives a tuple; a bad item is a usage error naming it (exit 2)."""
+
+    name = "list"
+
+    def __init__(self, item: Callable[[str], Any] = str, choices: tuple[str, ...] | None = None):
+        self.item, self.choices = item, choices
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return ",".join(self.choices[:3]) + ",..." if self.choices else "A[,B...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple:
+        if isinstance(value, tuple):
+            return value
+        items = [t.strip() for t in str(value).split(",") if t.strip()]
+        if not items:
+            self.fail("an empty list", param, ctx)
+        out = []
+        for text in items:
+            if self.choices:
+                match = [c for c in self.choices if c.lower() == text.lower()]
+                if not match:
+                    self.fail(f"{text!r} is not one of {', '.join(self.choices)}", param, ctx)
+                out.append(match[0])
+                continue
+            try:
+                out.append(self.item(text))
+            except ValueError:
+                self.fail(f"{text!r} is not a {getattr(self.item, '__name__', 'value')}", param, ctx)
+        return tuple(out)
 
 
 def save_figure(ax: Any, path: Path) -> None:

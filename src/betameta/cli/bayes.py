@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .._options import INTERVALS
-from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, echo_json, save_figure, study_options
+from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, CommaList, echo_json, save_figure, study_options
 
 
 @click.command("bayes")
@@ -20,10 +20,10 @@ from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, echo_json, save_figure, stud
               show_default=True)
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Posterior densities of mu and tau and the shrinkage plot (.png/.svg/.pdf).")
-@click.option("--mods", metavar="COL[,COL...]",
+@click.option("--mods", metavar="COL[,COL...]", type=CommaList(),
               help="Moderators: the exact Bayesian meta-regression on these columns (bayesmeta's "
                    "bmr; text columns are factors).")
-@click.option("--factor", "factors", metavar="COL[,COL...]",
+@click.option("--factor", "factors", metavar="COL[,COL...]", type=CommaList(), default=(),
               help="Numeric moderator columns to treat as factors.")
 @click.option("--beta-prior", metavar="normal:MEAN,SD",
               help="With --mods: a normal prior on every coefficient [default: flat].")
@@ -36,7 +36,6 @@ def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, fac
 
     if mods:
         from ..bayes.regression import bayes_meta_regression
-        from .meta import _names
 
         kw = {}
         if beta_prior:
@@ -45,8 +44,8 @@ def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, fac
                 raise click.BadParameter("use normal:MEAN,SD (flat is the default)",
                                          param_hint="--beta-prior")
             kw = {"beta_mean": prior.mean, "beta_sd": prior.sd}
-        reg = bayes_meta_regression(studies, _names(mods), tau_prior, level=level,
-                                    factors=_names(factors or ""), **kw)
+        reg = bayes_meta_regression(studies, list(mods), tau_prior, level=level,
+                                    factors=list(factors), **kw)
         if as_json:
             echo_json(reg.to_dict())
         else:

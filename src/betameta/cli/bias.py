@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from .._options import TAU2_METHODS, TESTS
-from ._common import echo_json, save_figure, study_options
+from ._common import CommaList, echo_json, save_figure, study_options
 
 
 def _fit(studies, method: str, test: str):
@@ -25,6 +25,7 @@ def _fit(studies, method: str, test: str):
 @click.option("--estimator", type=click.Choice(["L0", "R0", "Q0"]), default="L0", show_default=True,
               help="Trim-and-fill estimator of the number of missing studies.")
 @click.option("--steps", default="0.025,1", show_default=True, metavar="A,B,...,1",
+              type=CommaList(float),
               help="Cut points of the step-function selection model (one-sided p-values).")
 @click.option("--selection", type=click.Choice(["stepfun", "beta", "both", "none"]), default="stepfun",
               show_default=True, help="Selection models to fit: the Vevea-Hedges step function, "
@@ -43,14 +44,13 @@ def bias_command(studies, method, test, estimator, steps, selection, plot, as_js
     tf = fit.trim_and_fill(estimator=estimator)
     fsn = {m: fit.fail_safe_n(m) for m in ("Rosenthal", "Orwin", "Rosenberg")}
     pp = fit.pet_peese()
-    cut = tuple(float(x) for x in steps.split(",") if x.strip())
     from ..errors import InputError
 
     kinds = {"both": ("stepfun", "beta"), "none": ()}.get(selection, (selection,))
     models: dict[str, object] = {}
     for kind in kinds:  # a cut point no study falls under leaves a model unidentified: said, not fatal
         try:
-            models[kind] = fit.selection_model(kind, steps=cut if kind == "stepfun" else None)
+            models[kind] = fit.selection_model(kind, steps=steps if kind == "stepfun" else None)
         except InputError as exc:
             models[kind] = str(exc)
     filled = tf.fit.random if fit.random.method != "FE" else tf.fit.fixed
@@ -82,9 +82,9 @@ def bias_command(studies, method, test, estimator, steps, selection, plot, as_js
     click.echo("\n".join(lines))
 
 
-def _selection_line(kind: str, sel, steps: str) -> str:
-    name = f"Step-function selection model (steps {steps})" if kind == "stepfun" else \
-        "Beta selection model"
+def _selection_line(kind: str, sel, steps: tuple[float, ...]) -> str:
+    cuts = ",".join(f"{s:g}" for s in steps)
+    name = f"Step-function selection model (steps {cuts})" if kind == "stepfun" else "Beta selection model"
     if isinstance(sel, str):
         return f"{name}: not estimated: {sel}"
     what = "weights" if kind == "stepfun" else "delta1, delta2"
@@ -98,22 +98,51 @@ def _selection_line(kind: str, sel, steps: str) -> str:
 @click.option("--method", type=click.Choice(TAU2_METHODS, case_sensitive=False), default="REML",
               show_default=True)
 @click.option("--test", type=click.Choice(TESTS, case_sensitive=False), default="z", show_default=True)
+@click.option("--cumulative", is_flag=True,
+              help="Also the cumulative meta-analysis (metafor's cumul), in table order or --order.")
+@click.option("--order", metavar="COL", help="With --cumulative: the column to add studies by (e.g. year).")
+@click.option("--gosh", is_flag=True,
+              help="Also GOSH: the fit to every subset of studies (a seeded sample above 2^19).")
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Baujat plot (.png/.svg/.pdf).")
+              help="Plot (.png/.svg/.pdf) of the kind --plot-kind names.")
+@click.option("--plot-kind", type=click.Choice(["baujat", "cumulative", "gosh"]), default="baujat",
+              show_default=True, help="Baujat plot, cumulative forest plot or GOSH plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def influence_command(studies, method, test, plot, as_json):
+def influence_command(studies, method, test, cumulative, order, gosh, plot, plot_kind, as_json):
     """Influence diagnostics of FILE (metafor's influence(): rstudent, DFFITS, Cook's distance,
-    covariance ratio, τ² and QE after deletion, hat, weight, DFBETAS, flagged studies) and
-    leave-one-out estimates."""
+    covariance ratio, τ² and QE after deletion, hat, weight, DFBETAS, flagged studies),
+    leave-one-out estimates, and on request the cumulative meta-analysis and GOSH."""
+    from ..errors import InputError
+
     fit = _fit(studies, method, test)
     table = fit.influence().to_frame()
     loo = fit.leave_one_out()
+    key = None
+    if order:
+        if studies.data is None or order not in studies.data:
+            raise InputError(f"--order {order}: no such column in the input")
+        key = studies.data[order].to_numpy()
+    cum = fit.cumulative(key) if cumulative or plot_kind == "cumulative" else None
+    subsets = fit.gosh() if gosh or plot_kind == "gosh" else None
     if plot:
-        save_figure(fit.plot_baujat(), plot)
+        drawn = {"baujat": lambda: fit.plot_baujat(), "cumulative": lambda: fit.plot_cumulative(key),
+                 "gosh": lambda: subsets.plot()}[plot_kind]()
+        save_figure(drawn, plot)
     if as_json:
-        echo_json({"k": fit.k, "influence": table.to_dict(orient="records"),
-                   "leave_one_out": loo.to_dict(orient="records")})
+        out = {"k": fit.k, "influence": table.to_dict(orient="records"),
+               "leave_one_out": loo.to_dict(orient="records")}
+        if cum is not None:
+            out["cumulative"] = cum.to_dict(orient="records")
+        if subsets is not None:
+            out["gosh"] = subsets.summary().to_dict()
+        echo_json(out)
         return
-    click.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
-    click.echo("")
-    click.echo(loo.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    fmt = {"index": False, "float_format": lambda x: f"{x:.4g}"}
+    click.echo(table.to_string(**fmt))
+    click.echo("\nLeave one out:")
+    click.echo(loo.to_string(**fmt))
+    if cum is not None:
+        click.echo("\nCumulative meta-analysis" + (f" (by {order})" if order else "") + ":")
+        click.echo(cum.to_string(**fmt))
+    if subsets is not None:
+        click.echo(f"\n{subsets.summary()}")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .._options import TAU2_METHODS, TESTS
+from .._options import GWAS_METHODS, TAU2_METHODS, TESTS
 from ..errors import InputError
-from ._common import MU_PRIOR_HELP, TAU2_PRIOR_HELP, table_options
+from ._common import MU_PRIOR_HELP, TAU2_PRIOR_HELP, CommaList, table_options
 
 
 def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, str]]:
@@ -33,8 +33,8 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
               help="A study's summary statistics (repeat for each study).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .parquet (default format) or .tsv / .tsv.gz.")
-@click.option("--methods", default="fe,re,z2", show_default=True,
-              help="Comma-separated: fe, re, z2, bayes, partition, mrmega.")
+@click.option("--methods", default="fe,re,z2", show_default=True, type=CommaList(choices=GWAS_METHODS),
+              help=f"Comma-separated: {', '.join(GWAS_METHODS)}.")
 @click.option("--distances", default="auto", show_default=True,
               help="For partition and mrmega: auto (from allele frequencies) or a distance file.")
 @click.option("--axes", type=click.IntRange(0), default=None,
@@ -85,7 +85,7 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
         if study not in studies:
             raise InputError(f"--column {item}: no study named {study!r}")
         colmap.setdefault(study, {})[name] = col
-    run = run_gwas(studies, out, methods=tuple(m.strip() for m in methods.split(",") if m.strip()),
+    run = run_gwas(studies, out, methods=methods,
                    columns=colmap, distances=distances, chunk_size=chunk_size,
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,

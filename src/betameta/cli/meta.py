@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .._options import TAU2_METHODS, TESTS, TRANSFORMS
-from ._common import echo_json, save_figure, study_options
+from ._common import CommaList, echo_json, save_figure, study_options
 
 
 @click.command("meta")
@@ -25,13 +25,13 @@ from ._common import echo_json, save_figure, study_options
 @click.option("--transf", type=click.Choice(TRANSFORMS, case_sensitive=False), default=None,
               help="Scale of the report and forest plot: exp shows ratios (default for the "
                    "log-ratio measures OR, RR, IRR, ROM, PETO), none the effects as computed.")
-@click.option("--mods", metavar="COL[,COL...]",
+@click.option("--mods", metavar="COL[,COL...]", type=CommaList(),
               help="Moderators: a meta-regression on these columns (text columns are factors).")
-@click.option("--factor", "factors", metavar="COL[,COL...]",
+@click.option("--factor", "factors", metavar="COL[,COL...]", type=CommaList(), default=(),
               help="Numeric moderator columns to treat as factors.")
 @click.option("--reference", "references", multiple=True, metavar="COL=LEVEL",
               help="Reference level of a factor (default: its first level in sort order).")
-@click.option("--btt", metavar="I[,J...]",
+@click.option("--btt", metavar="I[,J...]", type=CommaList(),
               help="Coefficients the moderator test QM covers, 1-based as metafor's (1 is the "
                    "intercept) [default: all but the intercept].")
 @click.option("--no-intercept", is_flag=True, help="Meta-regression without an intercept.")
@@ -86,16 +86,16 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
     if mods:
         from ..regression import meta_regression
 
-        reg = meta_regression(studies, _names(mods), method=method.upper(), test=test.lower(),
-                              level=level, btt=_names(btt) if btt else None,
-                              intercept=not no_intercept, factors=_names(factors or ""),
+        reg = meta_regression(studies, list(mods), method=method.upper(), test=test.lower(),
+                              level=level, btt=list(btt) if btt else None,
+                              intercept=not no_intercept, factors=list(factors),
                               reference=_pairs(references, "--reference"))
     perm = None
     if permutations:
         if reg is None:
             raise click.BadParameter("the permutation test is of moderators: give --mods",
                                      param_hint="--permutations")
-        perm = reg.permutation_test(permutations, rng=seed)
+        perm = reg.permutation_test(permutations, seed=seed)
     sub = None
     if subgroup:
         from ..subgroups import subgroup_analysis
@@ -127,10 +127,6 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
             coefs = ", ".join(f"{t} {p:.4g}" for t, p in zip(reg.terms, perm.p, strict=True))
             click.echo(f"Permutation test ({perm.n} arrangements, {kind}): QM p = {perm.qm_p:.4g}; "
                        f"coefficients p: {coefs}")
-
-
-def _names(text: str) -> list[str]:
-    return [t.strip() for t in text.split(",") if t.strip()]
 
 
 def _pairs(items: tuple[str, ...], option: str) -> dict[str, str]:

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from .._options import GWAS_METHODS
 from ..kernels import classical_kernel, usable
 from .chunk_kernels import describe
 
-METHODS = ("fe", "re", "z2", "bayes", "partition", "mrmega")
+METHODS = GWAS_METHODS
 #: GWAS-SSF's mandatory columns, in the order its validator requires; ours follow.
 SSF_ORDER = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
              "standard_error", "effect_allele_frequency", "p_value", "rsid")

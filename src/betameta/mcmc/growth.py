@@ -117,20 +117,20 @@ class GrowthFit(Result):
     seconds: float
     divergences: int
 
-    def to_frame(self, var_names: tuple[str, ...] = HYPER, hdi_prob: float = 0.95) -> pd.DataFrame:
+    def to_frame(self, var_names: tuple[str, ...] = HYPER, level: float = 0.95) -> pd.DataFrame:
         """One row per parameter: ``parameter``, mean, sd, ``hdi_low``/``hdi_high``, MCSE,
         bulk/tail ESS and R-hat (ArviZ's summary)."""
         import arviz as az
 
-        table = az.summary(self.idata, var_names=list(var_names), hdi_prob=hdi_prob)
+        table = az.summary(self.idata, var_names=list(var_names), hdi_prob=level)
         lo, hi = [c for c in table.columns if c.startswith("hdi_")][:2]
         table = table.rename(columns={lo: "hdi_low", hi: "hdi_high"})
         return table.rename_axis("parameter").reset_index()
 
-    def summary(self, var_names: tuple[str, ...] = HYPER, hdi_prob: float = 0.95) -> Summary:
+    def summary(self, var_names: tuple[str, ...] = HYPER, level: float = 0.95) -> Summary:
         """:meth:`to_frame` titled with the sampler and its divergences."""
         return Summary(f"Growth model sampled with {self.sampler} in {self.seconds:.1f} s, "
-                       f"{self.divergences} divergences", self.to_frame(var_names, hdi_prob))
+                       f"{self.divergences} divergences", self.to_frame(var_names, level))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: sampler, seconds, divergences and each parameter's summary."""

@@ -8,13 +8,14 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import write_text_atomic
+from .._options import REPORT_SECTIONS
 from ..bayes import bayes_meta, sensitivity_analysis
 from ..bayes.priors import MuPrior, TauPrior, flat_mu, resolve_tau_prior
 from ..classical import meta_analysis
 from ..studies import StudyTable
 from .html import esc, figure, fmt, page, provenance, table
 
-SECTIONS = ("data", "classical", "bayes", "sensitivity", "explain")
+SECTIONS = REPORT_SECTIONS
 
 
 def meta_report(
