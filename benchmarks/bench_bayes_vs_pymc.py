@@ -36,7 +36,7 @@ def main() -> None:
         times = []
         for _ in range(200):
             t0 = time.perf_counter()
-            fit = bayes_meta(studies, tau_prior, mu_prior)
+            fit = bayes_meta(studies, tau_prior=tau_prior, mu_prior=mu_prior)
             times.append(time.perf_counter() - t0)
         exact_s = float(np.median(times))
         rng = np.random.default_rng(1)

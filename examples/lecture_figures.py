@@ -27,7 +27,7 @@ def main() -> None:
     sens = sensitivity_analysis(studies)
     sens.plot()[0].figure.savefig(OUT / "lecture_sensitivity.png", dpi=100, bbox_inches="tight")
     sens.table.to_csv(OUT / "lecture_sensitivity.csv", index=False)
-    post = bayes_meta(studies, priors.lambert("L1"), priors.normal_mu(0, 1000**0.5))
+    post = bayes_meta(studies, tau_prior=priors.lambert("L1"), mu_prior=priors.normal_mu(0, 1000**0.5))
     post.plot_shrinkage().figure.savefig(OUT / "lecture_shrinkage.png", dpi=120,
                                          bbox_inches="tight")
     post.plot_posterior("tau").figure.savefig(OUT / "lecture_tau_posterior.png", dpi=120,

@@ -21,7 +21,7 @@ def main() -> None:
     stage1 = two_stage_slopes(data)
     studies = StudyTable(stage1["yi"].to_numpy(), stage1["sei"].to_numpy() ** 2, tuple(stage1["study"]))
     reml = meta_analysis(studies, method="REML")
-    exact = bayes_meta(studies, priors.half_normal(2.0), priors.normal_mu(0, 100))
+    exact = bayes_meta(studies, tau_prior=priors.half_normal(2.0), mu_prior=priors.normal_mu(0, 100))
     one = fit_growth(data, draws=3000, tune=1000, chains=4, seed=1)
     row = one.to_frame().set_index("parameter").loc["mu_beta"]
     print(f"two-stage REML:        mu_beta {reml.random.estimate:.3f} "

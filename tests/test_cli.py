@@ -284,7 +284,7 @@ def test_bias_and_influence_commands():
 
     studies = load_studies(BCG, measure="RR", study="trial",
                            columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
-    lib = meta_analysis(studies, method="REML").selection_model("beta")
+    lib = meta_analysis(studies, method="REML").selection_model(type="beta")
     assert both["beta"]["estimate"] == lib.estimate and both["beta"]["delta"] == list(lib.delta)
     assert "error" in both["stepfun"]
     infl = run("influence", *BCG_ARGS[1:], "--json")

@@ -152,7 +152,7 @@ def agreement(name: str, c: float = 1.0) -> list[tuple[str, float, float, float]
                 np.testing.assert_allclose(loo["tau2"], ref["tau2"], rtol=LOOSE, atol=1e-4 * c * c)
         for model, block, method, rtol in (("lm", "lm", "FE", CLOSED), ("rma", "FE", "FE", CLOSED),
                                            ("rma", "REML", "REML", LOOSE)):
-            eg = meta_analysis(studies, method=method).egger_test(model)
+            eg = meta_analysis(studies, method=method).egger_test(model=model)
             ref = res["regtest"][block]
             atol = 1e-4 * scale if rtol == LOOSE else 0.0
             _check(rows, f"egger.{block}.stat", eg.statistic, ref["zval"], rtol, atol)

@@ -93,7 +93,7 @@ def test_mantel_haenszel_and_peto_match_rma_mh_and_rma_peto(name):
     ref = REFS[name]
     tables = np.array(ref["tables"], dtype=float)
     method = name.split("_", 1)[1]
-    fit = peto(tables) if method == "PETO" else mantel_haenszel(tables, method.split("_")[1])
+    fit = peto(tables) if method == "PETO" else mantel_haenszel(tables, measure=method.split("_")[1])
     for ours, key in ((fit.estimate, "b"), (fit.se, "se"), (fit.z, "z"), (fit.q, "q"),
                       (fit.h2, "h2"), (100 * fit.i2, "i2")):
         assert ours == pytest.approx(ref[key], rel=1e-12, abs=1e-14), key
@@ -146,7 +146,7 @@ def test_regtest_predictors_match_metafor(name):
     from betameta import load_studies
 
     fit = meta_analysis(load_studies(data, measure="RR"), method="REML")
-    eg = fit.egger_test(model, predictor=predictor)
+    eg = fit.egger_test(model=model, predictor=predictor)
     tol = 1e-10 if model == "lm" else 1e-8
     for ours, key in ((eg.statistic, "stat"), (eg.p, "p"), (eg.slope, "slope"),
                       (eg.slope_se, "slope_se")):
@@ -186,7 +186,7 @@ def test_mantel_haenszel_rates_match_rma_mh(name):
 
     ref = REFS[f"mhrate_{name}"]
     measure = name.rsplit("_", 1)[1]
-    fit = mantel_haenszel_rates(np.array([ref["x1"], ref["t1"], ref["x2"], ref["t2"]]), measure)
+    fit = mantel_haenszel_rates(np.array([ref["x1"], ref["t1"], ref["x2"], ref["t2"]]), measure=measure)
     np.testing.assert_allclose([fit.estimate, fit.se, fit.z, fit.p, fit.q, fit.q_p, fit.h2],
                                [ref[k] for k in ("b", "se", "z", "p", "q", "q_p", "h2")], rtol=1e-12)
     assert 100 * fit.i2 == pytest.approx(ref["i2"], rel=1e-10) and fit.k == ref["k"]

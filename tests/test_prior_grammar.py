@@ -164,7 +164,7 @@ def test_every_exact_family_on_report(tmp_path, new):
     res = CliRunner().invoke(cli, ["report", str(lecture), "--measure", "MD", "-o", str(out),
                                    "--sections", "bayes,explain", "--tau-prior", new])
     assert res.exit_code == 0, res.output
-    post = bayes_meta(load_studies(lecture, measure="MD"), parse_tau_prior(new))
+    post = bayes_meta(load_studies(lecture, measure="MD"), tau_prior=parse_tau_prior(new))
     text = out.read_text()
     assert (f"{fmt(post.mu.median)} [{fmt(post.mu.quantile(0.025))}, "
             f"{fmt(post.mu.quantile(0.975))}]") in text

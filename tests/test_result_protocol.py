@@ -50,7 +50,7 @@ def _classical():
     small = meta_analysis(StudyTable(st.yi[:6], st.vi[:6], st.labels[:6]))
     return {"meta_analysis": fit, "egger": fit.egger_test(), "pet_peese": fit.pet_peese(),
             "rank_test": fit.rank_test(), "trim_and_fill": fit.trim_and_fill(),
-            "fail_safe_n": fit.fail_safe_n(), "selection_model": mirrored.selection_model("beta"),
+            "fail_safe_n": fit.fail_safe_n(), "selection_model": mirrored.selection_model(type="beta"),
             "influence": fit.influence(), "gosh": small.gosh(), "fixed_effect": fit.fixed,
             "heterogeneity": fit.heterogeneity, "random_effects": fit.random,
             "total_test": fit.total_test}

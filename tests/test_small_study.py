@@ -90,7 +90,7 @@ def test_fail_safe_n_matches_fsn(name):
     method = name.rsplit("_", 1)[1]
     yi, vi = np.array(ref["yi"]), np.array(ref["vi"])
     fit = meta_analysis(StudyTable(yi, vi, tuple(map(str, range(yi.size)))), method="FE")
-    res = fail_safe_n(fit, method)
+    res = fail_safe_n(fit, method=method)
     assert res.n == ref["n"]
     for ours, key in ((res.p, "p"), (res.mean_effect, "meanes"), (res.target, "target")):
         if ref[key] is None:  # NA in R
@@ -285,7 +285,7 @@ SELBETA = json.loads((Path(__file__).parent / "data" / "metafor_extra" / "selmod
 def _beta_fit(name):
     ref = SELBETA[name]
     st = StudyTable(np.array(ref["yi"]), np.array(ref["vi"]), tuple(map(str, range(len(ref["yi"])))))
-    return ref, meta_analysis(st, method=ref["method"]).selection_model("beta")
+    return ref, meta_analysis(st, method=ref["method"]).selection_model(type="beta")
 
 
 @pytest.mark.parametrize("name", list(SELBETA))

@@ -367,7 +367,7 @@ class MetaAnalysis(Result):
         ax.set_xlabel(f"cumulative estimate ({self.random.method}), {100 * self.level:g}% CI")
         return ax
 
-    def egger_test(self, model: Literal["rma", "lm"] = "rma", *,
+    def egger_test(self, *, model: Literal["rma", "lm"] = "rma",
                    predictor: Literal["sei", "vi", "ni", "ninv", "sqrtninv"] = "sei") -> EggerTest:
         """Egger's regression test for funnel-plot asymmetry (metafor's ``regtest``).
 
@@ -414,7 +414,7 @@ class MetaAnalysis(Result):
                          float(c * c * r.tau2[0]), predictor,
                          float(r.p[0, 0]) if predictor != "ni" else float("nan"))
 
-    def selection_model(self, type: str = "stepfun", *, steps: tuple[float, ...] | None = None):
+    def selection_model(self, *, type: str = "stepfun", steps: tuple[float, ...] | None = None):
         """Selection model for publication bias (metafor's ``selmodel``): the Vevea–Hedges step
         function (``type="stepfun"``, cut points ``steps``, default ``(0.025, 1)``) or the
         Citkowicz–Vevea beta weight function (``type="beta"``); see
@@ -422,7 +422,7 @@ class MetaAnalysis(Result):
         is FE), whatever this fit's τ² method, as metafor does."""
         from .selection import selection_model
 
-        return selection_model(self.studies.yi, self.studies.vi, type, steps=steps,
+        return selection_model(self.studies.yi, self.studies.vi, type=type, steps=steps,
                                random=self.random.method != "FE", level=self.level)
 
     def pet_peese(self, alpha: float = 0.10) -> PetPeese:
@@ -432,8 +432,8 @@ class MetaAnalysis(Result):
         ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise."""
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
-        pet = self.egger_test("lm", predictor="sei")
-        peese = self.egger_test("lm", predictor="vi")
+        pet = self.egger_test(model="lm", predictor="sei")
+        peese = self.egger_test(model="lm", predictor="vi")
         use = peese if pet.limit_p < alpha else pet
         return PetPeese(pet, peese, alpha, "PEESE" if use is peese else "PET", use.limit_estimate,
                         use.limit_ci_low, use.limit_ci_high)
@@ -453,12 +453,12 @@ class MetaAnalysis(Result):
 
         return trim_and_fill(self, estimator=estimator, side=side)
 
-    def fail_safe_n(self, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal", *,
+    def fail_safe_n(self, *, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
                     alpha: float = 0.05, target: float | None = None):
         """Fail-safe N (metafor's ``fsn``); see :func:`betameta.small_study.fail_safe_n`."""
         from .small_study import fail_safe_n
 
-        return fail_safe_n(self, method, alpha=alpha, target=target)
+        return fail_safe_n(self, method=method, alpha=alpha, target=target)
 
     def influence(self):
         """Case-deletion diagnostics (metafor's ``influence``); see
@@ -524,6 +524,7 @@ def _scale(studies: StudyTable) -> float:
 
 def meta_analysis(
     studies: StudyTable,
+    *,
     method: Tau2Method = "REML",
     test: TestType = "z",
     level: float = 0.95,

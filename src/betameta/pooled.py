@@ -118,7 +118,7 @@ def _finish(method, measure, k, est, var, yi, vi, level, **tests) -> PooledTable
                         q_p, float(i2), float(h2), level=level, **tests)
 
 
-def mantel_haenszel(tables: np.ndarray, measure: Literal["OR", "RR", "RD"] = "OR", *,
+def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = "OR",
                     level: float = 0.95) -> PooledTables:
     """Mantel–Haenszel pooling of 2×2 tables (see the module docstring for the formulas).
 
@@ -214,7 +214,7 @@ def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
                    1 / va[keep], level)
 
 
-def mantel_haenszel_rates(counts: np.ndarray, measure: Literal["IRR", "IRD"] = "IRR", *,
+def mantel_haenszel_rates(counts: np.ndarray, *, measure: Literal["IRR", "IRD"] = "IRR",
                           level: float = 0.95) -> PooledTables:
     """Mantel–Haenszel pooling of incidence rates (metafor's ``rma.mh`` with person-time).
 

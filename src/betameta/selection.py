@@ -187,7 +187,7 @@ def _maximise(nll, start, bounds):
     return best
 
 
-def selection_model(y: np.ndarray, v: np.ndarray, type: SelectionType = "stepfun", *,
+def selection_model(y: np.ndarray, v: np.ndarray, *, type: SelectionType = "stepfun",
                     steps: tuple[float, ...] | None = None, random: bool = True,
                     level: float = 0.95) -> SelectionModel:
     """Fit a selection model (module docstring) to effects ``y`` with variances ``v``.

@@ -172,8 +172,8 @@ class FailSafeN(Result):
     _title = "Fail-safe N"
 
 
-def fail_safe_n(fit: MetaAnalysis, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
-                *, alpha: float = 0.05, target: float | None = None) -> FailSafeN:
+def fail_safe_n(fit: MetaAnalysis, *, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
+                alpha: float = 0.05, target: float | None = None) -> FailSafeN:
     """Fail-safe N as metafor's ``fsn`` computes it.
 
     Notes

@@ -103,7 +103,7 @@ def test_intercept_only_regression_is_bayes_meta():
 
     st = _studies()
     reg = bayes_meta_regression(st, [], "halfnormal:0.5")
-    post = bayes_meta(st, parse_tau_prior("halfnormal:0.5"))
+    post = bayes_meta(st, tau_prior=parse_tau_prior("halfnormal:0.5"))
     assert reg.coefficients[0].mean == pytest.approx(post.mu.mean, rel=1e-12)
     assert reg.coefficients[0].sd == pytest.approx(post.mu.sd, rel=1e-12)
     assert reg.coefficients[0].quantile(0.975) == pytest.approx(post.mu.quantile(0.975), rel=1e-12)

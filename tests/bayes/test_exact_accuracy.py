@@ -105,7 +105,7 @@ CASES = [
 @pytest.mark.parametrize(("label", "studies", "tau_prior", "mu_prior", "tau_max"), CASES,
                          ids=[f"{c[0]}-{c[2].name.split(':')[0]}" for c in CASES])
 def test_moments_and_quantiles_match_2d_integration(label, studies, tau_prior, mu_prior, tau_max):
-    fit = bayes_meta(studies, tau_prior, mu_prior)
+    fit = bayes_meta(studies, tau_prior=tau_prior, mu_prior=mu_prior)
     ref, mu_cdf, tau_cdf = reference(studies.yi, studies.vi, tau_prior, mu_prior, tau_max)
     assert fit.mu.mean == pytest.approx(ref["mu_mean"], rel=REL, abs=1e-9)
     assert fit.mu.sd == pytest.approx(ref["mu_sd"], rel=REL)
@@ -131,7 +131,7 @@ def test_power_law_tail_of_tau_moments():
     c = load_case("bcg_alternate_rr")
     y, v = np.array(c["yi"]), np.array(c["vi"])
     prior, mu = P.lambert("L1"), P.normal_mu(0, np.sqrt(1000))
-    fit = bayes_meta(StudyTable(y, v, ("a", "b")), prior, mu)
+    fit = bayes_meta(StudyTable(y, v, ("a", "b")), tau_prior=prior, mu_prior=mu)
     from betameta.kernels.exact import _log_post
 
     def f(u, r):

@@ -35,7 +35,7 @@ def _fit(case):
     k = case["k"]
     studies = StudyTable(np.array(case["y"]), np.array(case["v"]), tuple(f"s{i}" for i in range(k)))
     mu = flat_mu() if case["mu_sd"] is None else normal_mu(case["mu_mean"], case["mu_sd"])
-    return bayes_meta(studies, parse_tau_prior(case["tau_prior"]), mu)
+    return bayes_meta(studies, tau_prior=parse_tau_prior(case["tau_prior"]), mu_prior=mu)
 
 
 def engine_values(fit) -> dict[str, float]:

@@ -37,7 +37,7 @@ def _mvn_evidence(y, v, tau_prior, mean, var_mu, tau_max):
                          ids=lambda p: p.name)
 def test_bayes_factors_against_multivariate_normal_brute_force(lecture, tau_prior):
     psi = 3.0
-    fit = bayes_meta(lecture, tau_prior, P.normal_mu(0.5, psi))
+    fit = bayes_meta(lecture, tau_prior=tau_prior, mu_prior=P.normal_mu(0.5, psi))
     y, v = lecture.yi, lecture.vi
     evidence = _mvn_evidence(y, v, tau_prior, 0.5, psi**2, 200)
     at_mu0 = _mvn_evidence(y, v, tau_prior, 0.0, 0.0, 200)
@@ -48,18 +48,18 @@ def test_bayes_factors_against_multivariate_normal_brute_force(lecture, tau_prio
 
 
 def test_bayes_factors_refused_for_improper_priors(lecture):
-    fit = bayes_meta(lecture, P.flat_tau(), P.flat_mu())
+    fit = bayes_meta(lecture, tau_prior=P.flat_tau(), mu_prior=P.flat_mu())
     for attr in ("log_marginal_likelihood", "bf_mu0", "bf_tau0"):
         with pytest.raises(ValueError, match="improper"):
             getattr(fit, attr)
-    d = bayes_meta(lecture, P.half_normal(1.0)).to_dict()
+    d = bayes_meta(lecture, tau_prior=P.half_normal(1.0)).to_dict()
     assert d["bf_mu0"] is None and d["bf_tau0"] is not None
     assert any("mu prior is flat" in n for n in d["notes"])
 
 
 def test_fixed_tau_zero_is_the_common_effect_model(lecture):
     # τ = 0 and a flat µ prior: the posterior of µ is N(β̂F, 1/Σw) (classical FE).
-    fit = bayes_meta(lecture, P.fixed_tau(0.0))
+    fit = bayes_meta(lecture, tau_prior=P.fixed_tau(0.0))
     fe = meta_analysis(lecture, method="FE").fixed
     assert fit.mu.mean == pytest.approx(fe.estimate, rel=1e-12)
     assert fit.mu.sd == pytest.approx(fe.se, rel=1e-12)
@@ -71,13 +71,13 @@ def test_fixed_tau_zero_is_the_common_effect_model(lecture):
 def test_fixed_tau2_matches_dl_given_tau2(lecture):
     # Given τ² = τ̂²_DL and a flat µ prior, µ | y is the DL random-effects estimate exactly.
     dl = meta_analysis(lecture, method="DL").random
-    fit = bayes_meta(lecture, P.fixed_tau2(dl.tau2))
+    fit = bayes_meta(lecture, tau_prior=P.fixed_tau2(dl.tau2))
     assert fit.mu.mean == pytest.approx(dl.estimate, rel=1e-12)
     assert fit.mu.sd == pytest.approx(dl.se, rel=1e-12)
 
 
 def test_draws_agree_with_exact_marginals(lecture):
-    fit = bayes_meta(lecture, P.half_normal(1.0), P.normal_mu(0, 10))
+    fit = bayes_meta(lecture, tau_prior=P.half_normal(1.0), mu_prior=P.normal_mu(0, 10))
     draws = fit.sample(200_000, seed=5)
     n = len(draws)
     for name, marg in (("mu", fit.mu), ("tau", fit.tau), ("theta_new", fit.theta_new),
@@ -92,7 +92,7 @@ def test_draws_agree_with_exact_marginals(lecture):
 
 
 def test_shortest_interval_is_shorter_and_holds_the_mass(lecture):
-    fit = bayes_meta(lecture, P.half_normal(1.0))
+    fit = bayes_meta(lecture, tau_prior=P.half_normal(1.0))
     for marg in (fit.tau, fit.mu, fit.tau2):
         a, b = marg.interval(0.95, "shortest")
         c, d = marg.interval(0.95, "central")
@@ -102,7 +102,7 @@ def test_shortest_interval_is_shorter_and_holds_the_mass(lecture):
 
 def test_tau_piled_at_zero():
     # hine1989 (RD) has τ̂² = 0 under every estimator: the shortest τ interval starts at 0.
-    fit = bayes_meta(_case("hine1989_rd"), P.half_normal(0.1))
+    fit = bayes_meta(_case("hine1989_rd"), tau_prior=P.half_normal(0.1))
     lo, _ = fit.tau.interval(0.95, "shortest")
     assert lo == 0.0
     assert fit.tau.cdf(np.array(fit.tau.quantile(0.3))) == pytest.approx(0.3, abs=1e-10)
@@ -111,14 +111,14 @@ def test_tau_piled_at_zero():
 def test_improper_posterior_and_infinite_moments(lecture):
     two = StudyTable(lecture.yi[:2], lecture.vi[:2], lecture.labels[:2])
     with pytest.raises(ValueError, match="improper"):
-        bayes_meta(two, P.flat_tau(), P.flat_mu())
+        bayes_meta(two, tau_prior=P.flat_tau(), mu_prior=P.flat_mu())
     three = StudyTable(lecture.yi[:3], lecture.vi[:3], lecture.labels[:3])
-    fit = bayes_meta(three, P.flat_tau(), P.flat_mu())
+    fit = bayes_meta(three, tau_prior=P.flat_tau(), mu_prior=P.flat_mu())
     assert np.isinf(fit.tau.mean) and np.isinf(fit.tau.sd) and np.isinf(fit.mu.sd)
     assert np.isfinite(fit.mu.median) and np.isfinite(fit.beta_f.sd)
     assert any("infinite" in n for n in fit.notes)
     # A proper µ prior bounds V_τ by ψ²: µ's sd is finite again.
-    assert np.isfinite(bayes_meta(three, P.flat_tau(), P.normal_mu(0, 10)).mu.sd)
+    assert np.isfinite(bayes_meta(three, tau_prior=P.flat_tau(), mu_prior=P.normal_mu(0, 10)).mu.sd)
     with pytest.raises(ValueError, match="at least 2 studies"):
         bayes_meta(StudyTable(lecture.yi[:1], lecture.vi[:1], lecture.labels[:1]))
 
@@ -134,7 +134,7 @@ def test_arrays_equal_single_fits():
     for j in (0, 9, 10, 39):
         keep = np.isfinite(y[:, j])
         fit = bayes_meta(StudyTable(y[keep, j], v[keep, j], tuple(map(str, range(keep.sum())))),
-                         prior, mu)
+                         tau_prior=prior, mu_prior=mu)
         assert res.mu_mean[j] == pytest.approx(fit.mu.mean, rel=1e-12)
         assert res.mu_ci_high[j] == pytest.approx(fit.mu.interval()[1], rel=1e-10)
         assert res.tau_median[j] == pytest.approx(fit.tau.median, rel=1e-10)
@@ -150,7 +150,7 @@ def test_arrays_and_study_level_share_the_existence_rules():
     0.356 / 1.07e8 in the arrays. One summariser now: both say the mean does not exist and
     the sd is infinite (p(τ|y) ~ τ^-2, so E τ and E V_τ diverge)."""
     y, v = np.array([0.1, 0.6, -0.2]), np.array([0.04, 0.09, 0.02])
-    fit = bayes_meta(StudyTable(y, v, ("a", "b", "c")), P.flat_tau(), P.flat_mu())
+    fit = bayes_meta(StudyTable(y, v, ("a", "b", "c")), tau_prior=P.flat_tau(), mu_prior=P.flat_mu())
     res = bayes_arrays(y[:, None], v[:, None], P.flat_tau(), P.flat_mu())
     assert np.isnan(fit.mu.mean) and np.isnan(res.mu_mean[0])
     assert np.isinf(fit.mu.sd) and np.isinf(res.mu_sd[0])
@@ -183,7 +183,7 @@ def test_exact_posterior_at_the_ends_of_the_double_range():
 
     y = np.array([0.1, 0.3, -0.2])
     big = bayes_meta(StudyTable(y, np.array([1e300, 2e300, 1e300]), ("A", "B", "C")),
-                     priors.half_normal(1.0), priors.flat_mu())
+                     tau_prior=priors.half_normal(1.0), mu_prior=priors.flat_mu())
     assert big.tau.mean == pytest.approx(np.sqrt(2 / np.pi), rel=1e-6)
     assert big.tau.median == pytest.approx(stats.norm.ppf(0.75), rel=1e-6)
     assert big.tau2.mean == pytest.approx(1.0, rel=1e-6)
@@ -193,7 +193,7 @@ def test_exact_posterior_at_the_ends_of_the_double_range():
     # Variances of 1e-300: the studies are exact, y ~ N(µ, τ²) with µ flat, so
     # p(τ | y) ∝ p(τ) τ^-(k-1) exp(-S/(2τ²)), S = Σ(y − ȳ)²: integrated here with scipy's quad.
     tiny = bayes_meta(StudyTable(y, np.array([1e-300, 2e-300, 1e-300]), ("A", "B", "C")),
-                      priors.half_normal(1.0), priors.flat_mu())
+                      tau_prior=priors.half_normal(1.0), mu_prior=priors.flat_mu())
     S = float(((y - y.mean()) ** 2).sum())
     dens = lambda t, r=0: t**r * stats.halfnorm.pdf(t) * t ** -2.0 * np.exp(-S / (2 * t * t))  # noqa: E731
     z = integrate.quad(dens, 0, np.inf, epsabs=0, epsrel=1e-12)[0]
@@ -219,7 +219,8 @@ def test_array_summaries_follow_the_same_existence_rules_as_bayes_meta():
                                 (priors.lambert("L1"), priors.normal_mu(0, 31.6))):
         arrays = bayes_arrays(y, v, tau_prior, mu_prior)
         for j in range(2):
-            post = bayes_meta(StudyTable(y[:, j], v[:, j], ("a", "b", "c")), tau_prior, mu_prior)
+            post = bayes_meta(StudyTable(y[:, j], v[:, j], ("a", "b", "c")), tau_prior=tau_prior,
+                              mu_prior=mu_prior)
             for key, want in (("mu_mean", post.mu.mean), ("mu_sd", post.mu.sd), ("tau_mean", post.tau.mean),
                               ("tau_median", post.tau.median), ("beta_f_mean", post.beta_f.mean)):
                 np.testing.assert_allclose(getattr(arrays, key)[j], want, rtol=1e-12,

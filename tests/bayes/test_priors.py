@@ -154,7 +154,7 @@ def test_default_prior_follows_the_data_scale_and_conflicts_are_noted():
     assert mu_lo < 0 < mu_hi
     # A prior on the wrong scale is named as such: REML's τ beyond its 99% quantile
     # (2.5758 for half-normal(1), from SciPy).
-    tight = bayes_meta(st, priors.half_normal(1.0))
+    tight = bayes_meta(st, tau_prior=priors.half_normal(1.0))
     q99 = stats.halfnorm.ppf(0.99)
     assert tight.notes[0].startswith(f"prior-data conflict: the REML estimate tau = {tau_reml:.4g} lies "
                                      f"beyond the 99% quantile of the tau prior half-normal(1) ({q99:.4g})")

@@ -88,7 +88,7 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
         assert row["re_beta"] == pytest.approx(fit.random.estimate, rel=1e-10)
         assert row["z2"] == pytest.approx(fit.total_test.z2, rel=1e-12)
         # The run's default priors: tau ~ half-normal(0.5) (auto, no measure), flat mu.
-        post = bayes_meta(st, parse_tau_prior("halfnormal:0.5"), parse_mu_prior("flat"))
+        post = bayes_meta(st, tau_prior=parse_tau_prior("halfnormal:0.5"), mu_prior=parse_mu_prior("flat"))
         assert row["bayes_mu_mean"] == pytest.approx(post.mu.mean, rel=1e-10)
         assert row["bayes_tau_mean"] == pytest.approx(post.tau.mean, rel=1e-10)
         assert row["bayes_beta_f_sd"] == pytest.approx(post.beta_f.sd, rel=1e-10)

@@ -63,7 +63,7 @@ def test_two_stage_meta_analysis_agrees_with_one_stage(rats):
     studies = StudyTable(stage1["yi"].to_numpy(), stage1["sei"].to_numpy() ** 2,
                          tuple(stage1["study"]))
     classical = meta_analysis(studies, method="REML")
-    exact = bayes_meta(studies, priors.half_normal(2.0), priors.normal_mu(0, 100))
+    exact = bayes_meta(studies, tau_prior=priors.half_normal(2.0), mu_prior=priors.normal_mu(0, 100))
     one_stage = fit_growth(rats, draws=1000, tune=1000, chains=4, seed=3, sampler="numpyro")
     mu_beta = float(one_stage.to_frame().set_index("parameter").loc["mu_beta", "mean"])
     # Balanced design, five points per rat: both stages estimate the same mean slope;

@@ -27,7 +27,7 @@ az = require_module("arviz")
 def test_nuts_agrees_with_exact_posterior(lecture_frame, tau_prior):
     studies = load_studies(lecture_frame, measure="MD")
     mu_prior = P.normal_mu(0, 10)
-    exact = bayes_meta(studies, tau_prior, mu_prior)
+    exact = bayes_meta(studies, tau_prior=tau_prior, mu_prior=mu_prior)
     idata = sample(normal_normal_model(studies, tau_prior, mu_prior), draws=2500, tune=1000,
                    chains=4, seed=7, sampler="numpyro", target_accept=0.95)
     assert int(idata.sample_stats["diverging"].sum()) < 20

@@ -250,9 +250,9 @@ def _prior_data_conflict(studies: StudyTable, tau_prior: TauPrior) -> list[str]:
 
 def bayes_meta(
     studies: StudyTable,
+    *,
     tau_prior: TauPrior | str | None = None,
     mu_prior: MuPrior | None = None,
-    *,
     level: float = 0.95,
     interval: IntervalType = "central",
 ) -> BayesMeta:

@@ -149,7 +149,7 @@ def sensitivity_analysis(
     """
     rows = []
     for label, p2, tau_prior in _prior_grid(psi2, tau2_fixed, vague, vague_psi2):
-        fit = bayes_meta(studies, tau_prior, normal_mu(mu_mean, np.sqrt(p2)),  # type: ignore[arg-type]
+        fit = bayes_meta(studies, tau_prior=tau_prior, mu_prior=normal_mu(mu_mean, np.sqrt(p2)),  # type: ignore[arg-type]
                          level=level)
         zeta = np.sqrt(fit.zeta2.draws)  # type: ignore[attr-defined]
         for quantity, marg in (("beta_f", fit.beta_f), ("mu", fit.mu), ("tau", fit.tau)):

@@ -52,7 +52,7 @@ def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, fac
             click.echo(reg.summary())
         return
 
-    fit = bayes_meta(studies, tau_prior, parse_mu_prior(mu_prior), level=level,
+    fit = bayes_meta(studies, tau_prior=tau_prior, mu_prior=parse_mu_prior(mu_prior), level=level,
                      interval=interval)
     if plot:
         import matplotlib.pyplot as plt

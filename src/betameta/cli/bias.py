@@ -42,7 +42,7 @@ def bias_command(studies, method, test, estimator, steps, selection, plot, as_js
     fit = _fit(studies, method, test)
     egger, rank = fit.egger_test(), fit.rank_test()
     tf = fit.trim_and_fill(estimator=estimator)
-    fsn = {m: fit.fail_safe_n(m) for m in ("Rosenthal", "Orwin", "Rosenberg")}
+    fsn = {m: fit.fail_safe_n(method=m) for m in ("Rosenthal", "Orwin", "Rosenberg")}
     pp = fit.pet_peese()
     from ..errors import InputError
 
@@ -50,7 +50,7 @@ def bias_command(studies, method, test, estimator, steps, selection, plot, as_js
     models: dict[str, object] = {}
     for kind in kinds:  # a cut point no study falls under leaves a model unidentified: said, not fatal
         try:
-            models[kind] = fit.selection_model(kind, steps=steps if kind == "stepfun" else None)
+            models[kind] = fit.selection_model(type=kind, steps=steps if kind == "stepfun" else None)
         except InputError as exc:
             models[kind] = str(exc)
     filled = tf.fit.random if fit.random.method != "FE" else tf.fit.fixed

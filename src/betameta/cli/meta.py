@@ -60,7 +60,7 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
         from ..pooled import mantel_haenszel, mantel_haenszel_rates, peto
 
         if method.upper() == "MH" and studies.measure in ("IRR", "IRD"):
-            pooled = mantel_haenszel_rates(studies.raw.to_numpy(dtype=float).T, studies.measure,
+            pooled = mantel_haenszel_rates(studies.raw.to_numpy(dtype=float).T, measure=studies.measure,
                                            level=level)
             if as_json:
                 echo_json(pooled.to_dict())
@@ -73,7 +73,7 @@ def meta_command(studies, method, test, level, plot, transf, mods, factors, refe
         if method.upper() == "PETO" and studies.measure not in ("OR", "PETO"):
             raise InputError("--method PETO is Peto's odds ratio: use --measure OR")
         pooled = (peto(studies.tables, level=level) if method.upper() == "PETO"
-                  else mantel_haenszel(studies.tables, studies.measure, level=level))
+                  else mantel_haenszel(studies.tables, measure=studies.measure, level=level))
         if as_json:
             echo_json(pooled.to_dict())
         else:

@@ -46,7 +46,7 @@ def meta_report(
     dl = meta_analysis(studies, method="DL")
     reml = meta_analysis(studies, method="REML")
     reml_hk = meta_analysis(studies, method="REML", test="hksj")
-    post = bayes_meta(studies, tau_prior, mu_prior)
+    post = bayes_meta(studies, tau_prior=tau_prior, mu_prior=mu_prior)
     parts: list[str] = [f"<p>k = {studies.k} studies"
                         + (f", effect measure {esc(studies.measure)}" if studies.measure else "")
                         + ".</p>"]
