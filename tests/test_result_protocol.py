@@ -83,6 +83,7 @@ def _bayes():
 
 
 def _genetic():
+    from betameta.metasoft import mvalues, re2
     from betameta.transancestry import transancestry
 
     rng = np.random.default_rng(20261203)
@@ -90,13 +91,16 @@ def _genetic():
     d = rng.random((5, 5))
     d = (d + d.T) / 2
     np.fill_diagonal(d, 0)
-    return {"transancestry": transancestry(b, s, d, studies=tuple("ABCDE"))}
+    st = StudyTable(b, s**2, tuple("ABCDE"))
+    return {"transancestry": transancestry(b, s, d, studies=tuple("ABCDE")), "re2": re2(st),
+            "mvalues": mvalues(st)}
 
 
 def _kernels():
     from betameta.bayes import priors
     from betameta.kernels import classical_kernel, random_effects_kernel
     from betameta.kernels.bayes import bayes_arrays
+    from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
     from betameta.kernels.mrmega import mrmega_arrays
     from betameta.kernels.partition import partition_arrays
 
@@ -112,7 +116,8 @@ def _kernels():
             "random_effects_arrays": random_effects_kernel(y, v, method="REML"),
             "bayes_arrays": bayes_arrays(y, v, priors.half_normal(0.5), priors.normal_mu(0, 1)),
             "partition_arrays": partition_arrays(y[:4], v[:4], d[:4, :4]),
-            "mrmega_arrays": mrmega_arrays(y, v, rng.normal(size=(k, 1)))}
+            "mrmega_arrays": mrmega_arrays(y, v, rng.normal(size=(k, 1))),
+            "re2_arrays": re2_arrays(y, v), "mvalue_arrays": mvalue_arrays(y, v)}
 
 
 def _gwas(tmp: Path):
@@ -142,9 +147,9 @@ NAMES = {"classical": ["meta_analysis", "egger", "pet_peese", "rank_test", "trim
          "regression": ["meta_regression", "prediction", "fit_stats", "lrt", "permutation",
                         "subgroups", "mantel_haenszel"],
          "bayes": ["bayes_meta", "bayes_regression", "sensitivity"],
-         "genetic": ["transancestry"],
+         "genetic": ["transancestry", "re2", "mvalues"],
          "kernels": ["classical_arrays", "random_effects_arrays", "bayes_arrays",
-                     "partition_arrays", "mrmega_arrays"],
+                     "partition_arrays", "mrmega_arrays", "re2_arrays", "mvalue_arrays"],
          "gwas": ["gwas_run"], "growth": ["growth_fit"]}
 CASES = [(g, n) for g, names in NAMES.items() for n in names]
 
@@ -220,7 +225,7 @@ PLOTTED = {"meta_analysis": ["plot_baujat", "plot_cumulative", "plot_forest", "p
            "gosh": ["plot"], "bayes_meta": ["plot_posterior", "plot_shrinkage"],
            "sensitivity": ["plot"], "meta_regression": ["plot_bubble"], "subgroups": ["plot_forest"],
            "transancestry": ["plot_coclustering", "plot_dendrogram", "plot_effects"],
-           "gwas_run": ["plot_manhattan", "plot_qq"], "growth_fit": ["plot"]}
+           "gwas_run": ["plot_manhattan", "plot_qq"], "growth_fit": ["plot"], "mvalues": ["plot_pm"]}
 
 
 @pytest.mark.parametrize(("group", "name"), CASES, ids=[n for _, n in CASES])

@@ -33,7 +33,8 @@ def synthetic(tmp_path_factory):
 @pytest.fixture(scope="module")
 def full_run(synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "meta.parquet"
-    run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega"),
+    run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega",
+                                                  "re2", "mvalue"),
                    chunk_size=1500, progress=False)
     return run, pd.read_parquet(out)
 
@@ -116,6 +117,16 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
                                                               rel=1e-9)
         else:
             assert np.isnan(row["mrmega_chisq_assoc"])
+        # METASOFT's RE2 and m-values: the study-level views (tested against independent
+        # computations in tests/test_metasoft.py) of the studies with this variant.
+        from betameta.metasoft import mvalues, re2
+
+        r2, mv = re2(st), mvalues(st)
+        assert [row["re2_stat1"], row["re2_stat2"], row["re2_neg_log_10_p_value"]] == \
+            pytest.approx([r2.stat1, r2.stat2, r2.neg_log_10_p_value], rel=1e-9, abs=1e-12)
+        got = [row[f"mvalue_{s}"] for s in h.studies]
+        assert np.isnan(got).tolist() == (~keep).tolist()
+        assert np.array(got)[keep] == pytest.approx(mv.m_value, rel=1e-10)
 
 
 def _cli(args, **kw):
@@ -130,7 +141,7 @@ def test_kill_9_then_resume_checks_everything_the_chunks_depend_on(synthetic, fu
     for s, p in synthetic.paths.items():
         paths[s].write_bytes(gzip.decompress(p.read_bytes()))
     out = tmp_path / "meta.parquet"
-    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega")
+    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue")
     args = [arg for s, p in paths.items() for arg in ("--study", f"{s}={p}")]
     args += ["--out", str(out), "--methods", ",".join(methods), "--chunk-size", "300", "--no-plots"]
     # The run kills itself (SIGKILL) once 3 of its 20 chunk files are in place.
@@ -205,7 +216,8 @@ def test_dask_local_cluster_gives_the_same_output(synthetic, full_run, tmp_path)
     require_module("dask.distributed")
     out = tmp_path / "meta.parquet"
     # 12 chunks: more than the run keeps in flight at once (8), so the window moves.
-    run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega"),
+    run_gwas(synthetic.paths, out,
+             methods=("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue"),
              chunk_size=500, workers=2, progress=False, plots=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out), full_run[1], check_exact=True)
 

@@ -101,6 +101,18 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
             out[f"mrmega_neg_log_10_p_value_{name}"] = -getattr(g, f"chisq_{name}_log10p")
         out["mrmega_df_residual"] = g.df_residual
         out["mrmega_ln_bf"] = g.ln_bf
+    if "re2" in spec.methods:
+        from ..kernels.metasoft import re2_arrays
+
+        r2 = re2_arrays(beta.T, v.T)
+        out |= {"re2_stat1": r2.stat1, "re2_stat2": r2.stat2, "re2_p_value": r2.p_value,
+                "re2_neg_log_10_p_value": r2.neg_log_10_p_value}
+    if "mvalue" in spec.methods:
+        from ..kernels.metasoft import mvalue_arrays
+
+        mv = mvalue_arrays(beta.T, v.T)
+        for j, s in enumerate(spec.studies):
+            out[f"mvalue_{s}"] = mv.m_value[j]
     return pa.table(out)
 
 

@@ -154,7 +154,8 @@ def _write_text(df: pd.DataFrame, path: Path) -> None:
     exactly from -log10 p."""
     df = df.copy()
     for p_col, lg_col in (("p_value", "neg_log_10_p_value"), ("re_p_value", "re_neg_log_10_p_value"),
-                          ("z2_p_value", "z2_neg_log_10_p_value")):
+                          ("z2_p_value", "z2_neg_log_10_p_value"),
+                          ("re2_p_value", "re2_neg_log_10_p_value")):
         if p_col in df and lg_col in df and (df[p_col] == 0).any():
             zero = (df[p_col] == 0).to_numpy()
             col = df[p_col].astype(object)
@@ -496,7 +497,10 @@ def run_gwas(
         ``<out>.qq.png`` and the chunk folder ``<out>.parts/`` (removed at the end).
     methods
         Any of ``fe`` (always computed), ``re`` (random effects), ``z2``,
-        ``bayes`` (exact posterior per variant) and ``partition`` (trans-ancestry).
+        ``bayes`` (exact posterior per variant), ``partition`` (trans-ancestry), ``mrmega``,
+        ``re2`` (METASOFT's RE2: ``re2_stat1``, ``re2_stat2``, ``re2_p_value``,
+        ``re2_neg_log_10_p_value``) and ``mvalue`` (METASOFT's m-values, ``mvalue_<study>``);
+        see :mod:`betameta.kernels.metasoft`.
     tau2_method, test
         For ``re``: by default DerSimonian-Laird with a z test (columns ``tau2_dl``,
         ``re_beta``, ``re_standard_error``, ``re_p_value``, ``re_neg_log_10_p_value``);
