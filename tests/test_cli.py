@@ -374,3 +374,21 @@ def test_influence_reaches_cumulative_and_gosh(tmp_path):
     assert (tmp_path / "cum.png").stat().st_size > 1000
     bad = run("influence", *BCG_ARGS[1:], "--cumulative", "--order", "decade")
     assert bad.returncode == 2 and "--order decade: no such column" in bad.stderr
+
+
+def test_metasoft_command(tmp_path):
+    # RE2 and m-values from the command line are the library's (tests/test_metasoft.py checks
+    # those against independent computations).
+    from betameta import load_studies
+    from betameta.metasoft import mvalues, re2
+
+    out = run("metasoft", str(LECTURE), "--measure", "MD", "--sigma", "2", "--json",
+              "--plot", str(tmp_path / "pm.png"))
+    assert out.returncode == 0, out.stderr
+    d = json.loads(out.stdout)
+    st = load_studies(LECTURE, measure="MD")
+    assert d["re2"]["stat2"] == re2(st).stat2
+    assert d["mvalues"]["m_value"] == mvalues(st, sigma=2.0).m_value.tolist()
+    assert (tmp_path / "pm.png").stat().st_size > 1000
+    assert "m-values (exact; effect ~ N(0, 2^2)" in run("metasoft", str(LECTURE), "--measure", "MD",
+                                                         "--sigma", "2").stdout

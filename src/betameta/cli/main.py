@@ -14,6 +14,7 @@ from .bias import bias_command, influence_command
 from .gwas import gwas_command
 from .hier import hier_command
 from .meta import meta_command
+from .metasoft import metasoft_command
 from .report import report_command
 from .transancestry import transancestry_command
 
@@ -78,6 +79,7 @@ cli.add_command(hier_command)
 cli.add_command(transancestry_command)
 cli.add_command(gwas_command)
 cli.add_command(report_command)
+cli.add_command(metasoft_command)
 
 
 def main() -> None:
