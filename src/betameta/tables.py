@@ -5,9 +5,10 @@ Text files are decoded as UTF-8 (a byte-order mark is skipped); bytes that are n
 are decoded as Windows-1252, or Latin-1 where even that fails, with a note saying so. The
 separator is taken from the file's first line: the extension's own (comma for ``.csv``,
 tab for ``.tsv``/``.txt``/``.tab``) when the header holds it, otherwise the one of
-tab, comma, semicolon and ``|`` the header holds most of, with a note saying which was
-assumed. ``sep`` and ``encoding`` set them instead. In semicolon-separated files a column
-written with decimal commas throughout (``0,25``) is read as numbers.
+tab, comma, semicolon and ``|`` the header holds most of (single spaces when it holds none
+of them, as METAL's and PLINK's files), with a note saying which was assumed. ``sep`` and
+``encoding`` set them instead. In semicolon-separated files a column written with decimal
+commas throughout (``0,25``) is read as numbers.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ __all__ = ["NA_VALUES", "detect_separator", "read_table"]
 #: summary statistics). Labels of studies are read as text, so a study called "NA" stays "NA".
 NA_VALUES: tuple[str, ...] = ("", "#NA", "NA", "N/A", "NaN", "nan", "NULL", "null", ".")
 
-_SEPARATORS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}
+_SEPARATORS = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", " ": "space"}
 _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 
 
@@ -53,8 +54,10 @@ def detect_separator(path: Path, header: str) -> str:
     expected = _by_extension(path)
     if expected is not None and expected in header:
         return expected
-    counts = {sep: header.count(sep) for sep in _SEPARATORS}
+    counts = {sep: header.count(sep) for sep in _SEPARATORS if sep != " "}
     best = max(counts, key=counts.__getitem__)
+    if counts[best] == 0 and " " in header.strip():  # METAL's and PLINK's single spaces
+        best, counts[" "] = " ", 1
     if counts[best] == 0:  # one column
         return expected or ","
     if best != (expected or ","):

@@ -6,7 +6,8 @@ done once per distinct value, not per row), ``beta``,
 ``standard_error``, ``effect_allele_frequency``, ``rsid`` (when present) and ``n``.
 ``odds_ratio`` is turned into ``beta = log(OR)`` (its ``standard_error`` is taken
 to be that of log OR, as GWAS-SSF specifies). METAL's ``MARKER`` of the form
-``chr:pos`` is split into chromosome and position; otherwise it is used as rsid.
+``chr:pos`` is split into chromosome and position; otherwise it is used as rsid. Alleles
+coded 1-4 are read as A, C, G, T, as METAL reads them.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 
 _NULLS = list(NA_VALUES)
+#: Alleles coded 1-4, read as A, C, G, T (as METAL reads them).
+_NUMERIC_ALLELES = {"1": "A", "2": "C", "3": "G", "4": "T"}
 _TEXT = ("chromosome", "effect_allele", "other_allele", "rsid", "marker")
 
 
@@ -231,7 +234,7 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
                                      if "base_pair_location" in found else np.full(raw.num_rows, np.nan))
     if "rsid" in found:
         out["rsid"] = _strings(raw.column(found["rsid"]))
-    upper = lambda ix: ix.str.upper()  # noqa: E731
+    upper = lambda ix: ix.str.upper().map(lambda a: _NUMERIC_ALLELES.get(a, a))  # noqa: E731
     out["effect_allele"] = _categorical(raw.column(found["effect_allele"]), upper)
     out["other_allele"] = _categorical(raw.column(found["other_allele"]), upper)
     if "odds_ratio" in found:

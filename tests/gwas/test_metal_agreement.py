@@ -1,0 +1,92 @@
+"""Agreement with METAL on its own test data (tests/data/metal/README.md): the three
+fasting-glucose scans, run as METAL's test scripts run them, against the METAANALYSIS1.TBL
+METAL wrote. METAL prints rounded numbers: each comparison allows half a unit of the last
+printed digit (a hair more, for ties rounded either way), or the relative precision of its 4
+significant digits for p-values.
+
+METAL keys markers by rsid, never treats A/T or C/G as strand flips (``palindromic="keep"``)
+and reads alleles coded 1-4 as A, C, G, T; SardiNIA has no sample-size column (METAL's
+``DEFAULT 4106``).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from betameta.gwas import run_gwas
+
+DATA = Path(__file__).parents[1] / "data" / "metal"
+STUDIES = {"DGI": DATA / "DGI_three_regions.txt", "FUSION": DATA / "MAGIC_FUSION_Results.txt.gz",
+           "SardiNIA": DATA / "magic_SARDINIA.tbl"}
+COLUMNS = {"DGI": {"other_allele": "NON_EFFECT_ALLELE", "effect_allele_frequency": "EFFECT_ALLELE_FREQ",
+                   "p_value": "P_VAL"},
+           "FUSION": {"other_allele": "NON_EFFECT_ALLELE", "effect_allele_frequency": "FREQ_EFFECT"},
+           "SardiNIA": {"effect_allele": "AL1", "other_allele": "AL2"}}
+
+
+def _ours(tmp_path, **options):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the separator notes
+        run = run_gwas(STUDIES, tmp_path / "out.parquet", methods=("fe",), columns=COLUMNS,
+                       palindromic="keep", progress=False, plots=False, **options)
+    return run, run.to_frame()
+
+
+def _matched(test: str, ours: pd.DataFrame):
+    """METAL's table joined to ours by marker, with ±1 for our effect allele against METAL's
+    Allele1 (every marker must be there, with the same two alleles)."""
+    ref = pd.read_csv(DATA / test / "METAANALYSIS1.TBL", sep="\t")
+    m = ref.merge(ours, left_on="MarkerName", right_on="rsid", how="outer", indicator=True)
+    assert (m["_merge"] == "both").all() and len(m) == len(ref) == 2495
+    a1, a2 = m["Allele1"].str.upper(), m["Allele2"].str.upper()
+    same = (a1 == m["effect_allele"]) & (a2 == m["other_allele"])
+    swapped = (a1 == m["other_allele"]) & (a2 == m["effect_allele"])
+    assert (same | swapped).all()
+    return m, np.where(swapped, -1.0, 1.0)
+
+
+def _half_unit(printed: pd.Series) -> np.ndarray:
+    """Half a unit of the last digit METAL printed in each cell."""
+    decimals = printed.astype(str).str.split(".").str[1].str.len().fillna(0).to_numpy(float)
+    return 0.5 * 10.0**-decimals * (1 + 1e-6)  # a tie (0.6435 -> 0.644) by either rounding
+
+
+def _direction(ours: pd.Series, sign: np.ndarray) -> list[str]:
+    flip = str.maketrans("+-", "-+")
+    return [d if s > 0 else d.translate(flip) for d, s in zip(ours, sign, strict=True)]
+
+
+@pytest.mark.parametrize(("test", "gc"), [("test_04", False), ("test_05", True), ("test_10", False)])
+def test_stderr_scheme(tmp_path, test, gc):
+    _, ours = _ours(tmp_path, genomic_control=gc)
+    m, sign = _matched(test, ours)
+    raw = pd.read_csv(DATA / test / "METAANALYSIS1.TBL", sep="\t", dtype=str).set_index("MarkerName")
+    printed = raw.loc[m["MarkerName"]]
+    assert np.all(np.abs(sign * m["beta"] - m["Effect"]) <= _half_unit(printed["Effect"]))
+    assert np.all(np.abs(m["standard_error"] - m["StdErr"]) <= _half_unit(printed["StdErr"]))
+    # METAL's p to its 4 significant digits (1 unit of the 4th: it rounds after computing).
+    np.testing.assert_allclose(m["p_value"], m["P-value"], rtol=1e-3)
+    assert _direction(m["direction"], sign) == list(m["Direction"])
+
+
+def test_stderr_heterogeneity(tmp_path):
+    _, ours = _ours(tmp_path)
+    m, _ = _matched("test_07", ours)
+    # A marker in one study: METAL prints Q = 0 on 0 df, p = 1, I² = 0; we leave the
+    # statistic undefined (NaN), as the study-level analysis does.
+    one = (m["n_studies"] == 1).to_numpy()
+    assert one.sum() == 177 and m.loc[one, ["het_q", "het_df", "het_p", "het_i2"]].isna().all().all()
+    assert (m.loc[one, ["HetChiSq", "HetDf", "HetISq"]] == 0).all().all()
+    assert (m.loc[one, "HetPVal"] == 1).all()
+    m = m[~one]
+    raw = pd.read_csv(DATA / "test_07" / "METAANALYSIS1.TBL", sep="\t", dtype=str).set_index("MarkerName")
+    printed = raw.loc[m["MarkerName"]]
+    assert np.all(np.abs(m["het_q"] - m["HetChiSq"]) <= _half_unit(printed["HetChiSq"]))
+    assert (m["het_df"] == m["HetDf"]).all()
+    np.testing.assert_allclose(m["het_p"], m["HetPVal"], rtol=1e-3)
+    assert np.all(np.abs(100 * m["het_i2"] - m["HetISq"]) <= _half_unit(printed["HetISq"]))
