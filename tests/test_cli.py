@@ -340,7 +340,7 @@ def test_comma_lists_are_one_parser():
     assert CommaList(choices=("fe", "re")).convert("FE,re", None, None) == ("fe", "re")
     cases = [(["bias", *BCG_ARGS[1:], "--steps", "0.05,x"], "'x' is not a float"),
              (["gwas", "--study", "A=a.tsv", "--out", "o.parquet", "--methods", "fe,re2x"],
-              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega"),
+              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega, re2, mvalue"),
              (["report", str(LECTURE), "--measure", "MD", "-o", "r.html", "--sections", "data,,foo"],
               "'foo' is not one of data, classical, bayes, sensitivity, explain"),
              ([*BCG_ARGS, "--mods", " , "], "an empty list")]

@@ -90,3 +90,63 @@ def test_stderr_heterogeneity(tmp_path):
     assert (m["het_df"] == m["HetDf"]).all()
     np.testing.assert_allclose(m["het_p"], m["HetPVal"], rtol=1e-3)
     assert np.all(np.abs(100 * m["het_i2"] - m["HetISq"]) <= _half_unit(printed["HetISq"]))
+
+
+@pytest.mark.parametrize(("test", "gc"), [("test_01", False), ("test_03", True), ("test_06", False)])
+def test_samplesize_scheme(tmp_path, test, gc):
+    _, ours = _ours(tmp_path, scheme="samplesize", default_n={"SardiNIA": 4106},
+                      genomic_control=gc)
+    assert "beta" not in ours and "standard_error" not in ours
+    m, sign = _matched(test, ours)
+    raw = pd.read_csv(DATA / test / "METAANALYSIS1.TBL", sep="\t", dtype=str).set_index("MarkerName")
+    printed = raw.loc[m["MarkerName"]]
+    assert np.all(np.abs(m["n"] - m["Weight"]) <= _half_unit(printed["Weight"]))
+    assert np.all(np.abs(sign * m["z"] - m["Zscore"]) <= _half_unit(printed["Zscore"]))
+    np.testing.assert_allclose(m["p_value"], m["P-value"], rtol=1e-3)
+    assert _direction(m["direction"], sign) == list(m["Direction"])
+    if test == "test_06":
+        one = (m["n_studies"] == 1).to_numpy()
+        m, printed = m[~one], printed[~one]
+        assert np.all(np.abs(m["het_q"] - m["HetChiSq"]) <= _half_unit(printed["HetChiSq"]))
+        np.testing.assert_allclose(m["het_p"], m["HetPVal"], rtol=1e-3)
+        assert np.all(np.abs(100 * m["het_i2"] - m["HetISq"]) <= _half_unit(printed["HetISq"]))
+
+
+def test_samplesize_from_p_and_n_alone(tmp_path):
+    # Inputs without SEs: z from p and the effect's sign, Z = Σ√N z / √ΣN (computed here with
+    # scipy), and a p-value far below the double range through neg_log_10_p_value: a variant
+    # in one study gives back its own −log10 p.
+    from click.testing import CliRunner
+    from scipy import stats
+
+    from betameta.cli.main import cli
+
+    a = pd.DataFrame({"chromosome": "1", "base_pair_location": [100, 200, 300],
+                      "effect_allele": ["A", "C", "G"], "other_allele": ["G", "T", "A"],
+                      "beta": [0.2, -0.1, 0.3], "p_value": [0.01, 0.2, np.nan],
+                      "neg_log_10_p_value": [np.nan, np.nan, 1500.0], "n": [1000, 1000, 900]})
+    b = pd.DataFrame({"chromosome": "1", "base_pair_location": [100, 200],
+                      "effect_allele": ["G", "C"], "other_allele": ["A", "T"],
+                      "beta": [0.5, 0.05], "p_value": [0.03, 0.5], "neg_log_10_p_value": np.nan,
+                      "n": [np.nan, 3000]})
+    a.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    b.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    out = tmp_path / "o.parquet"
+    args = ["gwas", "--study", f"A={tmp_path / 'a.tsv'}", "--study", f"B={tmp_path / 'b.tsv'}",
+            "--out", str(out), "--no-plots", "--scheme", "samplesize"]
+    res = CliRunner().invoke(cli, [*args, "--default-n", "B=2000"])
+    assert res.exit_code == 0, res.output
+    got = pd.read_parquet(out).set_index("base_pair_location")
+    za = np.array([stats.norm.isf(0.005), -stats.norm.isf(0.1)])
+    zb = np.array([-stats.norm.isf(0.015), stats.norm.isf(0.25)])  # B's first row is swapped
+    na, nb = np.array([1000.0, 1000.0]), np.array([2000.0, 3000.0])
+    want = (np.sqrt(na) * za + np.sqrt(nb) * zb) / np.sqrt(na + nb)
+    np.testing.assert_allclose(got.loc[[100, 200], "z"], want, rtol=1e-12)
+    np.testing.assert_allclose(got.loc[[100, 200], "n"], na + nb, rtol=1e-15)
+    assert got.loc[300, "neg_log_10_p_value"] == pytest.approx(1500.0, rel=1e-10)
+    # What the scheme cannot do, and a study without a sample size, are bad input.
+    bad = CliRunner().invoke(cli, [*args, "--methods", "fe,re"])
+    assert bad.exit_code == 2 and "need effect sizes and SEs" in bad.output
+    b.drop(columns="n").to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "no sample size (n) column" in res.output

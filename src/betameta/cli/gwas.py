@@ -33,8 +33,9 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
               help="A study's summary statistics (repeat for each study).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Output file: .parquet (default format) or .tsv / .tsv.gz.")
-@click.option("--methods", default="fe,re,z2", show_default=True, type=CommaList(choices=GWAS_METHODS),
-              help=f"Comma-separated: {', '.join(GWAS_METHODS)}.")
+@click.option("--methods", default=None, type=CommaList(choices=GWAS_METHODS),
+              help=f"Comma-separated: {', '.join(GWAS_METHODS)} [default: fe,re,z2; fe with "
+                   "--scheme samplesize].")
 @click.option("--distances", default="auto", show_default=True,
               help="For partition and mrmega: auto (from allele frequencies) or a distance file.")
 @click.option("--axes", type=click.IntRange(0), default=None,
@@ -45,6 +46,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
                    "[default: DerSimonian-Laird, z test, without them].")
 @click.option("--test", type=click.Choice(TESTS, case_sensitive=False), default="z", show_default=True,
               help="For re with --tau2-method: z or hksj.")
+@click.option("--scheme", type=click.Choice(["stderr", "samplesize"]), default="stderr", show_default=True,
+              help="stderr: inverse-variance weights (METAL's SCHEME STDERR); samplesize: z-scores "
+                   "from p-values and the effects' signs, weighted by sqrt(N) (METAL's default).")
+@click.option("--default-n", "default_n", multiple=True, metavar="STUDY=N",
+              help="For samplesize: the sample size of a study's rows without one (METAL's DEFAULT).")
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
@@ -65,7 +71,8 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a self-contained HTML report of the run.")
 @table_options
-def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_method, test, scheduler,
+def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_method, test, scheme,
+                 default_n, scheduler,
                  workers, resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
                  no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
@@ -85,12 +92,22 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
         if study not in studies:
             raise InputError(f"--column {item}: no study named {study!r}")
         colmap.setdefault(study, {})[name] = col
+    sizes = {}
+    for item in default_n:
+        study, _, value = item.partition("=")
+        try:
+            sizes[study] = float(value)
+        except ValueError:
+            raise click.BadParameter(f"{item!r} is not STUDY=N", param_hint="--default-n") from None
+    if methods is None:
+        methods = ("fe",) if scheme == "samplesize" else ("fe", "re", "z2")
     run = run_gwas(studies, out, methods=methods,
                    columns=colmap, distances=distances, chunk_size=chunk_size,
                    palindromic=palindromic, genomic_control=genomic_control, tau_prior=tau_prior,
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
-                   sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes)
+                   sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes,
+                   scheme=scheme, default_n=sizes)
     click.echo(summary_text(run.details))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

@@ -35,6 +35,8 @@ class ChunkSpec:
     test: str = "z"
     #: MR-MEGA's axes of genetic variation (k, T), from the distances (kernels.mrmega).
     mrmega_axes: np.ndarray | None = field(default=None, compare=False)
+    #: ``stderr`` or ``samplesize`` (the inputs are then z/√N with SE 1/√N: run.samplesize_inputs).
+    scheme: str = "stderr"
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -51,6 +53,10 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         "effect_allele_frequency": d["effect_allele_frequency"], "p_value": c.fe_p, "z": d["z"],
         "neg_log_10_p_value": -c.fe_log10p, "n_studies": d["n_studies"], "direction": d["direction"],
     }
+    if spec.scheme == "samplesize":
+        # β and SE of the transformed inputs mean nothing; ΣN (METAL's Weight) = 1/SE².
+        del out["beta"], out["standard_error"]
+        out["n"] = c.sum_w
     if "fe" in spec.methods or "re" in spec.methods:
         out |= {"het_q": c.q, "het_df": d["het_df"], "het_p": c.q_p, "het_i2": c.i2}
     if "re" in spec.methods and spec.tau2_method is None:
@@ -138,16 +144,22 @@ def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) ->
 
 def stored_chunk(table):
     """A chunk's results as its chunk file holds them: without the :data:`DERIVED`
-    columns, with the full column order in the schema's metadata."""
-    slim = table.drop_columns([c for c in DERIVED if c in table.column_names])
+    columns (``z`` is kept where there is no beta to derive it from: the sample-size
+    scheme), with the full column order in the schema's metadata."""
+    derived = [c for c in DERIVED if c in table.column_names and (c != "z" or "beta" in table.column_names)]
+    slim = table.drop_columns(derived)
     return slim.replace_schema_metadata({b"columns": json.dumps(table.column_names).encode()})
 
 
 def restored_chunk(stored, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray):
     """The full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
     k = usable(beta, se**2).sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        z = stored.column("beta").to_numpy() / stored.column("standard_error").to_numpy()
+    if "beta" in stored.column_names:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = stored.column("beta").to_numpy() / stored.column("standard_error").to_numpy()
+    else:
+        z = stored.column("z").to_numpy()
     d = _derived(beta, eaf, k, z)
-    return pa.table({c: d[c] if c in DERIVED else stored.column(c)
+    return pa.table({c: d[c] if c in DERIVED and (c != "z" or "beta" in stored.column_names)
+                     else stored.column(c)
                      for c in json.loads(stored.schema.metadata[b"columns"])})

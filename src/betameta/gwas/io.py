@@ -30,7 +30,8 @@ from ..tables import NA_VALUES, decode, detect_separator, note
 __all__ = ["CANONICAL", "read_sumstats"]
 
 CANONICAL = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
-             "standard_error", "effect_allele_frequency", "rsid", "n")
+             "standard_error", "effect_allele_frequency", "rsid", "n", "p_value",
+             "neg_log_10_p_value")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "chromosome": ("chromosome", "chr", "chrom", "#chrom", "chromosome_name"),
@@ -43,6 +44,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "effect_allele_frequency": ("effect_allele_frequency", "freq1", "freq", "eaf", "af"),
     "rsid": ("rsid", "snp", "variant_id", "snpid"),
     "n": ("n", "n_total", "samplesize", "weight"),
+    "p_value": ("p_value", "p", "pval", "pvalue", "p-value", "p_val", "p.value"),
+    "neg_log_10_p_value": ("neg_log_10_p_value",),
     "marker": ("markername", "marker"),
 }
 
@@ -176,7 +179,9 @@ def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
     if "chromosome" not in found and "rsid" not in found and "marker" not in found:
         raise InputError(f"{path}: no variant position (chromosome and base_pair_location) or rsid "
                          f"column; columns are {names}")
-    for canon in ("effect_allele", "other_allele", "standard_error"):
+    # Without an SE, the sample-size scheme works from the p-value (and the effect's sign).
+    by_p = "p_value" in fields and ("p_value" in found or "neg_log_10_p_value" in found)
+    for canon in ("effect_allele", "other_allele") + (() if by_p else ("standard_error",)):
         if canon not in found:
             raise InputError(f"{path}: no {canon} column; columns are {names} "
                              "(map it with --column NAME=COL)")
@@ -246,8 +251,9 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
             _check_beta_and_or(path, out["beta"], log_or, found)  # type: ignore[arg-type]
     else:
         out["beta"] = log_or
-    out["standard_error"] = _numeric(raw.column(found["standard_error"]))
-    for canon in ("effect_allele_frequency", "n"):
+    out["standard_error"] = (_numeric(raw.column(found["standard_error"])) if "standard_error" in found
+                             else np.full(raw.num_rows, np.nan))
+    for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value"):
         if canon in fields:
             out[canon] = (_numeric(raw.column(found[canon])) if canon in found
                           else np.full(raw.num_rows, np.nan))
@@ -281,6 +287,11 @@ def _check_ranges(path: Path, out: dict, found: dict[str, str]) -> None:
         col = found.get("effect_allele_frequency", "effect_allele_frequency")
         raise InputError(f"{path}: row {i + 1}, column {col!r}: allele frequency {f[i]:g} is outside "
                          "[0, 1]")
+    p = out.get("p_value")
+    if p is not None and ((p < 0) | (p > 1)).any():
+        i = _first((p < 0) | (p > 1))
+        raise InputError(f"{path}: row {i + 1}, column {found.get('p_value')!r}: p-value {p[i]:g} is "
+                         "outside [0, 1]")
     pos = out.get("base_pair_location")
     if pos is not None:
         with np.errstate(invalid="ignore"):

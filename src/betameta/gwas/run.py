@@ -54,8 +54,52 @@ from .io import CANONICAL, read_sumstats
 __all__ = ["GwasRun", "run_gwas"]
 
 _CHI2_MEDIAN = 0.4549364231195724  # median of χ²₁
-#: What the run reads of each input (sample sizes are not used).
-_FIELDS = tuple(c for c in CANONICAL if c != "n")
+#: What the run reads of each input, by scheme (the inverse-variance scheme uses neither
+#: sample sizes nor p-values).
+_FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("n", "p_value", "neg_log_10_p_value")),
+           "samplesize": CANONICAL}
+SCHEMES = ("stderr", "samplesize")
+#: Methods the sample-size scheme has: its z-scores carry no effect size.
+_SAMPLESIZE_METHODS = ("fe", "z2")
+
+
+def samplesize_inputs(df: pd.DataFrame, path: Path, default_n: float | None = None) -> pd.DataFrame:
+    """A study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
+
+    ``zᵢ = sign(βᵢ)·Φ⁻¹(1 − pᵢ/2)`` (from −log10 p where the file has it, so p-values below
+    the double range keep their z; from |β|/SE where the p-value is missing; β = 0 counts as
+    positive, as in METAL), weight ``Nᵢ``
+    (the file's, else ``default_n``). The study enters as ``beta = zᵢ/√Nᵢ`` with
+    ``standard_error = 1/√Nᵢ``: the inverse-variance estimate is then ``Σ√Nᵢzᵢ/ΣNᵢ`` with
+    SE ``1/√ΣNᵢ``, so its z is METAL's ``Z = Σ√Nᵢzᵢ/√ΣNᵢ``, its Q is METAL's heterogeneity
+    statistic of the scheme, ``Σ(zᵢ − √Nᵢ Z/√ΣNᵢ)²``, and ``ΣNᵢ = 1/SE²`` its weight.
+    Rows without a usable z or N go on as non-finite (dropped and counted).
+    """
+    from scipy import special
+
+    n = df["n"].to_numpy(dtype=float)
+    if default_n is not None:
+        n = np.where(np.isfinite(n), n, default_n)
+    elif not np.isfinite(n).any():
+        raise InputError(f"{path}: no sample size (n) column: the sample-size scheme needs one, or "
+                         "a default N for the study (--default-n STUDY=N)")
+    lg = df["neg_log_10_p_value"].to_numpy(dtype=float)
+    p = df["p_value"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_half_p = np.where(np.isfinite(lg), -lg * np.log(10.0), np.log(p)) - np.log(2.0)
+        z = -special.ndtri_exp(log_half_p)
+        beta, se = df["beta"].to_numpy(dtype=float), df["standard_error"].to_numpy(dtype=float)
+        # The sign of the effect; an effect of exactly 0 counts as positive, as METAL counts it.
+        z = np.where(np.isfinite(z), z, np.abs(beta / se)) * np.where(beta < 0, -1.0, 1.0)
+        z[np.isnan(beta)] = np.nan
+        root = np.where(n > 0, np.sqrt(n), np.nan)
+        out = df.drop(columns=["n", "p_value", "neg_log_10_p_value"])
+        out["beta"] = z / root
+        out["standard_error"] = 1.0 / root
+    return out
+
+
+
 
 
 def lambda_gc(z: np.ndarray) -> float:
@@ -484,6 +528,8 @@ def run_gwas(
     tau2_method: str | None = None,
     test: str = "z",
     axes: int | None = None,
+    scheme: str = "stderr",
+    default_n: dict[str, float] | None = None,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -523,6 +569,15 @@ def run_gwas(
     genomic_control
         Divide each study's z by √λ (inflate its SEs) when its λ_GC > 1, and add
         ``*_gc`` columns corrected by the result's own λ.
+    scheme
+        ``stderr`` (inverse-variance weights, METAL's SCHEME STDERR) or ``samplesize``
+        (METAL's default: z-scores from p-values and the effects' signs, weighted by √N;
+        see :func:`samplesize_inputs`). Under ``samplesize`` the columns are ``z``,
+        ``p_value``, ``neg_log_10_p_value``, ``n`` (ΣN, METAL's Weight) and ``het_*`` from
+        that scheme's statistic, without ``beta`` or ``standard_error``; only ``fe`` and
+        ``z2`` are defined there.
+    default_n
+        Per study, the sample size of rows without one (METAL's DEFAULT).
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -537,6 +592,13 @@ def run_gwas(
     if tau2_method is not None:
         tau2_method = check_option("tau2_method", tau2_method, TAU2_METHODS)
     test = check_option("test", test, TESTS)
+    scheme = check_option("scheme", scheme, SCHEMES)
+    if scheme == "samplesize" and (bad := [m for m in methods if m not in _SAMPLESIZE_METHODS]):
+        raise InputError(f"methods {', '.join(bad)} need effect sizes and SEs: the sample-size scheme "
+                         f"has only {', '.join(_SAMPLESIZE_METHODS)}")
+    unknown = sorted(set(default_n or {}) - set(studies))
+    if unknown:
+        raise InputError(f"default N for {', '.join(unknown)}: no such study")
     if len(studies) < 2:
         raise InputError("a meta-analysis needs at least 2 studies")
     paths = {s: Path(p) for s, p in studies.items()}
@@ -544,6 +606,7 @@ def run_gwas(
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
                "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
+               "scheme": scheme, "default_n": default_n or {},
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -572,9 +635,12 @@ def run_gwas(
         # the second core half idle.
         with ThreadPoolExecutor(max_workers=2) as pool:
             frames = dict(zip(paths, pool.map(lambda s: read_sumstats(paths[s], (columns or {}).get(s),
-                                                                      fields=_FIELDS, sep=sep,
+                                                                      fields=_FIELDS[scheme], sep=sep,
                                                                       encoding=encoding),
                                                 paths), strict=True))
+        if scheme == "samplesize":
+            frames = {s: samplesize_inputs(df, paths[s], (default_n or {}).get(s))
+                      for s, df in frames.items()}
         timings["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
@@ -598,7 +664,7 @@ def run_gwas(
 
             mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
-                         tau2_method, test, mr_axes)
+                         tau2_method, test, mr_axes, scheme)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
@@ -608,7 +674,9 @@ def run_gwas(
 
         def payload(i: int) -> tuple:
             beta, se, eaf = h.take(i * chunk_size, min((i + 1) * chunk_size, h.m))
-            if se_factor is not None:
+            if se_factor is not None and scheme == "samplesize":
+                beta /= se_factor  # z/√λ, N unchanged (METAL's genomic control of the scheme)
+            elif se_factor is not None:
                 se *= se_factor
             return beta, se, eaf
 
@@ -636,10 +704,12 @@ def run_gwas(
 
                     lam = max(lambda_gc(np.concatenate([t.column("z").to_numpy() for t in tables])), 1.0)
                     for i, t in enumerate(tables):
-                        z, se_fe = t.column("z").to_numpy(), t.column("standard_error").to_numpy()
+                        z = t.column("z").to_numpy()
                         lg = -log10_norm_sf2(z / np.sqrt(lam))
-                        extras[i] = {"standard_error_gc": se_fe * np.sqrt(lam),
-                                     "neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
+                        extras[i] = {"neg_log_10_p_value_gc": lg, "p_value_gc": 10.0 ** -lg}
+                        if "standard_error" in t.column_names:  # none in the sample-size scheme
+                            extras[i] = {"standard_error_gc": t.column("standard_error").to_numpy()
+                                         * np.sqrt(lam), **extras[i]}
                     options = {**options, "lambda_gc_result_applied": lam}
                 for i, (t, extra) in enumerate(zip(tables, extras, strict=True)):
                     output.add(output.prepare(t, i * chunk_size, extra))
@@ -781,7 +851,7 @@ def _run_dask(todo, payload, spec, parts, bar, scheduler, workers) -> None:
 
 #: What the summary tells of each top locus (those of the result's columns).
 _LOCUS_FIELDS = ("chromosome", "base_pair_location", "rsid", "effect_allele", "other_allele", "beta",
-                 "standard_error", "neg_log_10_p_value", "direction", "het_i2", "het_p",
+                 "z", "n", "standard_error", "neg_log_10_p_value", "direction", "het_i2", "het_p",
                  "partition_log10_bf", "partition_p_heterogeneity", "n_studies")
 
 
@@ -837,7 +907,9 @@ def summary_text(s: dict[str, Any]) -> str:
     lines += ["", "top loci (1 Mb apart):"]
     for t in s["top_loci"]:
         where = f"{t.get('chromosome', '')}:{t.get('base_pair_location', t.get('rsid', ''))}"
-        lines.append(f"  {where:<16} beta {t['beta']:+.4f} se {t['standard_error']:.4f} "
+        size = (f"beta {t['beta']:+.4f} se {t['standard_error']:.4f}" if "beta" in t
+                else f"z {t['z']:+.3f} n {t['n']:,.0f}")
+        lines.append(f"  {where:<16} {size} "
                      f"-log10 p {t['neg_log_10_p_value']:.2f} {t['direction']}")
     lines += ["", "timings (s): " + ", ".join(f"{k} {v:.2f}" for k, v in s["timings_s"].items())]
     return "\n".join(lines)
