@@ -51,6 +51,9 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
                    "from p-values and the effects' signs, weighted by sqrt(N) (METAL's default).")
 @click.option("--default-n", "default_n", multiple=True, metavar="STUDY=N",
               help="For samplesize: the sample size of a study's rows without one (METAL's DEFAULT).")
+@click.option("--filter", "filters", multiple=True, metavar="FIELD>=X",
+              help="Input filter, repeatable: maf, info, n or effect_allele_frequency against a "
+                   "number (info>=0.8, maf>0.01, n>=1000); failing rows are dropped and counted.")
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
@@ -72,7 +75,7 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
               help="Also write a self-contained HTML report of the run.")
 @table_options
 def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_method, test, scheme,
-                 default_n, scheduler,
+                 default_n, filters, scheduler,
                  workers, resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
                  no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
@@ -107,7 +110,7 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
                    mu_prior=mu_prior, psi=psi, tau2_prior=tau2_prior, resume=resume,
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
                    sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes,
-                   scheme=scheme, default_n=sizes)
+                   scheme=scheme, default_n=sizes, filters=filters)
     click.echo(summary_text(run.details))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

@@ -42,8 +42,9 @@ __all__ = ["Harmonised", "harmonise"]
 
 _COMP = str.maketrans("ACGT", "TGCA")
 _CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
-DROP_REASONS = ("malformed_allele", "no_position", "non_finite", "multi_allelic", "duplicate",
-                "allele_mismatch", "palindromic_ambiguous")
+#: Why a row is dropped ("filtered": by an input filter of the run, before harmonising).
+DROP_REASONS = ("filtered", "malformed_allele", "no_position", "non_finite", "multi_allelic",
+                "duplicate", "allele_mismatch", "palindromic_ambiguous")
 
 
 @dataclass(frozen=True)

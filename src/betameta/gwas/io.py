@@ -31,7 +31,7 @@ __all__ = ["CANONICAL", "read_sumstats"]
 
 CANONICAL = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
              "standard_error", "effect_allele_frequency", "rsid", "n", "p_value",
-             "neg_log_10_p_value")
+             "neg_log_10_p_value", "info")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "chromosome": ("chromosome", "chr", "chrom", "#chrom", "chromosome_name"),
@@ -46,6 +46,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "n": ("n", "n_total", "samplesize", "weight"),
     "p_value": ("p_value", "p", "pval", "pvalue", "p-value", "p_val", "p.value"),
     "neg_log_10_p_value": ("neg_log_10_p_value",),
+    "info": ("info", "imputation_quality", "rsq"),
     "marker": ("markername", "marker"),
 }
 
@@ -253,7 +254,7 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
         out["beta"] = log_or
     out["standard_error"] = (_numeric(raw.column(found["standard_error"])) if "standard_error" in found
                              else np.full(raw.num_rows, np.nan))
-    for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value"):
+    for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value", "info"):
         if canon in fields:
             out[canon] = (_numeric(raw.column(found[canon])) if canon in found
                           else np.full(raw.num_rows, np.nan))

@@ -55,9 +55,51 @@ __all__ = ["GwasRun", "run_gwas"]
 
 _CHI2_MEDIAN = 0.4549364231195724  # median of χ²₁
 #: What the run reads of each input, by scheme (the inverse-variance scheme uses neither
-#: sample sizes nor p-values).
-_FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("n", "p_value", "neg_log_10_p_value")),
-           "samplesize": CANONICAL}
+#: sample sizes nor p-values; imputation quality only for a filter).
+_FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("n", "p_value", "neg_log_10_p_value", "info")),
+           "samplesize": tuple(c for c in CANONICAL if c != "info")}
+#: What an input filter can test: the column it reads (MAF comes from the frequency).
+FILTER_FIELDS = {"maf": "effect_allele_frequency", "effect_allele_frequency": "effect_allele_frequency",
+                 "info": "info", "n": "n"}
+_OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": np.equal,
+        ">": np.greater, "<": np.less}
+
+
+def parse_filter(text: str) -> tuple[str, str, float]:
+    """``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``) as ``(field, op,
+    value)``; FIELD one of :data:`FILTER_FIELDS`, OP one of ``>= <= > < == !=``."""
+    import re
+
+    m = re.fullmatch(r"\s*([A-Za-z_]+)\s*(>=|<=|!=|==|>|<)\s*([-+0-9.eE]+)\s*", text)
+    if not m or m.group(1).lower() not in FILTER_FIELDS:
+        raise InputError(f"filter {text!r}: use FIELD OP NUMBER with FIELD one of "
+                         f"{', '.join(FILTER_FIELDS)} and OP one of {' '.join(_OPS)} (e.g. info>=0.8)")
+    try:
+        value = float(m.group(3))
+    except ValueError:
+        raise InputError(f"filter {text!r}: {m.group(3)!r} is not a number") from None
+    return m.group(1).lower(), m.group(2), value
+
+
+def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The rows of ``df`` that pass every filter, and how many each filter removed (a row
+    is counted under the first filter it fails; a row without the value, NaN, fails)."""
+    keep = np.ones(len(df), bool)
+    removed: dict[str, int] = {}
+    for text in filters:
+        field, op, value = parse_filter(text)
+        col = FILTER_FIELDS[field]
+        x = df[col].to_numpy(dtype=float)
+        if np.isnan(x).all():
+            raise InputError(f"{path}: filter {text!r} needs its {col} column, and the file has none "
+                             f"(map one with --column STUDY:{col}=COL)")
+        if field == "maf":
+            x = np.minimum(x, 1.0 - x)
+        with np.errstate(invalid="ignore"):
+            ok = _OPS[op](x, value) & ~np.isnan(x)
+        removed[text] = int((keep & ~ok).sum())
+        keep &= ok
+    return (df if keep.all() else df[keep].reset_index(drop=True)), removed
 SCHEMES = ("stderr", "samplesize")
 #: Methods the sample-size scheme has: its z-scores carry no effect size.
 _SAMPLESIZE_METHODS = ("fe", "z2")
@@ -530,6 +572,7 @@ def run_gwas(
     axes: int | None = None,
     scheme: str = "stderr",
     default_n: dict[str, float] | None = None,
+    filters: list[str] | tuple[str, ...] = (),
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -578,6 +621,11 @@ def run_gwas(
         ``z2`` are defined there.
     default_n
         Per study, the sample size of rows without one (METAL's DEFAULT).
+    filters
+        Input filters, ``FIELD OP NUMBER`` (:func:`parse_filter`: ``maf>=0.01``,
+        ``info>=0.8``, ``n>=1000``), applied to every study before harmonising; rows that
+        fail one, or lack its value, are dropped and counted (reason ``filtered``, and per
+        filter under ``filtered_by``).
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -601,12 +649,16 @@ def run_gwas(
         raise InputError(f"default N for {', '.join(unknown)}: no such study")
     if len(studies) < 2:
         raise InputError("a meta-analysis needs at least 2 studies")
+    for text in filters:
+        parse_filter(text)  # bad filters are refused before anything is read
+    fields = tuple(dict.fromkeys(_FIELDS[scheme] + tuple(FILTER_FIELDS[parse_filter(f)[0]]
+                                                          for f in filters)))
     paths = {s: Path(p) for s, p in studies.items()}
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
                "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
-               "scheme": scheme, "default_n": default_n or {},
+               "scheme": scheme, "default_n": default_n or {}, "filters": list(filters),
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -635,15 +687,22 @@ def run_gwas(
         # the second core half idle.
         with ThreadPoolExecutor(max_workers=2) as pool:
             frames = dict(zip(paths, pool.map(lambda s: read_sumstats(paths[s], (columns or {}).get(s),
-                                                                      fields=_FIELDS[scheme], sep=sep,
+                                                                      fields=fields, sep=sep,
                                                                       encoding=encoding),
                                                 paths), strict=True))
+        filtered = {}
+        if filters:
+            for s in list(frames):
+                frames[s], filtered[s] = apply_filters(frames[s], paths[s], list(filters))
         if scheme == "samplesize":
             frames = {s: samplesize_inputs(df, paths[s], (default_n or {}).get(s))
                       for s, df in frames.items()}
         timings["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
+        for s, by in filtered.items():  # the filtered rows were read: counted as dropped
+            h.counts[s].update(rows=h.counts[s]["rows"] + sum(by.values()), filtered=sum(by.values()),
+                               filtered_by=by)
         del frames
         timings["harmonise"] = time.perf_counter() - t0
         shared = _shared_variants(h)
@@ -875,7 +934,8 @@ def _top_loci(top: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[d
 def _summary(h, result, top, lambdas_in, lam_result, methods, timings, options) -> dict[str, Any]:
     counts = {s: {"rows": c.get("rows", 0), "kept": c.get("kept", 0),
                   "dropped": {r: c.get(r, 0) for r in DROP_REASONS},
-                  "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))}}
+                  "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))},
+                  **({"filtered_by": c["filtered_by"]} if "filtered_by" in c else {})}
               for s, c in h.counts.items()}
     return {
         "studies": list(h.studies), "methods": list(methods), "options": options,
