@@ -179,3 +179,23 @@ def test_input_filters_drop_and_count(tmp_path):
     with pytest.raises(Exception, match="needs its info column, and the file has none"):
         run_gwas(STUDIES, tmp_path / "g.parquet", columns=COLUMNS, filters=["info>0.5"], progress=False,
                  plots=False)
+
+
+def test_n_in_every_scheme_and_effective_n(tmp_path):
+    # ΣN under the inverse-variance scheme is METAL's Weight of its sample-size run (test_01).
+    _, ours = _ours(tmp_path, default_n={"SardiNIA": 4106})
+    m, _ = _matched("test_01", ours)
+    np.testing.assert_array_equal(m["n"], m["Weight"])
+    # Case/control counts: 4/(1/cases + 1/controls) per study, summed; NaN where a study
+    # holding the variant has no counts.
+    a = pd.DataFrame({"chromosome": "1", "base_pair_location": [1, 2], "effect_allele": "A",
+                      "other_allele": "G", "beta": [0.1, 0.2], "standard_error": 0.1,
+                      "n_cases": [100, 200], "n_controls": [300, 300]})
+    b = a.assign(n_cases=[50, np.nan], n_controls=[50, np.nan], n=[100, 400])
+    a.to_csv(tmp_path / "a.tsv", sep="\t", index=False)
+    b.to_csv(tmp_path / "b.tsv", sep="\t", index=False)
+    run = run_gwas({"A": tmp_path / "a.tsv", "B": tmp_path / "b.tsv"}, tmp_path / "o.parquet",
+                   methods=("fe",), progress=False, plots=False)
+    got = run.to_frame()
+    np.testing.assert_allclose(got["n_effective"], [4 / (1 / 100 + 1 / 300) + 4 / (1 / 50 + 1 / 50), np.nan])
+    assert got["n"].isna().all()  # A gives no N

@@ -54,9 +54,8 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         "neg_log_10_p_value": -c.fe_log10p, "n_studies": d["n_studies"], "direction": d["direction"],
     }
     if spec.scheme == "samplesize":
-        # β and SE of the transformed inputs mean nothing; ΣN (METAL's Weight) = 1/SE².
+        # β and SE of the transformed inputs mean nothing (n, ΣN, is a variant column).
         del out["beta"], out["standard_error"]
-        out["n"] = c.sum_w
     if "fe" in spec.methods or "re" in spec.methods:
         out |= {"het_q": c.q, "het_df": d["het_df"], "het_p": c.q_p, "het_i2": c.i2}
     if "re" in spec.methods and spec.tau2_method is None:

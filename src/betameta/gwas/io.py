@@ -31,7 +31,7 @@ __all__ = ["CANONICAL", "read_sumstats"]
 
 CANONICAL = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
              "standard_error", "effect_allele_frequency", "rsid", "n", "p_value",
-             "neg_log_10_p_value", "info")
+             "neg_log_10_p_value", "info", "n_cases", "n_controls")
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "chromosome": ("chromosome", "chr", "chrom", "#chrom", "chromosome_name"),
@@ -47,6 +47,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "p_value": ("p_value", "p", "pval", "pvalue", "p-value", "p_val", "p.value"),
     "neg_log_10_p_value": ("neg_log_10_p_value",),
     "info": ("info", "imputation_quality", "rsq"),
+    "n_cases": ("n_cases", "ncases", "n_case", "ncase"),
+    "n_controls": ("n_controls", "ncontrols", "n_control", "ncontrol"),
     "marker": ("markername", "marker"),
 }
 
@@ -254,7 +256,8 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
         out["beta"] = log_or
     out["standard_error"] = (_numeric(raw.column(found["standard_error"])) if "standard_error" in found
                              else np.full(raw.num_rows, np.nan))
-    for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value", "info"):
+    for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value", "info",
+                  "n_cases", "n_controls"):
         if canon in fields:
             out[canon] = (_numeric(raw.column(found[canon])) if canon in found
                           else np.full(raw.num_rows, np.nan))

@@ -54,15 +54,36 @@ from .io import CANONICAL, read_sumstats
 __all__ = ["GwasRun", "run_gwas"]
 
 _CHI2_MEDIAN = 0.4549364231195724  # median of χ²₁
-#: What the run reads of each input, by scheme (the inverse-variance scheme uses neither
-#: sample sizes nor p-values; imputation quality only for a filter).
-_FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("n", "p_value", "neg_log_10_p_value", "info")),
+#: What the run reads of each input, by scheme (the inverse-variance scheme does not use
+#: p-values; imputation quality is read only for a filter).
+_FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("p_value", "neg_log_10_p_value", "info")),
            "samplesize": tuple(c for c in CANONICAL if c != "info")}
 #: What an input filter can test: the column it reads (MAF comes from the frequency).
 FILTER_FIELDS = {"maf": "effect_allele_frequency", "effect_allele_frequency": "effect_allele_frequency",
                  "info": "info", "n": "n"}
 _OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": np.equal,
         ">": np.greater, "<": np.less}
+
+
+def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
+    """Per variant, ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of
+    them gives no N), and, where any study gives case and control counts,
+    ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where one of them does not)."""
+    per_study = {"n": {s: df["n"].to_numpy(float) for s, df in frames.items()}}
+    if any(df["n_cases"].notna().any() for df in frames.values()):
+        with np.errstate(divide="ignore"):
+            per_study["n_effective"] = {s: 4.0 / (1.0 / df["n_cases"].to_numpy(float)
+                                                  + 1.0 / df["n_controls"].to_numpy(float))
+                                        for s, df in frames.items()}
+    out = {}
+    for name, values in per_study.items():
+        total = np.zeros(h.m)
+        for j, s in enumerate(h.studies):
+            col = h.index[:, j]
+            held = col != 0
+            total[held] += values[s][np.abs(col[held]) - 1]
+        out[name] = total
+    return out
 
 
 def parse_filter(text: str) -> tuple[str, str, float]:
@@ -120,9 +141,7 @@ def samplesize_inputs(df: pd.DataFrame, path: Path, default_n: float | None = No
     from scipy import special
 
     n = df["n"].to_numpy(dtype=float)
-    if default_n is not None:
-        n = np.where(np.isfinite(n), n, default_n)
-    elif not np.isfinite(n).any():
+    if not np.isfinite(n).any():
         raise InputError(f"{path}: no sample size (n) column: the sample-size scheme needs one, or "
                          "a default N for the study (--default-n STUDY=N)")
     lg = df["neg_log_10_p_value"].to_numpy(dtype=float)
@@ -135,7 +154,8 @@ def samplesize_inputs(df: pd.DataFrame, path: Path, default_n: float | None = No
         z = np.where(np.isfinite(z), z, np.abs(beta / se)) * np.where(beta < 0, -1.0, 1.0)
         z[np.isnan(beta)] = np.nan
         root = np.where(n > 0, np.sqrt(n), np.nan)
-        out = df.drop(columns=["n", "p_value", "neg_log_10_p_value"])
+        out = df.drop(columns=["p_value", "neg_log_10_p_value"])
+        out["n"] = n
         out["beta"] = z / root
         out["standard_error"] = 1.0 / root
     return out
@@ -691,6 +711,8 @@ def run_gwas(
                                                                       encoding=encoding),
                                                 paths), strict=True))
         filtered = {}
+        for s, size in (default_n or {}).items():  # METAL's DEFAULT: rows without N get it
+            frames[s]["n"] = frames[s]["n"].fillna(size)
         if filters:
             for s in list(frames):
                 frames[s], filtered[s] = apply_filters(frames[s], paths[s], list(filters))
@@ -700,6 +722,7 @@ def run_gwas(
         timings["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
+        sizes = sample_sizes(h, frames)
         for s, by in filtered.items():  # the filtered rows were read: counted as dropped
             h.counts[s].update(rows=h.counts[s]["rows"] + sum(by.values()), filtered=sum(by.values()),
                                filtered_by=by)
@@ -739,7 +762,7 @@ def run_gwas(
                 se *= se_factor
             return beta, se, eaf
 
-        output = _Output(out, pa.Table.from_pandas(h.variants, preserve_index=False))
+        output = _Output(out, pa.Table.from_pandas(h.variants.assign(**sizes), preserve_index=False))
         # Written as the chunks come (in order), while later chunks compute; genomic control of
         # the result needs every z first, and Dask's chunks finish in any order: those write
         # from the chunk files at the end.
