@@ -32,6 +32,7 @@ COLUMNS = {"DGI": {"other_allele": "NON_EFFECT_ALLELE", "effect_allele_frequency
 def _ours(tmp_path, **options):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the separator notes
+        tmp_path.mkdir(exist_ok=True)
         run = run_gwas(STUDIES, tmp_path / "out.parquet", methods=("fe",), columns=COLUMNS,
                        palindromic="keep", progress=False, plots=False, **options)
     return run, run.to_frame()
@@ -199,3 +200,43 @@ def test_n_in_every_scheme_and_effective_n(tmp_path):
     got = run.to_frame()
     np.testing.assert_allclose(got["n_effective"], [4 / (1 / 100 + 1 / 300) + 4 / (1 / 50 + 1 / 50), np.nan])
     assert got["n"].isna().all()  # A gives no N
+
+
+@pytest.mark.parametrize("scheme", ["stderr", "samplesize"])
+def test_frequency_summary(tmp_path, scheme):
+    # Weighted by the scheme's weights (1/SE², or N), computed here per variant with numpy's
+    # weighted average from the aligned inputs; min and max of the aligned frequencies.
+    from betameta.gwas import harmonise, read_sumstats
+
+    _, ours = _ours(tmp_path, scheme=scheme, default_n={"SardiNIA": 4106}, freq_summary=True)
+    fields = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
+              "standard_error", "effect_allele_frequency", "rsid", "n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        frames = {s: read_sumstats(p, COLUMNS[s], fields) for s, p in STUDIES.items()}
+    frames["SardiNIA"]["n"] = 4106.0
+    h = harmonise(frames, palindromic="keep")
+    assert list(h.variants["rsid"]) == list(ours["rsid"])
+    eaf = h.eaf
+    weight = {"stderr": 1 / h.se**2,
+              "samplesize": np.column_stack([frames[s]["n"].to_numpy()[np.abs(h.index[:, j]) - 1]
+                                             for j, s in enumerate(h.studies)])}[scheme]
+    for i in np.random.default_rng(3).choice(len(ours), 60, replace=False):
+        ok = np.isfinite(eaf[i]) & (h.index[i] != 0)
+        mean = np.average(eaf[i, ok], weights=weight[i, ok])
+        sd = np.sqrt(np.average((eaf[i, ok] - mean) ** 2, weights=weight[i, ok]))
+        row = ours.iloc[i]
+        assert row["effect_allele_frequency"] == pytest.approx(mean, rel=1e-12)
+        assert row["effect_allele_frequency_se"] == pytest.approx(sd, rel=1e-9, abs=1e-15)
+        assert (row["effect_allele_frequency_min"], row["effect_allele_frequency_max"]) == \
+            (eaf[i, ok].min(), eaf[i, ok].max())
+
+
+def test_frequency_summary_survives_the_chunk_files(tmp_path):
+    # Genomic control writes the output from the chunk files: the weighted frequency must come
+    # back from them as computed (under the sample-size scheme GC leaves the weights N alone).
+    kw = {"scheme": "samplesize", "default_n": {"SardiNIA": 4106}, "freq_summary": True}
+    _, direct = _ours(tmp_path / "a", **kw)
+    _, restored = _ours(tmp_path / "b", genomic_control=True, **kw)
+    cols = [c for c in direct.columns if c.startswith("effect_allele_frequency")]
+    pd.testing.assert_frame_equal(direct[cols], restored[cols], check_exact=True)

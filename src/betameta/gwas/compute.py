@@ -37,6 +37,8 @@ class ChunkSpec:
     mrmega_axes: np.ndarray | None = field(default=None, compare=False)
     #: ``stderr`` or ``samplesize`` (the inputs are then z/√N with SE 1/√N: run.samplesize_inputs).
     scheme: str = "stderr"
+    #: METAL's AVERAGEFREQ and MINMAXFREQ: the weighted mean frequency with its SE, min, max.
+    freq_summary: bool = False
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -53,6 +55,8 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         "effect_allele_frequency": d["effect_allele_frequency"], "p_value": c.fe_p, "z": d["z"],
         "neg_log_10_p_value": -c.fe_log10p, "n_studies": d["n_studies"], "direction": d["direction"],
     }
+    if spec.freq_summary:
+        out |= frequency_summary(eaf, se)
     if spec.scheme == "samplesize":
         # β and SE of the transformed inputs mean nothing (n, ΣN, is a variant column).
         del out["beta"], out["standard_error"]
@@ -141,24 +145,48 @@ def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) ->
             "het_df": np.where(k >= 2, k - 1.0, np.nan), "z2_df": k.astype(float)}
 
 
+def frequency_summary(eaf: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
+    """Per variant (row) of ``(n, k)`` aligned frequencies: the mean weighted by the
+    scheme's weights 1/SEᵢ² (Nᵢ in the sample-size scheme) over the studies that give one,
+    ``effect_allele_frequency_se`` = √(Σwᵢ(fᵢ − f̄)²/Σwᵢ), their spread (METAL's AVERAGEFREQ,
+    FreqSE), and the smallest and largest (MINMAXFREQ); NaN where no study gives one."""
+    ok = np.isfinite(eaf) & np.isfinite(se) & (se > 0)
+    w = np.where(ok, 1.0 / np.where(ok, se, 1.0) ** 2, 0.0)
+    f = np.where(ok, eaf, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sw = w.sum(axis=1)
+        mean = (w * f).sum(axis=1) / sw
+        var = (w * (f - mean[:, None]) ** 2).sum(axis=1) / sw
+    return {"effect_allele_frequency": mean, "effect_allele_frequency_se": np.sqrt(np.maximum(var, 0.0)),
+            "effect_allele_frequency_min": np.where(ok, eaf, np.inf).min(axis=1, initial=np.inf),
+            "effect_allele_frequency_max": np.where(ok, eaf, -np.inf).max(axis=1, initial=-np.inf)}
+
+
+def _kept(c: str, names: list[str]) -> bool:
+    """Whether a :data:`DERIVED` column is stored after all: ``z`` where there is no beta to
+    derive it from (the sample-size scheme), the frequency where it is the weighted mean
+    of :func:`frequency_summary`."""
+    return (c == "z" and "beta" not in names) or (
+        c == "effect_allele_frequency" and "effect_allele_frequency_se" in names)
+
+
 def stored_chunk(table):
     """A chunk's results as its chunk file holds them: without the :data:`DERIVED`
-    columns (``z`` is kept where there is no beta to derive it from: the sample-size
-    scheme), with the full column order in the schema's metadata."""
-    derived = [c for c in DERIVED if c in table.column_names and (c != "z" or "beta" in table.column_names)]
-    slim = table.drop_columns(derived)
+    columns (but those :func:`_kept`), with the full column order in the schema's metadata."""
+    names = table.column_names
+    slim = table.drop_columns([c for c in DERIVED if c in names and not _kept(c, names)])
     return slim.replace_schema_metadata({b"columns": json.dumps(table.column_names).encode()})
 
 
 def restored_chunk(stored, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray):
     """The full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
     k = usable(beta, se**2).sum(axis=1)
+    names = json.loads(stored.schema.metadata[b"columns"])
     if "beta" in stored.column_names:
         with np.errstate(invalid="ignore", divide="ignore"):
             z = stored.column("beta").to_numpy() / stored.column("standard_error").to_numpy()
     else:
         z = stored.column("z").to_numpy()
     d = _derived(beta, eaf, k, z)
-    return pa.table({c: d[c] if c in DERIVED and (c != "z" or "beta" in stored.column_names)
-                     else stored.column(c)
-                     for c in json.loads(stored.schema.metadata[b"columns"])})
+    return pa.table({c: d[c] if c in DERIVED and not _kept(c, names) else stored.column(c)
+                     for c in names})

@@ -593,6 +593,7 @@ def run_gwas(
     scheme: str = "stderr",
     default_n: dict[str, float] | None = None,
     filters: list[str] | tuple[str, ...] = (),
+    freq_summary: bool = False,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -646,6 +647,11 @@ def run_gwas(
         ``info>=0.8``, ``n>=1000``), applied to every study before harmonising; rows that
         fail one, or lack its value, are dropped and counted (reason ``filtered``, and per
         filter under ``filtered_by``).
+    freq_summary
+        METAL's AVERAGEFREQ and MINMAXFREQ: ``effect_allele_frequency`` becomes the mean
+        weighted by the scheme's weights, with ``effect_allele_frequency_se``, ``_min`` and
+        ``_max`` (:func:`betameta.gwas.compute.frequency_summary`); without it, the plain
+        mean of the studies' frequencies.
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -679,6 +685,7 @@ def run_gwas(
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
                "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
                "scheme": scheme, "default_n": default_n or {}, "filters": list(filters),
+               "freq_summary": freq_summary,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -746,7 +753,7 @@ def run_gwas(
 
             mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
-                         tau2_method, test, mr_axes, scheme)
+                         tau2_method, test, mr_axes, scheme, freq_summary)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
