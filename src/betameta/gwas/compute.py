@@ -39,6 +39,8 @@ class ChunkSpec:
     scheme: str = "stderr"
     #: METAL's AVERAGEFREQ and MINMAXFREQ: the weighted mean frequency with its SE, min, max.
     freq_summary: bool = False
+    #: The studies' null z correlation (k, k) to correct the fixed effect for (kernels.overlap).
+    overlap: np.ndarray | None = field(default=None, compare=False)
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -57,6 +59,8 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
     }
     if spec.freq_summary:
         out |= frequency_summary(eaf, se)
+    if spec.overlap is not None:
+        out |= _overlap_corrected(beta, v, spec)
     if spec.scheme == "samplesize":
         # β and SE of the transformed inputs mean nothing (n, ΣN, is a variant column).
         del out["beta"], out["standard_error"]
@@ -143,6 +147,25 @@ def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) ->
     return {"effect_allele_frequency": mean_eaf, "z": z, "n_studies": k.astype(np.int64),
             "direction": pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(direction)),
             "het_df": np.where(k >= 2, k - 1.0, np.nan), "z2_df": k.astype(float)}
+
+
+def _overlap_corrected(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, np.ndarray]:
+    """The fixed-effect columns corrected for sample overlap (:mod:`betameta.kernels.overlap`):
+    GLS and its Q under the inverse-variance scheme, the variance of Z under the sample-size
+    scheme."""
+    from ..kernels import overlap
+
+    ok = usable(beta.T, v.T)
+    if spec.scheme == "samplesize":
+        z = overlap.samplesize_z(beta.T, v.T, spec.overlap, ok)
+        lg = overlap.log10_norm_sf2(z)
+        return {"z": z, "p_value": 10.0**lg, "neg_log_10_p_value": -lg}
+    g = overlap.gls_fixed_effect(beta.T, v.T, spec.overlap, ok)
+    df = ok.sum(axis=0) - 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        i2 = np.where(df >= 1, np.where(g["q"] > 0, np.maximum(0.0, (g["q"] - df) / g["q"]), 0.0), np.nan)
+    return {"beta": g["estimate"], "standard_error": g["se"], "z": g["z"], "p_value": 10.0 ** g["log10_p"],
+            "neg_log_10_p_value": -g["log10_p"], "het_q": g["q"], "het_p": g["q_p"], "het_i2": i2}
 
 
 def frequency_summary(eaf: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:

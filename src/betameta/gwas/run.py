@@ -65,6 +65,39 @@ _OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": n
         ">": np.greater, "<": np.less}
 
 
+def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
+    """Every pair of studies' null z correlation from the variants where both have |z| < 1
+    (:func:`betameta.kernels.overlap.null_correlation`), with how many variants each rests
+    on and its standard error by the delta method (the sd of zᵢzⱼ over those variants over
+    √count, divided by the slope of the moment in ρ: the box keeps little information,
+    so the SE is about 4/√count); the diagonal is 1, a pair with fewer than 100 such
+    variants gets 0 (not estimated)."""
+    from ..kernels.overlap import box_moment, null_correlation
+
+    k = len(h.studies)
+    sums, squares, counts = np.zeros((k, k)), np.zeros((k, k)), np.zeros((k, k), np.int64)
+    for start in range(0, h.m, chunk):
+        beta, se, _ = h.take(start, min(h.m, start + chunk))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            z = beta / se
+        inside = np.abs(z) < 1  # False where missing
+        zz = np.where(inside, z, 0.0)
+        sums += zz.T @ zz
+        squares += (zz * zz).T @ (zz * zz)
+        counts += inside.T.astype(np.int64) @ inside.astype(np.int64)
+    r, se = np.eye(k), np.zeros((k, k))
+    for i in range(k):
+        for j in range(i + 1, k):
+            n = counts[i, j]
+            if n >= 100:
+                mean = sums[i, j] / n
+                r[i, j] = r[j, i] = rho = null_correlation(mean)
+                step = 1e-4 if rho < 0.99 else -1e-4
+                slope = (box_moment(rho + step) - box_moment(rho)) / step
+                se[i, j] = se[j, i] = np.sqrt(max(squares[i, j] / n - mean**2, 0.0) / n) / abs(slope)
+    return {"correlation": r, "se": se, "variants": counts}
+
+
 def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
     """Per variant, ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of
     them gives no N), and, where any study gives case and control counts,
@@ -594,6 +627,7 @@ def run_gwas(
     default_n: dict[str, float] | None = None,
     filters: list[str] | tuple[str, ...] = (),
     freq_summary: bool = False,
+    overlap: bool = False,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -652,6 +686,11 @@ def run_gwas(
         weighted by the scheme's weights, with ``effect_allele_frequency_se``, ``_min`` and
         ``_max`` (:func:`betameta.gwas.compute.frequency_summary`); without it, the plain
         mean of the studies' frequencies.
+    overlap
+        Correct the fixed effect for sample overlap between studies, by the null z
+        correlation the run estimates (always, into the summary's ``overlap``; see
+        :func:`estimate_overlap`): GLS under ``stderr``, the variance of Z under
+        ``samplesize`` (:mod:`betameta.kernels.overlap`).
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -685,7 +724,7 @@ def run_gwas(
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
                "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
                "scheme": scheme, "default_n": default_n or {}, "filters": list(filters),
-               "freq_summary": freq_summary,
+               "freq_summary": freq_summary, "overlap": overlap,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -730,6 +769,7 @@ def run_gwas(
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]
         sizes = sample_sizes(h, frames)
+        overlaps = estimate_overlap(h)
         for s, by in filtered.items():  # the filtered rows were read: counted as dropped
             h.counts[s].update(rows=h.counts[s]["rows"] + sum(by.values()), filtered=sum(by.values()),
                                filtered_by=by)
@@ -753,7 +793,8 @@ def run_gwas(
 
             mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
-                         tau2_method, test, mr_axes, scheme, freq_summary)
+                         tau2_method, test, mr_axes, scheme, freq_summary,
+                         overlaps["correlation"] if overlap else None)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
@@ -819,6 +860,9 @@ def run_gwas(
                 drawn = [pool.submit(manhattan, result, out.with_name(out.name + ".manhattan.png")),
                          pool.submit(qq, result, out.with_name(out.name + ".qq.png"), lam=lam_result)]
             summary = _summary(h, result, top, lambdas_in, lam_result, methods, timings, options)
+            summary["overlap"] = {"correlation": overlaps["correlation"].round(6).tolist(),
+                                  "se": overlaps["se"].round(6).tolist(),
+                                  "variants": overlaps["variants"].tolist(), "applied": overlap}
             if mr_axes is not None:
                 # MR-MEGA leaves out variants in k <= T + 2 studies (NaN there): counted.
                 t_axes = mr_axes.shape[1]
@@ -993,6 +1037,13 @@ def summary_text(s: dict[str, Any]) -> str:
     if "mrmega" in s:
         lines.append(f"MR-MEGA on {s['mrmega']['axes']} axes: {s['mrmega']['variants_not_fitted']:,} "
                      f"variants in too few studies (k <= T + 2) not fitted (NaN)")
+    if "overlap" in s and len(s["studies"]) > 1:
+        r = np.array(s["overlap"]["correlation"])
+        i, j = np.unravel_index(np.argmax(np.abs(r - np.eye(len(r)))), r.shape)
+        lines.append(f"null z correlation between studies (sample overlap), largest: "
+                     f"{s['studies'][i]}-{s['studies'][j]} {r[i, j]:+.3f} "
+                     f"(se {s['overlap']['se'][i][j]:.3f}); "
+                     + ("corrected for (--overlap)" if s["overlap"]["applied"] else "not corrected for"))
     lines += [f"warning: {w}" for w in s.get("warnings", [])]
     lines += ["", "top loci (1 Mb apart):"]
     for t in s["top_loci"]:

@@ -1,0 +1,96 @@
+"""Sample overlap between studies: the null correlation of their z-scores, and the fixed
+effect that allows for it.
+
+**Estimate** (METAL's OVERLAP idea, for every pair of studies). Variants where both studies'
+|z| < 1 are mostly null; there ``(zᵢ, zⱼ)`` is a bivariate normal with correlation ρ,
+truncated to the box ``[−1, 1]²``. The truncation shrinks the plain correlation (to about
+0.29ρ for small ρ), so ρ is found by matching moments: the mean of ``zᵢzⱼ`` over those
+variants is set equal to ``g(ρ) = E[XY | |X| < 1, |Y| < 1]`` and solved for ρ (``g`` is
+increasing; computed by a 48 × 48 Gauss–Legendre rule over the box).
+
+**Use.** With ``R`` the correlation matrix, study i's and j's estimates covary as
+``rᵢⱼsᵢsⱼ``: the fixed effect by generalised least squares,
+``β̂ = 1'Σ⁻¹y / 1'Σ⁻¹1``, ``Var β̂ = 1/1'Σ⁻¹1``, its heterogeneity
+``Q = (y − β̂)'Σ⁻¹(y − β̂)`` on k − 1 df, over the studies each variant has (a missing study
+drops out: its row and column are left out of Σ); and for METAL's sample-size scheme its
+weights kept with the variance corrected: ``Z = Σ√Nᵢzᵢ / √(Σᵢⱼ √(NᵢNⱼ) rᵢⱼ)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import optimize
+
+from .classical import chi2_sf, log10_norm_sf2
+
+__all__ = ["box_moment", "gls_fixed_effect", "null_correlation", "samplesize_z"]
+
+_X, _W = np.polynomial.legendre.leggauss(48)
+
+
+def box_moment(rho: float) -> float:
+    """``E[XY | |X| < 1, |Y| < 1]`` for a standard bivariate normal with correlation ρ."""
+    x, y = np.meshgrid(_X, _X)
+    w = np.outer(_W, _W)
+    q = (x * x - 2 * rho * x * y + y * y) / (1 - rho * rho)
+    dens = np.exp(-0.5 * q)  # the normalising constant cancels in the ratio
+    return float((w * x * y * dens).sum() / (w * dens).sum())
+
+
+def null_correlation(mean_product: float) -> float:
+    """ρ with ``box_moment(ρ) = mean_product`` (the mean of zᵢzⱼ over variants with both
+    |z| < 1); clipped to ±0.999 where the sample moment lies beyond what any ρ gives."""
+    lo, hi = box_moment(-0.999), box_moment(0.999)
+    if not np.isfinite(mean_product):
+        return float("nan")
+    if mean_product <= lo:
+        return -0.999
+    if mean_product >= hi:
+        return 0.999
+    return float(optimize.brentq(lambda r: box_moment(r) - mean_product, -0.999, 0.999, xtol=1e-12))
+
+
+def _present_cov(v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """(m, k, k) covariance over the studies present; a missing study gets variance 1 and no
+    covariance, so that its block of Σ⁻¹ stays apart (and is then left out by ``ok``)."""
+    s = np.sqrt(np.where(ok, v, 1.0)).T  # (m, k)
+    both = (ok.T[:, :, None] & ok.T[:, None, :])
+    cov = np.where(both, r[None] * s[:, :, None] * s[:, None, :], 0.0)
+    k = r.shape[0]
+    idx = np.arange(k)
+    cov[:, idx, idx] = np.where(ok.T, s * s, 1.0)
+    return cov
+
+
+def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:
+    """The GLS fixed effect of ``(k, m)`` effects ``y`` with variances ``v`` (usable where
+    ``ok``) and null correlation ``r`` (k, k): ``estimate``, ``se``, ``z``, ``log10_p``,
+    ``q`` and ``q_p``/``q_log10p`` on ``k − 1`` df (module docstring); NaN without studies."""
+    a = ok.T.astype(float)  # (m, k): the present studies' ones vector
+    yy = np.where(ok, y, 0.0).T
+    cov = _present_cov(v, r, ok)
+    solved = np.linalg.solve(cov, np.stack([a, yy], axis=-1))  # Σ⁻¹a and Σ⁻¹y, (m, k, 2)
+    ia, iy = solved[..., 0] * a, solved[..., 1] * a
+    with np.errstate(invalid="ignore", divide="ignore"):
+        info = ia.sum(axis=1)
+        est = iy.sum(axis=1) / info
+        se = 1.0 / np.sqrt(info)
+        resid = (yy - est[:, None]) * a
+        q = np.einsum("mk,mk->m", resid, np.linalg.solve(cov, resid[..., None])[..., 0])
+        z = est / se
+    k = a.sum(axis=1)
+    none = k == 0
+    est[none] = se[none] = z[none] = np.nan
+    q = np.where(k >= 2, np.maximum(q, 0.0), np.nan)
+    q_p, q_log10p = chi2_sf(q, np.where(k >= 2, k - 1, 1))
+    return {"estimate": est, "se": se, "z": z, "log10_p": log10_norm_sf2(z), "q": q,
+            "q_p": np.where(k >= 2, q_p, np.nan), "q_log10p": np.where(k >= 2, q_log10p, np.nan)}
+
+
+def samplesize_z(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """METAL's sample-size Z with its variance corrected for overlap, from the scheme's
+    inverse-variance inputs ``y = z/√N``, ``v = 1/N``: ``Σ(yᵢ/vᵢ) / √(Σᵢⱼ rᵢⱼ/√(vᵢvⱼ))``."""
+    root_n = np.where(ok, 1.0 / np.sqrt(np.where(ok, v, 1.0)), 0.0)  # √N, 0 where missing
+    num = (np.where(ok, y, 0.0) * root_n * root_n).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return num / np.sqrt(np.einsum("im,ij,jm->m", root_n, r, root_n))
