@@ -124,24 +124,17 @@ def _gwas_columns(paths, out, *options):
     return frame[[c for c in frame.columns if c.startswith(("bayes_", "partition_"))]]
 
 
-@pytest.mark.parametrize(("new", "old"), [(n, o) for n, o, _ in EXACT if o is not None],
-                         ids=[n for n, o, _ in EXACT if o is not None])
-def test_every_exact_family_on_gwas(small_gwas, tmp_path, new, old):
-    a = _gwas_columns(small_gwas.paths, tmp_path / "a.parquet", "--methods", "fe,bayes",
-                      "--tau-prior", new)
-    b = _gwas_columns(small_gwas.paths, tmp_path / "b.parquet", "--methods", "fe,bayes",
-                      "--tau-prior", old)
-    assert a.shape[1] >= 11 and a.notna().any().any()
-    assert a.equals(b)
+#: (method, option, new spelling, old alias): every exact-engine family with an alias on
+#: ``--methods bayes``, every partition-model family on ``--methods partition``.
+GWAS_PRIORS = ([("bayes", "--tau-prior", n, o) for n, o, _ in EXACT if o is not None]
+               + [("partition", "--tau2-prior", n, o) for n, o, _ in PARTITION])
 
 
-@pytest.mark.parametrize(("new", "old"), [(n, o) for n, o, _ in PARTITION],
-                         ids=[n for n, _, _ in PARTITION])
-def test_every_partition_family_on_gwas(small_gwas, tmp_path, new, old):
-    a = _gwas_columns(small_gwas.paths, tmp_path / "a.parquet", "--methods", "fe,partition",
-                      "--tau2-prior", new)
-    b = _gwas_columns(small_gwas.paths, tmp_path / "b.parquet", "--methods", "fe,partition",
-                      "--tau2-prior", old)
+@pytest.mark.parametrize(("method", "option", "new", "old"), GWAS_PRIORS,
+                         ids=[f"{m}-{n}" for m, _, n, _ in GWAS_PRIORS])
+def test_every_family_on_gwas(small_gwas, tmp_path, method, option, new, old):
+    a, b = (_gwas_columns(small_gwas.paths, tmp_path / f"{tag}.parquet", "--methods", f"fe,{method}",
+                          option, spec) for tag, spec in (("a", new), ("b", old)))
     assert a.shape[1] >= 3 and a.notna().any().any()
     assert a.equals(b)
 
