@@ -49,6 +49,14 @@ from ..errors import InputError
 from ..tables import note
 from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
 from .harmonise import DROP_REASONS, Harmonised, harmonise
+from .inputs import (
+    FILTER_FIELDS,
+    apply_filters,
+    estimate_overlap,
+    parse_filter,
+    sample_sizes,
+    samplesize_inputs,
+)
 from .io import CANONICAL, read_sumstats
 
 __all__ = ["GwasRun", "run_gwas"]
@@ -58,143 +66,9 @@ _CHI2_MEDIAN = 0.4549364231195724  # median of χ²₁
 #: p-values; imputation quality is read only for a filter).
 _FIELDS = {"stderr": tuple(c for c in CANONICAL if c not in ("p_value", "neg_log_10_p_value", "info")),
            "samplesize": tuple(c for c in CANONICAL if c != "info")}
-#: What an input filter can test: the column it reads (MAF comes from the frequency).
-FILTER_FIELDS = {"maf": "effect_allele_frequency", "effect_allele_frequency": "effect_allele_frequency",
-                 "info": "info", "n": "n"}
-_OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": np.equal,
-        ">": np.greater, "<": np.less}
-
-
-def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
-    """Every pair of studies' null z correlation from the variants where both have |z| < 1
-    (:func:`betameta.kernels.overlap.null_correlation`), with how many variants each rests
-    on and its standard error by the delta method (the sd of zᵢzⱼ over those variants over
-    √count, divided by the slope of the moment in ρ: the box keeps little information,
-    so the SE is about 4/√count); the diagonal is 1, a pair with fewer than 100 such
-    variants gets 0 (not estimated)."""
-    from ..kernels.overlap import box_moment, null_correlation
-
-    k = len(h.studies)
-    sums, squares, counts = np.zeros((k, k)), np.zeros((k, k)), np.zeros((k, k), np.int64)
-    for start in range(0, h.m, chunk):
-        beta, se, _ = h.take(start, min(h.m, start + chunk))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = beta / se
-        inside = np.abs(z) < 1  # False where missing
-        zz = np.where(inside, z, 0.0)
-        sums += zz.T @ zz
-        squares += (zz * zz).T @ (zz * zz)
-        counts += inside.T.astype(np.int64) @ inside.astype(np.int64)
-    r, se = np.eye(k), np.zeros((k, k))
-    for i in range(k):
-        for j in range(i + 1, k):
-            n = counts[i, j]
-            if n >= 100:
-                mean = sums[i, j] / n
-                r[i, j] = r[j, i] = rho = null_correlation(mean)
-                step = 1e-4 if rho < 0.99 else -1e-4
-                slope = (box_moment(rho + step) - box_moment(rho)) / step
-                se[i, j] = se[j, i] = np.sqrt(max(squares[i, j] / n - mean**2, 0.0) / n) / abs(slope)
-    return {"correlation": r, "se": se, "variants": counts}
-
-
-def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    """Per variant, ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of
-    them gives no N), and, where any study gives case and control counts,
-    ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where one of them does not)."""
-    per_study = {"n": {s: df["n"].to_numpy(float) for s, df in frames.items()}}
-    if any(df["n_cases"].notna().any() for df in frames.values()):
-        with np.errstate(divide="ignore"):
-            per_study["n_effective"] = {s: 4.0 / (1.0 / df["n_cases"].to_numpy(float)
-                                                  + 1.0 / df["n_controls"].to_numpy(float))
-                                        for s, df in frames.items()}
-    out = {}
-    for name, values in per_study.items():
-        total = np.zeros(h.m)
-        for j, s in enumerate(h.studies):
-            col = h.index[:, j]
-            held = col != 0
-            total[held] += values[s][np.abs(col[held]) - 1]
-        out[name] = total
-    return out
-
-
-def parse_filter(text: str) -> tuple[str, str, float]:
-    """``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``) as ``(field, op,
-    value)``; FIELD one of :data:`FILTER_FIELDS`, OP one of ``>= <= > < == !=``."""
-    import re
-
-    m = re.fullmatch(r"\s*([A-Za-z_]+)\s*(>=|<=|!=|==|>|<)\s*([-+0-9.eE]+)\s*", text)
-    if not m or m.group(1).lower() not in FILTER_FIELDS:
-        raise InputError(f"filter {text!r}: use FIELD OP NUMBER with FIELD one of "
-                         f"{', '.join(FILTER_FIELDS)} and OP one of {' '.join(_OPS)} (e.g. info>=0.8)")
-    try:
-        value = float(m.group(3))
-    except ValueError:
-        raise InputError(f"filter {text!r}: {m.group(3)!r} is not a number") from None
-    return m.group(1).lower(), m.group(2), value
-
-
-def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The rows of ``df`` that pass every filter, and how many each filter removed (a row
-    is counted under the first filter it fails; a row without the value, NaN, fails)."""
-    keep = np.ones(len(df), bool)
-    removed: dict[str, int] = {}
-    for text in filters:
-        field, op, value = parse_filter(text)
-        col = FILTER_FIELDS[field]
-        x = df[col].to_numpy(dtype=float)
-        if np.isnan(x).all():
-            raise InputError(f"{path}: filter {text!r} needs its {col} column, and the file has none "
-                             f"(map one with --column STUDY:{col}=COL)")
-        if field == "maf":
-            x = np.minimum(x, 1.0 - x)
-        with np.errstate(invalid="ignore"):
-            ok = _OPS[op](x, value) & ~np.isnan(x)
-        removed[text] = int((keep & ~ok).sum())
-        keep &= ok
-    return (df if keep.all() else df[keep].reset_index(drop=True)), removed
 SCHEMES = ("stderr", "samplesize")
 #: Methods the sample-size scheme has: its z-scores carry no effect size.
 _SAMPLESIZE_METHODS = ("fe", "z2")
-
-
-def samplesize_inputs(df: pd.DataFrame, path: Path, default_n: float | None = None) -> pd.DataFrame:
-    """A study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
-
-    ``zᵢ = sign(βᵢ)·Φ⁻¹(1 − pᵢ/2)`` (from −log10 p where the file has it, so p-values below
-    the double range keep their z; from |β|/SE where the p-value is missing; β = 0 counts as
-    positive, as in METAL), weight ``Nᵢ``
-    (the file's, else ``default_n``). The study enters as ``beta = zᵢ/√Nᵢ`` with
-    ``standard_error = 1/√Nᵢ``: the inverse-variance estimate is then ``Σ√Nᵢzᵢ/ΣNᵢ`` with
-    SE ``1/√ΣNᵢ``, so its z is METAL's ``Z = Σ√Nᵢzᵢ/√ΣNᵢ``, its Q is METAL's heterogeneity
-    statistic of the scheme, ``Σ(zᵢ − √Nᵢ Z/√ΣNᵢ)²``, and ``ΣNᵢ = 1/SE²`` its weight.
-    Rows without a usable z or N go on as non-finite (dropped and counted).
-    """
-    from scipy import special
-
-    n = df["n"].to_numpy(dtype=float)
-    if not np.isfinite(n).any():
-        raise InputError(f"{path}: no sample size (n) column: the sample-size scheme needs one, or "
-                         "a default N for the study (--default-n STUDY=N)")
-    lg = df["neg_log_10_p_value"].to_numpy(dtype=float)
-    p = df["p_value"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_half_p = np.where(np.isfinite(lg), -lg * np.log(10.0), np.log(p)) - np.log(2.0)
-        z = -special.ndtri_exp(log_half_p)
-        beta, se = df["beta"].to_numpy(dtype=float), df["standard_error"].to_numpy(dtype=float)
-        # The sign of the effect; an effect of exactly 0 counts as positive, as METAL counts it.
-        z = np.where(np.isfinite(z), z, np.abs(beta / se)) * np.where(beta < 0, -1.0, 1.0)
-        z[np.isnan(beta)] = np.nan
-        root = np.where(n > 0, np.sqrt(n), np.nan)
-        out = df.drop(columns=["p_value", "neg_log_10_p_value"])
-        out["n"] = n
-        out["beta"] = z / root
-        out["standard_error"] = 1.0 / root
-    return out
-
-
-
 
 
 def lambda_gc(z: np.ndarray) -> float:
@@ -670,14 +544,14 @@ def run_gwas(
     scheme
         ``stderr`` (inverse-variance weights, METAL's SCHEME STDERR) or ``samplesize``
         (METAL's default: z-scores from p-values and the effects' signs, weighted by √N;
-        see :func:`samplesize_inputs`). Under ``samplesize`` the columns are ``z``,
+        see :func:`betameta.gwas.inputs.samplesize_inputs`). Under ``samplesize`` the columns are ``z``,
         ``p_value``, ``neg_log_10_p_value``, ``n`` (ΣN, METAL's Weight) and ``het_*`` from
         that scheme's statistic, without ``beta`` or ``standard_error``; only ``fe`` and
         ``z2`` are defined there.
     default_n
         Per study, the sample size of rows without one (METAL's DEFAULT).
     filters
-        Input filters, ``FIELD OP NUMBER`` (:func:`parse_filter`: ``maf>=0.01``,
+        Input filters, ``FIELD OP NUMBER`` (:func:`betameta.gwas.inputs.parse_filter`: ``maf>=0.01``,
         ``info>=0.8``, ``n>=1000``), applied to every study before harmonising; rows that
         fail one, or lack its value, are dropped and counted (reason ``filtered``, and per
         filter under ``filtered_by``).
@@ -689,7 +563,7 @@ def run_gwas(
     overlap
         Correct the fixed effect for sample overlap between studies, by the null z
         correlation the run estimates (always, into the summary's ``overlap``; see
-        :func:`estimate_overlap`): GLS under ``stderr``, the variance of Z under
+        :func:`betameta.gwas.inputs.estimate_overlap`): GLS under ``stderr``, the variance of Z under
         ``samplesize`` (:mod:`betameta.kernels.overlap`).
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
@@ -763,8 +637,7 @@ def run_gwas(
             for s in list(frames):
                 frames[s], filtered[s] = apply_filters(frames[s], paths[s], list(filters))
         if scheme == "samplesize":
-            frames = {s: samplesize_inputs(df, paths[s], (default_n or {}).get(s))
-                      for s, df in frames.items()}
+            frames = {s: samplesize_inputs(df, paths[s]) for s, df in frames.items()}
         timings["read"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         h = harmonise(frames, palindromic=palindromic)  # type: ignore[arg-type]

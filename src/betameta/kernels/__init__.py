@@ -11,14 +11,17 @@ study-level functions are their ``m = 1`` view.
   summariser :class:`.exact.Mixture`, ``bayes_arrays``; compiled loops in :mod:`.exact_loops`);
 * :mod:`.partition`: the trans-ancestry partition model (compiled loops in
   :mod:`.partition_loops`);
-* :mod:`.mrmega`: MR-MEGA, the fixed-effect meta-regression on axes of genetic variation.
+* :mod:`.mrmega`: MR-MEGA, the fixed-effect meta-regression on axes of genetic variation;
+* :mod:`.metasoft`: METASOFT's RE2 (with its simulated small-k correction) and m-values;
+* :mod:`.overlap`: the studies' null z correlation (sample overlap) and the fixed effect
+  corrected for it (GLS; METAL's sample-size variance).
 
 Where to add: a τ² estimator in :mod:`.random_effects` (``_estimate``, and its name in
 ``_options.Tau2Method``); a prior in :mod:`betameta.bayes.priors` (the catalogue); a genome-wide
 method column in :func:`betameta.gwas.compute.compute_chunk`.
 
-:mod:`.exact`, :mod:`.bayes`, :mod:`.partition` and :mod:`.mrmega` are imported on use, not with
-this package.
+:mod:`.exact`, :mod:`.bayes`, :mod:`.partition`, :mod:`.mrmega`, :mod:`.metasoft` and
+:mod:`.overlap` are imported on use, not with this package.
 """
 
 from .classical import ClassicalArrays, chi2_sf, classical_kernel, log10_chi2_sf, log10_norm_sf2, usable
