@@ -60,6 +60,8 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--overlap", is_flag=True,
               help="Correct the fixed effect for sample overlap, by the studies' null z correlation "
                    "(estimated from variants with |z| < 1 and always reported in the summary).")
+@click.option("--leave-one-out", is_flag=True,
+              help="Every method again without each study: columns <column>_without_<study>.")
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
@@ -81,7 +83,7 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
               help="Also write a self-contained HTML report of the run.")
 @table_options
 def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_method, test, scheme,
-                 default_n, filters, freq_summary, overlap, scheduler,
+                 default_n, filters, freq_summary, overlap, leave_one_out, scheduler,
                  workers, resume, palindromic, genomic_control, tau_prior, mu_prior, psi, tau2_prior, columns,
                  no_plots, report_path, sep, encoding):
     """Meta-analyse GWAS summary statistics variant by variant."""
@@ -117,7 +119,7 @@ def gwas_command(study_items, out, methods, distances, axes, chunk_size, tau2_me
                    scheduler=scheduler, workers=workers, plots=not no_plots, ancestry=ancestry,
                    sep=sep, encoding=encoding, tau2_method=tau2_method, test=test, axes=axes,
                    scheme=scheme, default_n=sizes, filters=filters,
-                   freq_summary=freq_summary, overlap=overlap)
+                   freq_summary=freq_summary, overlap=overlap, leave_one_out=leave_one_out)
     click.echo(summary_text(run.details))
     click.echo(f"wrote {run.out}", err=True)
     if report_path:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pyarrow as pa
@@ -41,6 +41,8 @@ class ChunkSpec:
     freq_summary: bool = False
     #: The studies' null z correlation (k, k) to correct the fixed effect for (kernels.overlap).
     overlap: np.ndarray | None = field(default=None, compare=False)
+    #: Every method again without each study, in columns ``<column>_without_<study>``.
+    leave_one_out: bool = False
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -126,7 +128,31 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         mv = mvalue_arrays(beta.T, v.T)
         for j, s in enumerate(spec.studies):
             out[f"mvalue_{s}"] = mv.m_value[j]
+    if spec.leave_one_out:
+        out |= _left_out(beta, se, eaf, spec)
     return pa.table(out)
+
+
+def _left_out(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec) -> dict:
+    """Every column again for the studies without each one (``<column>_without_<study>``):
+    the same computation on the other k − 1 columns, with their distances and overlap, and
+    MR-MEGA's axes made again from those distances (as many as k − 1 studies allow)."""
+    out: dict[str, object] = {}
+    k = len(spec.studies)
+    for j, name in enumerate(spec.studies):
+        keep = np.array([i for i in range(k) if i != j])
+        square = {a: None if getattr(spec, a) is None else getattr(spec, a)[np.ix_(keep, keep)]
+                  for a in ("distances", "overlap")}
+        axes = None
+        if spec.mrmega_axes is not None:
+            from ..kernels.mrmega import mds_axes
+
+            axes = mds_axes(square["distances"], min(spec.mrmega_axes.shape[1], max(k - 4, 0)))
+        part = replace(spec, studies=tuple(spec.studies[i] for i in keep), leave_one_out=False,
+                       mrmega_axes=axes, **square)
+        table = compute_chunk(beta[:, keep], se[:, keep], eaf[:, keep], part)
+        out |= {f"{c}_without_{name}": table.column(c) for c in table.column_names}
+    return out
 
 
 #: Result columns that chunk files leave out (29% of their bytes): each is computed

@@ -502,6 +502,7 @@ def run_gwas(
     filters: list[str] | tuple[str, ...] = (),
     freq_summary: bool = False,
     overlap: bool = False,
+    leave_one_out: bool = False,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -565,6 +566,9 @@ def run_gwas(
         correlation the run estimates (always, into the summary's ``overlap``; see
         :func:`betameta.gwas.inputs.estimate_overlap`): GLS under ``stderr``, the variance of Z under
         ``samplesize`` (:mod:`betameta.kernels.overlap`).
+    leave_one_out
+        Every method again without each study, in the same pass: every result column once
+        more as ``<column>_without_<study>``.
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -599,6 +603,7 @@ def run_gwas(
                "encoding": encoding, "tau2_method": tau2_method, "test": test, "axes": axes,
                "scheme": scheme, "default_n": default_n or {}, "filters": list(filters),
                "freq_summary": freq_summary, "overlap": overlap,
+               "leave_one_out": leave_one_out,
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
@@ -667,7 +672,7 @@ def run_gwas(
             mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
                          tau2_method, test, mr_axes, scheme, freq_summary,
-                         overlaps["correlation"] if overlap else None)
+                         overlaps["correlation"] if overlap else None, leave_one_out)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
