@@ -344,3 +344,36 @@ def test_sorting_by_strays_equals_a_stable_sort(pattern):
     kern.merge_strays(*front, n_main, *strays, np.argsort(strays[0][:n_stray], kind="stable"))
     for got, orig in zip(front, (keys, ea, oa, rows), strict=True):
         np.testing.assert_array_equal(got, orig[want])
+
+
+def test_palindromes_by_the_study_strand_against_the_frequency_rule(tmp_path):
+    # Simulated (seeded): 4 studies, 40,000 variants, 5% palindromic; palindromes are never
+    # strand-flipped here, 5% of the other rows are. Truth: the clean studies harmonised with
+    # "keep". Scenario 2 puts study S2 wholly on the other strand (every allele complemented).
+    # "auto" decides each study's strand from its non-palindromic variants; "freq" orients
+    # each palindrome by frequency. Measured: auto 0 dropped and 0 wrong in both scenarios;
+    # freq drops 1,511 of 5,599 palindromic study-rows (27%) and orients 10 wrongly in both.
+    from betameta.gwas.synthetic import generate
+
+    comp = str.maketrans("ACGT", "TGCA")
+    syn = generate(tmp_path, k=4, m=40_000, seed=7)
+    clean = {s: read_sumstats(p) for s, p in syn.paths.items()}
+    flipped = dict(clean)
+    flipped["S2"] = clean["S2"].assign(**{c: clean["S2"][c].cat.rename_categories(
+        [str(a).translate(comp) for a in clean["S2"][c].cat.categories])
+        for c in ("effect_allele", "other_allele")})
+    truth = harmonise(clean, palindromic="keep")
+    ea = truth.variants["effect_allele"].astype(str)
+    pal = (ea.str.translate(comp) == truth.variants["other_allele"].astype(str)).to_numpy()
+    t = np.sign(truth.index[pal, 1:])
+    held = t != 0
+    for data, s2_strand in ((clean, "reference"), (flipped, "other")):
+        for rule, want_dropped, want_wrong in (("auto", 0, 0), ("freq", 1511, 10)):
+            h = harmonise(data, palindromic=rule)
+            g = np.sign(h.index[pal, 1:])
+            assert int((held & (g == 0)).sum()) == want_dropped, rule
+            assert int((held & (g != 0) & (g != t)).sum()) == want_wrong, rule
+            # Every other variant is aligned exactly as in the truth.
+            np.testing.assert_array_equal(np.sign(h.index[~pal]), np.sign(truth.index[~pal]))
+        strands = {s: c["strand"] for s, c in harmonise(data).counts.items()}
+        assert strands == {"S1": "reference", "S2": s2_strand, "S3": "reference", "S4": "reference"}

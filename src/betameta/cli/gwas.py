@@ -65,8 +65,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")
-@click.option("--palindromic", type=click.Choice(["freq", "drop", "keep"]), default="freq",
-              show_default=True, help="How to treat A/T and C/G variants.")
+@click.option("--palindromic", type=click.Choice(["auto", "freq", "drop", "keep"]), default="auto",
+              show_default=True,
+              help="A/T and C/G variants: auto decides each study's strand from its other variants "
+                   "(reference: kept as they are; other strand: flipped; mixed: by frequency); freq "
+                   "orients each by frequency; drop; keep.")
 @click.option("--gc", "genomic_control", is_flag=True,
               help="Genomic control: inflate each study's SEs by sqrt(lambda) when lambda > 1.")
 @click.option("--tau-prior", default="auto", show_default=True,

@@ -15,10 +15,17 @@ Rules (METAL's, with palindromes made explicit):
   strand complement (non-palindromic pairs only): as if on the same strand;
   anything else: ``allele_mismatch``;
 * palindromic pairs (A/T, C/G) cannot reveal a strand flip. ``palindromic=
-  "freq"`` (default) keeps one when both its frequency and the reference
-  study's are known and outside [0.4, 0.6], and orients it by which side of 0.5
-  they fall (``palindromic_ambiguous`` otherwise); ``"drop"`` drops them all
-  (except in the reference study); ``"keep"`` assumes the same strand. A
+  "auto"`` (default) decides per study, from its non-palindromic variants: when
+  at most 25% of them align by their strand complement the study is on the
+  reference strand and its palindromes are kept as they are (METAL's rule);
+  when at least 75% do, it is on the other strand and they are all flipped;
+  in between (a study of mixed strands) each is oriented by frequency as
+  ``"freq"`` does (the decision and the fraction are in the counts:
+  ``strand``, ``strand_flip_fraction``). ``"freq"`` keeps one when both its
+  frequency and the reference study's are known and outside [0.4, 0.6], and
+  orients it by which side of 0.5 they fall (``palindromic_ambiguous``
+  otherwise); ``"drop"`` drops them all (except in the reference study);
+  ``"keep"`` assumes the same strand. A
   palindromic pair that is not the reference pair either way round (A/T against
   C/G) is an ``allele_mismatch`` under every rule.
 """
@@ -43,6 +50,11 @@ __all__ = ["Harmonised", "harmonise"]
 _COMP = str.maketrans("ACGT", "TGCA")
 _CHROM_ORDER = {str(i): i for i in range(1, 23)} | {"X": 23, "Y": 24, "XY": 25, "MT": 26, "M": 26}
 #: Why a row is dropped ("filtered": by an input filter of the run, before harmonising).
+#: The ``palindromic`` rules (module docstring); ``auto`` decides per study.
+PALINDROMIC = ("auto", "freq", "drop", "keep")
+#: A study is on the reference strand when at most 25% of its non-palindromic variants align
+#: by their strand complement, on the other strand when at least 75% do, mixed in between.
+STRAND_MIXED = (0.25, 0.75)
 DROP_REASONS = ("filtered", "malformed_allele", "no_position", "non_finite", "multi_allelic",
                 "duplicate", "allele_mismatch", "palindromic_ambiguous")
 
@@ -190,12 +202,42 @@ def _clean(values: tuple, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: tup
 
 def harmonise(
     studies: dict[str, pd.DataFrame],
-    palindromic: Literal["freq", "drop", "keep"] = "freq",
+    palindromic: Literal["auto", "freq", "drop", "keep"] = "auto",
     band: float = 0.1,
 ) -> Harmonised:
-    """Clean each study, match variants across studies and align their alleles."""
-    if palindromic not in kern.PALINDROMIC_RULES:
-        raise ValueError(f"palindromic={palindromic!r} is not one of {', '.join(kern.PALINDROMIC_RULES)}")
+    """Clean each study, match variants across studies and align their alleles.
+
+    Under ``palindromic="auto"`` a study found on the other strand has its alleles
+    complemented and everything is harmonised again (so that no variant takes its alleles
+    from a study on the wrong strand); its counts say ``strand: "other"`` with the fraction
+    first found."""
+    h = _harmonise(studies, palindromic, band)
+    other = {s: h.counts[s]["strand_flip_fraction"] for s in h.studies
+             if h.counts[s].get("strand") == "other"}
+    if not other:
+        return h
+    fixed = {s: _complemented(df) if s in other else df for s, df in studies.items()}
+    h = _harmonise(fixed, palindromic, band)
+    for s, frac in other.items():
+        h.counts[s].update(strand="other", strand_flip_fraction=frac)
+    return h
+
+
+def _complemented(df: pd.DataFrame) -> pd.DataFrame:
+    """A study with both alleles of every row replaced by their strand complements."""
+    out = df.copy(deep=False)
+    for col in ("effect_allele", "other_allele"):
+        values = df[col]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[col] = values.cat.rename_categories([str(c).translate(_COMP) for c in values.cat.categories])
+        else:
+            out[col] = values.astype(str).str.upper().str.translate(_COMP)
+    return out
+
+
+def _harmonise(studies: dict[str, pd.DataFrame], palindromic: str, band: float) -> Harmonised:
+    if palindromic not in PALINDROMIC:
+        raise ValueError(f"palindromic={palindromic!r} is not one of {', '.join(PALINDROMIC)}")
     if len(studies) < 1:
         raise InputError("no studies given")
     names = tuple(studies)
@@ -255,14 +297,31 @@ def harmonise(
         kern.holder_values(holder, holder_row, j, inputs[j][2], ref_freq)
     # Column-major: each study's column is written by its own thread below.
     index = np.empty((m, k), row, order="F")
-    rule = kern.PALINDROMIC_RULES.index(palindromic)
-
     def align(j: int) -> None:
         v = {c: a[:ends[j] - starts[j]] for c, a in views[j].items()}
-        n = kern.align_study(keys, holder, r1, r2, ref_freq, v["key"], v["row"], v["ea"], v["oa"],
-                             inputs[j][2], comp, j, rule, band, index[:, j])
-        counts[names[j]].update({what: int(x) for what, x in zip(kern.ALIGN_COUNTS, n, strict=True)
-                                 if what != "palindromic_strand_flip" or palindromic == "freq"})
+
+        def run(rule: str):
+            return dict(zip(kern.ALIGN_COUNTS, kern.align_study(
+                keys, holder, r1, r2, ref_freq, v["key"], v["row"], v["ea"], v["oa"], inputs[j][2],
+                comp, j, kern.PALINDROMIC_RULES.index(rule), band, index[:, j]), strict=True))
+
+        rule = palindromic
+        if palindromic == "auto":
+            # The study's strand, from its non-palindromic variants: then its palindromes are
+            # taken as on the reference strand, as on the other one, or (a study of mixed
+            # strands) oriented one by one by frequency.
+            n = run("keep")
+            nonpal = n["kept"] - n["palindromic_kept"]
+            frac = n["aligned_strand_flip"] / nonpal if nonpal else 0.0
+            strand = "reference" if frac <= STRAND_MIXED[0] else "other" if frac >= STRAND_MIXED[1] \
+                else "mixed"
+            # (a study on the other strand is harmonised again, complemented: see harmonise)
+            rule = {"reference": "keep", "other": "keep", "mixed": "freq"}[strand]
+            counts[names[j]].update(strand=strand, strand_flip_fraction=float(frac))
+        n = run(rule)
+        counts[names[j]].update({what: int(x) for what, x in n.items()
+                                 if what != "palindromic_kept"
+                                 and (what != "palindromic_strand_flip" or rule == "freq")})
 
     def variant_table() -> pd.DataFrame:
         # Every variant keeps its allele-fixing row (that study agrees with itself), so no

@@ -13,7 +13,9 @@ from numba import njit
 
 #: Output slots of :func:`align_study`'s counts.
 ALIGN_COUNTS = ("palindromic_strand_flip", "allele_mismatch", "palindromic_ambiguous", "aligned_same",
-                "aligned_swapped", "aligned_strand_flip", "kept")
+                "aligned_swapped", "aligned_strand_flip", "kept", "palindromic_kept")
+#: How palindromic pairs of a study other than the reference are aligned: by frequency, not
+#: at all, or as on the same strand.
 PALINDROMIC_RULES = ("freq", "drop", "keep")
 
 
@@ -229,6 +231,7 @@ def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, freq, comp
             counts[3] += same
             counts[4] += swap
             counts[6] += 1
+            counts[7] += pal
             index_out[u] = sign * (r + 1)
         u += 1
     for v in range(u, n_u):

@@ -174,6 +174,12 @@ def _write_text(df: pd.DataFrame, path: Path) -> None:
             col = df[p_col].astype(object)
             col[zero] = p_text(df.loc[zero, lg_col].to_numpy())
             df[p_col] = col
+    if "n" in df:  # GWAS-SSF's n is an integer: whole sample sizes written as such
+        n = df["n"].to_numpy(dtype=float)
+        finite = np.isfinite(n)
+        if np.all(n[finite] == np.round(n[finite])):
+            df["n"] = pd.array(np.where(finite, n, 0).astype(np.int64), dtype="Int64")
+            df.loc[~finite, "n"] = pd.NA
     tmp = temp_name(path)
     df.to_csv(tmp, sep="\t", index=False, na_rep="#NA",
               compression="gzip" if path.name.lower().endswith(".gz") else None)
@@ -480,7 +486,7 @@ def run_gwas(
     columns: dict[str, dict[str, str]] | None = None,
     distances: str | Path | np.ndarray | None = "auto",
     chunk_size: int = 200_000,
-    palindromic: str = "freq",
+    palindromic: str = "auto",
     genomic_control: bool = False,
     tau_prior: str = "auto",
     mu_prior: str = "flat",
@@ -887,7 +893,9 @@ def _summary(h, result, top, lambdas_in, lam_result, methods, timings, options) 
     counts = {s: {"rows": c.get("rows", 0), "kept": c.get("kept", 0),
                   "dropped": {r: c.get(r, 0) for r in DROP_REASONS},
                   "aligned": {k: v for k, v in c.items() if k.startswith(("aligned", "palindromic_s"))},
-                  **({"filtered_by": c["filtered_by"]} if "filtered_by" in c else {})}
+                  **({"filtered_by": c["filtered_by"]} if "filtered_by" in c else {}),
+                  **({"strand": c["strand"], "strand_flip_fraction": c["strand_flip_fraction"]}
+                     if "strand" in c else {})}
               for s, c in h.counts.items()}
     return {
         "studies": list(h.studies), "methods": list(methods), "options": options,
@@ -910,8 +918,9 @@ def summary_text(s: dict[str, Any]) -> str:
     for name, c in s["per_study"].items():
         drops = ", ".join(f"{k} {v:,}" for k, v in c["dropped"].items() if v)
         al = ", ".join(f"{k} {v:,}" for k, v in c["aligned"].items() if v)
+        strand = f" | strand {c['strand']} ({c['strand_flip_fraction']:.1%})" if "strand" in c else ""
         lines.append(f"{name:<12}{c['rows']:>12,}{c['kept']:>12,}  {drops or 'none'} | {al}"
-                     f" | lambda_GC {s['lambda_gc_inputs'][name]:.3f}")
+                     f" | lambda_GC {s['lambda_gc_inputs'][name]:.3f}{strand}")
     if "mrmega" in s:
         lines.append(f"MR-MEGA on {s['mrmega']['axes']} axes: {s['mrmega']['variants_not_fitted']:,} "
                      f"variants in too few studies (k <= T + 2) not fitted (NaN)")
