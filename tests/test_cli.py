@@ -62,6 +62,14 @@ def test_bad_input_exits_2_and_a_bug_exits_1_with_a_hint(tmp_path, monkeypatch):
             in res.stderr)
     debug = CliRunner().invoke(cli, ["--debug", "meta", str(LECTURE), "--measure", "MD"])
     assert isinstance(debug.exception, TypeError)
+    # Nor is a plain ValueError (numpy's, say): the library raises InputError for bad values.
+
+    def numpy_bug(*args, **kwargs):
+        raise ValueError("operands could not be broadcast together")
+
+    monkeypatch.setattr(betameta.classical, "meta_analysis", numpy_bug)
+    res = run("meta", str(LECTURE), "--measure", "MD")
+    assert res.returncode == 1 and "internal error: ValueError: operands" in res.stderr
 
 
 def test_meta_table_and_json(tmp_path):

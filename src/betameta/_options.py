@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
+from .errors import InputError
+
 Tau2Method = Literal["FE", "DL", "PM", "REML", "ML", "HE", "SJ", "EB"]
 TestType = Literal["z", "hksj"]
 Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "VR", "MN", "MNLN",
@@ -43,7 +45,7 @@ def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
         for option in allowed:
             if value.lower() == option.lower():
                 return option
-    raise ValueError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+    raise InputError(f"{name}={value!r} is not one of {', '.join(allowed)}")
 
 
 def check_fit_options(method: object, test: object, level: float) -> tuple[str, str]:
@@ -51,5 +53,5 @@ def check_fit_options(method: object, test: object, level: float) -> tuple[str, 
     (the one check of :func:`betameta.meta_analysis` and
     :func:`betameta.regression.meta_regression`)."""
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise InputError(f"level must lie in (0, 1), got {level}")
     return check_option("method", method, TAU2_METHODS), check_option("test", test, TESTS)

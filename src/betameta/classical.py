@@ -293,7 +293,7 @@ class MetaAnalysis(Result):
         """The fits without each study in turn (:meth:`refit`), computed once for
         leave-one-out, influence diagnostics and the Baujat plot."""
         if self.k < 3:
-            raise ValueError(f"case deletion needs at least 3 studies, got {self.k}")
+            raise InputError(f"case deletion needs at least 3 studies, got {self.k}")
         return tuple(self.refit(self.studies.drop(i)) for i in range(self.k))
 
     def _row(self, fit: MetaAnalysis, label: str) -> dict[str, Any]:
@@ -318,7 +318,7 @@ class MetaAnalysis(Result):
         ``fixed_estimate``, ``fixed_se``.
         """
         if self.k < 3:
-            raise ValueError(f"leave-one-out needs at least 3 studies, got {self.k}")
+            raise InputError(f"leave-one-out needs at least 3 studies, got {self.k}")
         return pd.DataFrame([self._row(fit, label)
                              for fit, label in zip(self.deleted, self.studies.labels, strict=True)])
 
@@ -331,7 +331,7 @@ class MetaAnalysis(Result):
         s = self.studies
         idx = np.arange(s.k) if order is None else np.argsort(np.asarray(order), kind="stable")
         if idx.size != s.k:
-            raise ValueError(f"order has {idx.size} entries for {s.k} studies")
+            raise InputError(f"order has {idx.size} entries for {s.k} studies")
         rows = []
         for j in range(1, s.k + 1):
             take = idx[:j]
@@ -384,9 +384,9 @@ class MetaAnalysis(Result):
                                  ("sei", "vi", "ni", "ninv", "sqrtninv"))  # type: ignore[assignment]
         s = self.studies
         if s.k < 3:
-            raise ValueError(f"Egger's test needs at least 3 studies, got {s.k}")
+            raise InputError(f"Egger's test needs at least 3 studies, got {s.k}")
         if predictor in ("ni", "ninv", "sqrtninv") and s.n is None:
-            raise ValueError(f"predictor={predictor!r} needs the studies' sample sizes: compute the "
+            raise InputError(f"predictor={predictor!r} needs the studies' sample sizes: compute the "
                              "effects from raw columns (load_studies with a measure)")
         # On y/c and v/c² (see _scale): the tests do not change, b0 scales by c, and the slope
         # by c^(1 − a) for a predictor in units of the effect to the power a (se 1, v 2, n 0).
@@ -431,7 +431,7 @@ class MetaAnalysis(Result):
         conditional estimate: PEESE's intercept when PET's differs from 0 at two-sided
         ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise."""
         if not 0 < alpha < 1:
-            raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+            raise InputError(f"alpha must lie in (0, 1), got {alpha}")
         pet = self.egger_test(model="lm", predictor="sei")
         peese = self.egger_test(model="lm", predictor="vi")
         use = peese if pet.limit_p < alpha else pet
@@ -560,7 +560,7 @@ def meta_analysis(
     method, test = check_fit_options(method, test, level)  # type: ignore[assignment]
     k = studies.k
     if k < 2:
-        raise ValueError(f"a meta-analysis needs at least 2 studies, got {k}")
+        raise InputError(f"a meta-analysis needs at least 2 studies, got {k}")
     # Computed on y/s and v/s² (s a power of 2, so exactly) and scaled back: every estimate
     # scales with s, τ² and ζ² with s², and the tests, Q, I² and H² do not change, so the
     # numbers stay finite and right for variances anywhere in the double range.

@@ -25,6 +25,7 @@ import numpy as np
 from scipy import special
 
 from ._results import Result, Summary
+from .errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -64,7 +65,7 @@ def influence(fit: MetaAnalysis) -> Influence:
     s = fit.studies
     k = s.k
     if k < 3:
-        raise ValueError(f"influence diagnostics need at least 3 studies, got {k}")
+        raise InputError(f"influence diagnostics need at least 3 studies, got {k}")
     fe = fit.random.method == "FE"
     part = fit.fixed if fe else fit.random
     tau2 = 0.0 if fe else fit.random.tau2

@@ -142,7 +142,7 @@ def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = 
     Sato, Greenland & Robins (1989); Tarone (1985).
     """
     if measure not in ("OR", "RR", "RD"):
-        raise ValueError(f"measure={measure!r} is not one of OR, RR, RD")
+        raise InputError(f"measure={measure!r} is not one of OR, RR, RD")
     a, b, c, d = _tables(tables)
     n1, n2 = a + b, c + d
     n = n1 + n2
@@ -236,7 +236,7 @@ def mantel_haenszel_rates(counts: np.ndarray, *, measure: Literal["IRR", "IRD"] 
     from .effect_sizes import escalc
 
     if measure not in ("IRR", "IRD"):
-        raise ValueError(f"measure={measure!r} is not one of IRR, IRD")
+        raise InputError(f"measure={measure!r} is not one of IRR, IRD")
     c = np.asarray(counts, dtype=float)
     if c.ndim != 2 or c.shape[0] != 4:
         raise InputError(f"counts must be an array of shape (4, k): x1, t1, x2, t2; got {c.shape}")

@@ -22,6 +22,8 @@ import math
 import re
 from dataclasses import dataclass
 
+from .errors import InputError
+
 __all__ = ["PARAMETERS", "TAU2_ALIASES", "TAU_ALIASES", "PriorSpec", "build_prior", "parse_prior_spec"]
 
 #: The parameters a prior can be put on.
@@ -81,9 +83,9 @@ def _numbers(text: str, args: str) -> tuple[float, ...]:
     try:
         values = tuple(float(a) for a in args.split(","))
     except ValueError:
-        raise ValueError(f"prior {text!r}: parameters must be numbers") from None
+        raise InputError(f"prior {text!r}: parameters must be numbers") from None
     if not all(math.isfinite(a) for a in values):
-        raise ValueError(f"prior {text!r}: parameters must be finite")
+        raise InputError(f"prior {text!r}: parameters must be finite")
     return values
 
 
@@ -114,12 +116,12 @@ def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
         param, _, rest = s.partition(sep)
         param = param.lower()
         if param not in PARAMETERS:
-            raise ValueError(f"prior {text!r}: the parameter must be one of {', '.join(PARAMETERS)}")
+            raise InputError(f"prior {text!r}: the parameter must be one of {', '.join(PARAMETERS)}")
         if sep == "=":
             return PriorSpec(param, "fixed", _numbers(text, rest), text)
         m = _CALL.match(rest)
         if not m:
-            raise ValueError(f"prior {text!r}: write PARAMETER~FAMILY(ARGS), e.g. tau~halfnormal(0.5)")
+            raise InputError(f"prior {text!r}: write PARAMETER~FAMILY(ARGS), e.g. tau~halfnormal(0.5)")
         return PriorSpec(param, _family(m.group(1)), _numbers(text, m.group(2) or ""), text)
     m = _CALL.match(s)
     if m and m.group(1).lower() in _BARE_KEYS:  # a bare name: L1, jeffreys, dumouchel(1) ...
@@ -132,7 +134,7 @@ def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
         return PriorSpec(param, family, _numbers(text, args), text)
     if key in _BARE_KEYS:  # old spellings of the bare names: dumouchel:1
         return PriorSpec(None, _BARE_KEYS[key], _numbers(text, args), text)
-    raise ValueError(f"unknown prior {text!r}: write PARAMETER~FAMILY(ARGS) (e.g. tau~halfnormal(0.5), "
+    raise InputError(f"unknown prior {text!r}: write PARAMETER~FAMILY(ARGS) (e.g. tau~halfnormal(0.5), "
                      f"tau2~exponential(1), precision~gamma(0.001,0.001)), PARAMETER=VALUE, or one "
                      f"of {', '.join(_BARE)}")
 
@@ -144,8 +146,8 @@ def build_prior(spec: PriorSpec, families: dict, what: str):
     key = (spec.parameter, spec.family)
     if key not in families:
         known = [f"{p}=X" if f == "fixed" else f"{p}~{f}" if p else f for p, f in families]
-        raise ValueError(f"{what} {spec.text!r} is not available here; use one of {', '.join(known)}")
+        raise InputError(f"{what} {spec.text!r} is not available here; use one of {', '.join(known)}")
     counts, make = families[key]
     if len(spec.args) not in counts:
-        raise ValueError(f"prior {spec.text!r}: {spec} takes {' or '.join(map(str, counts))} numbers")
+        raise InputError(f"prior {spec.text!r}: {spec} takes {' or '.join(map(str, counts))} numbers")
     return make(*spec.args)

@@ -231,7 +231,7 @@ def selection_model(y: np.ndarray, v: np.ndarray, *, type: SelectionType = "step
     y, v = np.asarray(y, dtype=float), np.asarray(v, dtype=float)
     if type == "beta":
         if steps is not None:
-            raise ValueError("steps apply to the step-function model only (type='stepfun')")
+            raise InputError("steps apply to the step-function model only (type='stepfun')")
         weights, steps = _BetaWeights(y, v), ()
     else:
         steps = tuple(float(a) for a in (steps if steps is not None else (0.025, 1.0)))

@@ -27,6 +27,7 @@ from scipy import stats
 
 from ._options import check_option
 from ._results import Result
+from .errors import InputError
 
 if TYPE_CHECKING:
     from .classical import MetaAnalysis
@@ -92,7 +93,7 @@ def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
         else:
             root = 2 * k * k - 4 * s_r + 0.25
             if root < 0:  # metafor's trimfill fails here too
-                raise ValueError("the Q0 estimator is not defined for these studies (its square "
+                raise InputError("the Q0 estimator is not defined for these studies (its square "
                                  f"root's argument is {root:g} < 0): use L0 or R0")
             k0 = k - 0.5 - np.sqrt(root)
         var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0**3 + 27 * k0**2 + 17 * k0

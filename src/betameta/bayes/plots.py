@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..errors import InputError
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
@@ -34,7 +36,7 @@ def plot_posterior(fit: BayesMeta, name: str = "tau", ax: Axes | None = None,
         lo = 0.0
     x = np.linspace(lo, hi, 400)
     if not hasattr(marg, "pdf") or name in ("tau2", "i2", "zeta2"):
-        raise ValueError(f"no density plot for {name!r}; use fit.sample() for it")
+        raise InputError(f"no density plot for {name!r}; use fit.sample() for it")
     dens = marg.pdf(x)
     ax.plot(x, dens, color="#31688e", lw=2, label="posterior")
     a, b = marg.interval(fit.level, fit.interval_kind)  # type: ignore[arg-type]

@@ -24,6 +24,7 @@ import pandas as pd
 
 from .._options import INTERVALS, IntervalType, check_option
 from .._results import Result, Summary
+from ..errors import InputError
 from ..kernels.exact import TauGrid, conditional, log_bf_mu0, log_bf_tau0, mixtures, tau_grid
 from ..studies import StudyTable
 from .marginals import Draws, Marginal, NormalMixture, TauFunction
@@ -123,9 +124,9 @@ class BayesMeta(Result):
 
     def _need_proper(self, *, mu: bool, what: str) -> None:
         if not self.tau_prior.proper:
-            raise ValueError(f"{what} is not defined: the tau prior {self.tau_prior.name} is improper")
+            raise InputError(f"{what} is not defined: the tau prior {self.tau_prior.name} is improper")
         if mu and not self.mu_prior.proper:
-            raise ValueError(f"{what} is not defined: the mu prior is flat (improper); "
+            raise InputError(f"{what} is not defined: the mu prior is flat (improper); "
                              "use a normal prior for mu")
 
     def _maybe(self, name: str) -> tuple[float | None, str | None]:
@@ -140,10 +141,10 @@ class BayesMeta(Result):
         if name.startswith("theta[") and name.endswith("]"):
             label = name[6:-1]
             if label not in self.studies.labels:
-                raise ValueError(f"no study labelled {label!r}")
+                raise InputError(f"no study labelled {label!r}")
             return self.theta[self.studies.labels.index(label)]
         if name not in _SCALARS:
-            raise ValueError(f"unknown quantity {name!r}; use one of {', '.join(_SCALARS)} "
+            raise InputError(f"unknown quantity {name!r}; use one of {', '.join(_SCALARS)} "
                              "or theta[<study>]")
         return getattr(self, name)
 
@@ -285,15 +286,15 @@ def bayes_meta(
     mu_prior = mu_prior if mu_prior is not None else flat_mu()
     interval = check_option("interval", interval, INTERVALS)  # type: ignore[assignment]
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise InputError(f"level must lie in (0, 1), got {level}")
     k = studies.k
     if k < 1 or (k < 2 and not mu_prior.proper):
-        raise ValueError(f"with a flat mu prior at least 2 studies are needed, got {k}")
+        raise InputError(f"with a flat mu prior at least 2 studies are needed, got {k}")
     y, v = studies.yi[:, None], studies.vi[:, None]
     grid = tau_grid(y, v, tau_prior, mu_prior)
     if not grid.proper[0]:
         end = "infinity" if grid.slope_hi[0] >= -1 - 1e-6 else "zero"
-        raise ValueError(
+        raise InputError(
             f"the posterior is improper: its density in tau decays too slowly at {end} "
             f"(tau ~ {tau_prior.name}, mu ~ {mu_prior.name}, k = {k}); use a proper prior"
         )

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from scipy import integrate, special
 
+from ..errors import InputError
+
 __all__ = [
     "LAMBERT",
     "UNIT_FREE",
@@ -100,7 +102,7 @@ class TauPrior:
     def __call__(self, tau: np.ndarray | float, v: np.ndarray | None = None) -> np.ndarray:
         """Density ``p(τ)`` (for plotting; a point mass has none)."""
         if self.logpdf is None:
-            raise ValueError(f"{self.name} is a point mass and has no density")
+            raise InputError(f"{self.name} is a point mass and has no density")
         tau = np.asarray(tau, dtype=float)
         vv = np.ones((1, 1)) if v is None else np.asarray(v, dtype=float).reshape(-1, 1)
         lo, hi = self.support
@@ -145,14 +147,14 @@ def flat_mu() -> MuPrior:
 def normal_mu(mean: float = 0.0, sd: float = 10.0) -> MuPrior:
     """``µ ~ N(mean, sd²)``."""
     if not sd > 0:
-        raise ValueError(f"the normal prior of mu needs sd > 0, got {sd}")
+        raise InputError(f"the normal prior of mu needs sd > 0, got {sd}")
     return MuPrior(float(mean), float(sd))
 
 
 def _positive(name: str, **values: float) -> None:
     for key, value in values.items():
         if not (np.isfinite(value) and value > 0):
-            raise ValueError(f"{name}: {key} must be a finite number > 0, got {value}")
+            raise InputError(f"{name}: {key} must be a finite number > 0, got {value}")
 
 
 def _on_tau2(logpdf2: Callable[[np.ndarray], np.ndarray]) -> Callable:
@@ -166,14 +168,14 @@ def _on_precision(logpdf_l: Callable[[np.ndarray], np.ndarray]) -> Callable:
 def fixed_tau(tau: float) -> TauPrior:
     """Point mass at τ (the model given τ; τ = 0 is the common-effect model)."""
     if not (np.isfinite(tau) and tau >= 0):
-        raise ValueError(f"fixed tau must be finite and >= 0, got {tau}")
+        raise InputError(f"fixed tau must be finite and >= 0, got {tau}")
     return TauPrior(f"tau = {tau:g}", None, (tau, tau), True, float(tau))
 
 
 def fixed_tau2(tau2: float) -> TauPrior:
     """Point mass at τ²."""
     if not (np.isfinite(tau2) and tau2 >= 0):
-        raise ValueError(f"fixed tau2 must be finite and >= 0, got {tau2}")
+        raise InputError(f"fixed tau2 must be finite and >= 0, got {tau2}")
     return replace(fixed_tau(float(np.sqrt(tau2))), name=f"tau2 = {tau2:g}")
 
 
@@ -232,7 +234,7 @@ def log_normal(mu: float, sigma: float) -> TauPrior:
 def uniform(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
     """``τ ~ U(lower, upper)``; improper when ``upper`` is infinite."""
     if not (0 <= lower < upper):
-        raise ValueError(f"uniform prior on tau needs 0 <= lower < upper, got {lower}, {upper}")
+        raise InputError(f"uniform prior on tau needs 0 <= lower < upper, got {lower}, {upper}")
     if not np.isfinite(upper):
         return flat_tau()
     c = -np.log(upper - lower)
@@ -248,7 +250,7 @@ def flat_tau() -> TauPrior:
 def uniform_tau2(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
     """``τ² ~ U(lower, upper)``; improper when ``upper`` is infinite."""
     if not (0 <= lower < upper):
-        raise ValueError(f"uniform prior on tau2 needs 0 <= lower < upper, got {lower}, {upper}")
+        raise InputError(f"uniform prior on tau2 needs 0 <= lower < upper, got {lower}, {upper}")
     c = -np.log(upper - lower) if np.isfinite(upper) else 0.0
     return TauPrior(f"tau2 ~ uniform({lower:g}, {upper:g})",
                     _on_tau2(lambda t2: np.full_like(t2, c)),
@@ -259,7 +261,7 @@ def log_uniform(lower: float, upper: float) -> TauPrior:
     """``log τ ~ U(log lower, log upper)``, i.e. ``p(τ) ∝ 1/τ`` on the range."""
     _positive("log-uniform", lower=lower, upper=upper)
     if not lower < upper:
-        raise ValueError(f"log-uniform needs lower < upper, got {lower}, {upper}")
+        raise InputError(f"log-uniform needs lower < upper, got {lower}, {upper}")
     c = -np.log(np.log(upper / lower))
     return TauPrior(f"log-uniform({lower:g}, {upper:g})", lambda t, v: c - np.log(t),
                     (lower, upper))
@@ -286,7 +288,7 @@ def uniform_precision(lower: float, upper: float) -> TauPrior:
     """``τ⁻² ~ U(lower, upper)`` with ``0 < lower < upper < ∞``."""
     _positive("uniform on the precision", lower=lower, upper=upper)
     if not lower < upper:
-        raise ValueError(f"uniform on the precision needs lower < upper, got {lower}, {upper}")
+        raise InputError(f"uniform on the precision needs lower < upper, got {lower}, {upper}")
     c = -np.log(upper - lower)
     return TauPrior(f"1/tau2 ~ uniform({lower:g}, {upper:g})",
                     _on_precision(lambda lam: np.full_like(lam, c)),
@@ -392,7 +394,7 @@ def lambert(name: str) -> TauPrior:
     """One of the lecture's vague priors ``L1, L3, L5, L7, L9, L11`` (Lambert et al. 2005)."""
     key = name.upper()
     if key not in LAMBERT:
-        raise ValueError(f"unknown prior {name!r}; the named vague priors are {', '.join(LAMBERT)}")
+        raise InputError(f"unknown prior {name!r}; the named vague priors are {', '.join(LAMBERT)}")
     return LAMBERT[key]()
 
 
@@ -511,7 +513,7 @@ def parse_tau_prior(spec: str) -> TauPrior:
     from ..prior_grammar import build_prior, parse_prior_spec
 
     if spec.strip().lower() == "auto":
-        raise ValueError("tau prior 'auto' depends on the studies: pass tau_prior=None (or "
+        raise InputError("tau prior 'auto' depends on the studies: pass tau_prior=None (or "
                          "default_tau_prior(studies))")
     return build_prior(parse_prior_spec(spec, option="tau"), _TAU_FAMILIES, "tau prior")
 

@@ -196,7 +196,7 @@ def bayes_meta_regression(
     prior = CoefficientPrior(design.X, mean, sd)
     tau_prior = resolve_tau_prior(tau_prior, studies)
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise InputError(f"level must lie in (0, 1), got {level}")
     y, v = studies.yi[:, None], studies.vi[:, None]
     grid = tau_grid(y, v, tau_prior, prior)
     if not grid.proper[0]:

@@ -19,6 +19,7 @@ from scipy import stats
 
 from .._results import Result, Summary
 from ..classical import meta_analysis
+from ..errors import InputError
 from ..kernels.exact import conditional, theta_conditionals
 from ..studies import StudyTable
 from .posterior import bayes_meta
@@ -81,7 +82,7 @@ class SensitivityAnalysis(Result):
         else:
             axes = np.asarray(ax, dtype=object).ravel()
             if axes.size != 6:
-                raise ValueError(f"the sensitivity plot needs 6 axes, got {axes.size}")
+                raise InputError(f"the sensitivity plot needs 6 axes, got {axes.size}")
         labels = list(dict.fromkeys(self.table["prior"]))
         rows = np.arange(len(labels))[::-1]
         titles = {"beta_f": "(a) βF = Σwᵢθᵢ/Σwᵢ", "mu": "(b) µ", "zeta": "(c) ζ", "tau": "(d) τ"}

@@ -20,8 +20,9 @@ from .transancestry import transancestry_command
 
 
 class _Cli(click.Group):
-    """The command group: bad input (``InputError``, the ``ValueError`` of a bad option value,
-    a file that cannot be opened) ends in one line on stderr and exit status 2, a missing
+    """The command group: bad input (``InputError``, which the library raises for every bad
+    value it is given, or a file that cannot be opened) ends in one line on stderr and exit
+    status 2, a missing
     optional engine in exit status 3, anything else (a bug) in exit status 1 with a line
     asking for ``--debug``, which shows the traceback instead. Notes about the input
     (:class:`InputNote`) are printed as one line each on stderr."""
@@ -46,7 +47,7 @@ class _Cli(click.Group):
         except Exception as exc:
             if ctx.meta.get("betameta.debug"):
                 raise
-            if isinstance(exc, InputError | ValueError | OSError):
+            if isinstance(exc, InputError | OSError):
                 click.echo(f"betameta: error: {exc}", err=True)
                 ctx.exit(2)
             if isinstance(exc, ImportError):  # an optional engine (PyMC, Dask) is missing

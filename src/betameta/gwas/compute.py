@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from .._options import GWAS_METHODS
+from ..errors import InputError
 from ..kernels import classical_kernel, usable
 from .chunk_kernels import describe
 
@@ -93,7 +94,7 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         from ..kernels.partition import partition_arrays
 
         if spec.distances is None:
-            raise ValueError("the partition model needs distances (auto or a file)")
+            raise InputError("the partition model needs distances (auto or a file)")
         r = partition_arrays(beta.T, v.T, spec.distances, psi=spec.psi, tau2_prior=spec.tau2_prior)
         out["partition_log10_bf"] = r.log10_bf
         out["partition_log10_bf_c1"] = r.log10_bf_c1
@@ -105,7 +106,7 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         from ..kernels.mrmega import mrmega_arrays
 
         if spec.mrmega_axes is None:
-            raise ValueError("MR-MEGA needs its axes (from the distances)")
+            raise InputError("MR-MEGA needs its axes (from the distances)")
         g = mrmega_arrays(beta.T, v.T, spec.mrmega_axes)
         for t in range(g.beta.shape[1]):
             out[f"mrmega_beta_{t}"] = g.beta[:, t]

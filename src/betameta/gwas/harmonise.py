@@ -237,7 +237,7 @@ def _complemented(df: pd.DataFrame) -> pd.DataFrame:
 
 def _harmonise(studies: dict[str, pd.DataFrame], palindromic: str, band: float) -> Harmonised:
     if palindromic not in PALINDROMIC:
-        raise ValueError(f"palindromic={palindromic!r} is not one of {', '.join(PALINDROMIC)}")
+        raise InputError(f"palindromic={palindromic!r} is not one of {', '.join(PALINDROMIC)}")
     if len(studies) < 1:
         raise InputError("no studies given")
     names = tuple(studies)

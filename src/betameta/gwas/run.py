@@ -585,7 +585,7 @@ def run_gwas(
     methods = tuple(dict.fromkeys(("fe", *methods)))
     bad = [m for m in methods if m not in METHODS]
     if bad:
-        raise ValueError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
+        raise InputError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
     if tau2_method is not None:
         tau2_method = check_option("tau2_method", tau2_method, TAU2_METHODS)
     test = check_option("test", test, TESTS)

@@ -15,6 +15,7 @@ from scipy import special
 
 from .._results import ArrayResult
 from ..bayes.priors import MuPrior, TauPrior
+from ..errors import InputError
 from .classical import COMPILED_FROM
 from .exact import (
     _EPS,
@@ -94,7 +95,7 @@ def bayes_arrays(
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     if y.shape != v.shape:
-        raise ValueError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
+        raise InputError(f"y and v must have the same shape, got {y.shape} and {v.shape}")
     m = y.shape[1]
     out = {name: np.full(m, np.nan) for name in _FIELDS}
     proper = np.zeros(m, dtype=bool)

@@ -25,6 +25,7 @@ from numpy.polynomial import legendre
 from scipy import special
 
 from ..bayes.priors import MuPrior, TauPrior, data_scale
+from ..errors import InputError
 from .classical import COMPILED_FROM
 
 _LOG2PI = np.log(2 * np.pi)
@@ -562,7 +563,7 @@ def panel_edges(y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
         u, lf = np.take_along_axis(u, order_u, 0), np.take_along_axis(lf, order_u, 0)
     peak = lf.max(axis=0)
     if not np.all(np.isfinite(peak)):
-        raise ValueError("the posterior of tau vanishes everywhere the prior allows")
+        raise InputError("the posterior of tau vanishes everywhere the prior allows")
     cols = np.arange(m)
     n_scan = u.shape[0]
 

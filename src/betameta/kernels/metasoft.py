@@ -42,6 +42,7 @@ import numpy as np
 from scipy import special
 
 from .._results import ArrayResult
+from ..errors import InputError
 from .classical import log10_chi2_sf, usable
 from .random_effects import random_effects_kernel
 
@@ -167,7 +168,7 @@ def mvalue_arrays(y: np.ndarray, v: np.ndarray, *, sigma: float = 0.2, alpha: fl
     ``v``: exact up to ``max_exact`` studies, else ``sweeps`` Gibbs sweeps (after a tenth as
     many discarded) from the seeded ``seed``."""
     if not (sigma > 0 and alpha > 0 and beta > 0):
-        raise ValueError("sigma, alpha and beta must be positive")
+        raise InputError("sigma, alpha and beta must be positive")
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
     if y.ndim == 1:

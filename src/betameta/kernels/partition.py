@@ -152,12 +152,12 @@ def partition_arrays(
         y, v = y[:, None], v[:, None]
     k, m = y.shape
     if k > MAX_EXACT_STUDIES:
-        raise ValueError(f"{k} studies: the genome-wide kernel enumerates centre sets, which is "
+        raise InputError(f"{k} studies: the genome-wide kernel enumerates centre sets, which is "
                          f"limited to {MAX_EXACT_STUDIES} studies; use transancestry(..., "
                          "method='mcmc') per variant")
     dist = check_distances(distances, k)
     if not (np.isfinite(psi) and psi > 0):
-        raise ValueError(f"psi must be a positive number, got {psi}")
+        raise InputError(f"psi must be a positive number, got {psi}")
     prior = parse_tau2_prior(tau2_prior)
     # The compiled loops run over variants in rows: (m, k), contiguous (a view back to the
     # caller's memory when y is the transpose of a row-major (m, k) table, as in the GWAS run).

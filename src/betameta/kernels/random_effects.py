@@ -40,6 +40,7 @@ from scipy import special
 
 from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
 from .._results import ArrayResult
+from ..errors import InputError
 from .classical import COMPILED_FROM, log10_norm_sf2
 
 __all__ = ["RandomEffectsArrays", "random_effects_kernel", "typical_variance", "wald_test"]
@@ -213,7 +214,7 @@ def random_effects_kernel(
     method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
     test = check_option("test", test, TESTS)  # type: ignore[assignment]
     if not 0 < level < 1:
-        raise ValueError(f"level must lie in (0, 1), got {level}")
+        raise InputError(f"level must lie in (0, 1), got {level}")
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     single = y.ndim == 1
     y, v = (y[:, None], v[:, None]) if single else (y, v)

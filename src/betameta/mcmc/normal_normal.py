@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ..bayes.priors import MuPrior, TauPrior
+from ..errors import InputError
 from ..studies import StudyTable
 from .sampling import import_pymc
 
@@ -27,7 +28,7 @@ def _tau(pm: Any, prior: TauPrior) -> Any:
     if family == "gamma_precision":
         prec = pm.Gamma("prec", alpha=p["shape"], beta=p["rate"])
         return pm.Deterministic("tau", 1 / pm.math.sqrt(prec))
-    raise ValueError(f"no PyMC version of the prior {prior.name}; use half-normal, half-Cauchy, "
+    raise InputError(f"no PyMC version of the prior {prior.name}; use half-normal, half-Cauchy, "
                      "half-t, exponential, uniform or gamma on the precision")
 
 
@@ -42,7 +43,7 @@ def normal_normal_model(
     pm = import_pymc()
 
     if not mu_prior.proper:
-        raise ValueError("the PyMC model needs a proper prior on mu (e.g. normal_mu(0, 100))")
+        raise InputError("the PyMC model needs a proper prior on mu (e.g. normal_mu(0, 100))")
     coords = {"study": list(studies.labels)}
     with pm.Model(coords=coords) as model:
         mu = pm.Normal("mu", mu=mu_prior.mean, sigma=mu_prior.sd)

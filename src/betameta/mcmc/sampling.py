@@ -6,6 +6,7 @@ import importlib.util
 from typing import Any, Literal
 
 from .._options import check_option
+from ..errors import InputError
 
 Sampler = Literal["auto", "nutpie", "numpyro", "pymc"]
 SAMPLERS: tuple[str, ...] = ("auto", "nutpie", "numpyro", "pymc")
@@ -34,7 +35,7 @@ def resolve_sampler(sampler: Sampler) -> str:
                 return name
         return "pymc"
     if sampler != "pymc" and not _installed(sampler):
-        raise ValueError(f"sampler={sampler!r} is not installed (pip install {sampler})")
+        raise InputError(f"sampler={sampler!r} is not installed (pip install {sampler})")
     return sampler
 
 

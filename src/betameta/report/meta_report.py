@@ -12,6 +12,7 @@ from .._options import REPORT_SECTIONS
 from ..bayes import bayes_meta, sensitivity_analysis
 from ..bayes.priors import MuPrior, TauPrior, flat_mu, resolve_tau_prior
 from ..classical import meta_analysis
+from ..errors import InputError
 from ..studies import StudyTable
 from .html import esc, figure, fmt, page, provenance, table
 
@@ -36,7 +37,7 @@ def meta_report(
     """
     bad = [s for s in sections if s not in SECTIONS]
     if bad:
-        raise ValueError(f"unknown report sections {bad}; choose from {', '.join(SECTIONS)}")
+        raise InputError(f"unknown report sections {bad}; choose from {', '.join(SECTIONS)}")
     import matplotlib
 
     matplotlib.use("Agg")

@@ -58,7 +58,7 @@ def distances_from_frequencies(
         denom = (f[:, :, None] * (1 - f[:, None, :]) + f[:, None, :] * (1 - f[:, :, None])).mean(axis=0)
         dist = diff2 / denom
     else:
-        raise ValueError(f"method={method!r} is not one of mean_sq, fst")
+        raise InputError(f"method={method!r} is not one of mean_sq, fst")
     np.fill_diagonal(dist, 0.0)
     return dist
 

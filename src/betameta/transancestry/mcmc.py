@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InputError
 from ..kernels.partition import check_distances, quadrature_args
 from .model import single_partition_fit
 from .partitions import centre_set_log_prior, partitions_of
@@ -122,7 +123,7 @@ def transancestry_mcmc(
     k = beta.size
     dist = check_distances(distances, k)
     if k < 2 or not (np.all(np.isfinite(beta)) and np.all(se > 0)):
-        raise ValueError("the MCMC needs at least 2 studies, all with an effect and a positive SE")
+        raise InputError("the MCMC needs at least 2 studies, all with an effect and a positive SE")
     ev = _Evaluator(beta, se**2, psi * psi, parse_tau2_prior(tau2_prior))
     rng = np.random.default_rng(seed)
 

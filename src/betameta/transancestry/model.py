@@ -165,7 +165,7 @@ def transancestry(
                          f"positive SE; got {int(keep.sum())}")
     cols = np.flatnonzero(keep)
     if method not in ("auto", "exact", "mcmc"):
-        raise ValueError(f"method={method!r} is not one of auto, exact, mcmc")
+        raise InputError(f"method={method!r} is not one of auto, exact, mcmc")
     if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
         return replace(_from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
                                   tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps),

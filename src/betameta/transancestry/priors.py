@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ..errors import InputError
+
 __all__ = ["Tau2Prior", "parse_tau2_prior"]
 
 
@@ -67,13 +69,13 @@ def parse_tau2_prior(spec: str | Tau2Prior) -> Tau2Prior:
     # Zero is a value only for a point mass and as the lower end of tau2~uniform(0, upper).
     positive = vals[1:] if (parsed.parameter, parsed.family) == ("tau2", "uniform") else vals
     if any(x < 0 for x in vals) or (parsed.family != "fixed" and 0 in positive):
-        raise ValueError(f"tau2 prior {spec!r}: parameters must be positive and finite")
+        raise InputError(f"tau2 prior {spec!r}: parameters must be positive and finite")
     return build_prior(parsed, _TAU2_FAMILIES, "the partition model's tau2 prior")
 
 
 def _uniform(*bounds: float) -> Tau2Prior:
     if len(bounds) == 2 and bounds[0] != 0:
-        raise ValueError("the partition model's tau2~uniform starts at 0: write tau2~uniform(UPPER)")
+        raise InputError("the partition model's tau2~uniform starts at 0: write tau2~uniform(UPPER)")
     return Tau2Prior(f"tau2 ~ uniform(0, {bounds[-1]:g})", "uniform", bounds[-1])
 
 
