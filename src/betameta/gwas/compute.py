@@ -11,6 +11,7 @@ import pyarrow as pa
 from .._options import GWAS_METHODS
 from ..errors import InputError
 from ..kernels import classical_kernel, usable
+from ..kernels.classical import i2_from_q
 from .chunk_kernels import describe
 
 METHODS = GWAS_METHODS
@@ -188,11 +189,9 @@ def _overlap_corrected(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict
         lg = overlap.log10_norm_sf2(z)
         return {"z": z, "p_value": 10.0**lg, "neg_log_10_p_value": -lg}
     g = overlap.gls_fixed_effect(beta.T, v.T, spec.overlap, ok)
-    df = ok.sum(axis=0) - 1.0
-    with np.errstate(invalid="ignore", divide="ignore"):
-        i2 = np.where(df >= 1, np.where(g["q"] > 0, np.maximum(0.0, (g["q"] - df) / g["q"]), 0.0), np.nan)
     return {"beta": g["estimate"], "standard_error": g["se"], "z": g["z"], "p_value": 10.0 ** g["log10_p"],
-            "neg_log_10_p_value": -g["log10_p"], "het_q": g["q"], "het_p": g["q_p"], "het_i2": i2}
+            "neg_log_10_p_value": -g["log10_p"], "het_q": g["q"], "het_p": g["q_p"],
+            "het_i2": i2_from_q(g["q"], ok.sum(axis=0))}
 
 
 def frequency_summary(eaf: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:

@@ -598,8 +598,7 @@ def run_gwas(
         raise InputError(f"default N for {', '.join(unknown)}: no such study")
     if len(studies) < 2:
         raise InputError("a meta-analysis needs at least 2 studies")
-    for text in filters:
-        parse_filter(text)  # bad filters are refused before anything is read
+    # Bad filters are refused before anything is read; the columns they test are read too.
     fields = tuple(dict.fromkeys(_FIELDS[scheme] + tuple(FILTER_FIELDS[parse_filter(f)[0]]
                                                           for f in filters)))
     paths = {s: Path(p) for s, p in studies.items()}

@@ -160,6 +160,13 @@ def usable(y: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.isfinite(y) & np.isfinite(v) & (v > 0)
 
 
+def i2_from_q(q: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """Higgins' I² = max(0, (Q − df)/Q) on df = k − 1 (0 where Q = 0, NaN below 2 studies)."""
+    df = k - 1.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(k >= 2, np.where(q > 0, np.maximum(0.0, (q - df) / q), 0.0), np.nan)
+
+
 def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """NumPy reference of :func:`.loops.classical`: ``(k, rows)`` for (k, m) inputs, the rows
     named by :data:`.loops.CLASSICAL_ROWS`. NumPy sums a (k, m) array over its first axis
@@ -174,7 +181,7 @@ def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
         fe_se = 1.0 / np.sqrt(sw)
         df = k - 1.0
         q = np.where(k >= 2, (w * (y0 - fe) ** 2).sum(axis=0), np.nan)
-        i2 = np.where(k >= 2, np.where(q > 0, np.maximum(0.0, (q - df) / q), 0.0), np.nan)
+        i2 = i2_from_q(q, k)
         tau2 = np.maximum(0.0, (q - df) / (sw - sw2 / sw))
         wr = np.where(valid, 1.0 / (np.where(valid, v, 1.0) + tau2), 0.0)
         re = (wr * y0).sum(axis=0) / wr.sum(axis=0)

@@ -43,7 +43,7 @@ from scipy import special
 
 from .._results import ArrayResult
 from ..errors import InputError
-from .classical import log10_chi2_sf, usable
+from .classical import classical_kernel, log10_chi2_sf, usable
 from .random_effects import random_effects_kernel
 
 __all__ = ["MValueArrays", "Re2Arrays", "mvalue_arrays", "re2_arrays", "re2_p_value"]
@@ -112,18 +112,15 @@ def re2_arrays(y: np.ndarray, v: np.ndarray) -> Re2Arrays:
     if y.ndim == 1:
         y, v = y[:, None], v[:, None]
     ok = usable(y, v)
-    k = ok.sum(axis=0)
-    w = np.where(ok, 1.0 / np.where(ok, v, 1.0), 0.0)
+    fe = classical_kernel(y, v)  # S₁ = Z²_FE; Σ(yᵢ − µ̂_FE)²/vᵢ is Cochran's Q
+    k = fe.k
     yy = np.where(ok, y, 0.0)
-    sw = w.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu_fe = (w * yy).sum(axis=0) / sw
-        stat1 = mu_fe**2 * sw
+        stat1 = fe.fe_z**2
         ml = random_effects_kernel(y, v, method="ML", ci=False)
         mu, tau2 = ml.coef[:, 0], ml.tau2
         vt = np.where(ok, v + tau2, 1.0)
-        stat2 = (np.where(ok, np.log(np.where(ok, v, 1.0) / vt), 0.0).sum(axis=0)
-                 + (w * (yy - mu_fe) ** 2).sum(axis=0)
+        stat2 = (np.where(ok, np.log(np.where(ok, v, 1.0) / vt), 0.0).sum(axis=0) + fe.q
                  - np.where(ok, (yy - mu) ** 2 / vt, 0.0).sum(axis=0))
     stat2 = np.maximum(stat2, 0.0)
     few = k < 2

@@ -75,8 +75,9 @@ def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray
         info = ia.sum(axis=1)
         est = iy.sum(axis=1) / info
         se = 1.0 / np.sqrt(info)
+        # Σ⁻¹(y − β̂a) = Σ⁻¹y − β̂Σ⁻¹a: the residuals need no second solve.
         resid = (yy - est[:, None]) * a
-        q = np.einsum("mk,mk->m", resid, np.linalg.solve(cov, resid[..., None])[..., 0])
+        q = np.einsum("mk,mk->m", resid, iy - est[:, None] * ia)
         z = est / se
     k = a.sum(axis=1)
     none = k == 0
