@@ -305,7 +305,7 @@ def _harmonise(studies: dict[str, pd.DataFrame], palindromic: str, band: float) 
                 keys, holder, r1, r2, ref_freq, v["key"], v["row"], v["ea"], v["oa"], inputs[j][2],
                 comp, j, kern.PALINDROMIC_RULES.index(rule), band, index[:, j]), strict=True))
 
-        rule = palindromic
+        rule, n = palindromic, None
         if palindromic == "auto":
             # The study's strand, from its non-palindromic variants: then its palindromes are
             # taken as on the reference strand, as on the other one, or (a study of mixed
@@ -318,7 +318,8 @@ def _harmonise(studies: dict[str, pd.DataFrame], palindromic: str, band: float) 
             # (a study on the other strand is harmonised again, complemented: see harmonise)
             rule = {"reference": "keep", "other": "keep", "mixed": "freq"}[strand]
             counts[names[j]].update(strand=strand, strand_flip_fraction=float(frac))
-        n = run(rule)
+        if n is None or rule != "keep":  # the "keep" pass of "auto" stands as it is
+            n = run(rule)
         counts[names[j]].update({what: int(x) for what, x in n.items()
                                  if what != "palindromic_kept"
                                  and (what != "palindromic_strand_flip" or rule == "freq")})
