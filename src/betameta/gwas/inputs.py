@@ -32,19 +32,14 @@ def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
     √count, divided by the slope of the moment in ρ: the box keeps little information,
     so the SE is about 4/√count); the diagonal is 1, a pair with fewer than 100 such
     variants gets 0 (not estimated)."""
+    from ..kernels.loops import null_z_moments
     from ..kernels.overlap import box_moment, null_correlation
 
     k = len(h.studies)
     sums, squares, counts = np.zeros((k, k)), np.zeros((k, k)), np.zeros((k, k), np.int64)
     for start in range(0, h.m, chunk):
         beta, se, _ = h.take(start, min(h.m, start + chunk))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            z = beta / se
-        inside = np.abs(z) < 1  # False where missing
-        zz = np.where(inside, z, 0.0)
-        sums += zz.T @ zz
-        squares += (zz * zz).T @ (zz * zz)
-        counts += inside.T.astype(np.int64) @ inside.astype(np.int64)
+        null_z_moments(beta, se, sums, squares, counts)
     r, se = np.eye(k), np.zeros((k, k))
     for i in range(k):
         for j in range(i + 1, k):
@@ -63,11 +58,14 @@ def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np
     them gives no N), and, where any study gives case and control counts,
     ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where one of them does not)."""
     per_study = {"n": {s: df["n"].to_numpy(float) for s, df in frames.items()}}
-    if any(df["n_cases"].notna().any() for df in frames.values()):
+    if any("n_cases" in df and df["n_cases"].notna().any() for df in frames.values()):
+        nan = np.full(1, np.nan)
         with np.errstate(divide="ignore"):
-            per_study["n_effective"] = {s: 4.0 / (1.0 / df["n_cases"].to_numpy(float)
-                                                  + 1.0 / df["n_controls"].to_numpy(float))
-                                        for s, df in frames.items()}
+            per_study["n_effective"] = {
+                s: np.broadcast_to(4.0 / (1.0 / df["n_cases"].to_numpy(float)
+                                          + 1.0 / df["n_controls"].to_numpy(float))
+                                   if "n_cases" in df and "n_controls" in df else nan, len(df))
+                for s, df in frames.items()}
     out = {}
     for name, values in per_study.items():
         total = np.zeros(h.m)

@@ -258,9 +258,12 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
                              else np.full(raw.num_rows, np.nan))
     for canon in ("effect_allele_frequency", "n", "p_value", "neg_log_10_p_value", "info",
                   "n_cases", "n_controls"):
-        if canon in fields:
-            out[canon] = (_numeric(raw.column(found[canon])) if canon in found
-                          else np.full(raw.num_rows, np.nan))
+        if canon in found and canon in fields:
+            out[canon] = _numeric(raw.column(found[canon]))
+        elif canon in fields and canon not in ("n_cases", "n_controls"):
+            # (case and control counts are rare: a study without them has no such columns,
+            # rather than two columns of NaN)
+            out[canon] = np.full(raw.num_rows, np.nan)
     del raw
     _check_ranges(path, out, found)
     return pd.DataFrame(out, copy=False)

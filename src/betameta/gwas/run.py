@@ -459,6 +459,7 @@ def _warm_up(methods: tuple[str, ...]) -> None:
                           "effect_allele_frequency": [0.2, 0.3, 0.4]})
     try:
         h = harmonise({"a": study, "b": study.iloc[::-1].reset_index(drop=True)})
+        estimate_overlap(h)
         compute_chunk(*h.take(), ChunkSpec(h.studies, tuple(m for m in methods if m in ("fe", "re", "z2"))))
     except Exception:  # only a head start: the run itself reports any problem
         pass

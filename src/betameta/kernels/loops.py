@@ -240,3 +240,25 @@ def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
         out[4, j] = 1.0 / (c * su)
         out[5, j] = c * ypuy
     return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def null_z_moments(beta, se, sums, squares, counts):
+    """Adds to ``sums``, ``squares`` and ``counts`` (k, k) the pair sums of
+    :func:`betameta.kernels.overlap.null_z_moments` over the rows of ``beta`` and ``se``
+    (m, k), in one pass and without (m, k) temporaries."""
+    m, k = beta.shape
+    z = np.empty(k)
+    inside = np.empty(k, np.bool_)
+    for i in range(m):
+        for j in range(k):
+            z[j] = beta[i, j] / se[i, j]
+            inside[j] = abs(z[j]) < 1.0
+        for a in range(k):
+            if inside[a]:
+                for b in range(k):
+                    if inside[b]:
+                        p = z[a] * z[b]
+                        sums[a, b] += p
+                        squares[a, b] += p * p
+                        counts[a, b] += 1

@@ -23,7 +23,7 @@ from scipy import optimize
 
 from .classical import chi2_sf, log10_norm_sf2
 
-__all__ = ["box_moment", "gls_fixed_effect", "null_correlation", "samplesize_z"]
+__all__ = ["box_moment", "gls_fixed_effect", "null_correlation", "null_z_moments", "samplesize_z"]
 
 _X, _W = np.polynomial.legendre.leggauss(48)
 
@@ -48,6 +48,20 @@ def null_correlation(mean_product: float) -> float:
     if mean_product >= hi:
         return 0.999
     return float(optimize.brentq(lambda r: box_moment(r) - mean_product, -0.999, 0.999, xtol=1e-12))
+
+
+def null_z_moments(beta: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy reference of the sums behind the overlap estimate, from ``(m, k)`` aligned
+    effects and standard errors (NaN where a study lacks a variant): for every pair of
+    studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both |z| < 1, as three (k, k)
+    arrays (diagonal: each study alone). The compiled
+    :func:`betameta.kernels.loops.null_z_moments` is held equal to it."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = beta / se
+    inside = np.abs(z) < 1  # False where missing
+    zz = np.where(inside, z, 0.0)
+    one = inside.astype(float)  # float products: BLAS, and exact for counts below 2⁵³
+    return zz.T @ zz, (zz * zz).T @ (zz * zz), (one.T @ one).astype(np.int64)
 
 
 def _present_cov(v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
