@@ -348,7 +348,7 @@ def test_comma_lists_are_one_parser():
     assert CommaList(choices=("fe", "re")).convert("FE,re", None, None) == ("fe", "re")
     cases = [(["bias", *BCG_ARGS[1:], "--steps", "0.05,x"], "'x' is not a float"),
              (["gwas", "--study", "A=a.tsv", "--out", "o.parquet", "--methods", "fe,re2x"],
-              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega, re2, mvalue"),
+              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega, re2, mvalue, be"),
              (["report", str(LECTURE), "--measure", "MD", "-o", "r.html", "--sections", "data,,foo"],
               "'foo' is not one of data, classical, bayes, sensitivity, explain"),
              ([*BCG_ARGS, "--mods", " , "], "an empty list")]
@@ -388,7 +388,7 @@ def test_metasoft_command(tmp_path):
     # RE2 and m-values from the command line are the library's (tests/test_metasoft.py checks
     # those against independent computations).
     from betameta import load_studies
-    from betameta.metasoft import mvalues, re2
+    from betameta.metasoft import binary_effects, mvalues, re2
 
     out = run("metasoft", str(LECTURE), "--measure", "MD", "--sigma", "2", "--json",
               "--plot", str(tmp_path / "pm.png"))
@@ -397,6 +397,7 @@ def test_metasoft_command(tmp_path):
     st = load_studies(LECTURE, measure="MD")
     assert d["re2"]["stat2"] == re2(st).stat2
     assert d["mvalues"]["m_value"] == mvalues(st, sigma=2.0).m_value.tolist()
+    assert d["binary_effects"]["p_value"] == binary_effects(st).p_value
     assert (tmp_path / "pm.png").stat().st_size > 1000
     assert "m-values (exact; effect ~ N(0, 2^2)" in run("metasoft", str(LECTURE), "--measure", "MD",
                                                          "--sigma", "2").stdout

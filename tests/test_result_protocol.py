@@ -83,7 +83,7 @@ def _bayes():
 
 
 def _genetic():
-    from betameta.metasoft import mvalues, re2
+    from betameta.metasoft import binary_effects, mvalues, re2
     from betameta.transancestry import transancestry
 
     rng = np.random.default_rng(20261203)
@@ -93,13 +93,14 @@ def _genetic():
     np.fill_diagonal(d, 0)
     st = StudyTable(b, s**2, tuple("ABCDE"))
     return {"transancestry": transancestry(b, s, d, studies=tuple("ABCDE")), "re2": re2(st),
-            "mvalues": mvalues(st)}
+            "mvalues": mvalues(st), "binary_effects": binary_effects(st)}
 
 
 def _kernels():
     from betameta.bayes import priors
     from betameta.kernels import classical_kernel, random_effects_kernel
     from betameta.kernels.bayes import bayes_arrays
+    from betameta.kernels.binary_effects import binary_effects_arrays
     from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
     from betameta.kernels.mrmega import mrmega_arrays
     from betameta.kernels.partition import partition_arrays
@@ -117,7 +118,8 @@ def _kernels():
             "bayes_arrays": bayes_arrays(y, v, priors.half_normal(0.5), priors.normal_mu(0, 1)),
             "partition_arrays": partition_arrays(y[:4], v[:4], d[:4, :4]),
             "mrmega_arrays": mrmega_arrays(y, v, rng.normal(size=(k, 1))),
-            "re2_arrays": re2_arrays(y, v), "mvalue_arrays": mvalue_arrays(y, v)}
+            "re2_arrays": re2_arrays(y, v), "mvalue_arrays": mvalue_arrays(y, v),
+            "binary_effects_arrays": binary_effects_arrays(y, v)}
 
 
 def _gwas(tmp: Path):
@@ -147,9 +149,10 @@ NAMES = {"classical": ["meta_analysis", "egger", "pet_peese", "rank_test", "trim
          "regression": ["meta_regression", "prediction", "fit_stats", "lrt", "permutation",
                         "subgroups", "mantel_haenszel"],
          "bayes": ["bayes_meta", "bayes_regression", "sensitivity"],
-         "genetic": ["transancestry", "re2", "mvalues"],
+         "genetic": ["transancestry", "re2", "mvalues", "binary_effects"],
          "kernels": ["classical_arrays", "random_effects_arrays", "bayes_arrays",
-                     "partition_arrays", "mrmega_arrays", "re2_arrays", "mvalue_arrays"],
+                     "partition_arrays", "mrmega_arrays", "re2_arrays", "mvalue_arrays",
+                     "binary_effects_arrays"],
          "gwas": ["gwas_run"], "growth": ["growth_fit"]}
 CASES = [(g, n) for g, names in NAMES.items() for n in names]
 

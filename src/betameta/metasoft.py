@@ -1,5 +1,6 @@
-"""METASOFT's RE2 test and m-values for one set of studies: the m = 1 view of
-:mod:`betameta.kernels.metasoft`, with the PM-plot.
+"""METASOFT's RE2 test, m-values and binary-effects test for one set of studies: the m = 1
+view of :mod:`betameta.kernels.metasoft` and :mod:`betameta.kernels.binary_effects`, with the
+PM-plot.
 
 Examples
 --------
@@ -12,6 +13,9 @@ Examples
 (22.56, 0.584, 5.56)
 >>> [round(float(m), 3) for m in mvalues(st).m_value]
 [0.992, 0.986, 0.19, 0.998]
+>>> be = binary_effects(st)
+>>> round(be.stat, 2), [round(float(h), 3) for h in be.h_value]
+(5.38, [0.986, 0.978, 0.042, 0.995])
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.axes import Axes
 
-__all__ = ["MValues", "Re2", "mvalues", "re2"]
+__all__ = ["BinaryEffects", "MValues", "Re2", "binary_effects", "mvalues", "re2"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -113,3 +117,44 @@ def mvalues(studies: StudyTable, *, sigma: float = 0.2, alpha: float = 1.0, beta
                       max_exact=max_exact, sweeps=sweeps, seed=seed)
     p = 2 * special.ndtr(-np.abs(studies.yi) / studies.sei)
     return MValues(studies.labels, r.m_value[:, 0], p, r.exact, sigma, alpha, beta)
+
+
+@dataclass(frozen=True, repr=False)
+class BinaryEffects(Result):
+    """METASOFT's binary-effects test of one set of studies (see
+    :mod:`betameta.kernels.binary_effects`): the statistic ``stat`` (Z_BE), its two-sided
+    ``p_value`` by importance sampling from ``samples`` draws, and each study's weight
+    ``h_value``."""
+
+    studies: tuple[str, ...]
+    k: int
+    stat: float
+    p_value: float
+    neg_log_10_p_value: float
+    samples: int
+    h_value: np.ndarray
+
+    _title = "Binary-effects test (Han & Eskin 2012)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study``, ``h_value``."""
+        import pandas as pd
+
+        return pd.DataFrame({"study": self.studies, "h_value": self.h_value})
+
+    def summary(self) -> Summary:
+        """The h-values, titled with the statistic and its p-value."""
+        return Summary(f"{self._title}: Z_BE = {self.stat:.4g}, p = {self.p_value:.3g} "
+                       f"({self.samples:,} importance-sampling draws)", self.to_frame())
+
+
+def binary_effects(studies: StudyTable, *, samples: int = 1000, samples_large: int = 100_000,
+                   refine_below: float = 1e-4, seed: int | None = 20261203) -> BinaryEffects:
+    """BE of ``studies``: the h-value-weighted z statistic and its importance-sampled p
+    (``samples`` draws, ``samples_large`` where p < ``refine_below``)."""
+    from .kernels.binary_effects import binary_effects_arrays
+
+    r = binary_effects_arrays(studies.yi[:, None], studies.vi[:, None], samples=samples,
+                              samples_large=samples_large, refine_below=refine_below, seed=seed)
+    return BinaryEffects(studies.labels, int(r.k[0]), float(r.stat[0]), float(r.p_value[0]),
+                         float(r.neg_log_10_p_value[0]), int(r.samples[0]), r.h_value[:, 0])

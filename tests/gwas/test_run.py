@@ -34,7 +34,7 @@ def synthetic(tmp_path_factory):
 def full_run(synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "meta.parquet"
     run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega",
-                                                  "re2", "mvalue"),
+                                                  "re2", "mvalue", "be"),
                    chunk_size=1500, progress=False)
     return run, pd.read_parquet(out)
 
@@ -119,9 +119,11 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
             assert np.isnan(row["mrmega_chisq_assoc"])
         # METASOFT's RE2 and m-values: the study-level views (tested against independent
         # computations in tests/test_metasoft.py) of the studies with this variant.
-        from betameta.metasoft import mvalues, re2
+        from betameta.metasoft import binary_effects, mvalues, re2
 
-        r2, mv = re2(st), mvalues(st)
+        r2, mv, be = re2(st), mvalues(st), binary_effects(st)
+        # BE's common draws make a variant's p its study-level one, whatever its chunk.
+        assert [row["be_stat"], row["be_p_value"]] == pytest.approx([be.stat, be.p_value], rel=1e-12)
         assert [row["re2_stat1"], row["re2_stat2"], row["re2_neg_log_10_p_value"]] == \
             pytest.approx([r2.stat1, r2.stat2, r2.neg_log_10_p_value], rel=1e-9, abs=1e-12)
         got = [row[f"mvalue_{s}"] for s in h.studies]
@@ -141,7 +143,7 @@ def test_kill_9_then_resume_checks_everything_the_chunks_depend_on(synthetic, fu
     for s, p in synthetic.paths.items():
         paths[s].write_bytes(gzip.decompress(p.read_bytes()))
     out = tmp_path / "meta.parquet"
-    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue")
+    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be")
     args = [arg for s, p in paths.items() for arg in ("--study", f"{s}={p}")]
     args += ["--out", str(out), "--methods", ",".join(methods), "--chunk-size", "300", "--no-plots"]
     # The run kills itself (SIGKILL) once 3 of its 20 chunk files are in place.
@@ -217,7 +219,7 @@ def test_dask_local_cluster_gives_the_same_output(synthetic, full_run, tmp_path)
     out = tmp_path / "meta.parquet"
     # 12 chunks: more than the run keeps in flight at once (8), so the window moves.
     run_gwas(synthetic.paths, out,
-             methods=("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue"),
+             methods=("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be"),
              chunk_size=500, workers=2, progress=False, plots=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out), full_run[1], check_exact=True)
 

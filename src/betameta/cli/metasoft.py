@@ -1,4 +1,5 @@
-"""``betameta metasoft``: METASOFT's RE2 test and m-values for one set of studies."""
+"""``betameta metasoft``: METASOFT's RE2 test, m-values and binary-effects test for one set
+of studies."""
 
 from __future__ import annotations
 
@@ -19,15 +20,18 @@ from ._common import echo_json, save_figure, study_options
 def metasoft_command(studies, sigma, plot, as_json):
     """RE2 (Han & Eskin 2011: the random-effects likelihood-ratio test, its p corrected for
     few studies) and m-values (Han & Eskin 2012: the posterior probability that each study
-    has an effect) for FILE."""
-    from ..metasoft import mvalues, re2
+    has an effect) and the binary-effects test (Han & Eskin 2012: z-scores weighted by
+    whether each study seems to have an effect, p by importance sampling) for FILE."""
+    from ..metasoft import binary_effects, mvalues, re2
 
-    r, mv = re2(studies), mvalues(studies, sigma=sigma)
+    r, mv, be = re2(studies), mvalues(studies, sigma=sigma), binary_effects(studies)
     if plot:
         save_figure(mv.plot_pm(), plot)
     if as_json:
-        echo_json({"re2": r.to_dict(), "mvalues": mv.to_dict()})
+        echo_json({"re2": r.to_dict(), "mvalues": mv.to_dict(), "binary_effects": be.to_dict()})
         return
     click.echo(r.summary())
     click.echo("")
     click.echo(mv.summary())
+    click.echo("")
+    click.echo(be.summary())

@@ -130,6 +130,12 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         mv = mvalue_arrays(beta.T, v.T)
         for j, s in enumerate(spec.studies):
             out[f"mvalue_{s}"] = mv.m_value[j]
+    if "be" in spec.methods:
+        from ..kernels.binary_effects import binary_effects_arrays
+
+        be = binary_effects_arrays(beta.T, v.T)
+        out |= {"be_stat": be.stat, "be_p_value": be.p_value,
+                "be_neg_log_10_p_value": be.neg_log_10_p_value}
     if spec.leave_one_out:
         out |= _left_out(beta, se, eaf, spec)
     return pa.table(out)

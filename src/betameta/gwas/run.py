@@ -168,7 +168,8 @@ def _write_text(df: pd.DataFrame, path: Path) -> None:
     df = df.copy()
     for p_col, lg_col in (("p_value", "neg_log_10_p_value"), ("re_p_value", "re_neg_log_10_p_value"),
                           ("z2_p_value", "z2_neg_log_10_p_value"),
-                          ("re2_p_value", "re2_neg_log_10_p_value")):
+                          ("re2_p_value", "re2_neg_log_10_p_value"),
+                          ("be_p_value", "be_neg_log_10_p_value")):
         if p_col in df and lg_col in df and (df[p_col] == 0).any():
             zero = (df[p_col] == 0).to_numpy()
             col = df[p_col].astype(object)
@@ -525,8 +526,10 @@ def run_gwas(
         Any of ``fe`` (always computed), ``re`` (random effects), ``z2``,
         ``bayes`` (exact posterior per variant), ``partition`` (trans-ancestry), ``mrmega``,
         ``re2`` (METASOFT's RE2: ``re2_stat1``, ``re2_stat2``, ``re2_p_value``,
-        ``re2_neg_log_10_p_value``) and ``mvalue`` (METASOFT's m-values, ``mvalue_<study>``);
-        see :mod:`betameta.kernels.metasoft`.
+        ``re2_neg_log_10_p_value``), ``mvalue`` (METASOFT's m-values, ``mvalue_<study>``;
+        see :mod:`betameta.kernels.metasoft`) and ``be`` (METASOFT's binary-effects test:
+        ``be_stat``, ``be_p_value``, ``be_neg_log_10_p_value``, by importance sampling; see
+        :mod:`betameta.kernels.binary_effects`).
     tau2_method, test
         For ``re``: by default DerSimonian-Laird with a z test (columns ``tau2_dl``,
         ``re_beta``, ``re_standard_error``, ``re_p_value``, ``re_neg_log_10_p_value``);

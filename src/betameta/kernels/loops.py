@@ -262,3 +262,81 @@ def null_z_moments(beta, se, sums, squares, counts):
                         sums[a, b] += p
                         squares[a, b] += p * p
                         counts[a, b] += 1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _be_stat(z, w, n):
+    """Z_BE of the first ``n`` entries of ``z`` and ``w`` (kernels.binary_effects)."""
+    sw = 0.0
+    swb = 0.0
+    for i in range(n):
+        sw += w[i] * w[i]
+        swb += w[i] * z[i]
+    num = 0.0
+    den = 0.0
+    for i in range(n):
+        w2 = w[i] * w[i]
+        rest_w = sw - w2
+        rest_b = (swb - w[i] * z[i]) / rest_w
+        d = z[i] / w[i] - rest_b
+        x = -(d * d) / (2.0 * (1.0 / w2 + 1.0 / rest_w)) + 0.5 * z[i] * z[i]
+        h = 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x))
+        num += h * w[i] * z[i]
+        den += (h * w[i]) ** 2
+    return num / math.sqrt(den)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def binary_effects_tail(zabs, w, ok, u, g, b, samples, out):
+    """Writes to ``out`` the importance-sampling tail of
+    :func:`betameta.kernels.binary_effects._tail_reference` for each column of ``w``, ``ok``
+    (k, m), from the first ``samples`` common draws ``u`` (S,), ``g``, ``b`` (S, k)."""
+    k, m = w.shape
+    wc = np.empty(k)
+    zs = np.empty(k)
+    mu = np.empty(k)
+    sd = np.empty(k)
+    terms = np.empty(k)
+    for j in range(m):
+        n = 0
+        for i in range(k):
+            if ok[i, j]:
+                wc[n] = w[i, j]
+                n += 1
+        if n < 2:
+            out[j] = math.nan
+            continue
+        mw = 0.0
+        mw2 = 0.0
+        for i in range(n):
+            mw += wc[i]
+            mw2 += wc[i] * wc[i]
+        mw /= n
+        mw2 /= n
+        spread = max(mw2 - mw * mw, 0.0)
+        for a in range(1, n + 1):
+            mu[a - 1] = zabs[j] * mw / math.sqrt(a * mw2)
+            sd[a - 1] = math.sqrt(1.0 + zabs[j] ** 2 * spread / (a * mw2))
+        total = 0.0
+        for s in range(samples):
+            a = min(int(u[s] * n) + 1, n)  # u ≥ 0: truncation is floor
+            frac = a / n
+            for i in range(n):
+                zs[i] = g[s, i] * sd[a - 1] + mu[a - 1] if b[s, i] <= frac else g[s, i]
+            if not _be_stat(zs, wc, n) >= zabs[j]:
+                continue
+            top = -math.inf
+            for aa in range(1, n + 1):
+                fa = aa / n
+                lt = -math.log(n)
+                for i in range(n):
+                    e = zs[i] - mu[aa - 1]
+                    r = fa / sd[aa - 1] * math.exp(0.5 * zs[i] * zs[i] - e * e / (2.0 * sd[aa - 1] ** 2))
+                    lt += math.log((1.0 - fa) + r)
+                terms[aa - 1] = lt
+                top = max(top, lt)
+            acc = 0.0
+            for aa in range(n):
+                acc += math.exp(terms[aa] - top)
+            total += math.exp(-(top + math.log(acc)))
+        out[j] = total / samples
