@@ -156,3 +156,23 @@ def test_orthant_probability_with_correlation_one_half(n):
     r = np.full((n + 1, n + 1), 0.5) + 0.5 * np.eye(n + 1)
     members = np.r_[np.ones(n, bool), False]
     assert _orthant(r, members) == pytest.approx(1 / (n + 1), abs=1e-7)
+
+
+def test_a_variant_missing_studies_gets_the_study_level_draws():
+    """A column with a study missing gives the study-level result on the studies it has, with
+    the overlap matrix restricted to them (the draws are made study by study and correlated
+    per search)."""
+    from betameta import StudyTable
+    from betameta.asset import asset
+
+    y = np.array([[0.3, 0.3], [0.25, np.nan], [-0.1, -0.1], [0.35, 0.35]])
+    v = np.full((4, 2), 0.01)
+    r = np.full((4, 4), 0.2) + 0.8 * np.eye(4)
+    keep = [0, 2, 3]
+    st = StudyTable(y[keep, 1], v[keep, 1], ("A", "C", "D"))
+    for rr in (None, r):
+        a = asset_arrays(y, v, r=rr)
+        b = asset(st, r=None if rr is None else rr[np.ix_(keep, keep)])
+        assert [a.p_value[1], a.p_value_two_sided[1]] == pytest.approx([b.p_value, b.p_value_two_sided],
+                                                                       rel=1e-12)
+        assert b.subset == ("A", "D") and b.subset_negative == ("C",)

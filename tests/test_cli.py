@@ -348,7 +348,7 @@ def test_comma_lists_are_one_parser():
     assert CommaList(choices=("fe", "re")).convert("FE,re", None, None) == ("fe", "re")
     cases = [(["bias", *BCG_ARGS[1:], "--steps", "0.05,x"], "'x' is not a float"),
              (["gwas", "--study", "A=a.tsv", "--out", "o.parquet", "--methods", "fe,re2x"],
-              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega, re2, mvalue, be"),
+              "'re2x' is not one of fe, re, z2, bayes, partition, mrmega, re2, mvalue, be, asset"),
              (["report", str(LECTURE), "--measure", "MD", "-o", "r.html", "--sections", "data,,foo"],
               "'foo' is not one of data, classical, bayes, sensitivity, explain"),
              ([*BCG_ARGS, "--mods", " , "], "an empty list")]
@@ -401,3 +401,18 @@ def test_metasoft_command(tmp_path):
     assert (tmp_path / "pm.png").stat().st_size > 1000
     assert "m-values (exact; effect ~ N(0, 2^2)" in run("metasoft", str(LECTURE), "--measure", "MD",
                                                          "--sigma", "2").stdout
+
+
+def test_asset_command():
+    # The command prints the library's result (tests/test_asset.py checks that against
+    # enumeration and simulation).
+    from betameta import load_studies
+    from betameta.asset import asset
+
+    out = run("asset", str(LECTURE), "--measure", "MD", "--json")
+    assert out.returncode == 0, out.stderr
+    d, a = json.loads(out.stdout), asset(load_studies(LECTURE, measure="MD"))
+    assert d["subset"] == list(a.subset) and d["p_value"] == a.p_value
+    assert d["p_value_two_sided"] == a.p_value_two_sided
+    text = run("asset", str(LECTURE), "--measure", "MD").stdout
+    assert "ASSET subset search" in text and "in_subset_positive" in text

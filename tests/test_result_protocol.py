@@ -83,6 +83,7 @@ def _bayes():
 
 
 def _genetic():
+    from betameta.asset import asset
     from betameta.metasoft import binary_effects, mvalues, re2
     from betameta.transancestry import transancestry
 
@@ -93,12 +94,13 @@ def _genetic():
     np.fill_diagonal(d, 0)
     st = StudyTable(b, s**2, tuple("ABCDE"))
     return {"transancestry": transancestry(b, s, d, studies=tuple("ABCDE")), "re2": re2(st),
-            "mvalues": mvalues(st), "binary_effects": binary_effects(st)}
+            "mvalues": mvalues(st), "binary_effects": binary_effects(st), "asset": asset(st)}
 
 
 def _kernels():
     from betameta.bayes import priors
     from betameta.kernels import classical_kernel, random_effects_kernel
+    from betameta.kernels.asset import asset_arrays
     from betameta.kernels.bayes import bayes_arrays
     from betameta.kernels.binary_effects import binary_effects_arrays
     from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
@@ -119,7 +121,7 @@ def _kernels():
             "partition_arrays": partition_arrays(y[:4], v[:4], d[:4, :4]),
             "mrmega_arrays": mrmega_arrays(y, v, rng.normal(size=(k, 1))),
             "re2_arrays": re2_arrays(y, v), "mvalue_arrays": mvalue_arrays(y, v),
-            "binary_effects_arrays": binary_effects_arrays(y, v)}
+            "binary_effects_arrays": binary_effects_arrays(y, v), "asset_arrays": asset_arrays(y, v)}
 
 
 def _gwas(tmp: Path):

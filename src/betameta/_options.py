@@ -19,7 +19,7 @@ Measure = Literal["MD", "SMD", "OR", "RR", "RD", "ZCOR", "COR", "ROM", "CVR", "V
 IntervalType = Literal["central", "shortest"]
 Transform = Literal["none", "exp"]
 SelectionType = Literal["stepfun", "beta"]
-GwasMethod = Literal["fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be"]
+GwasMethod = Literal["fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be", "asset"]
 ReportSection = Literal["data", "classical", "bayes", "sensitivity", "explain"]
 
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)

@@ -34,7 +34,7 @@ def synthetic(tmp_path_factory):
 def full_run(synthetic, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "meta.parquet"
     run = run_gwas(synthetic.paths, out, methods=("fe", "re", "z2", "bayes", "partition", "mrmega",
-                                                  "re2", "mvalue", "be"),
+                                                  "re2", "mvalue", "be", "asset"),
                    chunk_size=1500, progress=False)
     return run, pd.read_parquet(out)
 
@@ -126,6 +126,15 @@ def test_per_variant_results_equal_study_level_functions(full_run, synthetic):
         assert [row["be_stat"], row["be_p_value"]] == pytest.approx([be.stat, be.p_value], rel=1e-12)
         assert [row["re2_stat1"], row["re2_stat2"], row["re2_neg_log_10_p_value"]] == \
             pytest.approx([r2.stat1, r2.stat2, r2.neg_log_10_p_value], rel=1e-9, abs=1e-12)
+        # ASSET: the study-level view (tested against enumeration and simulation in
+        # tests/test_asset.py); subsets as the studies' names.
+        from betameta.asset import asset
+
+        a = asset(st)
+        assert [row["asset_z"], row["asset_beta"], row["asset_p_value"], row["asset_p_value_two_sided"]] == \
+            pytest.approx([a.z, a.beta, a.p_value, a.p_value_two_sided], rel=1e-12)
+        assert (row["asset_subset"], row["asset_subset_positive"], row["asset_subset_negative"]) == \
+            (",".join(a.subset), ",".join(a.subset_positive), ",".join(a.subset_negative))
         got = [row[f"mvalue_{s}"] for s in h.studies]
         assert np.isnan(got).tolist() == (~keep).tolist()
         assert np.array(got)[keep] == pytest.approx(mv.m_value, rel=1e-10)
@@ -143,7 +152,7 @@ def test_kill_9_then_resume_checks_everything_the_chunks_depend_on(synthetic, fu
     for s, p in synthetic.paths.items():
         paths[s].write_bytes(gzip.decompress(p.read_bytes()))
     out = tmp_path / "meta.parquet"
-    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be")
+    methods = ("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be", "asset")
     args = [arg for s, p in paths.items() for arg in ("--study", f"{s}={p}")]
     args += ["--out", str(out), "--methods", ",".join(methods), "--chunk-size", "300", "--no-plots"]
     # The run kills itself (SIGKILL) once 3 of its 20 chunk files are in place.
@@ -219,7 +228,7 @@ def test_dask_local_cluster_gives_the_same_output(synthetic, full_run, tmp_path)
     out = tmp_path / "meta.parquet"
     # 12 chunks: more than the run keeps in flight at once (8), so the window moves.
     run_gwas(synthetic.paths, out,
-             methods=("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be"),
+             methods=("fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be", "asset"),
              chunk_size=500, workers=2, progress=False, plots=False)
     pd.testing.assert_frame_equal(pd.read_parquet(out), full_run[1], check_exact=True)
 

@@ -9,6 +9,7 @@ import warnings
 import click
 
 from ..errors import InputError, InputNote
+from .asset import asset_command
 from .bayes import bayes_command, sensitivity_command
 from .bias import bias_command, influence_command
 from .gwas import gwas_command
@@ -81,6 +82,7 @@ cli.add_command(transancestry_command)
 cli.add_command(gwas_command)
 cli.add_command(report_command)
 cli.add_command(metasoft_command)
+cli.add_command(asset_command)
 
 
 def main() -> None:

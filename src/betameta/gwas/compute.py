@@ -136,9 +136,33 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
         be = binary_effects_arrays(beta.T, v.T)
         out |= {"be_stat": be.stat, "be_p_value": be.p_value,
                 "be_neg_log_10_p_value": be.neg_log_10_p_value}
+    if "asset" in spec.methods:
+        out |= _asset(beta, v, spec)
     if spec.leave_one_out:
         out |= _left_out(beta, se, eaf, spec)
     return pa.table(out)
+
+
+def _asset(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, object]:
+    """ASSET's columns (:mod:`betameta.kernels.asset`), with the studies' overlap when the
+    run corrects for it; subsets as comma-joined study names (empty without studies)."""
+    from ..kernels.asset import asset_arrays
+
+    a = asset_arrays(beta.T, v.T, r=spec.overlap)
+    bits = 1 << np.arange(len(spec.studies), dtype=np.int64)
+
+    def names(mask: np.ndarray) -> pa.Array:
+        code = bits @ mask.astype(np.int64)
+        uniq, inverse = np.unique(code, return_inverse=True)
+        text = [",".join(s for i, s in enumerate(spec.studies) if c >> i & 1) for c in uniq]
+        return pa.array(np.asarray(text, dtype=object)[inverse.ravel()], pa.string())
+
+    return {"asset_z": a.z, "asset_beta": a.beta, "asset_standard_error": a.se,
+            "asset_p_value": a.p_value, "asset_neg_log_10_p_value": a.neg_log_10_p_value,
+            "asset_subset": names(a.subset), "asset_p_value_two_sided": a.p_value_two_sided,
+            "asset_subset_positive": names(a.subset_positive),
+            "asset_subset_negative": names(a.subset_negative),
+            "asset_beta_positive": a.beta_positive, "asset_beta_negative": a.beta_negative}
 
 
 def _left_out(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec) -> dict:

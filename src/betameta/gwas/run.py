@@ -169,7 +169,8 @@ def _write_text(df: pd.DataFrame, path: Path) -> None:
     for p_col, lg_col in (("p_value", "neg_log_10_p_value"), ("re_p_value", "re_neg_log_10_p_value"),
                           ("z2_p_value", "z2_neg_log_10_p_value"),
                           ("re2_p_value", "re2_neg_log_10_p_value"),
-                          ("be_p_value", "be_neg_log_10_p_value")):
+                          ("be_p_value", "be_neg_log_10_p_value"),
+                          ("asset_p_value", "asset_neg_log_10_p_value")):
         if p_col in df and lg_col in df and (df[p_col] == 0).any():
             zero = (df[p_col] == 0).to_numpy()
             col = df[p_col].astype(object)

@@ -119,14 +119,17 @@ def _dlm_reference(t: float, w: np.ndarray, r: np.ndarray, x: np.ndarray, e: np.
 
 
 def _draws(k: int, r: np.ndarray, samples: int, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """The common draws: ``x`` (samples, k) ~ N(0, r) and ``e`` (samples,) ~ Exp(1)."""
-    rng = np.random.default_rng(seed)
-    g = rng.standard_normal((samples, k))
+    """The common draws: ``e`` (samples,) ~ Exp(1), then ``g`` (samples, k) standard normal,
+    drawn study by study so that the first n columns do not depend on k. A search over n
+    studies with correlation ``r_S`` uses ``x = g[:, :n] L_Sᵀ`` (``L_S L_Sᵀ = r_S``): the
+    same draws as the study-level call on those studies alone, whatever else a variant has."""
     try:
-        low = np.linalg.cholesky(r)
+        np.linalg.cholesky(r)
     except np.linalg.LinAlgError:
         raise InputError("the studies' correlation matrix is not positive definite") from None
-    return g @ low.T, rng.standard_exponential(samples)
+    rng = np.random.default_rng(seed)
+    e = rng.standard_exponential(samples)
+    return rng.standard_normal((k, samples)).T, e
 
 
 def _orthant(r: np.ndarray, members: np.ndarray) -> float:
@@ -168,7 +171,8 @@ def asset_arrays(y: np.ndarray, v: np.ndarray, *, r: np.ndarray | None = None,
     ok = usable(y, v)
     w = np.where(ok, 1.0 / np.sqrt(np.where(ok, v, 1.0)), 0.0)
     z = np.where(ok, y, 0.0) * w
-    x, e = _draws(k, r, samples_large, seed)
+    g, e = _draws(k, r, samples_large, seed)
+    identity = bool(np.array_equal(r, np.eye(k)))
     subset, pos, neg = (np.zeros((k, m), bool) for _ in range(3))
     best = np.full((3, m), np.nan)  # Z of the one-sided search, of S₊ and of S₋ (as −Z)
     dlm = np.full((3, m), np.nan)
@@ -179,10 +183,11 @@ def asset_arrays(y: np.ndarray, v: np.ndarray, *, r: np.ndarray | None = None,
             from .asset_loops import asset_columns
 
             asset_columns(np.ascontiguousarray(z[:, cols]), np.ascontiguousarray(w[:, cols]),
-                          np.ascontiguousarray(ok[:, cols]), r, x[:s], e[:s], *parts)
+                          np.ascontiguousarray(ok[:, cols]), r, identity, np.ascontiguousarray(g[:s]),
+                          e[:s], *parts)
         else:
             for j in range(cols.size):
-                _reference_column(j, z[:, cols], w[:, cols], ok[:, cols], r, x[:s], e[:s], *parts)
+                _reference_column(j, z[:, cols], w[:, cols], ok[:, cols], r, g[:s], e[:s], *parts)
         for a, part in zip((subset, pos, neg, best, dlm), parts, strict=True):
             a[:, cols] = part
 
@@ -233,7 +238,7 @@ def _side_members(z: np.ndarray, ok: np.ndarray, side: int) -> np.ndarray:
     return ok & ((z >= 0) if side == 0 else (z < 0))
 
 
-def _reference_column(j, z, w, ok, r, x, e, subset, pos, neg, best, dlm) -> None:
+def _reference_column(j, z, w, ok, r, g, e, subset, pos, neg, best, dlm) -> None:
     """NumPy reference of :func:`betameta.kernels.asset_loops.asset_columns` for column j."""
     for slot, side in enumerate((None, 0, 1)):
         members = ok[:, j] if side is None else _side_members(z[:, [j]], ok[:, [j]], side)[:, 0]
@@ -246,5 +251,6 @@ def _reference_column(j, z, w, ok, r, x, e, subset, pos, neg, best, dlm) -> None
         target = (subset, pos, neg)[slot]
         target[idx[S], j] = True
         best[slot, j] = zb
-        dlm[slot, j] = _dlm_reference(abs(zb) if side is None else zb, w[idx, j], sub_r,
-                                      x[:, idx], e, side is not None)
+        x = g[:, :idx.size] @ np.linalg.cholesky(sub_r).T
+        dlm[slot, j] = _dlm_reference(abs(zb) if side is None else zb, w[idx, j], sub_r, x, e,
+                                      side is not None)

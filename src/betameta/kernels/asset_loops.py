@@ -106,9 +106,11 @@ def _dlm(t, w, r, n, x, e, one_tail):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def asset_columns(z, w, ok, r, x, e, subset, pos, neg, best, dlm):
+def asset_columns(z, w, ok, r, identity, g, e, subset, pos, neg, best, dlm):
     """Fills ``subset``, ``pos``, ``neg`` (k, m) and ``best``, ``dlm`` (3, m) as
-    :func:`betameta.kernels.asset._reference_column` does, for every column."""
+    :func:`betameta.kernels.asset._reference_column` does, for every column; ``g`` the
+    standard normal draws (samples, k), correlated per search by the Cholesky factor of its
+    studies' ``r`` unless ``identity``."""
     k, m = z.shape
     samples = e.shape[0]
     idx = np.empty(k, np.int64)
@@ -131,8 +133,16 @@ def asset_columns(z, w, ok, r, x, e, subset, pos, neg, best, dlm):
                 wc[a] = w[idx[a], j]
                 for b in range(n):
                     rc[a, b] = r[idx[a], idx[b]]
+            if identity:
+                xc[:, :n] = g[:, :n]
+            else:
+                low = np.linalg.cholesky(np.ascontiguousarray(rc[:n, :n]))
                 for q in range(samples):
-                    xc[q, a] = x[q, idx[a]]
+                    for a in range(n):
+                        acc = 0.0
+                        for b in range(a + 1):
+                            acc += g[q, b] * low[a, b]
+                        xc[q, a] = acc
             one_tail = slot > 0
             mask, zb = _search(zc, wc, rc, n, one_tail)
             for a in range(n):

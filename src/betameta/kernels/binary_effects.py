@@ -83,9 +83,12 @@ def be_statistic(z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> tuple[np.ndarr
 
 def be_draws(k: int, samples: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The common draws: per sample a uniform (how many studies have an effect), and per
-    sample and study a standard normal and a uniform (whether that study has one)."""
-    rng = np.random.default_rng(seed)
-    return rng.random(samples), rng.standard_normal((samples, k)), rng.random((samples, k))
+    sample and study a standard normal and a uniform (whether that study has one), each from
+    its own stream and study by study, so that the first n studies' draws do not depend on
+    k: a variant with n of the k studies gets the draws of the study-level call on those n."""
+    rng_u, rng_g, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
+    return (rng_u.random(samples), np.ascontiguousarray(rng_g.standard_normal((k, samples)).T),
+            np.ascontiguousarray(rng_b.random((k, samples)).T))
 
 
 def _proposal(zabs: np.ndarray, w: np.ndarray, ok: np.ndarray, n: np.ndarray):

@@ -1,0 +1,118 @@
+"""ASSET's subset search for one set of studies (Bhattacharjee et al. 2012): the m = 1 view
+of :mod:`betameta.kernels.asset`.
+
+Which subset of the studies carries the effect? The one-sided search takes the subset whose
+fixed-effect z is largest in absolute value, the two-sided search the best subset of the
+studies with positive effects and of those with negative effects, and each p-value accounts
+for the search over all 2ᵏ − 1 subsets by the DLM approximation.
+
+Examples
+--------
+>>> import numpy as np
+>>> from betameta import StudyTable
+>>> from betameta.asset import asset
+>>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+>>> a = asset(st)
+>>> a.subset, round(a.beta, 3), round(a.z, 2)
+(('A', 'B', 'D'), 0.31, 5.37)
+>>> a.subset_positive, a.subset_negative
+(('A', 'B', 'D'), ())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._results import Result, Summary
+from .studies import StudyTable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["Asset", "asset"]
+
+
+@dataclass(frozen=True, repr=False)
+class Asset(Result):
+    """ASSET's one- and two-sided subset searches of one set of studies (see
+    :mod:`betameta.kernels.asset`).
+
+    The one-sided search's best ``subset`` (study names) with its fixed effect ``beta``,
+    ``se``, ``z`` and DLM ``p_value``; the two-sided search's ``subset_positive`` and
+    ``subset_negative`` with their fixed effects and one-tailed p-values, combined by
+    Fisher's method into ``p_value_two_sided``; ``samples`` draws behind the DLM sums.
+    """
+
+    studies: tuple[str, ...]
+    k: int
+    subset: tuple[str, ...]
+    z: float
+    beta: float
+    se: float
+    p_value: float
+    neg_log_10_p_value: float
+    subset_positive: tuple[str, ...]
+    subset_negative: tuple[str, ...]
+    beta_positive: float
+    beta_negative: float
+    p_positive: float
+    p_negative: float
+    p_value_two_sided: float
+    samples: int
+
+    _title = "ASSET subset search (Bhattacharjee et al. 2012)"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study`` and whether it is in the one-sided search's subset
+        (``in_subset``), the positive (``in_subset_positive``) or the negative subset."""
+        import pandas as pd
+
+        return pd.DataFrame({"study": self.studies,
+                             "in_subset": [s in self.subset for s in self.studies],
+                             "in_subset_positive": [s in self.subset_positive for s in self.studies],
+                             "in_subset_negative": [s in self.subset_negative for s in self.studies]})
+
+    def summary(self) -> Summary:
+        """The studies' memberships, titled with both searches' effects and p-values."""
+        two = (f"two-sided: beta+ = {self.beta_positive:.4g}, beta- = {self.beta_negative:.4g}, "
+               f"p = {self.p_value_two_sided:.3g}")
+        return Summary(f"{self._title}: one-sided beta = {self.beta:.4g} (SE {self.se:.3g}), "
+                       f"p = {self.p_value:.3g}; {two}", self.to_frame())
+
+
+def asset(studies: StudyTable, *, r: np.ndarray | None = None, samples: int = 200,
+          samples_large: int = 2000, refine_below: float = 1e-3,
+          seed: int | None = 20261203) -> Asset:
+    """ASSET's subset searches of ``studies``.
+
+    Parameters
+    ----------
+    studies : StudyTable
+        Effects and variances (weights ``1/SE``; for one trait that is ASSET's √N up to a
+        constant).
+    r : numpy.ndarray, optional
+        The studies' null z correlation (k, k), for shared samples; identity by default.
+    samples, samples_large, refine_below, seed
+        Draws behind the DLM sums, more where either p is below ``refine_below``, and the
+        seed of the common draws.
+
+    Returns
+    -------
+    Asset
+    """
+    from .kernels.asset import asset_arrays
+
+    a = asset_arrays(studies.yi[:, None], studies.vi[:, None], r=r, samples=samples,
+                     samples_large=samples_large, refine_below=refine_below, seed=seed)
+
+    def names(mask: np.ndarray) -> tuple[str, ...]:
+        return tuple(s for s, keep in zip(studies.labels, mask[:, 0], strict=True) if keep)
+
+    return Asset(studies.labels, int(a.k[0]), names(a.subset), *(float(getattr(a, f)[0]) for f in (
+        "z", "beta", "se", "p_value", "neg_log_10_p_value")), names(a.subset_positive),
+        names(a.subset_negative), *(float(getattr(a, f)[0]) for f in (
+            "beta_positive", "beta_negative", "p_positive", "p_negative", "p_value_two_sided")),
+        int(a.samples[0]))
