@@ -229,13 +229,11 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
     out: dict[str, object] = {}
     strip_chr = _chromosome_names
     if "marker" in found:
-        marker = raw.column(found["marker"]).to_pandas().astype(str)
-        parts = marker.str.split(":", n=2, expand=True)
-        if parts.shape[1] >= 2:
-            out["chromosome"] = _categorical_from_pandas(parts[0], strip_chr)
-            out["base_pair_location"] = pd.to_numeric(parts[1], errors="coerce").to_numpy(float)
+        marker = raw.column(found["marker"])
+        if (split := _split_markers(marker, strip_chr)) is not None:
+            out["chromosome"], out["base_pair_location"] = split
         elif "rsid" not in found:
-            out["rsid"] = _strings(raw.column(found["marker"]))
+            out["rsid"] = _strings(marker)
     if "chromosome" in found:
         out["chromosome"] = _categorical(raw.column(found["chromosome"]), strip_chr)
         out["base_pair_location"] = (_numeric(raw.column(found["base_pair_location"]))
@@ -322,6 +320,49 @@ def _check_beta_and_or(path: Path, beta: np.ndarray, log_or: np.ndarray, found: 
                          f"--column STUDY:beta=COL or --column STUDY:odds_ratio=COL")
 
 
-def _categorical_from_pandas(series: pd.Series, transform) -> pd.Categorical:
-    return _categorical(pa.chunked_array([pa.array(series, type=pa.string(), from_pandas=True)]),
-                        transform)
+#: Distinct chromosomes per block beyond which MARKER is split by a regular expression instead.
+_MAX_CHROMOSOMES = 4096
+
+
+def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.ndarray] | None:
+    """METAL's ``MARKER`` as ``chr:pos[:…]``: the chromosome (the text before the first ``:``,
+    categorical, ``transform`` applied to its distinct values) and the position (the text
+    after it up to the next ``:``, NaN where it is not a number). None when no row has a
+    ``:`` (the marker is an rsid).
+
+    One compiled pass over each block's bytes (:mod:`.marker_kernels`); position texts that
+    are not plain digits go to pandas' ``to_numeric``, so ``1:1e3`` reads as it always did.
+    """
+    if not pa.types.is_string(col.type):
+        col = col.cast(pa.string())
+    if not pac.any(pac.greater_equal(pac.find_substring(col, ":"), 0)).as_py():
+        return None
+    from .marker_kernels import split_markers
+
+    chunks, positions = [], []
+    for chunk in col.chunks:
+        if len(chunk) == 0:
+            continue
+        _, offsets, data = chunk.buffers()
+        data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
+        offsets = np.frombuffer(offsets, np.int32, len(chunk) + 1, chunk.offset * 4)
+        null = chunk.is_null().to_numpy(zero_copy_only=False)
+        codes, pos, odd, starts, lengths, n_names = split_markers(data, offsets, null, _MAX_CHROMOSOMES)
+        if n_names < 0:
+            parts = pac.extract_regex(chunk, r"^(?P<chromosome>[^:]*)(?::(?P<position>[^:]*))?")
+            names = pac.dictionary_encode(pac.if_else(chunk.is_null(), pa.scalar(None, pa.string()),
+                                                      parts.field("chromosome")))
+            pos = pd.to_numeric(parts.field("position").to_pandas(), errors="coerce").to_numpy(float)
+        else:
+            if odd.any():
+                rows = np.flatnonzero(odd)
+                text = pd.Series(chunk.take(pa.array(rows)).to_pylist()).str.split(":").str[1]
+                pos[rows] = pd.to_numeric(text, errors="coerce")
+            names = pa.DictionaryArray.from_arrays(
+                pa.array(codes, mask=codes < 0),
+                pa.array([bytes(data[s:s + n]).decode() for s, n in zip(starts[:n_names], lengths[:n_names])],
+                         pa.string()))
+        chunks.append(names)
+        positions.append(pos)
+    chromosome = _categorical(pa.chunked_array(chunks, pa.dictionary(pa.int32(), pa.string())), transform)
+    return chromosome, np.concatenate(positions)

@@ -450,8 +450,8 @@ def _claim_parts(parts: Path, manifest: dict[str, Any], resume: bool, n_done: in
 
 
 def _warm_up(methods: tuple[str, ...]) -> None:
-    """Harmonise and meta-analyse two studies of three variants, so that numba loads every
-    compiled loop the run will call (~0.35 s, mostly holding the GIL) while the inputs are
+    """Split a METAL marker, harmonise and meta-analyse two studies of three variants, so that
+    numba loads every compiled loop the run will call (~0.35 s, mostly holding the GIL) while the inputs are
     read. The studies' columns have the types the reader gives, so the same compiled
     versions are loaded."""
     cat = pd.Categorical
@@ -460,6 +460,9 @@ def _warm_up(methods: tuple[str, ...]) -> None:
                           "beta": [0.1, -0.2, 0.3], "standard_error": [0.1, 0.1, 0.2],
                           "effect_allele_frequency": [0.2, 0.3, 0.4]})
     try:
+        from .marker_kernels import split_markers
+
+        split_markers(np.frombuffer(b"1:5", np.uint8), np.array([0, 3], np.int32), np.zeros(1, bool), 4)
         h = harmonise({"a": study, "b": study.iloc[::-1].reset_index(drop=True)})
         estimate_overlap(h)
         compute_chunk(*h.take(), ChunkSpec(h.studies, tuple(m for m in methods if m in ("fe", "re", "z2"))))
@@ -530,7 +533,13 @@ def run_gwas(
         ``re2_neg_log_10_p_value``), ``mvalue`` (METASOFT's m-values, ``mvalue_<study>``;
         see :mod:`betameta.kernels.metasoft`) and ``be`` (METASOFT's binary-effects test:
         ``be_stat``, ``be_p_value``, ``be_neg_log_10_p_value``, by importance sampling; see
-        :mod:`betameta.kernels.binary_effects`).
+        :mod:`betameta.kernels.binary_effects`) and ``asset`` (ASSET's one- and two-sided
+        subset search: ``asset_z``, ``asset_beta``, ``asset_standard_error``,
+        ``asset_p_value``, ``asset_neg_log_10_p_value``, ``asset_subset`` (comma-joined
+        study names), ``asset_p_value_two_sided``, ``asset_subset_positive``,
+        ``asset_subset_negative``, ``asset_beta_positive``, ``asset_beta_negative``; with
+        ``overlap`` the estimated null correlation enters the DLM p-values; see
+        :mod:`betameta.kernels.asset`).
     tau2_method, test
         For ``re``: by default DerSimonian-Laird with a z test (columns ``tau2_dl``,
         ``re_beta``, ``re_standard_error``, ``re_p_value``, ``re_neg_log_10_p_value``);

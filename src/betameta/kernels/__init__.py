@@ -15,6 +15,8 @@ study-level functions are their ``m = 1`` view.
 * :mod:`.metasoft`: METASOFT's RE2 (with its simulated small-k correction) and m-values;
 * :mod:`.binary_effects`: METASOFT's binary-effects test (p by importance sampling; compiled
   loop in :mod:`.loops`);
+* :mod:`.asset`: ASSET's one- and two-sided subset search with DLM p-values (compiled loops
+  in :mod:`.asset_loops`);
 * :mod:`.overlap`: the studies' null z correlation (sample overlap) and the fixed effect
   corrected for it (GLS; METAL's sample-size variance).
 
@@ -23,7 +25,7 @@ Where to add: a τ² estimator in :mod:`.random_effects` (``_estimate``, and its
 method column in :func:`betameta.gwas.compute.compute_chunk`.
 
 :mod:`.exact`, :mod:`.bayes`, :mod:`.partition`, :mod:`.mrmega`, :mod:`.metasoft`,
-:mod:`.binary_effects` and :mod:`.overlap` are imported on use, not with this package.
+:mod:`.binary_effects`, :mod:`.asset` and :mod:`.overlap` are imported on use, not with this package.
 """
 
 from .classical import ClassicalArrays, chi2_sf, classical_kernel, log10_chi2_sf, log10_norm_sf2, usable
