@@ -21,6 +21,7 @@ Transform = Literal["none", "exp"]
 SelectionType = Literal["stepfun", "beta"]
 GwasMethod = Literal["fe", "re", "z2", "bayes", "partition", "mrmega", "re2", "mvalue", "be", "asset"]
 ReportSection = Literal["data", "classical", "bayes", "sensitivity", "explain"]
+LeaveOut = Literal["study", "ancestry"]
 
 TAU2_METHODS: tuple[str, ...] = get_args(Tau2Method)
 TESTS: tuple[str, ...] = get_args(TestType)
@@ -30,6 +31,7 @@ TRANSFORMS: tuple[str, ...] = get_args(Transform)
 SELECTION_TYPES: tuple[str, ...] = get_args(SelectionType)
 GWAS_METHODS: tuple[str, ...] = get_args(GwasMethod)
 REPORT_SECTIONS: tuple[str, ...] = get_args(ReportSection)
+LEAVE_OUT: tuple[str, ...] = get_args(LeaveOut)
 #: Measures on the log scale of a ratio: plotted back-transformed (``exp``) by default.
 RATIO_MEASURES: dict[str, str] = {"OR": "Odds ratio", "RR": "Risk ratio", "PETO": "Odds ratio",
                                   "IRR": "Incidence rate ratio", "ROM": "Ratio of means"}

@@ -343,3 +343,57 @@ def test_mrmega_from_the_command_line_counts_what_it_leaves_out(synthetic, tmp_p
     bad = CliRunner().invoke(cli, ["gwas", *args, "--out", str(tmp_path / "b.parquet"),
                                    "--methods", "mrmega", "--axes", "2", "--no-plots"])
     assert bad.exit_code == 2 and "at most 1 axes" in bad.stderr
+
+
+def test_leave_one_ancestry_out_equals_runs_without_its_studies(synthetic, tmp_path):
+    # Ancestries of the four studies: EUR (S1, S4), EAS (S2), AFR (S3). Every column
+    # "_without_<ancestry>" against a separate run on the other ancestries' studies (its own
+    # harmonisation, so variants are matched by position and the sign by the alleles);
+    # palindromes kept as they are so that both runs orient them alike. From the command line.
+    from click.testing import CliRunner
+
+    from betameta.cli.main import cli
+
+    anc = synthetic.ancestry
+    assert sorted(anc.values()) == ["AFR", "EAS", "EUR", "EUR"]
+    kw = {"methods": ("fe", "re", "z2", "be"), "palindromic": "keep", "progress": False, "plots": False}
+    args = [arg for s, p in synthetic.paths.items() for arg in ("--study", f"{s}:{anc[s]}={p}")]
+    out = tmp_path / "full.parquet"
+    res = CliRunner().invoke(cli, ["gwas", *args, "--out", str(out), "--methods", "fe,re,z2,be",
+                                   "--palindromic", "keep", "--leave-one-out", "ancestry", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    full = pd.read_parquet(out).set_index(["chromosome", "base_pair_location"])
+    assert not any(c.endswith(tuple(f"_without_{s}" for s in anc)) for c in full.columns)
+    for label in ("EUR", "EAS", "AFR"):
+        rest = {s: p for s, p in synthetic.paths.items() if anc[s] != label}
+        alone = run_gwas(rest, tmp_path / f"w{label}.parquet", **kw).to_frame()
+        alone = alone.set_index(["chromosome", "base_pair_location"])
+        both = full.loc[alone.index]
+        # The reference study may be another, on the other strand at some variants (not at
+        # palindromes: kept as they are, their complement is their swap).
+        comp = {"A": "T", "T": "A", "C": "G", "G": "C"}
+        same = [{(a, b)} if comp[a] == b else {(a, b), (comp[a], comp[b])}
+                for a, b in zip(both["effect_allele"], both["other_allele"], strict=True)]
+        pairs = list(zip(alone["effect_allele"], alone["other_allele"], strict=True))
+        sign = np.array([1.0 if p in s else -1.0 if p[::-1] in s else np.nan
+                         for p, s in zip(pairs, same, strict=True)])
+        assert np.isfinite(sign).all()
+        for col in ("beta", "re_beta", "z"):
+            np.testing.assert_allclose(both[f"{col}_without_{label}"] * sign, alone[col], rtol=1e-12,
+                                       atol=1e-15, err_msg=col)
+        for col in ("standard_error", "p_value", "het_q", "tau2_dl", "z2", "be_p_value", "n_studies"):
+            np.testing.assert_allclose(both[f"{col}_without_{label}"], alone[col], rtol=1e-10,
+                                       atol=1e-14, err_msg=col)
+        # Variants only in the left-out ancestry's studies have nothing left.
+        only = full.index.difference(alone.index)
+        assert (full.loc[only, f"n_studies_without_{label}"] == 0).all()
+
+
+def test_leave_one_ancestry_out_needs_labels(synthetic, tmp_path):
+    with pytest.raises(InputError, match="S1, S2, S3, S4 has none"):
+        run_gwas(synthetic.paths, tmp_path / "x.parquet", leave_one_out="ancestry", progress=False)
+    with pytest.raises(InputError, match="every study is EUR"):
+        run_gwas(synthetic.paths, tmp_path / "x.parquet", leave_one_out="ancestry", progress=False,
+                 ancestry=dict.fromkeys(synthetic.paths, "EUR"))
+    with pytest.raises(InputError, match="leave_one_out='by_chromosome' is not one of study, ancestry"):
+        run_gwas(synthetic.paths, tmp_path / "x.parquet", leave_one_out="by_chromosome", progress=False)

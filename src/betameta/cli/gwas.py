@@ -60,8 +60,11 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--overlap", is_flag=True,
               help="Correct the fixed effect for sample overlap, by the studies' null z correlation "
                    "(estimated from variants with |z| < 1 and always reported in the summary).")
-@click.option("--leave-one-out", is_flag=True,
-              help="Every method again without each study: columns <column>_without_<study>.")
+@click.option("--leave-one-out", type=click.Choice(["study", "ancestry"]), is_flag=False,
+              flag_value="study", default=None,
+              help="Every method again without each study (alone or 'study'; columns "
+                   "<column>_without_<study>) or each ancestry label's studies ('ancestry'; "
+                   "<column>_without_<ancestry>).")
 @click.option("--scheduler", help="Address of a running Dask scheduler (tcp://host:8786).")
 @click.option("--workers", type=click.IntRange(1), help="Start a Dask LocalCluster with N workers.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its finished chunks.")

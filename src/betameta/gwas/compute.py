@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pyarrow as pa
 
-from .._options import GWAS_METHODS
+from .._options import GWAS_METHODS, LEAVE_OUT, check_option
 from ..errors import InputError
 from ..kernels import classical_kernel, usable
 from ..kernels.classical import i2_from_q
@@ -43,8 +43,9 @@ class ChunkSpec:
     freq_summary: bool = False
     #: The studies' null z correlation (k, k) to correct the fixed effect for (kernels.overlap).
     overlap: np.ndarray | None = field(default=None, compare=False)
-    #: Every method again without each study, in columns ``<column>_without_<study>``.
-    leave_one_out: bool = False
+    #: Every method again without each group of studies, in columns ``<column>_without_<label>``:
+    #: ``(label, columns left out)`` per group (each study, or each ancestry's studies).
+    left_out: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
 
 def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
@@ -138,7 +139,7 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
                 "be_neg_log_10_p_value": be.neg_log_10_p_value}
     if "asset" in spec.methods:
         out |= _asset(beta, v, spec)
-    if spec.leave_one_out:
+    if spec.left_out:
         out |= _left_out(beta, se, eaf, spec)
     return pa.table(out)
 
@@ -166,25 +167,52 @@ def _asset(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, object
 
 
 def _left_out(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec) -> dict:
-    """Every column again for the studies without each one (``<column>_without_<study>``):
-    the same computation on the other k − 1 columns, with their distances and overlap, and
-    MR-MEGA's axes made again from those distances (as many as k − 1 studies allow)."""
+    """Every column again without each group of :attr:`ChunkSpec.left_out`
+    (``<column>_without_<label>``): the same computation on the other studies' columns, with
+    their distances and overlap, and MR-MEGA's axes made again from those distances (as many
+    as the remaining studies allow)."""
     out: dict[str, object] = {}
     k = len(spec.studies)
-    for j, name in enumerate(spec.studies):
-        keep = np.array([i for i in range(k) if i != j])
+    for label, dropped in spec.left_out:
+        keep = np.array([i for i in range(k) if i not in dropped])
         square = {a: None if getattr(spec, a) is None else getattr(spec, a)[np.ix_(keep, keep)]
                   for a in ("distances", "overlap")}
         axes = None
         if spec.mrmega_axes is not None:
             from ..kernels.mrmega import mds_axes
 
-            axes = mds_axes(square["distances"], min(spec.mrmega_axes.shape[1], max(k - 4, 0)))
-        part = replace(spec, studies=tuple(spec.studies[i] for i in keep), leave_one_out=False,
+            axes = mds_axes(square["distances"], min(spec.mrmega_axes.shape[1], max(keep.size - 3, 0)))
+        part = replace(spec, studies=tuple(spec.studies[i] for i in keep), left_out=(),
                        mrmega_axes=axes, **square)
         table = compute_chunk(beta[:, keep], se[:, keep], eaf[:, keep], part)
-        out |= {f"{c}_without_{name}": table.column(c) for c in table.column_names}
+        out |= {f"{c}_without_{label}": table.column(c) for c in table.column_names}
     return out
+
+
+def left_out_groups(studies: tuple[str, ...], by: str | None,
+                    ancestry: dict[str, str] | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """The groups of studies that ``--leave-one-out`` leaves out in turn, as
+    :attr:`ChunkSpec.left_out`: each study (``by="study"``) or each ancestry label's
+    studies (``by="ancestry"``, labels in first-seen order); none for ``by=None``.
+
+    Raises :class:`~betameta.errors.InputError` when a study has no ancestry label or an
+    ancestry holds every study (nothing would be left).
+    """
+    if by is None:
+        return ()
+    by = check_option("leave_one_out", by, LEAVE_OUT)
+    if by == "study":
+        return tuple((s, (j,)) for j, s in enumerate(studies))
+    missing = [s for s in studies if not (ancestry or {}).get(s)]
+    if missing:
+        raise InputError(f"--leave-one-out ancestry needs every study's ancestry label "
+                         f"(--study NAME:ANCESTRY=PATH); {', '.join(missing)} has none")
+    labels = list(dict.fromkeys(ancestry[s] for s in studies))  # type: ignore[index]
+    if len(labels) == 1:
+        raise InputError(f"--leave-one-out ancestry: every study is {labels[0]}; leaving it out leaves "
+                         "no study")
+    return tuple((a, tuple(j for j, s in enumerate(studies) if ancestry[s] == a))  # type: ignore[index]
+                 for a in labels)
 
 
 #: Result columns that chunk files leave out (29% of their bytes): each is computed

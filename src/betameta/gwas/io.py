@@ -360,8 +360,8 @@ def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.
                 pos[rows] = pd.to_numeric(text, errors="coerce")
             names = pa.DictionaryArray.from_arrays(
                 pa.array(codes, mask=codes < 0),
-                pa.array([bytes(data[s:s + n]).decode() for s, n in zip(starts[:n_names], lengths[:n_names])],
-                         pa.string()))
+                pa.array([bytes(data[s:s + n]).decode()
+                          for s, n in zip(starts[:n_names], lengths[:n_names], strict=True)], pa.string()))
         chunks.append(names)
         positions.append(pos)
     chromosome = _categorical(pa.chunked_array(chunks, pa.dictionary(pa.int32(), pa.string())), transform)

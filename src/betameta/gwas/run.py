@@ -47,7 +47,15 @@ from .._options import TAU2_METHODS, TESTS, check_option
 from .._results import Result, Summary, jsonable
 from ..errors import InputError
 from ..tables import note
-from .compute import METHODS, SSF_ORDER, ChunkSpec, compute_chunk, restored_chunk, stored_chunk
+from .compute import (
+    METHODS,
+    SSF_ORDER,
+    ChunkSpec,
+    compute_chunk,
+    left_out_groups,
+    restored_chunk,
+    stored_chunk,
+)
 from .harmonise import DROP_REASONS, Harmonised, harmonise
 from .inputs import (
     FILTER_FIELDS,
@@ -514,7 +522,7 @@ def run_gwas(
     filters: list[str] | tuple[str, ...] = (),
     freq_summary: bool = False,
     overlap: bool = False,
-    leave_one_out: bool = False,
+    leave_one_out: bool | str | None = None,
 ) -> GwasRun:
     """Meta-analyse summary statistics of several studies, variant by variant.
 
@@ -587,8 +595,10 @@ def run_gwas(
         :func:`betameta.gwas.inputs.estimate_overlap`): GLS under ``stderr``, the variance of Z under
         ``samplesize`` (:mod:`betameta.kernels.overlap`).
     leave_one_out
-        Every method again without each study, in the same pass: every result column once
-        more as ``<column>_without_<study>``.
+        Every method again without each study (``"study"``, or ``True``) or without each
+        ancestry label's studies (``"ancestry"``; every study needs a label, from ``ancestry``),
+        in the same pass: every result column once more as ``<column>_without_<study>`` or
+        ``<column>_without_<ancestry>``.
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
@@ -616,6 +626,8 @@ def run_gwas(
     fields = tuple(dict.fromkeys(_FIELDS[scheme] + tuple(FILTER_FIELDS[parse_filter(f)[0]]
                                                           for f in filters)))
     paths = {s: Path(p) for s, p in studies.items()}
+    leave_one_out = {True: "study", False: None}.get(leave_one_out, leave_one_out)  # type: ignore[arg-type]
+    left_out = left_out_groups(tuple(paths), leave_one_out, ancestry)
     options = {"methods": methods, "chunk_size": chunk_size, "palindromic": palindromic,
                "genomic_control": genomic_control, "tau_prior": tau_prior, "mu_prior": mu_prior,
                "psi": psi, "tau2_prior": tau2_prior, "columns": columns or {}, "sep": sep,
@@ -691,7 +703,7 @@ def run_gwas(
             mr_axes = mds_axes(dist, check_axes(-1 if axes is None else axes, len(h.studies)))
         spec = ChunkSpec(h.studies, methods, tau_prior, mu_prior, psi, tau2_prior, dist,
                          tau2_method, test, mr_axes, scheme, freq_summary,
-                         overlaps["correlation"] if overlap else None, leave_one_out)
+                         overlaps["correlation"] if overlap else None, left_out)
 
         t0 = time.perf_counter()
         n_chunks = max(1, -(-h.m // chunk_size))
