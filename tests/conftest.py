@@ -54,3 +54,24 @@ def load_case(name: str) -> dict:
 def lecture_frame() -> pd.DataFrame:
     """The lecture's six trials as shipped in examples/lecture.csv."""
     return pd.read_csv(Path(__file__).parents[1] / "examples" / "lecture.csv")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's chromium and chromium-driver) driven by Selenium, its
+    console log kept."""
+    chromium = require_program("chromium", "chromium-browser")
+    driver_path = require_program("chromedriver")
+    webdriver = require_module("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1300,1000"):
+        opts.add_argument(flag)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
+    yield driver
+    driver.quit()

@@ -43,7 +43,6 @@ from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import gammaln
 
 from ._options import MEASURES, Measure, check_option
 from .errors import InputError
@@ -77,6 +76,14 @@ RAW_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 _TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group sizes
 
+
+
+def _hedges_j(df: np.ndarray) -> np.ndarray:
+    """Hedges' exact small-sample factor J(df) = Γ(df/2) / (√(df/2) Γ((df − 1)/2)) (SciPy
+    imported here: study-level use of the other measures does not pay for it)."""
+    from scipy.special import gammaln
+
+    return np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
 
 def _column(
     data: pd.DataFrame, name: str, key: str, source: str, *, nonneg: bool = False,
@@ -240,7 +247,7 @@ def escalc(
         if bad.size:
             need = "n2 > 1" if measure == "SMD1" else "n1 + n2 > 2"
             raise InputError(f"{source}: row {bad[0] + 1}: {measure} needs {need}")
-        j = np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
+        j = _hedges_j(df)
         if measure == "SMD1":
             yi = j * (m1 - m2) / sd2
             return yi, 1 / n1 + 1 / n2 + yi**2 / (2 * n2)
@@ -277,7 +284,7 @@ def escalc(
         if bad.size:
             raise InputError(f"{source}: row {bad[0] + 1}: a mean change needs ni >= 3 and "
                              f"-1 <= ri <= 1, got ni = {ni[bad[0]]:g}, ri = {ri[bad[0]]:g}")
-        j = np.exp(gammaln((ni - 1) / 2) - 0.5 * np.log((ni - 1) / 2) - gammaln((ni - 2) / 2))
+        j = _hedges_j(ni - 1)
         if measure == "SMCR":
             yi = j * (m1 - m2) / sd1
             return yi, 2 * (1 - ri) / ni + yi**2 / (2 * ni)

@@ -8,29 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-from conftest import require_module, require_program
-
 ROOT = Path(__file__).parents[2]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = require_program("chromium", "chromium-browser")
-    driver_path = require_program("chromedriver")
-    webdriver = require_module("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1300,1000"):
-        opts.add_argument(flag)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=opts)
-    yield driver
-    driver.quit()
 
 
 def _check_page(driver, path: Path, shot: Path, min_plots: int) -> None:

@@ -380,6 +380,8 @@ def _decays(logpdf: Callable, lo: float, hi: float) -> bool:
     return ok
 
 
+#: Lambert et al.'s (2005) vague priors L1–L11 by name, each a function returning its
+#: :class:`TauPrior` (the lecture's sensitivity grid uses them).
 LAMBERT: dict[str, Callable[[], TauPrior]] = {
     "L1": lambda: replace(gamma_precision(0.001, 0.001), name="L1: 1/tau2 ~ gamma(0.001, 0.001)"),
     "L3": lambda: replace(log_uniform(np.exp(-5), np.exp(5)), name="L3: log tau2 ~ U(-10, 10)"),

@@ -110,7 +110,7 @@ class Harmonised:
         return self.take()[2]
 
     def z(self, j: int) -> np.ndarray:
-        """Study ``j``'s |z| = |beta| / SE at the variants it holds (what genomic control needs)."""
+        """Study ``j``'s ``|z| = |beta| / SE`` at the variants it holds (what genomic control needs)."""
         rows = np.abs(self.index[:, j][self.index[:, j] != 0]) - 1
         beta, se, _ = self.inputs[j]
         return np.abs(beta[rows]) / se[rows]

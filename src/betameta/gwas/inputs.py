@@ -26,7 +26,7 @@ _OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": n
 
 
 def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
-    """Every pair of studies' null z correlation from the variants where both have |z| < 1
+    """Every pair of studies' null z correlation from the variants where both have ``|z| < 1``
     (:func:`betameta.kernels.overlap.null_correlation`), with how many variants each rests
     on and its standard error by the delta method (the sd of zᵢzⱼ over those variants over
     √count, divided by the slope of the moment in ρ: the box keeps little information,
@@ -118,7 +118,7 @@ def samplesize_inputs(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     """A study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
 
     ``zᵢ = sign(βᵢ)·Φ⁻¹(1 − pᵢ/2)`` (from −log10 p where the file has it, so p-values below
-    the double range keep their z; from |β|/SE where the p-value is missing; β = 0 counts as
+    the double range keep their z; from ``|β|/SE`` where the p-value is missing; β = 0 counts as
     positive, as in METAL), weight ``Nᵢ``. The study enters as ``beta = zᵢ/√Nᵢ`` with
     ``standard_error = 1/√Nᵢ``: the inverse-variance estimate is then ``Σ√Nᵢzᵢ/ΣNᵢ`` with
     SE ``1/√ΣNᵢ``, so its z is METAL's ``Z = Σ√Nᵢzᵢ/√ΣNᵢ``, its Q is METAL's heterogeneity

@@ -29,6 +29,7 @@ from ..tables import NA_VALUES, decode, detect_separator, note
 
 __all__ = ["CANONICAL", "read_sumstats"]
 
+#: The canonical column names :func:`read_sumstats` returns (GWAS-SSF's where it has one).
 CANONICAL = ("chromosome", "base_pair_location", "effect_allele", "other_allele", "beta",
              "standard_error", "effect_allele_frequency", "rsid", "n", "p_value",
              "neg_log_10_p_value", "info", "n_cases", "n_controls")

@@ -2,7 +2,7 @@
 effect that allows for it.
 
 **Estimate** (METAL's OVERLAP idea, for every pair of studies). Variants where both studies'
-|z| < 1 are mostly null; there ``(zᵢ, zⱼ)`` is a bivariate normal with correlation ρ,
+``|z| < 1`` are mostly null; there ``(zᵢ, zⱼ)`` is a bivariate normal with correlation ρ,
 truncated to the box ``[−1, 1]²``. The truncation shrinks the plain correlation (to about
 0.29ρ for small ρ), so ρ is found by matching moments: the mean of ``zᵢzⱼ`` over those
 variants is set equal to ``g(ρ) = E[XY | |X| < 1, |Y| < 1]`` and solved for ρ (``g`` is
@@ -39,7 +39,7 @@ def box_moment(rho: float) -> float:
 
 def null_correlation(mean_product: float) -> float:
     """ρ with ``box_moment(ρ) = mean_product`` (the mean of zᵢzⱼ over variants with both
-    |z| < 1); clipped to ±0.999 where the sample moment lies beyond what any ρ gives."""
+    ``|z| < 1``); clipped to ±0.999 where the sample moment lies beyond what any ρ gives."""
     lo, hi = box_moment(-0.999), box_moment(0.999)
     if not np.isfinite(mean_product):
         return float("nan")
@@ -53,7 +53,7 @@ def null_correlation(mean_product: float) -> float:
 def null_z_moments(beta: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """NumPy reference of the sums behind the overlap estimate, from ``(m, k)`` aligned
     effects and standard errors (NaN where a study lacks a variant): for every pair of
-    studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both |z| < 1, as three (k, k)
+    studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both ``|z| < 1``, as three (k, k)
     arrays (diagonal: each study alone). The compiled
     :func:`betameta.kernels.loops.null_z_moments` is held equal to it."""
     with np.errstate(invalid="ignore", divide="ignore"):

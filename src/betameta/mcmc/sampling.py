@@ -8,6 +8,7 @@ from typing import Any, Literal
 from .._options import check_option
 from ..errors import InputError
 
+#: The MCMC engines: ``auto`` (nutpie when installed, else NumPyro, else PyMC's own NUTS).
 Sampler = Literal["auto", "nutpie", "numpyro", "pymc"]
 SAMPLERS: tuple[str, ...] = ("auto", "nutpie", "numpyro", "pymc")
 
