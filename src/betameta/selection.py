@@ -223,7 +223,7 @@ def selection_model(y: np.ndarray, v: np.ndarray, *, type: SelectionType = "step
     >>> import numpy as np
     >>> y = np.array([0.1, 0.3, 0.5, 0.2, 0.8, 0.05, 0.4])
     >>> v = np.array([0.01, 0.04, 0.09, 0.02, 0.16, 0.01, 0.05])
-    >>> fit = selection_model(y, v, "beta", random=False)
+    >>> fit = selection_model(y, v, type="beta", random=False)
     >>> fit.type, fit.lrt_df
     ('beta', 2)
     """
