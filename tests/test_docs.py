@@ -17,9 +17,9 @@ from conftest import require_module
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
 #: Pages and the figures each must show.
-PAGES = {"index.html": 0, "analyses/lecture.html": 3, "analyses/bcg.html": 2, "coming_from.html": 0,
-         "api/index.html": 0, "api/classical.html": 0, "api/bayes.html": 0, "api/genetics.html": 0,
-         "api/kernels.html": 0}
+PAGES = {"index.html": 0, "analyses/lecture.html": 3, "analyses/bcg.html": 2, "analyses/gwas.html": 3,
+         "analyses/rats.html": 2, "coming_from.html": 0, "api/index.html": 0, "api/classical.html": 0,
+         "api/bayes.html": 0, "api/genetics.html": 0, "api/kernels.html": 0}
 
 
 @pytest.fixture(scope="module")
