@@ -544,16 +544,43 @@ def meta_analysis(
     level
         Confidence level of all intervals.
 
+    Returns
+    -------
+    MetaAnalysis
+        ``fixed`` (βF, its SE, interval and test), ``heterogeneity`` (Q, I², H², ζ²),
+        ``random`` (τ² with its Q-profile interval, µ̂, its interval and test, the
+        prediction interval) and ``total_test`` (Z² = Z²F + Q), with the diagnostics as
+        methods (``leave_one_out``, ``influence``, ``egger_test``, ``trim_and_fill``, …).
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 studies, an unknown ``method`` or ``test``, or ``level`` outside (0, 1).
+    TypeError
+        ``studies`` is not a :class:`~betameta.StudyTable`.
+
     Notes
     -----
-    The prediction interval is ``µ̂ ± c·√(SE² + τ²)`` with ``c`` the normal
-    quantile under the z test and ``t_{k−1}`` under HKSJ (metafor's ``predict``);
-    for ``k = 1`` nothing but the fixed effect is defined.
+    With weights wᵢ = 1/vᵢ, βF = Σwᵢyᵢ/Σwᵢ with SE 1/√Σwᵢ, Q = Σwᵢ(yᵢ − βF)² on k − 1 df,
+    I² = (Q − (k − 1))/Q and ζ² = (Q − (k − 1))/Σwᵢ (both truncated at 0). The random-effects
+    mean is µ̂ = Σwᵢ*yᵢ/Σwᵢ* with wᵢ* = 1/(vᵢ + τ̂²). The prediction interval is
+    ``µ̂ ± c·√(SE² + τ²)`` with ``c`` the normal quantile under the z test and ``t_{k−1}``
+    under HKSJ (metafor's ``predict``). The numbers are those of the array kernels
+    (:func:`betameta.kernels.classical_kernel`, :func:`betameta.kernels.random_effects_kernel`)
+    at m = 1.
 
     References
     ----------
     DerSimonian & Laird (1986); Viechtbauer (2005, 2007, 2010); Hartung & Knapp
     (2001); Sidik & Jonkman (2002).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> fit = bm.meta_analysis(studies, method="DL")
+    >>> round(fit.fixed.estimate, 4), round(fit.random.estimate, 4), round(fit.random.tau2, 4)
+    (-2.0423, -1.2051, 2.8121)
     """
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")

@@ -226,6 +226,37 @@ def escalc(
     Returns
     -------
     yi, vi : numpy.ndarray
+        The effect of each row and its sampling variance, on the measure's analysis scale
+        (logs for the ratio measures), as metafor's ``escalc`` gives them.
+
+    Raises
+    ------
+    InputError
+        An unknown measure, a missing column, or a value the measure cannot take (a
+        non-positive SD or group size, a count above its total, …), naming the row and
+        column.
+
+    Notes
+    -----
+    For example ``MD``: yᵢ = m1ᵢ − m2ᵢ, vᵢ = sd1ᵢ²/n1ᵢ + sd2ᵢ²/n2ᵢ; ``SMD`` (Hedges' g):
+    yᵢ = J(n1ᵢ + n2ᵢ − 2)·(m1ᵢ − m2ᵢ)/sᵢ with sᵢ the pooled SD and J(df) =
+    Γ(df/2)/(√(df/2)·Γ((df − 1)/2)), vᵢ = 1/n1ᵢ + 1/n2ᵢ + yᵢ²/(2(n1ᵢ + n2ᵢ)); the others are
+    in the module docstring.
+
+    References
+    ----------
+    Viechtbauer, W. (2010). Conducting meta-analyses in R with the metafor package. J Stat
+    Softw 36(3); Hedges, L. V. (1981). J Educ Stat 6:107–128.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import escalc
+    >>> raw = pd.DataFrame({"n1": [20, 30], "m1": [5.0, 6.0], "sd1": [1.0, 1.5],
+    ...                     "n2": [20, 30], "m2": [4.0, 5.5], "sd2": [1.2, 1.4]})
+    >>> yi, vi = escalc("SMD", raw)
+    >>> yi.round(4).tolist(), vi.round(4).tolist()
+    ([0.8874, 0.3401], [0.1098, 0.0676])
     """
     measure = check_option("measure", measure, MEASURES)
     cols = dict(columns or {})

@@ -53,7 +53,42 @@ class Re2(Result):
 
 
 def re2(studies: StudyTable) -> Re2:
-    """RE2 of ``studies``: ML (µ, τ²), ``stat1``, ``stat2`` and the p-value corrected for k."""
+    """RE2 of ``studies``: ML (µ, τ²), ``stat1``, ``stat2`` and the p-value corrected for k.
+
+    Parameters
+    ----------
+    studies
+        Effects and variances (see :func:`betameta.load_studies`).
+
+    Returns
+    -------
+    Re2
+        ``k``, the ML ``mu`` and ``tau2``, ``stat1`` (Z²_FE), ``stat2`` (the heterogeneity
+        part of the likelihood-ratio statistic), ``p_value`` and ``neg_log_10_p_value``
+        (corrected for k), and the asymptotic ``neg_log_10_p_asymptotic``.
+
+    Notes
+    -----
+    The statistic is the likelihood ratio of the ML random-effects fit against µ = τ² = 0,
+    split as stat1 + stat2; its null distribution is the mixture ½χ²₁ + ½χ²₂, with the tail
+    corrected for small k by a simulated table (:mod:`betameta.kernels.metasoft`).
+
+    References
+    ----------
+    Han, B. & Eskin, E. (2011). Random-effects model aimed at discovering associations in
+    meta-analysis of genome-wide association studies. Am J Hum Genet 88:586–598.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import re2
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
+    >>> r = re2(studies)
+    >>> round(r.stat1, 2), round(r.stat2, 3), round(r.neg_log_10_p_value, 2)
+    (48.8, 2.023, 11.6)
+    """
     from .kernels.metasoft import re2_arrays
 
     r = re2_arrays(studies.yi[:, None], studies.vi[:, None])
@@ -109,8 +144,48 @@ class MValues(Result):
 
 def mvalues(studies: StudyTable, *, sigma: float = 0.2, alpha: float = 1.0, beta: float = 1.0,
             max_exact: int = 14, sweeps: int = 2000, seed: int | None = 20261203) -> MValues:
-    """m-values of ``studies`` (METASOFT's defaults: σ = 0.2, α = β = 1); exact up to
-    ``max_exact`` studies, a seeded Gibbs sampler above."""
+    """The m-values of ``studies``: each study's posterior probability of an effect.
+
+    Parameters
+    ----------
+    studies
+        Effects and variances (see :func:`betameta.load_studies`).
+    sigma
+        The prior sd of an effect (METASOFT's default 0.2).
+    alpha, beta
+        The Beta(α, β) prior of the fraction of studies with an effect (default 1, 1).
+    max_exact
+        Sum over all 2ᵏ configurations up to this many studies; a seeded Gibbs sampler above.
+    sweeps, seed
+        Sweeps and seed of the Gibbs sampler.
+
+    Returns
+    -------
+    MValues
+        ``m_value`` and each study's own two-sided ``p_value``, ``exact`` (whether every
+        configuration was summed) and the PM-plot (``plot_pm``).
+
+    Notes
+    -----
+    With cᵢ = 1 when study i has an effect, m_i = P(cᵢ = 1 | y) = Σ_c cᵢ p(y | c) p(c) /
+    Σ_c p(y | c) p(c); given c the effects of the studies with cᵢ = 1 share one mean with
+    a N(0, σ²) prior, integrated in closed form, and p(c) is Beta-binomial.
+
+    References
+    ----------
+    Han, B. & Eskin, E. (2012). Interpreting meta-analyses of genome-wide association
+    studies. PLoS Genet 8:e1002555.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import mvalues
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
+    >>> mvalues(studies).m_value.round(3).tolist()
+    [1.0, 0.999, 0.042, 0.931, 0.95]
+    """
     from .kernels.metasoft import mvalue_arrays
 
     r = mvalue_arrays(studies.yi[:, None], studies.vi[:, None], sigma=sigma, alpha=alpha, beta=beta,
@@ -150,8 +225,47 @@ class BinaryEffects(Result):
 
 def binary_effects(studies: StudyTable, *, samples: int = 1000, samples_large: int = 100_000,
                    refine_below: float = 1e-4, seed: int | None = 20261203) -> BinaryEffects:
-    """BE of ``studies``: the h-value-weighted z statistic and its importance-sampled p
-    (``samples`` draws, ``samples_large`` where p < ``refine_below``)."""
+    """METASOFT's binary-effects test of ``studies``.
+
+    Parameters
+    ----------
+    studies
+        Effects and variances (see :func:`betameta.load_studies`).
+    samples
+        Importance-sampling draws of the p-value.
+    samples_large, refine_below
+        Draws used again where the p-value is below ``refine_below``.
+    seed
+        Seed of the draws (made study by study, so a study set's p does not depend on
+        other variants).
+
+    Returns
+    -------
+    BinaryEffects
+        ``stat`` (Z_BE), its two-sided ``p_value`` and ``neg_log_10_p_value``, the draws used
+        and each study's ``h_value``.
+
+    Notes
+    -----
+    Z_BE = Σ hᵢwᵢzᵢ / √Σ(hᵢwᵢ)², zᵢ = yᵢ/√vᵢ, wᵢ = 1/√vᵢ, with hᵢ the h-value, METASOFT's
+    quick stand-in for the m-value; its null distribution has no closed form, so the p-value is estimated
+    by importance sampling with METASOFT's proposal (:mod:`betameta.kernels.binary_effects`).
+
+    References
+    ----------
+    Han, B. & Eskin, E. (2012). Interpreting meta-analyses of genome-wide association
+    studies. PLoS Genet 8:e1002555.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import binary_effects
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
+    >>> round(binary_effects(studies).stat, 3)
+    7.634
+    """
     from .kernels.binary_effects import binary_effects_arrays
 
     r = binary_effects_arrays(studies.yi[:, None], studies.vi[:, None], samples=samples,

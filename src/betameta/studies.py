@@ -177,6 +177,8 @@ def load_studies(
         Without ``se`` or ``variance``: the standard error from a reported confidence interval
         (``(high − low) / (2 z)``, z the normal quantile of ``ci_level``) or, without one,
         from a reported two-sided p-value (``|y| / Φ⁻¹(1 − p/2)``), as for Wald statistics.
+    ci_level
+        The level of the reported confidence intervals (default 0.95).
     ratio
         The effect and its interval are ratios (OR, RR, HR …): their logs are used, the
         scale on which the interval is symmetric.
@@ -192,11 +194,24 @@ def load_studies(
         ``none``) and ``drop00``, which leaves out, counted, the tables with no events or only
         events in both groups (see :func:`~betameta.effect_sizes.table_effects`).
 
+    Returns
+    -------
+    StudyTable
+        The effects ``yi``, variances ``vi`` and labels, with the measure and the source
+        table (``to_frame()`` shows them side by side).
+
     Raises
     ------
     InputError
         Naming the file, row and column of a missing column, a missing or non-finite value,
         a non-positive variance, an empty or duplicated study label, or a fractional count.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> studies.k, studies.labels[0], round(float(studies.yi[0]), 2), round(float(studies.vi[0]), 4)
+    (6, 'Turner 2000c', 0.35, 0.4717)
     """
     source = str(data) if isinstance(data, str | Path) else "data"
     label_col = study if study is not None else "study"

@@ -275,10 +275,40 @@ def bayes_meta(
     level, interval
         Probability and kind (``central`` or ``shortest``) of reported intervals.
 
+    Returns
+    -------
+    BayesMeta
+        The posteriors of µ, τ, τ², θ_new (a new study's effect), βF, ζ², I² and each θᵢ
+        (mean, sd, median, interval, density, CDF, quantiles, draws), the marginal
+        likelihood and, with proper priors, the Bayes factors ``bf_tau0`` and ``bf_mu0``.
+
     Raises
     ------
     ValueError
         When the posterior is improper (e.g. flat priors on µ and τ with k = 2).
+
+    Notes
+    -----
+    Given τ, µ | τ, y is normal with mean µ̂(τ) = Σyᵢ/(σᵢ² + τ²) / Σ1/(σᵢ² + τ²) (combined
+    with a normal µ prior) and variance V(τ); the marginal posterior of τ is
+    p(τ | y) ∝ p(τ) p(y | τ), integrated by composite Gauss–Legendre quadrature in log τ with
+    an analytic power-law tail, and every other posterior is a normal mixture over the
+    quadrature's nodes (:mod:`betameta.kernels.exact`). Accuracy against an independent
+    30-digit integration: 1.2e-10 relative at worst over the committed grid.
+
+    References
+    ----------
+    Röver, C. (2020). Bayesian random-effects meta-analysis using the bayesmeta R package.
+    J Stat Softw 93(6).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.bayes import bayes_meta, priors
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+    >>> round(post.mu.mean, 4), round(post.tau.median, 4)
+    (-1.2498, 1.5276)
     """
     if not isinstance(studies, StudyTable):
         raise TypeError(f"studies must be a StudyTable (see load_studies), got {type(studies)!r}")

@@ -602,6 +602,73 @@ def run_gwas(
     scheduler, workers
         Run chunks as Dask tasks on an existing scheduler (address) or on a
         LocalCluster with that many worker processes.
+    columns
+        Per study, a map from canonical names (``beta``, ``standard_error``, ``info``, …) to
+        the file's columns, overriding the names detected (``--column STUDY:NAME=COL``).
+    chunk_size
+        Variants per chunk: the unit of work, of progress and of ``resume``.
+    palindromic
+        A/T and C/G variants: ``auto`` (each study's strand decided from its
+        non-palindromic variants, then METAL's rule or frequencies), ``freq``, ``drop`` or
+        ``keep`` (METAL's rule); see :func:`betameta.gwas.harmonise.harmonise`.
+    tau_prior, mu_prior, psi
+        For ``bayes``: the τ prior (``auto``: half-normal(0.5), as for unitless effects),
+        the µ prior (``flat`` or ``normal``) and its sd ψ.
+    tau2_prior
+        For ``partition``: the prior of the within-cluster variance τ².
+    resume
+        Continue an interrupted run from its finished chunks; refused when the inputs,
+        options or version differ from the run that wrote them.
+    progress, plots
+        Show a progress bar on stderr; write the Manhattan and QQ plots.
+    ancestry
+        ``{study: label}``: ancestry labels (reported, and used by
+        ``leave_one_out="ancestry"``).
+    sep, encoding
+        The inputs' separator and encoding (detected when not given).
+    default_n
+        Per study, the sample size of rows without one (METAL's DEFAULT).
+    filters
+        Input filters such as ``"info>=0.8"`` or ``"maf>0.01"``: failing rows are dropped
+        and counted per filter.
+    freq_summary
+        METAL's AVERAGEFREQ and MINMAXFREQ columns.
+    overlap
+        Correct the fixed effect for sample overlap by the estimated null z correlation.
+
+    Returns
+    -------
+    GwasRun
+        The output path, the run summary (``details``: per-study counts of rows kept and
+        dropped by reason, λ_GC, the overlap matrix, top loci, timings) and ``to_frame()``,
+        the result table.
+
+    Raises
+    ------
+    InputError
+        A missing or unreadable input, an unknown method or option, fewer than 2 studies, or
+        an output that is not ``.parquet``/``.tsv``/``.tsv.gz``; each names the file, row or
+        option.
+
+    Notes
+    -----
+    The studies are harmonised once (alleles aligned to the first study, duplicates and
+    malformed rows counted) and the variants meta-analysed in chunks through the array
+    kernels of :mod:`betameta.kernels`, so a variant's numbers are those of the study-level
+    functions on its studies. Chunks are written atomically and checked on ``resume``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import run_gwas
+    >>> from betameta.gwas.synthetic import generate
+    >>> work = Path(tempfile.mkdtemp())
+    >>> truth = generate(work, k=3, m=2000, seed=1)
+    >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+    ...                plots=False)
+    >>> run.details["variants_out"], sorted(run.details["per_study"])
+    (2000, ['S1', 'S2', 'S3'])
     """
     timings: dict[str, float] = {}
     t_all = time.perf_counter()

@@ -194,6 +194,22 @@ def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
 def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     """Fixed effect, Q/I²/H²/ζ², DerSimonian-Laird and the Z² total test.
 
+    Parameters
+    ----------
+    y, v : array_like
+        Effects and their sampling variances, ``(k,)`` or ``(k, m, ...)``: studies along
+        the first axis, one meta-analysis per trailing index; NaN (or a non-positive or
+        infinite variance) marks a missing study.
+
+    Returns
+    -------
+    ClassicalArrays
+        Arrays of the trailing shape (``k``, ``fe_estimate``, ``fe_se``, ``fe_z``, ``fe_p``,
+        ``q``, ``q_p``, ``i2``, ``h2``, ``zeta2``, ``tau2_dl``, ``re_estimate``, ``re_se``,
+        ``z2``, … with their log10 p-values); scalars for ``(k,)`` input.
+
+    Notes
+    -----
     Formulas (w = 1/v):
 
     * ``β̂F = Σwy/Σw``, ``SE = (Σw)^-½``, ``z = β̂F/SE``;
@@ -205,6 +221,23 @@ def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
     random-effects quantities (and no FE result with none). From :data:`COMPILED_FROM`
     columns on, one compiled pass per column (:func:`.loops.classical`); below, the NumPy
     reference :func:`classical_numpy`, which gives the same bits.
+
+    References
+    ----------
+    DerSimonian, R. & Laird, N. (1986). Meta-analysis in clinical trials. Control Clin
+    Trials 7:177–188; Higgins, J. P. T. & Thompson, S. G. (2002). Stat Med 21:1539–1558.
+
+    Examples
+    --------
+    Two meta-analyses of three studies, the second missing its second study:
+
+    >>> import numpy as np
+    >>> from betameta.kernels import classical_kernel
+    >>> y = np.array([[0.1, 0.5], [0.3, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> c = classical_kernel(y, v)
+    >>> c.k.tolist(), c.fe_estimate.round(4).tolist(), c.q.round(4).tolist()
+    ([3, 2], [0.1714, 0.4333], [1.3571, 0.3333])
     """
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     shape = y.shape[1:]

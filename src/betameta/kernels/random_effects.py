@@ -206,10 +206,28 @@ def random_effects_kernel(
     RandomEffectsArrays
         See the class; the module docstring has the formulas.
 
+    Notes
+    -----
+    With wᵢ = 1/(vᵢ + τ²), P = W − WX(X'WX)⁻¹X'W and Q(τ²) = y'Py: REML solves
+    y'PPy = tr P by Fisher scoring, ML the same with W for P in the trace, PM
+    Q(τ²) = k − p, DL and HE are moment estimators, SJ and EB as metafor defines them; the
+    Q-profile interval is the τ² where Q(τ²) crosses the χ²_{k−p} quantiles (the module
+    docstring has every formula). Memory is linear in k for the intercept-only model.
+
     References
     ----------
     Viechtbauer (2005, 2007); DerSimonian & Laird (1986); Paule & Mandel (1982);
     Hartung & Knapp (2001); Sidik & Jonkman (2002); Hedges (1983); Morris (1983).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels import random_effects_kernel
+    >>> y = np.array([[0.1, 0.5], [0.9, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> r = random_effects_kernel(y, v, method="REML")
+    >>> r.tau2.round(5).tolist(), r.coef[:, 0].round(4).tolist()
+    ([0.17435, 0.0], [0.4008, 0.4333])
     """
     method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
     test = check_option("test", test, TESTS)  # type: ignore[assignment]
