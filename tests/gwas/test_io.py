@@ -66,3 +66,14 @@ def test_marker_without_colon_is_an_rsid(tmp_path):
 def test_negative_marker_position_names_the_row(tmp_path):
     with pytest.raises(InputError, match="row 2, column 'MARKER'"):
         read_sumstats(_metal(tmp_path / "m.tsv", ["1:5", "1:-5"]))
+
+
+def test_quoted_header_and_values_as_r_writes_them(tmp_path):
+    # R's write.table(quote = TRUE) quotes every name and text value.
+    path = tmp_path / "r.tsv"
+    path.write_text('"MARKER"\t"Allele1"\t"Allele2"\t"Effect"\t"StdErr"\n'
+                    '"1:100"\t"a"\t"g"\t0.1\t0.02\n"2:200"\t"c"\t"t"\t-0.2\t0.03\n')
+    d = read_sumstats(path)
+    assert d["chromosome"].astype(str).tolist() == ["1", "2"]
+    assert d["base_pair_location"].tolist() == [100.0, 200.0]
+    assert d["effect_allele"].astype(str).tolist() == ["A", "C"] and d["beta"].tolist() == [0.1, -0.2]

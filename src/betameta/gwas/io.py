@@ -65,15 +65,19 @@ def _is_parquet(path: Path) -> bool:
 
 
 def _header(path: Path, sep: str | None, encoding: str | None) -> tuple[list[str], str]:
-    """The file's column names and separator (``sep``, or detected from the first line),
-    without reading its body."""
+    """The file's column names (unquoted) and separator (``sep``, or detected from the first
+    line), without reading its body."""
     if _is_parquet(path):
         return pq.read_schema(path).names, ""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     with opener(path, "rb") as f:
         first = decode(f.readline(), path, encoding).lstrip("\ufeff").rstrip("\r\n")
     sep = sep or detect_separator(path, first)
-    return first.split(sep), sep
+    # Names in double quotes (R's write.table quotes them by default), as the CSV reader
+    # reads them: without the quotes.
+    names = [n[1:-1].replace('""', '"') if len(n) >= 2 and n[0] == n[-1] == '"' else n
+             for n in first.split(sep)]
+    return names, sep
 
 
 def _open(path: Path):
