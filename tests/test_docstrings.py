@@ -22,6 +22,15 @@ DOCUMENTED = (
     "betameta.metasoft.re2",
     "betameta.metasoft.mvalues",
     "betameta.metasoft.binary_effects",
+    "betameta.regression.meta_regression",
+    "betameta.tables.read_table",
+    "betameta.asset.asset",
+    "betameta.pooled.mantel_haenszel",
+    "betameta.pooled.peto",
+    "betameta.bayes.priors.parse_tau_prior",
+    "betameta.bayes.priors.parse_mu_prior",
+    "betameta.kernels.bayes.bayes_arrays",
+    "betameta.kernels.asset.asset_arrays",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

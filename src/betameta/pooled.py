@@ -136,10 +136,27 @@ def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = 
     PooledTables
         With the Cochran–Mantel–Haenszel and Tarone tests for OR.
 
+    Notes
+    -----
+    For OR, ψ_MH = Σ aᵢdᵢ/nᵢ / Σ bᵢcᵢ/nᵢ with the Robins–Breslow–Greenland variance of
+    log ψ; for RR, Σ aᵢ(cᵢ + dᵢ)/nᵢ / Σ cᵢ(aᵢ + bᵢ)/nᵢ with Greenland and Robins' variance;
+    for RD, the Sato–Greenland–Robins variance (module docstring).
+
     References
     ----------
     Mantel & Haenszel (1959); Robins, Breslow & Greenland (1986); Greenland & Robins (1985);
     Sato, Greenland & Robins (1989); Tarone (1985).
+
+    Examples
+    --------
+    The BCG trials (metafor's ``rma.mh(measure="RR", …)`` gives −0.4537):
+
+    >>> import pandas as pd
+    >>> from betameta.pooled import mantel_haenszel
+    >>> bcg = pd.read_csv("examples/bcg.csv")
+    >>> fit = mantel_haenszel(bcg[["tpos", "tneg", "cpos", "cneg"]].to_numpy().T, measure="RR")
+    >>> round(fit.estimate, 4), fit.k
+    (-0.4537, 13)
     """
     if measure not in ("OR", "RR", "RD"):
         raise InputError(f"measure={measure!r} is not one of OR, RR, RD")
@@ -199,9 +216,38 @@ def _tarone(a, n1, n2, m1, psi) -> tuple[float, int]:
 def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
     """Peto's one-step odds ratio (metafor's ``rma.peto``; Yusuf et al. 1985).
 
+    Parameters
+    ----------
+    tables
+        ``(4, k)`` counts: ai, bi, ci, di.
+    level
+        Confidence level.
+
+    Returns
+    -------
+    PooledTables
+        The pooled log odds ratio, its SE, interval and test, and Q, I², H².
+
+    Notes
+    -----
     ``log ψ = Σ(a − E a) / ΣVar a``, variance ``1/ΣVar a`` (module docstring); Q from the
     individual Peto outcomes ``(a − E a)/Var a`` with variance ``1/Var a`` (tables with
     ``Var a = 0``, double zeros, left out).
+
+    References
+    ----------
+    Yusuf, S. et al. (1985). Beta blockade during and after myocardial infarction. Prog
+    Cardiovasc Dis 27:335–371.
+
+    Examples
+    --------
+    The BCG trials (metafor's ``rma.peto`` gives −0.4744):
+
+    >>> import pandas as pd
+    >>> from betameta.pooled import peto
+    >>> bcg = pd.read_csv("examples/bcg.csv")
+    >>> round(peto(bcg[["tpos", "tneg", "cpos", "cneg"]].to_numpy().T).estimate, 4)
+    -0.4744
     """
     a, b, c, d = _tables(tables)
     n1, n2 = a + b, c + d

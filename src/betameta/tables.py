@@ -135,6 +135,13 @@ def read_table(path: str | Path, *, sep: str | None = None, encoding: str | None
     ------
     InputError
         When the file is absent or cannot be parsed as a table (the message names it).
+
+    Examples
+    --------
+    >>> from betameta import read_table
+    >>> bcg = read_table("examples/bcg.csv", text=["author"])
+    >>> bcg.shape, bcg["author"].iloc[0]
+    ((13, 9), 'Aronson')
     """
     path = Path(path)
     if not path.exists():

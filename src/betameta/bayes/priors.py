@@ -505,6 +505,22 @@ def parse_tau_prior(spec: str) -> TauPrior:
     uniform(lo,hi), pareto(alpha,scale); point masses ``tau=X``, ``tau2=X``; bare names
     ``L1 L3 L5 L7 L9 L11``, ``dumouchel[(s0)]``, ``shrinkage[(s0)]``, ``jeffreys``.
 
+    Parameters
+    ----------
+    spec
+        The prior, in that grammar.
+
+    Returns
+    -------
+    TauPrior
+        The prior: its log density in τ, support, whether it is proper, and its name.
+
+    Raises
+    ------
+    InputError
+        An unknown family, bad parameters, or ``auto`` (which needs the studies: see
+        :func:`resolve_tau_prior`).
+
     Examples
     --------
     >>> parse_tau_prior("tau~halfnormal(0.5)").name
@@ -532,7 +548,30 @@ def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
 
 
 def parse_mu_prior(spec: str) -> MuPrior:
-    """``mu~flat`` or ``mu~normal(mean,sd)`` (old spellings ``flat``, ``normal:mean,sd``)."""
+    """A µ prior from the prior grammar: ``mu~flat`` or ``mu~normal(mean,sd)``.
+
+    Parameters
+    ----------
+    spec
+        The prior, in the grammar of :mod:`betameta.prior_grammar` (old spellings ``flat``
+        and ``normal:mean,sd`` are accepted).
+
+    Returns
+    -------
+    MuPrior
+        The prior, with its ``mean`` and ``sd`` (``sd`` infinite for the flat prior).
+
+    Raises
+    ------
+    InputError
+        A family other than flat or normal, or bad parameters (the message shows the grammar).
+
+    Examples
+    --------
+    >>> prior = parse_mu_prior("mu~normal(0,10)")
+    >>> prior.name, prior.mean, prior.sd
+    ('normal(0, sd=10)', 0.0, 10.0)
+    """
     from ..prior_grammar import build_prior, parse_prior_spec
 
     return build_prior(parse_prior_spec(spec, option="mu"), _MU_FAMILIES, "mu prior")

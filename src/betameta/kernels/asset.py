@@ -153,11 +153,37 @@ def _orthant(r: np.ndarray, members: np.ndarray) -> float:
 def asset_arrays(y: np.ndarray, v: np.ndarray, *, r: np.ndarray | None = None,
                  samples: int = 200, samples_large: int = 2000, refine_below: float = 1e-3,
                  seed: int | None = 20261203, compiled: bool = True) -> AssetArrays:
-    """ASSET's one- and two-sided subset searches with DLM p-values (module docstring) for
-    every column of ``(k, m)`` effects ``y`` and variances ``v``; ``r`` the studies' null z
-    correlation (default: none). The DLM sums use ``samples`` draws per subset, and
-    ``samples_large`` again where either p is below ``refine_below``; ``seed`` fixes the
-    common draws. ``compiled=False`` runs the NumPy reference (slow: for tests)."""
+    """ASSET's one- and two-sided subset searches with DLM p-values (module docstring).
+
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        ``(k, m)`` effects and variances (NaN for a missing study).
+    r : numpy.ndarray, optional
+        The studies' null z correlation (k, k); none (the identity) by default.
+    samples, samples_large, refine_below
+        Draws per DLM sum, and ``samples_large`` again where either p is below
+        ``refine_below``.
+    seed
+        Seed of the common draws (made study by study: a variant's p is its study-level one).
+    compiled
+        ``False`` runs the NumPy reference (slow: for tests).
+
+    Returns
+    -------
+    AssetArrays
+        ``(m,)`` arrays (``z``, ``beta``, ``se``, ``p_value``, ``neg_log_10_p_value``, the
+        two-sided fields) and ``(k, m)`` boolean masks of the chosen subsets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.asset import asset_arrays
+    >>> y = np.array([[0.30, 0.1], [0.28, -0.2], [0.02, 0.0], [0.35, 0.05]])
+    >>> a = asset_arrays(y, np.full((4, 2), 0.01))
+    >>> a.z.round(2).tolist(), a.subset[:, 0].tolist()
+    ([5.37, -2.0], [True, True, False, True])
+    """
     y = np.asarray(y, dtype=float)
     v = np.asarray(v, dtype=float)
     if y.ndim == 1:

@@ -79,10 +79,29 @@ def bayes_arrays(
     chunk: int = 2048,
     rule: QuadratureRule = STUDY_RULE,
 ) -> BayesArrays:
-    """Posterior summaries for each column of ``y``/``v`` (shape ``(k, m)``, NaN = missing):
-    the :class:`BayesArrays` of the m meta-analyses, in chunks of columns to bound memory.
-    Columns with an improper posterior, or fewer than 2 studies under a flat µ prior, are NaN.
+    """Posterior summaries of the normal–normal model for every column of ``(k, m)`` arrays.
 
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        ``(k, m)`` effects and variances (NaN for a missing study).
+    tau_prior, mu_prior
+        The priors (:mod:`betameta.bayes.priors`).
+    level
+        Probability of the central intervals.
+    chunk
+        Columns per pass (bounds memory).
+    rule
+        The quadrature's size (below).
+
+    Returns
+    -------
+    BayesArrays
+        ``(m,)`` arrays of the posterior summaries; columns with an improper posterior, or
+        fewer than 2 studies under a flat µ prior, are NaN.
+
+    Notes
+    -----
     The quadrature is :func:`~betameta.kernels.exact.tau_grid`'s, of the size ``rule``
     gives (:data:`~betameta.kernels.exact.STUDY_RULE` by default, the study level's and the
     genome-wide run's: 1.2e-10 worst on the accuracy grid; smaller rules' measured accuracy
@@ -91,6 +110,17 @@ def bayes_arrays(
     computed by :func:`~betameta.kernels.exact_loops.grid_summaries` (tested equal to the
     NumPy path, which is :class:`~betameta.kernels.exact.TauGrid` and
     :func:`~betameta.kernels.exact.mixtures`, the study level's own code).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.bayes.priors import parse_mu_prior, parse_tau_prior
+    >>> from betameta.kernels.bayes import bayes_arrays
+    >>> y = np.array([[0.1, 0.5], [0.9, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> b = bayes_arrays(y, v, parse_tau_prior("tau~halfnormal(0.5)"), parse_mu_prior("mu~flat"))
+    >>> b.mu_mean.round(4).tolist(), b.tau_median.round(4).tolist()
+    ([0.4001, 0.4431], [0.4442, 0.1779])
     """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
