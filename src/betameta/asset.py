@@ -109,7 +109,7 @@ def asset(studies: StudyTable, *, r: np.ndarray | None = None, samples: int = 20
     Notes
     -----
     For a subset S, Z_S = Σ_S wᵢzᵢ / √Σ_S wᵢ²; the one-sided search takes the S of largest
-    |Z_S| and the two-sided one combines the best subsets of the positive and of the negative
+    ``|Z_S|`` and the two-sided one combines the best subsets of the positive and of the negative
     studies by Z² = Z²₊ + Z²₋. The p-value of the maximum over all 2ᵏ − 1 subsets is the
     DLM approximation (Bhattacharjee et al. 2012), from seeded draws.
 
