@@ -31,6 +31,14 @@ DOCUMENTED = (
     "betameta.bayes.priors.parse_mu_prior",
     "betameta.kernels.bayes.bayes_arrays",
     "betameta.kernels.asset.asset_arrays",
+    "betameta.kernels.classical.chi2_sf",
+    "betameta.kernels.classical.log10_chi2_sf",
+    "betameta.kernels.classical.log10_norm_sf2",
+    "betameta.kernels.classical.usable",
+    "betameta.kernels.partition.partition_arrays",
+    "betameta.transancestry.distances.distances_from_frequencies",
+    "betameta.transancestry.distances.read_distances",
+    "betameta.subgroups.subgroup_analysis",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

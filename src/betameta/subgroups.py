@@ -166,8 +166,17 @@ def subgroup_analysis(
         Effects and variances; the column is looked up in ``data`` or ``studies.data``.
     by
         The subgroup column (its values are levels, as text).
+    data
+        The table holding ``by`` (default: the table the studies were loaded from).
     method, test, level
         As :func:`~betameta.meta_analysis`, for every subgroup and for the factor model.
+
+    Returns
+    -------
+    Subgroups
+        One meta-analysis per level (``fits``, in the order of ``groups``), the test of
+        subgroup differences with separate τ² (``q_between`` on ``df_between``,
+        ``p_between``) and ``common``, the meta-regression on the factor (one τ²).
 
     Raises
     ------

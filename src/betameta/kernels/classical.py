@@ -31,7 +31,24 @@ _LN10 = np.log(10.0)
 
 
 def log10_norm_sf2(z: np.ndarray) -> np.ndarray:
-    """``log10`` of the two-sided normal p-value ``2 Φ(-|z|)``; finite for any finite z."""
+    """``log10`` of the two-sided normal p-value ``2 Φ(-|z|)``; finite for any finite z.
+
+    Parameters
+    ----------
+    z : array_like
+        z statistics.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log10(2 Φ(−|z|))``, from ``log Φ`` directly (no underflow of Φ itself).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log10_norm_sf2(np.array([1.96, 40.0])).round(4).tolist()
+    [-1.3011, -349.136]
+    """
     z = np.asarray(z, dtype=float)
     return (np.log(2.0) + special.log_ndtr(-np.abs(z))) / _LN10
 
@@ -44,6 +61,24 @@ def log10_chi2_sf(x: np.ndarray, df: np.ndarray | float) -> np.ndarray:
     ``Γ(a, t) ≈ t^(a-1) e^(-t) Σ_n (a-1)(a-2)…(a-n) / t^n`` with ``a = df/2``,
     ``t = x/2`` (Abramowitz & Stegun 6.5.32), whose terms shrink like
     ``(a/t)^n`` and are negligible there.
+
+    Parameters
+    ----------
+    x : array_like
+        χ² statistics.
+    df : array_like or float
+        Degrees of freedom.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``log10 P(χ²_df > x)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> log10_chi2_sf(np.array([3000.0]), 2).round(4).tolist()
+    [-651.4417]
     """
     return chi2_sf(x, df)[1]
 
@@ -91,6 +126,25 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
     scipy's ``chdtrc``. Up to :data:`COMPILED_FROM` values the closed form runs as NumPy
     code (:func:`_chi2_sf_integer_df_numpy`, the same operations: the same bits), so that one
     meta-analysis does not load numba.
+
+    Parameters
+    ----------
+    x : array_like
+        χ² statistics.
+    df : array_like or float
+        Degrees of freedom.
+
+    Returns
+    -------
+    p, log10_p : numpy.ndarray
+        The survival function and its log10 (finite where ``p`` underflows to 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p, log10_p = chi2_sf(np.array([3.84, 2000.0]), 1)
+    >>> p.round(4).tolist(), log10_p.round(2).tolist()
+    ([0.05, 0.0], [-1.3, -436.04])
     """
     x, df = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(df, dtype=float))
     shape = x.shape
@@ -156,7 +210,24 @@ class ClassicalArrays(ArrayResult):
 
 
 def usable(y: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The studies a column's meta-analysis uses: finite effect, finite positive variance."""
+    """The studies a column's meta-analysis uses: finite effect, finite positive variance.
+
+    Parameters
+    ----------
+    y, v : array_like
+        Effects and variances, of one shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, True where the study enters the meta-analysis.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> usable(np.array([0.1, np.nan, 0.2]), np.array([0.01, 0.02, 0.0])).tolist()
+    [True, False, False]
+    """
     return np.isfinite(y) & np.isfinite(v) & (v > 0)
 
 

@@ -39,7 +39,41 @@ def distances_from_frequencies(
     method: Literal["mean_sq", "fst"] = "mean_sq",
     bin_size: int = 1_000_000,
 ) -> np.ndarray:
-    """k × k distance matrix from a (variants × studies) allele-frequency matrix."""
+    """k × k distance matrix from a (variants × studies) allele-frequency matrix.
+
+    Parameters
+    ----------
+    freqs : array_like
+        Allele frequencies, variants × studies.
+    chrom, pos : array_like, optional
+        Each variant's chromosome and position: with both, one variant per ``bin_size``
+        window is used (roughly independent ones); without, every variant with
+        0.01 ≤ f ≤ 0.99 in every study.
+    method
+        ``mean_sq``: the mean squared frequency difference (MANTRA's); ``fst``: that over
+        the mean of f₁(1 − f₂) + f₂(1 − f₁).
+    bin_size
+        The window of the thinning, in base pairs.
+
+    Returns
+    -------
+    numpy.ndarray
+        The (k, k) distances, zero on the diagonal.
+
+    Raises
+    ------
+    InputError
+        Fewer than 2 studies, fewer than 10 usable variants, or an unknown method.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(1)
+    >>> base = rng.uniform(0.1, 0.9, (500, 1))
+    >>> f = np.clip(base + rng.normal(0, [0, 0.02, 0.1], (500, 3)), 0.01, 0.99)
+    >>> distances_from_frequencies(f).round(4)[0].tolist()
+    [0.0, 0.0004, 0.0098]
+    """
     freqs = np.asarray(freqs, dtype=float)
     if freqs.ndim != 2 or freqs.shape[1] < 2:
         raise InputError("allele frequencies must be a variants x studies matrix with >= 2 studies")
@@ -72,6 +106,33 @@ def read_distances(
     Checks: square, matching row and column labels, finite, non-negative,
     symmetric, zero diagonal; if ``studies`` is given, reorders to it and names
     any study the matrix lacks.
+
+    Parameters
+    ----------
+    path
+        The file.
+    studies
+        The study order wanted (each must be in the file).
+    sep, encoding
+        As :func:`betameta.read_table`.
+
+    Returns
+    -------
+    distances : numpy.ndarray
+        The (k, k) matrix, in the order of ``studies`` (or of the file).
+    labels : tuple of str
+        The studies, in that order.
+
+    Raises
+    ------
+    InputError
+        Any failed check, naming the file and the entry.
+
+    Examples
+    --------
+    >>> d, labels = read_distances("examples/cdkal1_like_distances.tsv")
+    >>> labels, d.shape
+    (('EUR', 'EAS', 'AFR', 'SAS', 'AMR'), (5, 5))
     """
     frame = read_table(path, sep=sep, encoding=encoding, text=(0,))
     labels = tuple(str(c).strip() for c in frame.columns[1:])
