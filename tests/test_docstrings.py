@@ -39,6 +39,7 @@ DOCUMENTED = (
     "betameta.transancestry.distances.distances_from_frequencies",
     "betameta.transancestry.distances.read_distances",
     "betameta.subgroups.subgroup_analysis",
+    "betameta.regression.design_matrix",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

@@ -153,6 +153,13 @@ def design_matrix(
     source
         How messages name the data (a file name).
 
+    Returns
+    -------
+    Design
+        The (k, p) matrix ``X``, its column names ``terms`` (intercept first), whether it has
+        an ``intercept``, and per moderator its ``columns`` entry: ``(name, None, None)`` for a
+        numeric one, ``(name, levels, coded levels)`` for a factor.
+
     Raises
     ------
     InputError
