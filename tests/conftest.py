@@ -15,6 +15,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+#: The scripts that made the reference data are not tests (nor doctest modules: importing
+#: one would write its outputs again).
+collect_ignore_glob = ["data/*"]
+
 #: Set by .ci/run: a test whose engine or tool is missing fails instead of being skipped.
 REQUIRE_ALL = os.environ.get("BETAMETA_REQUIRE_ALL") == "1"
 
