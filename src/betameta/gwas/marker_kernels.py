@@ -15,6 +15,17 @@ _COLON = 58
 _ZERO = 48
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _same(data, s, n, a, length):
+    """Whether ``data[s:s + n]`` equals ``data[a:a + length]``."""
+    if n != length:
+        return False
+    for t in range(length):
+        if data[s + t] != data[a + t]:
+            return False
+    return True
+
+
 @njit(cache=True, nogil=True)
 def split_markers(data, offsets, null, max_names):
     """Split one Arrow string chunk (``data`` its bytes, ``offsets`` its ``n + 1`` offsets,
@@ -46,27 +57,10 @@ def split_markers(data, offsets, null, max_names):
             c += 1
         length = c - a
         # The chromosome: most often the previous row's.
-        code = -1
-        if last >= 0 and lengths[last] == length:
-            same = True
-            s = starts[last]
-            for t in range(length):
-                if data[s + t] != data[a + t]:
-                    same = False
-                    break
-            if same:
-                code = last
+        code = last if last >= 0 and _same(data, starts[last], lengths[last], a, length) else -1
         if code < 0:
             for j in range(n_names):
-                if lengths[j] != length:
-                    continue
-                same = True
-                s = starts[j]
-                for t in range(length):
-                    if data[s + t] != data[a + t]:
-                        same = False
-                        break
-                if same:
+                if _same(data, starts[j], lengths[j], a, length):
                     code = j
                     break
         if code < 0:
