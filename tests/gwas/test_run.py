@@ -364,6 +364,9 @@ def test_leave_one_ancestry_out_equals_runs_without_its_studies(synthetic, tmp_p
     assert res.exit_code == 0, res.output
     full = pd.read_parquet(out).set_index(["chromosome", "base_pair_location"])
     assert not any(c.endswith(tuple(f"_without_{s}" for s in anc)) for c in full.columns)
+    # The groups are part of what the chunks depend on (so --resume with other labels is refused).
+    options = json.loads(Path(str(out) + ".summary.json").read_text())["options"]
+    assert options["left_out"] == [["EUR", [0, 3]], ["EAS", [1]], ["AFR", [2]]]
     for label in ("EUR", "EAS", "AFR"):
         rest = {s: p for s, p in synthetic.paths.items() if anc[s] != label}
         alone = run_gwas(rest, tmp_path / f"w{label}.parquet", **kw).to_frame()

@@ -702,6 +702,9 @@ def run_gwas(
                "scheme": scheme, "default_n": default_n or {}, "filters": list(filters),
                "freq_summary": freq_summary, "overlap": overlap,
                "leave_one_out": leave_one_out,
+               # The groups left out (an ancestry's studies): chunks depend on them, not on the
+               # option alone, so --resume with other labels is refused.
+               "left_out": [[label, list(cols)] for label, cols in left_out],
                "distances": str(distances) if isinstance(distances, str | Path) else
                None if distances is None else "matrix"}
     for p in paths.values():
