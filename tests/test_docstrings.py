@@ -40,6 +40,14 @@ DOCUMENTED = (
     "betameta.transancestry.distances.read_distances",
     "betameta.subgroups.subgroup_analysis",
     "betameta.regression.design_matrix",
+    "betameta.regression.study_design",
+    "betameta.regression.moderator_table",
+    "betameta.regression.likelihood_ratio_test",
+    "betameta.pooled.mantel_haenszel_rates",
+    "betameta.gwas.io.read_sumstats",
+    "betameta.gwas.harmonise.harmonise",
+    "betameta.mcmc.normal_normal.normal_normal_model",
+    "betameta.mcmc.sampling.sample",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

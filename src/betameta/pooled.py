@@ -273,9 +273,31 @@ def mantel_haenszel_rates(counts: np.ndarray, *, measure: Literal["IRR", "IRD"] 
     from escalc's IRR/IRD (½ added where a group has no events; studies without events in
     both groups left out of Q).
 
+    Parameters
+    ----------
+    counts
+        ``(4, k)``: events ``x1``, person-time ``t1``, events ``x2``, person-time ``t2``.
+    measure
+        ``IRR`` (log incidence-rate ratio) or ``IRD`` (rate difference).
+    level
+        Confidence level.
+
+    Returns
+    -------
+    PooledTables
+        The pooled estimate, its SE, interval and test, Q, and for IRR the Mantel–Haenszel
+        test of IRR = 1 (``cmh``).
+
     References
     ----------
     Greenland & Robins (1985); Rothman, Greenland & Lash (2008), ch. 15.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> counts = np.array([[10, 20, 5], [1000.0, 1500, 800], [5, 12, 2], [1100.0, 1400, 900]])
+    >>> round(mantel_haenszel_rates(counts).estimate, 4)
+    0.6102
     """
     import pandas as pd
 

@@ -293,11 +293,35 @@ def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> Like
     the same moderators (REML likelihoods of different fixed effects are not comparable, so
     that is refused rather than computed).
 
+    Parameters
+    ----------
+    full, reduced : MetaRegression
+        The two fits; ``reduced`` has fewer parameters (coefficients plus τ²).
+
+    Returns
+    -------
+    LikelihoodRatioTest
+        ``lrt`` = 2(ℓ_full − ℓ_reduced), its ``df`` (the difference in parameters), ``p``
+        from χ²_df, and ``kind`` (ML, REML or FE).
+
     Raises
     ------
     InputError
         Other studies, other estimators, a model that is not smaller, or REML fits with
         different moderators.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import likelihood_ratio_test, meta_regression
+    >>> bcg = pd.read_csv("examples/bcg.csv")
+    >>> studies = bm.load_studies(bcg, measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> full = meta_regression(studies, ["ablat", "year"], method="ML")
+    >>> test = likelihood_ratio_test(full, meta_regression(studies, ["ablat"], method="ML"))
+    >>> round(test.lrt, 4), test.df, round(test.p, 4)
+    (0.0791, 1, 0.7785)
     """
     if full.studies is not reduced.studies and not (
             np.array_equal(full.studies.yi, reduced.studies.yi)
@@ -758,7 +782,40 @@ def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame
                  intercept: bool = True, factors: Sequence[str] = (),
                  reference: Mapping[str, str] | None = None) -> Design:
     """The design of a meta-regression of ``studies`` on ``mods``, from ``data`` or the
-    table the studies were read from (``studies.data``; its file named in messages)."""
+    table the studies were read from (``studies.data``; its file named in messages).
+
+    Parameters
+    ----------
+    studies
+        The studies (see :func:`betameta.load_studies`).
+    mods
+        Moderator columns.
+    data
+        The table holding them (default: the one the studies were read from).
+    intercept, factors, reference
+        As :func:`design_matrix`.
+
+    Returns
+    -------
+    Design
+        As :func:`design_matrix`.
+
+    Raises
+    ------
+    InputError
+        As :func:`design_matrix`, or a table whose rows do not match the studies.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> bcg = pd.read_csv("examples/bcg.csv")
+    >>> studies = bm.load_studies(bcg, measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> design = study_design(studies, ["ablat"])
+    >>> design.terms, design.X.shape
+    (('intercept', 'ablat'), (13, 2))
+    """
     table, source = moderator_table(studies, data)
     return design_matrix(table, mods, intercept=intercept, factors=factors, reference=reference,
                          source=source)
@@ -767,7 +824,36 @@ def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame
 def moderator_table(studies: StudyTable, data: pd.DataFrame | None = None
                     ) -> tuple[pd.DataFrame, str]:
     """The table of the studies' other columns, one row per study (``data``, or the table they
-    were read from), and how messages name it (its file)."""
+    were read from), and how messages name it (its file).
+
+    Parameters
+    ----------
+    studies
+        The studies (see :func:`betameta.load_studies`).
+    data
+        A table of one row per study, in the studies' order (default: ``studies.data``).
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        The moderators' table.
+    source : str
+        Its name in messages (the file the studies were read from, or ``data``).
+
+    Raises
+    ------
+    InputError
+        No table, or one with another number of rows than studies.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> table, source = moderator_table(studies)
+    >>> table.shape, source
+    ((13, 9), 'examples/bcg.csv')
+    """
     table = data if data is not None else studies.data
     if table is None:
         raise InputError("no moderators: these studies were not read from a table (pass data=)")

@@ -210,7 +210,43 @@ def harmonise(
     Under ``palindromic="auto"`` a study found on the other strand has its alleles
     complemented and everything is harmonised again (so that no variant takes its alleles
     from a study on the wrong strand); its counts say ``strand: "other"`` with the fraction
-    first found."""
+    first found.
+
+    Parameters
+    ----------
+    studies
+        ``{name: table}`` as :func:`betameta.gwas.read_sumstats` returns them; the first
+        study is the allele reference.
+    palindromic
+        A/T and C/G variants: ``auto`` (the study's strand from its other variants first),
+        ``freq`` (each oriented by frequency), ``drop`` or ``keep`` (METAL's rule).
+    band
+        Under ``freq``: a palindrome is oriented only when its frequency and the reference
+        study's both lie more than ``band`` from 0.5; otherwise it is dropped as ambiguous.
+
+    Returns
+    -------
+    Harmonised
+        The variants (sorted by chromosome and position), each study's row of each variant
+        with its orientation, and per study the counts of rows kept, dropped (by reason) and
+        aligned (by kind).
+
+    Raises
+    ------
+    InputError
+        No study, or an unknown ``palindromic`` rule.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1, fmt="metal")
+    >>> h = harmonise({s: read_sumstats(p) for s, p in truth.paths.items()})
+    >>> h.m, h.counts["S2"]["kept"], h.counts["S2"]["aligned_swapped"]
+    (995, 936, 342)
+    """
     h = _harmonise(studies, palindromic, band)
     other = {s: h.counts[s]["strand_flip_fraction"] for s in h.studies
              if h.counts[s].get("strand") == "other"}

@@ -210,10 +210,41 @@ def read_sumstats(path: str | Path, columns: Mapping[str, str] | None = None,
                   encoding: str | None = None) -> pd.DataFrame:
     """Read one study's summary statistics into the canonical columns.
 
-    ``columns`` maps canonical names to the file's names and overrides detection;
-    ``fields`` limits the canonical columns returned (the others are not read:
-    the genome-wide run skips ``n``). Raises :class:`InputError` naming the file
-    when it cannot be read or required columns are missing.
+    Parameters
+    ----------
+    path
+        GWAS-SSF, METAL-style or any table (TSV/CSV, gzipped or not, or Parquet).
+    columns
+        Canonical names to the file's names; overrides the names detected.
+    fields
+        The canonical columns wanted (the others are not read at all).
+    sep, encoding
+        The separator and encoding (detected when not given).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The :data:`CANONICAL` columns in ``fields`` the file has (NaN columns for the
+        numeric ones it lacks): chromosome, alleles as upper-case categoricals, the rest as
+        float64; METAL's ``chr:pos`` MARKER split, odds ratios as log OR.
+
+    Raises
+    ------
+    InputError
+        Naming the file (and the row and column where one is at fault): no such file, not a
+        table, a required column missing, a frequency or p-value outside [0, 1], a negative
+        or fractional position, or beta and odds ratio that disagree.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1, fmt="metal")
+    >>> study = read_sumstats(truth.paths["S2"])  # METAL's names: MARKER, ALLELE1, EFFECT, ...
+    >>> len(study), list(study.columns[:5])
+    (951, ['chromosome', 'base_pair_location', 'effect_allele', 'other_allele', 'beta'])
     """
     path = Path(path)
     if not path.exists():

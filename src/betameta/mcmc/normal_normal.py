@@ -39,6 +39,32 @@ def normal_normal_model(
 
     The non-centred form ``θᵢ = µ + τ·ηᵢ`` is the default: with few studies and
     τ near 0 the centred form has a funnel NUTS cannot enter.
+
+    Parameters
+    ----------
+    studies
+        Effects ``yᵢ`` and variances ``σᵢ²`` (see :func:`betameta.load_studies`).
+    tau_prior, mu_prior
+        The priors, from :mod:`betameta.bayes.priors` (the same objects the exact engine
+        takes, so the two can be compared prior for prior).
+    centered
+        The centred form ``θᵢ ~ N(µ, τ²)`` instead.
+
+    Returns
+    -------
+    pymc.Model
+        With variables ``mu``, ``tau``, ``theta`` (and ``eta`` when non-centred), the observed
+        ``y``, and the deterministic ``beta_f``.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.bayes import priors
+    >>> from betameta.mcmc import normal_normal_model
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> model = normal_normal_model(studies, priors.half_normal(1.0), priors.normal_mu(0, 10))
+    >>> sorted(model.named_vars)
+    ['beta_f', 'eta', 'mu', 'tau', 'theta', 'y']
     """
     pm = import_pymc()
 

@@ -54,8 +54,51 @@ def sample(
 ) -> Any:
     """NUTS on a PyMC ``model``; returns ArviZ ``InferenceData``.
 
-    ``cores`` defaults to ``min(chains, 2)``: PyMC's own default (half the CPUs)
+    ``cores`` defaults to ``min(chains, CPUs)``: PyMC's own default (half the CPUs)
     runs the 4 chains one after another on a 2-core machine.
+
+    Parameters
+    ----------
+    model
+        A PyMC model.
+    draws, tune, chains
+        Kept draws and tuning steps per chain, and the number of chains.
+    seed
+        Seed of every chain (an integer; None for fresh entropy).
+    sampler
+        ``auto`` (nutpie when installed, else NumPyro, else PyMC's own NUTS), ``nutpie``,
+        ``numpyro`` or ``pymc``.
+    cores
+        Chains run at once (default ``min(chains, CPUs)``).
+    progressbar
+        Show the engine's progress bar.
+    target_accept
+        NUTS's target acceptance rate (raise it against divergences).
+
+    Returns
+    -------
+    arviz.InferenceData
+        The posterior draws and the sampler's statistics (divergences among them).
+
+    Raises
+    ------
+    InputError
+        An unknown ``sampler``, or one asked for by name that is not installed.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import betameta as bm
+    >>> from betameta.bayes import priors
+    >>> from betameta.mcmc import normal_normal_model, sample
+    >>> warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> model = normal_normal_model(studies, priors.half_normal(1.0), priors.normal_mu(0, 10))
+    >>> idata = sample(model, draws=500, tune=500, chains=2, seed=1)
+    >>> idata.posterior.sizes["chain"], idata.posterior.sizes["draw"]
+    (2, 500)
+    >>> abs(float(idata.posterior["mu"].mean()) - (-1.2498)) < 0.2  # the exact posterior mean
+    True
     """
     import os
 
