@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import require_module
+from conftest import require_module, require_program
 
 ROOT = Path(__file__).parents[1]
 DOCS = ROOT / "docs"
@@ -24,8 +24,9 @@ PAGES = {"index.html": 0, "analyses/lecture.html": 3, "analyses/bcg.html": 2, "a
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    for name in ("sphinx", "myst_nb", "numpydoc", "pydata_sphinx_theme", "ipykernel"):
+    for name in ("sphinx", "myst_nb", "numpydoc", "pydata_sphinx_theme", "ipykernel", "graphviz"):
         require_module(name)
+    require_program("dot")  # graphviz draws the rats model's graph
     out = tmp_path_factory.mktemp("docs")
     res = subprocess.run([sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html",
                           "-d", str(out / "doctrees"), str(DOCS), str(out / "html")],
