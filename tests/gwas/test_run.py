@@ -400,3 +400,19 @@ def test_leave_one_ancestry_out_needs_labels(synthetic, tmp_path):
                  ancestry=dict.fromkeys(synthetic.paths, "EUR"))
     with pytest.raises(InputError, match="leave_one_out='by_chromosome' is not one of study, ancestry"):
         run_gwas(synthetic.paths, tmp_path / "x.parquet", leave_one_out="by_chromosome", progress=False)
+
+
+def test_leave_one_out_flag_alone_means_each_study(synthetic, tmp_path):
+    from click.testing import CliRunner
+
+    from betameta.cli.main import cli
+
+    args = [arg for s, p in synthetic.paths.items() for arg in ("--study", f"{s}={p}")]
+    out = tmp_path / "loo.parquet"
+    res = CliRunner().invoke(cli, ["gwas", *args, "--out", str(out), "--leave-one-out", "--no-plots"])
+    assert res.exit_code == 0, res.output
+    assert [c for c in pd.read_parquet(out).columns if c.startswith("beta_without_")] == \
+        [f"beta_without_{s}" for s in synthetic.paths]
+    bad = CliRunner().invoke(cli, ["gwas", *args, "--out", str(tmp_path / "b.parquet"),
+                                   "--leave-one-out", "chromosome"])
+    assert bad.exit_code == 2 and "'chromosome' is not one of 'study', 'ancestry'" in bad.output

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .._options import GWAS_METHODS, TAU2_METHODS, TESTS
+from .._options import GWAS_METHODS, LEAVE_OUT, TAU2_METHODS, TESTS
 from ..errors import InputError
 from ._common import MU_PRIOR_HELP, TAU2_PRIOR_HELP, CommaList, table_options
 
@@ -60,7 +60,7 @@ def _parse_studies(items: tuple[str, ...]) -> tuple[dict[str, Path], dict[str, s
 @click.option("--overlap", is_flag=True,
               help="Correct the fixed effect for sample overlap, by the studies' null z correlation "
                    "(estimated from variants with |z| < 1 and always reported in the summary).")
-@click.option("--leave-one-out", type=click.Choice(["study", "ancestry"]), is_flag=False,
+@click.option("--leave-one-out", type=click.Choice(LEAVE_OUT), is_flag=False,
               flag_value="study", default=None,
               help="Every method again without each study (alone or 'study'; columns "
                    "<column>_without_<study>) or each ancestry label's studies ('ancestry'; "
