@@ -48,6 +48,12 @@ DOCUMENTED = (
     "betameta.gwas.harmonise.harmonise",
     "betameta.mcmc.normal_normal.normal_normal_model",
     "betameta.mcmc.sampling.sample",
+    "betameta.classical.MetaAnalysis.leave_one_out",
+    "betameta.classical.MetaAnalysis.influence",
+    "betameta.classical.MetaAnalysis.rank_test",
+    "betameta.classical.MetaAnalysis.egger_test",
+    "betameta.classical.MetaAnalysis.trim_and_fill",
+    "betameta.classical.MetaAnalysis.fail_safe_n",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

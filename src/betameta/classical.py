@@ -316,6 +316,20 @@ class MetaAnalysis(Result):
         ``ci_high`` (the random-effects mean, or the common effect for FE), ``q``, ``q_p``,
         ``tau2``, ``i2``, ``h2`` (τ²-based for random effects, Q-based for FE, as metafor),
         ``fixed_estimate``, ``fixed_se``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study left out, the columns above (metafor's ``leave1out``).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> round(float(fit.leave_one_out()["estimate"].iloc[0]), 4)
+        -0.7071
         """
         if self.k < 3:
             raise InputError(f"leave-one-out needs at least 3 studies, got {self.k}")
@@ -378,6 +392,30 @@ class MetaAnalysis(Result):
         multiplicative dispersion, t test on ``k − 2`` df. The predictor ``xᵢ``: the
         standard error ``sei`` (Egger's test), the variance ``vi``, the sample size ``ni``,
         ``1/ni`` or ``1/√ni`` (sample sizes from the raw columns the effects came from).
+
+        Parameters
+        ----------
+        model
+            ``rma`` (the meta-regression) or ``lm`` (weighted least squares).
+        predictor
+            ``sei``, ``vi``, ``ni``, ``ninv`` or ``sqrtninv``.
+
+        Returns
+        -------
+        EggerTest
+            The test of the slope (``statistic``, ``p``, ``df``), the slope and its SE, and
+            the limit estimate (the intercept: the effect as the predictor goes to 0) with
+            its interval.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> e = fit.egger_test()
+        >>> round(e.statistic, 4), round(e.p, 4)
+        (-0.8033, 0.4218)
         """
         model = check_option("model", model, ("rma", "lm"))  # type: ignore[assignment]
         predictor = check_option("predictor", predictor,
@@ -440,7 +478,24 @@ class MetaAnalysis(Result):
 
     def rank_test(self):
         """Begg's rank correlation test (metafor's ``ranktest``); see
-        :func:`betameta.small_study.rank_test`."""
+        :func:`betameta.small_study.rank_test`.
+
+        Returns
+        -------
+        RankTest
+            Kendall's τ between the standardised effects and their variances, and its p-value
+            (exact for small k without ties, as metafor).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> r = fit.rank_test()
+        >>> round(r.tau, 4), round(r.p, 4)
+        (0.0256, 0.9524)
+        """
         from .small_study import rank_test
 
         return rank_test(self)
@@ -448,21 +503,88 @@ class MetaAnalysis(Result):
     def trim_and_fill(self, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
                       side: Literal["left", "right"] | None = None):
         """Duval and Tweedie's trim and fill (metafor's ``trimfill``); see
-        :func:`betameta.small_study.trim_and_fill`."""
+        :func:`betameta.small_study.trim_and_fill`.
+
+        Parameters
+        ----------
+        estimator
+            The estimator of the number of missing studies: ``L0``, ``R0`` or ``Q0``.
+        side
+            The side on which studies are missing (default: the side Egger's test points to).
+
+        Returns
+        -------
+        TrimAndFill
+            ``k0`` (studies filled in) with its SE, the filled effects and variances, and the
+            fit to the filled set.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> t = fit.trim_and_fill()
+        >>> t.k0, t.side
+        (1, 'right')
+        """
         from .small_study import trim_and_fill
 
         return trim_and_fill(self, estimator=estimator, side=side)
 
     def fail_safe_n(self, *, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
                     alpha: float = 0.05, target: float | None = None):
-        """Fail-safe N (metafor's ``fsn``); see :func:`betameta.small_study.fail_safe_n`."""
+        """Fail-safe N (metafor's ``fsn``); see :func:`betameta.small_study.fail_safe_n`.
+
+        Parameters
+        ----------
+        method
+            ``Rosenthal`` (studies of zero effect that would make the combined z test
+            non-significant), ``Orwin`` (that would bring the mean effect to ``target``) or
+            ``Rosenberg`` (the weighted version of Rosenthal's).
+        alpha
+            The significance level.
+        target
+            Orwin's target effect (default: half the mean effect).
+
+        Returns
+        -------
+        FailSafeN
+            ``n``, with the p-value or mean effect it was computed from.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.fail_safe_n().n
+        598
+        """
         from .small_study import fail_safe_n
 
         return fail_safe_n(self, method=method, alpha=alpha, target=target)
 
     def influence(self):
         """Case-deletion diagnostics (metafor's ``influence``); see
-        :func:`betameta.influence.influence`."""
+        :func:`betameta.influence.influence`.
+
+        Returns
+        -------
+        Influence
+            Per study: externally standardised residuals, DFFITS, Cook's distance, the
+            covariance ratio, τ² and QE without it, hat values and DFBETAS, with the studies
+            metafor would flag as influential.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> list(fit.influence().to_frame().columns[:4])
+        ['study', 'rstudent', 'dffits', 'cooks_d']
+        """
         from .influence import influence
 
         return influence(self)
