@@ -54,6 +54,10 @@ DOCUMENTED = (
     "betameta.classical.MetaAnalysis.egger_test",
     "betameta.classical.MetaAnalysis.trim_and_fill",
     "betameta.classical.MetaAnalysis.fail_safe_n",
+    "betameta.classical.MetaAnalysis.cumulative",
+    "betameta.classical.MetaAnalysis.pet_peese",
+    "betameta.classical.MetaAnalysis.refit",
+    "betameta.classical.MetaAnalysis.gosh",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

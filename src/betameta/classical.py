@@ -284,7 +284,28 @@ class MetaAnalysis(Result):
         )
 
     def refit(self, studies: StudyTable) -> MetaAnalysis:
-        """The same analysis (τ² method, test, level) of other studies."""
+        """The same analysis (τ² method, test, level) of other studies.
+
+        Parameters
+        ----------
+        studies
+            The studies to fit.
+
+        Returns
+        -------
+        MetaAnalysis
+            As :func:`meta_analysis` with this fit's options.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> first = fit.refit(bm.StudyTable(studies.yi[:6], studies.vi[:6], studies.labels[:6]))
+        >>> first.k, first.random.method
+        (6, 'REML')
+        """
         return meta_analysis(studies, method=self.random.method,  # type: ignore[arg-type]
                              test=self.random.test, level=self.level)  # type: ignore[arg-type]
 
@@ -341,7 +362,28 @@ class MetaAnalysis(Result):
         studies in ``order`` (a sort key per study, e.g. the publication year, ascending and
         stable; default the table's order). Columns as :meth:`leave_one_out`, ``study`` the
         one added; the first row has one study (τ² = 0, Q = 0 with p = 1, I² = 0, H² = 1, as
-        metafor)."""
+        metafor).
+
+        Parameters
+        ----------
+        order
+            A sort key per study (default: the table's order).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study added, the columns of :meth:`leave_one_out`.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> steps = fit.cumulative(order=studies.data["year"])
+        >>> len(steps), round(float(steps["estimate"].iloc[-1]), 4)  # the last row is the whole fit
+        (13, -0.7145)
+        """
         s = self.studies
         idx = np.arange(s.k) if order is None else np.argsort(np.asarray(order), kind="stable")
         if idx.size != s.k:
@@ -467,7 +509,34 @@ class MetaAnalysis(Result):
         """PET-PEESE (Stanley & Doucouliagos 2014; :class:`PetPeese`): the two Egger-type
         weighted regressions (``egger_test(model="lm")`` on ``sei`` and on ``vi``) and the
         conditional estimate: PEESE's intercept when PET's differs from 0 at two-sided
-        ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise."""
+        ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise.
+
+        Parameters
+        ----------
+        alpha
+            The two-sided level of PET's test of its intercept.
+
+        Returns
+        -------
+        PetPeese
+            Which estimate was ``chosen`` (PET or PEESE), the estimate and its interval, and
+            both regressions (``pet``, ``peese``).
+
+        References
+        ----------
+        Stanley, T. D. & Doucouliagos, H. (2014). Meta-regression approximations to reduce
+        publication selection bias. Res Synth Methods 5:60–78.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> pp = fit.pet_peese()
+        >>> pp.chosen, round(pp.estimate, 4)
+        ('PET', -0.1909)
+        """
         if not 0 < alpha < 1:
             raise InputError(f"alpha must lie in (0, 1), got {alpha}")
         pet = self.egger_test(model="lm", predictor="sei")
@@ -603,7 +672,31 @@ class MetaAnalysis(Result):
 
     def gosh(self, *, max_subsets: int = 1_000_000, seed: int = 20261202):
         """The fit to every subset of studies (or a seeded sample); see
-        :func:`betameta.influence.gosh`."""
+        :func:`betameta.influence.gosh`.
+
+        Parameters
+        ----------
+        max_subsets
+            Enumerate all 2ᵏ − 1 subsets up to this many; sample this many above.
+        seed
+            Seed of the sample.
+
+        Returns
+        -------
+        Gosh
+            Per subset: its size ``k``, Q, I², H², τ², the estimate and which studies it
+            holds (``in[<study>]``); ``plot()`` draws metafor's GOSH plot.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> six = fit.refit(bm.StudyTable(studies.yi[:6], studies.vi[:6], studies.labels[:6]))
+        >>> len(six.gosh().to_frame())  # every non-empty subset of 6 studies
+        63
+        """
         from .influence import gosh
 
         return gosh(self, max_subsets=max_subsets, seed=seed)
