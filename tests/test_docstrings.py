@@ -58,6 +58,11 @@ DOCUMENTED = (
     "betameta.classical.MetaAnalysis.pet_peese",
     "betameta.classical.MetaAnalysis.refit",
     "betameta.classical.MetaAnalysis.gosh",
+    "betameta.bayes.posterior.BayesMeta.sample",
+    "betameta.bayes.posterior.BayesMeta.marginal",
+    "betameta.bayes.posterior.BayesMeta.to_frame",
+    "betameta.bayes.marginals.Marginal.interval",
+    "betameta.bayes.marginals.Marginal.stats",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

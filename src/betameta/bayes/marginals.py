@@ -40,6 +40,30 @@ class Marginal:
 
         The shortest interval minimises ``Q(p + level) − Q(p)`` over ``p`` (golden
         section; exact for unimodal marginals, as all of these are in practice).
+
+        Parameters
+        ----------
+        level
+            The interval's posterior probability.
+        kind
+            ``central`` (equal tails) or ``shortest`` (highest density, for a unimodal
+            marginal).
+
+        Returns
+        -------
+        tuple of float
+            The interval's lower and upper ends.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> [round(x, 4) for x in post.mu.interval()]
+        [-2.6752, 0.352]
+        >>> [round(x, 4) for x in post.mu.interval(kind="shortest")]
+        [-2.7203, 0.3013]
         """
         kind = check_option("interval", kind, INTERVALS)  # type: ignore[assignment]
         if kind == "central":
@@ -53,7 +77,27 @@ class Marginal:
         return self.quantile(p), self.quantile(p + level)
 
     def stats(self, level: float = 0.95, kind: IntervalType = "central") -> dict[str, float]:
-        """``mean, sd, median, ci_low, ci_high`` of the marginal (the interval at ``level``)."""
+        """``mean, sd, median, ci_low, ci_high`` of the marginal (the interval at ``level``).
+
+        Parameters
+        ----------
+        level, kind
+            As :meth:`interval`.
+
+        Returns
+        -------
+        dict of str to float
+            ``mean``, ``sd``, ``median``, ``ci_low``, ``ci_high``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> {k: round(v, 4) for k, v in post.tau.stats().items()}
+        {'mean': 1.5831, 'sd': 0.4565, 'median': 1.5276, 'ci_low': 0.8528, 'ci_high': 2.6234}
+        """
         lo, hi = self.interval(level, kind)
         return {"mean": self.mean, "sd": self.sd, "median": self.median, "ci_low": lo,
                 "ci_high": hi}

@@ -69,7 +69,29 @@ class BayesMeta(Result):
         τ by inversion of its CDF, then ``µ | τ``, ``θᵢ | µ, τ`` and ``θ_new | µ, τ``
         from their normal conditionals; ``beta_f`` and ``zeta2`` are computed from
         the θ draws. Columns: ``tau, mu, theta_new, beta_f, zeta2`` and one per study
-        (``theta[<label>]``). ``seed``: an integer or a NumPy Generator.
+        (``theta[<label>]``).
+
+        Parameters
+        ----------
+        n
+            The number of draws.
+        seed
+            An integer or a NumPy Generator.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per draw, the columns above.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> draws = post.sample(1000, seed=1)
+        >>> draws.shape, list(draws.columns[:5])
+        ((1000, 11), ['tau', 'mu', 'theta_new', 'beta_f', 'zeta2'])
         """
         rng = np.random.default_rng(seed)
         s = self.studies
@@ -137,7 +159,34 @@ class BayesMeta(Result):
 
     # -- tables ----------------------------------------------------------------
     def marginal(self, name: str) -> Marginal:
-        """The marginal called ``name`` (``mu``, ``tau``, ... or ``theta[<label>]``)."""
+        """The marginal called ``name`` (``mu``, ``tau``, ... or ``theta[<label>]``).
+
+        Parameters
+        ----------
+        name
+            ``mu``, ``tau``, ``tau2``, ``theta_new``, ``beta_f``, ``zeta2``, ``i2`` or
+            ``theta[<study label>]``.
+
+        Returns
+        -------
+        Marginal
+            Its ``mean``, ``sd``, ``median``, ``quantile``, ``interval`` and ``stats`` (and
+            ``pdf``/``cdf`` where exact).
+
+        Raises
+        ------
+        InputError
+            An unknown name or study label.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> round(post.marginal("theta[Prasad 2008]").mean, 4) == round(post.theta[2].mean, 4)
+        True
+        """
         if name.startswith("theta[") and name.endswith("]"):
             label = name[6:-1]
             if label not in self.studies.labels:
@@ -149,7 +198,30 @@ class BayesMeta(Result):
         return getattr(self, name)
 
     def to_frame(self, kind: IntervalType | None = None) -> pd.DataFrame:
-        """Tidy table: one row per quantity with mean, sd, median, ci_low, ci_high, exact."""
+        """Tidy table: one row per quantity with mean, sd, median, ci_low, ci_high, exact.
+
+        Parameters
+        ----------
+        kind
+            The intervals' kind (``central`` or ``shortest``; default the fit's).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``quantity`` (µ, τ, τ², θ_new, βF, ζ², I², then each ``theta[<study>]``),
+            ``mean``, ``sd``, ``median``, ``ci_low``, ``ci_high`` and ``exact`` (False where
+            the summary comes from draws).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> table = post.to_frame()
+        >>> table.shape, table["quantity"].iloc[0]
+        ((13, 7), 'mu')
+        """
         kind = kind or self.interval_kind  # type: ignore[assignment]
         names = list(_SCALARS) + [f"theta[{lab}]" for lab in self.studies.labels]
         rows = []
