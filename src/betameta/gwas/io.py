@@ -358,6 +358,16 @@ def _check_beta_and_or(path: Path, beta: np.ndarray, log_or: np.ndarray, found: 
 
 #: Distinct chromosomes per block beyond which MARKER is split by a regular expression instead.
 _MAX_CHROMOSOMES = 4096
+#: METAL's MARKER: the chromosome before the first ':', the position up to the next.
+_MARKER = r"^(?P<chromosome>[^:]*)(?::(?P<position>[^:]*))?"
+
+
+def _split_by_pattern(markers: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """:data:`_MARKER`'s chromosome texts and positions (pandas' ``to_numeric``, NaN where
+    the text is not a number): the split where the compiled pass does not decide."""
+    parts = pac.extract_regex(markers, _MARKER)
+    return parts.field("chromosome"), pd.to_numeric(parts.field("position").to_pandas(),
+                                                    errors="coerce").to_numpy(float)
 
 
 def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.ndarray] | None:
@@ -367,7 +377,8 @@ def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.
     ``:`` (the marker is an rsid).
 
     One compiled pass over each block's bytes (:mod:`.marker_kernels`); position texts that
-    are not plain digits go to pandas' ``to_numeric``, so ``1:1e3`` reads as it always did.
+    are not plain digits, and blocks of too many chromosomes, go to :func:`_split_by_pattern`
+    (so ``1:1e3`` reads as it always did).
     """
     if not pa.types.is_string(col.type):
         col = col.cast(pa.string())
@@ -382,18 +393,16 @@ def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.
         _, offsets, data = chunk.buffers()
         data = np.frombuffer(data, np.uint8) if data is not None else np.empty(0, np.uint8)
         offsets = np.frombuffer(offsets, np.int32, len(chunk) + 1, chunk.offset * 4)
-        null = chunk.is_null().to_numpy(zero_copy_only=False)
-        codes, pos, odd, starts, lengths, n_names = split_markers(data, offsets, null, _MAX_CHROMOSOMES)
+        null = chunk.is_null()
+        codes, pos, odd, starts, lengths, n_names = split_markers(
+            data, offsets, null.to_numpy(zero_copy_only=False), _MAX_CHROMOSOMES)
         if n_names < 0:
-            parts = pac.extract_regex(chunk, r"^(?P<chromosome>[^:]*)(?::(?P<position>[^:]*))?")
-            names = pac.dictionary_encode(pac.if_else(chunk.is_null(), pa.scalar(None, pa.string()),
-                                                      parts.field("chromosome")))
-            pos = pd.to_numeric(parts.field("position").to_pandas(), errors="coerce").to_numpy(float)
+            chromosome, pos = _split_by_pattern(chunk)
+            names = pac.dictionary_encode(pac.if_else(null, pa.scalar(None, pa.string()), chromosome))
         else:
             if odd.any():
                 rows = np.flatnonzero(odd)
-                text = pd.Series(chunk.take(pa.array(rows)).to_pylist()).str.split(":").str[1]
-                pos[rows] = pd.to_numeric(text, errors="coerce")
+                pos[rows] = _split_by_pattern(chunk.take(pa.array(rows)))[1]
             names = pa.DictionaryArray.from_arrays(
                 pa.array(codes, mask=codes < 0),
                 pa.array([bytes(data[s:s + n]).decode()
