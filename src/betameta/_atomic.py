@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def temp_name(path: Path) -> Path:
-    """A hidden sibling of ``path`` unique to this process (rename is atomic on one filesystem)."""
+    """Return a hidden sibling of ``path`` unique to this process (rename is atomic on one filesystem)."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 def lazy_names(package: str, names: dict[str, str], public: list[str],
                space: dict[str, Any]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
-    """``__getattr__`` and ``__dir__`` for ``package``: each name in ``names`` comes from the
-    submodule it maps to (a name mapped to itself is the submodule), cached in ``space``
-    (the package's globals) on first use."""
+    """``__getattr__`` and ``__dir__`` for ``package``.
+
+    Each name in ``names`` comes from the submodule it maps to (a name mapped to itself is the submodule),
+    cached in ``space`` (the package's globals) on first use.
+    """
 
     def __getattr__(name: str) -> Any:
         if name not in names:

@@ -51,9 +51,11 @@ def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
 
 
 def check_fit_options(method: object, test: object, level: float) -> tuple[str, str]:
-    """The τ² method and test of a classical fit, canonically spelled, and a level in (0, 1)
-    (the one check of :func:`betameta.meta_analysis` and
-    :func:`betameta.regression.meta_regression`)."""
+    """Return the τ² method and test of a classical fit, canonically spelled.
+
+    And a level in (0, 1) (the one check of :func:`betameta.meta_analysis` and
+    :func:`betameta.regression.meta_regression`).
+    """
     if not 0 < level < 1:
         raise InputError(f"level must lie in (0, 1), got {level}")
     return check_option("method", method, TAU2_METHODS), check_option("test", test, TESTS)

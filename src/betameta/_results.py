@@ -23,8 +23,10 @@ __all__ = ["ArrayResult", "Result", "Summary", "jsonable"]
 
 
 def jsonable(x: Any, *, strict: bool = False) -> Any:
-    """``x`` with NumPy scalars and arrays, tuples and nested results made JSON-ready;
-    ``strict``: NaN and infinities as ``None`` (strict JSON has no such numbers)."""
+    """``x`` with NumPy scalars and arrays, tuples and nested results made JSON-ready; ``strict``.
+
+    NaN and infinities as ``None`` (strict JSON has no such numbers).
+    """
     if isinstance(x, Result):
         x = x.to_dict()
     if isinstance(x, dict):
@@ -47,7 +49,7 @@ def _scalar(x: Any) -> bool:
 
 
 def _short(x: Any) -> str:
-    """A field's value as the repr shows it: numbers to 4 digits, arrays by their shape."""
+    """Return a field's value as the repr shows it: numbers to 4 digits, arrays by their shape."""
     if isinstance(x, float) and math.isfinite(x) and x != int(x):
         return f"{x:.4g}"
     if isinstance(x, np.ndarray):
@@ -118,7 +120,7 @@ class Result:
         return pd.DataFrame([{k: v for k, v in self._fields().items() if _scalar(v)}])
 
     def summary(self) -> Summary:
-        """The result as a titled table with its notes (see :class:`Summary`)."""
+        """Return the result as a titled table with its notes (see :class:`Summary`)."""
         return Summary(self._title or type(self).__name__, self.to_frame(),
                        tuple(getattr(self, "notes", ()) or ()))
 
@@ -132,8 +134,10 @@ class Result:
 
 
 class ArrayResult(Result):
-    """Mixin for the array kernels' frozen results: fields of shape ``(m,)`` (one value per
-    variant), and possibly larger per-variant arrays or scalars beside them.
+    """Mixin for the array kernels' frozen results.
+
+    Fields of shape ``(m,)`` (one value per variant), and possibly larger per-variant arrays or scalars
+    beside them.
 
     ``to_frame`` has one row per variant and a column per ``(m,)`` field (scalars
     repeated); ``summary`` gives each column's count of finite values, minimum, median and

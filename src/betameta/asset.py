@@ -1,5 +1,6 @@
-"""ASSET's subset search for one set of studies (Bhattacharjee et al. 2012): the m = 1 view
-of :mod:`betameta.kernels.asset`.
+"""ASSET's subset search for one set of studies (Bhattacharjee et al. 2012).
+
+The m = 1 view of :mod:`betameta.kernels.asset`.
 
 Which subset of the studies carries the effect? The one-sided search takes the subset whose
 fixed-effect z is largest in absolute value, the two-sided search the best subset of the
@@ -37,8 +38,7 @@ __all__ = ["Asset", "asset"]
 
 @dataclass(frozen=True, repr=False)
 class Asset(Result):
-    """ASSET's one- and two-sided subset searches of one set of studies (see
-    :mod:`betameta.kernels.asset`).
+    """ASSET's one- and two-sided subset searches of one set of studies (see :mod:`betameta.kernels.asset`).
 
     The one-sided search's best ``subset`` (study names) with its fixed effect ``beta``,
     ``se``, ``z`` and DLM ``p_value``; the two-sided search's ``subset_positive`` and
@@ -66,8 +66,11 @@ class Asset(Result):
     _title = "ASSET subset search (Bhattacharjee et al. 2012)"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: ``study`` and whether it is in the one-sided search's subset
-        (``in_subset``), the positive (``in_subset_positive``) or the negative subset."""
+        """One row per study.
+
+        ``study`` and whether it is in the one-sided search's subset (``in_subset``), the positive
+        (``in_subset_positive``) or the negative subset.
+        """
         import pandas as pd
 
         return pd.DataFrame({"study": self.studies,
@@ -76,7 +79,7 @@ class Asset(Result):
                              "in_subset_negative": [s in self.subset_negative for s in self.studies]})
 
     def summary(self) -> Summary:
-        """The studies' memberships, titled with both searches' effects and p-values."""
+        """Return the studies' memberships, titled with both searches' effects and p-values."""
         two = (f"two-sided: beta+ = {self.beta_positive:.4g}, beta- = {self.beta_negative:.4g}, "
                f"p = {self.p_value_two_sided:.3g}")
         return Summary(f"{self._title}: one-sided beta = {self.beta:.4g} (SE {self.se:.3g}), "

@@ -94,7 +94,7 @@ class RandomEffects(Result):
 
 @dataclass(frozen=True, repr=False)
 class TotalTest(Result):
-    """``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df: is any study effect non-zero?"""
+    """The test that any study effect is non-zero: ``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df."""
 
     z2: float
     df: int
@@ -132,11 +132,13 @@ class EggerTest(Result):
 
 @dataclass(frozen=True, repr=False)
 class PetPeese(Result):
-    """PET-PEESE (Stanley & Doucouliagos 2014): ``pet`` (b0 of ``y = b0 + b1·seᵢ``) and
-    ``peese`` (b0 of ``y = b0 + b1·vᵢ``), both weighted least squares with weights 1/vᵢ and
-    a multiplicative dispersion; ``chosen`` is PEESE when PET's b0 differs from 0 at the
-    two-sided level ``alpha`` (a genuine effect: PEESE's quadratic bias model), PET
-    otherwise; ``estimate``/``ci_low``/``ci_high`` are the chosen b0's."""
+    """PET-PEESE (Stanley & Doucouliagos 2014).
+
+    ``pet`` (b0 of ``y = b0 + b1·seᵢ``) and ``peese`` (b0 of ``y = b0 + b1·vᵢ``), both weighted least
+    squares with weights 1/vᵢ and a multiplicative dispersion; ``chosen`` is PEESE when PET's b0 differs
+    from 0 at the two-sided level ``alpha`` (a genuine effect: PEESE's quadratic bias model), PET
+    otherwise; ``estimate``/``ci_low``/``ci_high`` are the chosen b0's.
+    """
 
     pet: EggerTest
     peese: EggerTest
@@ -157,8 +159,11 @@ class PetPeese(Result):
 
 
 def _fmt(x: float, digits: int = 4) -> str:
-    """Fixed decimals for ordinary magnitudes, significant digits for the very large or small
-    (an SE of 1e-150 is not printed as 0, nor a Q of 1e298 with 299 digits)."""
+    """Format with fixed decimals for ordinary magnitudes.
+
+    Significant digits for the very large or small (an SE of 1e-150 is not printed as 0, nor a Q of 1e298
+    with 299 digits).
+    """
     if x is None or not np.isfinite(x):
         return "NA"
     if x == 0 or 1e-4 <= abs(x) < 1e7:
@@ -171,7 +176,7 @@ def _row(name: str, est: float, se: float, lo: float, hi: float, p: str) -> str:
 
 
 def _fmt_p(p: float, log10_p: float) -> str:
-    """A p-value; one that underflows a double is written from its log10 (``3.2e-1200``)."""
+    """Return a p-value; one that underflows a double is written from its log10 (``3.2e-1200``)."""
     if p > 0 or not np.isfinite(log10_p):
         return f"{p:.3g}"
     if log10_p < -1e6:
@@ -231,7 +236,7 @@ class MetaAnalysis(Result):
         )
 
     def summary(self, transf: Literal["none", "exp"] | None = None) -> Summary:
-        """The pooled estimates (``to_frame()``) with a readable multi-line report as its text.
+        """Return the pooled estimates (``to_frame()``) with a readable multi-line report as its text.
 
         ``transf="exp"`` adds the estimates, intervals and prediction interval back on the
         ratio scale (metafor's ``predict(fit, transf = exp)``); by default it does so for the
@@ -284,7 +289,7 @@ class MetaAnalysis(Result):
         )
 
     def refit(self, studies: StudyTable) -> MetaAnalysis:
-        """The same analysis (τ² method, test, level) of other studies.
+        """Return the same analysis (τ² method, test, level) of other studies.
 
         Parameters
         ----------
@@ -311,15 +316,20 @@ class MetaAnalysis(Result):
 
     @cached_property
     def deleted(self) -> tuple[MetaAnalysis, ...]:
-        """The fits without each study in turn (:meth:`refit`), computed once for
-        leave-one-out, influence diagnostics and the Baujat plot."""
+        """The fits without each study in turn (:meth:`refit`), computed once for leave-one-out.
+
+        Influence diagnostics and the Baujat plot.
+        """
         if self.k < 3:
             raise InputError(f"case deletion needs at least 3 studies, got {self.k}")
         return tuple(self.refit(self.studies.drop(i)) for i in range(self.k))
 
     def _row(self, fit: MetaAnalysis, label: str) -> dict[str, Any]:
-        """One row of :meth:`leave_one_out` / :meth:`cumulative` from a refit (metafor's
-        ``leave1out``/``cumul`` columns)."""
+        """One row of a leave-one-out or cumulative table.
+
+        One row of :meth:`leave_one_out` / :meth:`cumulative` from a refit (metafor's
+        ``leave1out``/``cumul`` columns).
+        """
         fe = self.random.method == "FE"
         part = fit.fixed if fe else fit.random
         h = fit.heterogeneity
@@ -358,11 +368,12 @@ class MetaAnalysis(Result):
                              for fit, label in zip(self.deleted, self.studies.labels, strict=True)])
 
     def cumulative(self, order: np.ndarray | list | None = None) -> pd.DataFrame:
-        """Cumulative meta-analysis (metafor's ``cumul``): the fit to the first 1, 2, …, k
-        studies in ``order`` (a sort key per study, e.g. the publication year, ascending and
-        stable; default the table's order). Columns as :meth:`leave_one_out`, ``study`` the
-        one added; the first row has one study (τ² = 0, Q = 0 with p = 1, I² = 0, H² = 1, as
-        metafor).
+        """Cumulative meta-analysis (metafor's ``cumul``).
+
+        The fit to the first 1, 2, …, k studies in ``order`` (a sort key per study, e.g. the
+        publication year, ascending and stable; default the table's order). Columns as
+        :meth:`leave_one_out`, ``study`` the one added; the first row has one study (τ² = 0, Q = 0
+        with p = 1, I² = 0, H² = 1, as metafor).
 
         Parameters
         ----------
@@ -405,9 +416,11 @@ class MetaAnalysis(Result):
         return pd.DataFrame(rows)
 
     def plot_cumulative(self, order: np.ndarray | list | None = None, ax=None):
-        """Forest plot of the cumulative meta-analysis (metafor's ``forest(cumul(fit))``): one
-        row per step, labelled ``+ study``, the estimate and its CI after that study joined
-        (:meth:`cumulative`, in the same ``order``). Returns the axes."""
+        """Forest plot of the cumulative meta-analysis (metafor's ``forest(cumul(fit))``).
+
+        One row per step, labelled ``+ study``, the estimate and its CI after that study joined
+        (:meth:`cumulative`, in the same ``order``). Returns the axes.
+        """
         import matplotlib.pyplot as plt
 
         table = self.cumulative(order)
@@ -495,20 +508,23 @@ class MetaAnalysis(Result):
                          float(r.p[0, 0]) if predictor != "ni" else float("nan"))
 
     def selection_model(self, *, type: str = "stepfun", steps: tuple[float, ...] | None = None):
-        """Selection model for publication bias (metafor's ``selmodel``): the Vevea–Hedges step
-        function (``type="stepfun"``, cut points ``steps``, default ``(0.025, 1)``) or the
-        Citkowicz–Vevea beta weight function (``type="beta"``); see
-        :func:`betameta.selection.selection_model`. Fitted by ML with τ² (τ² = 0 when this fit
-        is FE), whatever this fit's τ² method, as metafor does."""
+        """Fit a selection model for publication bias (metafor's ``selmodel``).
+
+        The Vevea–Hedges step function (``type="stepfun"``, cut points ``steps``, default ``(0.025,
+        1)``) or the Citkowicz–Vevea beta weight function (``type="beta"``); see
+        :func:`betameta.selection.selection_model`. Fitted by ML with τ² (τ² = 0 when this fit is FE),
+        whatever this fit's τ² method, as metafor does.
+        """
         from .selection import selection_model
 
         return selection_model(self.studies.yi, self.studies.vi, type=type, steps=steps,
                                random=self.random.method != "FE", level=self.level)
 
     def pet_peese(self, alpha: float = 0.10) -> PetPeese:
-        """PET-PEESE (Stanley & Doucouliagos 2014; :class:`PetPeese`): the two Egger-type
-        weighted regressions (``egger_test(model="lm")`` on ``sei`` and on ``vi``) and the
-        conditional estimate: PEESE's intercept when PET's differs from 0 at two-sided
+        """PET-PEESE (Stanley & Doucouliagos 2014; :class:`PetPeese`).
+
+        The two Egger-type weighted regressions (``egger_test(model="lm")`` on ``sei`` and on ``vi``)
+        and the conditional estimate: PEESE's intercept when PET's differs from 0 at two-sided
         ``alpha`` (0.10, i.e. one-sided 0.05 as Stanley 2017 recommends), PET's otherwise.
 
         Parameters
@@ -546,8 +562,7 @@ class MetaAnalysis(Result):
                         use.limit_ci_low, use.limit_ci_high)
 
     def rank_test(self):
-        """Begg's rank correlation test (metafor's ``ranktest``); see
-        :func:`betameta.small_study.rank_test`.
+        """Begg's rank correlation test (metafor's ``ranktest``); see :func:`betameta.small_study.rank_test`.
 
         Returns
         -------
@@ -571,8 +586,9 @@ class MetaAnalysis(Result):
 
     def trim_and_fill(self, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
                       side: Literal["left", "right"] | None = None):
-        """Duval and Tweedie's trim and fill (metafor's ``trimfill``); see
-        :func:`betameta.small_study.trim_and_fill`.
+        """Duval and Tweedie's trim and fill (metafor's ``trimfill``).
+
+        See :func:`betameta.small_study.trim_and_fill`.
 
         Parameters
         ----------
@@ -635,8 +651,7 @@ class MetaAnalysis(Result):
         return fail_safe_n(self, method=method, alpha=alpha, target=target)
 
     def influence(self):
-        """Case-deletion diagnostics (metafor's ``influence``); see
-        :func:`betameta.influence.influence`.
+        """Case-deletion diagnostics (metafor's ``influence``); see :func:`betameta.influence.influence`.
 
         Returns
         -------
@@ -671,8 +686,7 @@ class MetaAnalysis(Result):
         return baujat_plot(self, ax=ax)
 
     def gosh(self, *, max_subsets: int = 1_000_000, seed: int = 20261202):
-        """The fit to every subset of studies (or a seeded sample); see
-        :func:`betameta.influence.gosh`.
+        """Return the fit to every subset of studies (or a seeded sample): :func:`betameta.influence.gosh`.
 
         Parameters
         ----------
@@ -716,9 +730,11 @@ _V_RATIO_MAX = 1e200
 
 
 def _scale(studies: StudyTable) -> float:
-    """A power of 2 near the studies' median standard error, to compute on ``y/s`` and
-    ``v/s²``; raises :class:`InputError` where even then a statistic would leave the double
-    range (the reason is named)."""
+    """Return a power of 2 near the studies' median standard error, to compute on ``y/s`` and ``v/s²``.
+
+    Raises :class:`InputError` where even then a statistic would leave the double range (the reason is
+    named).
+    """
     y, v = studies.yi, studies.vi
     s = float(2.0 ** np.round(np.median(np.log2(v)) / 2))
     vs = v / s / s  # not v / s²: s² overflows for variances near the double's maximum

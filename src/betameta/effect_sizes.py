@@ -79,8 +79,11 @@ _TABLE_ALT = ("ai", "n1", "ci", "n2")  # 2x2 tables given by events and group si
 
 
 def _hedges_j(df: np.ndarray) -> np.ndarray:
-    """Hedges' exact small-sample factor J(df) = Γ(df/2) / (√(df/2) Γ((df − 1)/2)) (SciPy
-    imported here: study-level use of the other measures does not pay for it)."""
+    """Hedges' exact small-sample correction factor.
+
+    Hedges' exact small-sample factor J(df) = Γ(df/2) / (√(df/2) Γ((df − 1)/2)) (SciPy
+    imported here: study-level use of the other measures does not pay for it).
+    """
     from scipy.special import gammaln
 
     return np.exp(gammaln(df / 2) - 0.5 * np.log(df / 2) - gammaln((df - 1) / 2))
@@ -89,8 +92,10 @@ def _column(
     data: pd.DataFrame, name: str, key: str, source: str, *, nonneg: bool = False,
     whole: bool = False,
 ) -> np.ndarray:
-    """Column ``name`` (logical ``key``) as finite floats, with row-level errors; ``whole``:
-    counts, which must be whole numbers."""
+    """Column ``name`` (logical ``key``) as finite floats, with row-level errors; ``whole``.
+
+    Counts, which must be whole numbers.
+    """
     if name not in data.columns:
         raise InputError(
             f"{source}: column {name!r} (for {key}) not found; columns are {list(data.columns)}"
@@ -120,9 +125,11 @@ def _positive(values: np.ndarray, name: str, source: str) -> None:
 
 def two_by_two(data: pd.DataFrame, columns: Mapping[str, str] | None = None,
                source: str = "data") -> np.ndarray:
-    """The studies' 2×2 tables ``(4, k)``: ai, bi, ci, di, from those columns or from
-    ``ai, n1, ci, n2``, checked (whole counts ≥ 0, events ≤ participants, both groups
-    non-empty) with errors that name the row and column."""
+    """Return the studies' 2×2 tables ``(4, k)``.
+
+    Ai, bi, ci, di, from those columns or from ``ai, n1, ci, n2``, checked (whole counts ≥ 0, events ≤
+    participants, both groups non-empty) with errors that name the row and column.
+    """
     cols = dict(columns or {})
 
     def col(key: str, **kw: bool) -> np.ndarray:

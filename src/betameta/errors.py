@@ -10,5 +10,8 @@ class InputError(ValueError):
 
 
 class InputNote(UserWarning):
-    """Something about the input worth knowing that is not an error: an assumed separator or
-    encoding, rows left out and counted. The command line prints it as one line on stderr."""
+    """Something about the input worth knowing that is not an error.
+
+    An assumed separator or encoding, rows left out and counted. The command line prints it as one line on
+    stderr.
+    """

@@ -70,8 +70,11 @@ def funnel_plot(fit: MetaAnalysis, ax: Axes | None = None, *, contours: bool = F
 
 
 def baujat_plot(fit: MetaAnalysis, ax: Axes | None = None) -> Axes:
-    """Baujat plot: each study's contribution to heterogeneity (x) against its influence on
-    the pooled result (y), labelled by study (coordinates: :func:`betameta.influence.baujat`)."""
+    """Baujat plot.
+
+    Each study's contribution to heterogeneity (x) against its influence on the pooled result (y),
+    labelled by study (coordinates: :func:`betameta.influence.baujat`).
+    """
     import matplotlib.pyplot as plt
 
     from .influence import baujat

@@ -1,5 +1,6 @@
-"""Case-deletion diagnostics of a random-effects (or common-effect) fit, as metafor's
-``influence.rma.uni`` (Viechtbauer & Cheung 2010).
+"""Case-deletion diagnostics of a random-effects (or common-effect) fit.
+
+As metafor's ``influence.rma.uni`` (Viechtbauer & Cheung 2010).
 
 With the full fit's ``µ̂``, its variance ``V`` and weights ``wᵢ = 1/(vᵢ + τ̂²)``, and the fit
 without study i (the same τ² method: ``µ̂₋ᵢ``, ``V₋ᵢ``, ``τ̂²₋ᵢ``, ``Q₋ᵢ``):
@@ -61,7 +62,7 @@ class Influence(Result):
 
 
 def influence(fit: MetaAnalysis) -> Influence:
-    """metafor's ``influence()`` for a :class:`~betameta.MetaAnalysis` (module docstring)."""
+    """Metafor's ``influence()`` for a :class:`~betameta.MetaAnalysis` (module docstring)."""
     s = fit.studies
     k = s.k
     if k < 3:
@@ -93,9 +94,11 @@ def influence(fit: MetaAnalysis) -> Influence:
 
 
 def baujat(fit: MetaAnalysis) -> pd.DataFrame:
-    """Coordinates of the Baujat plot (Baujat et al. 2002), as metafor's ``baujat``: ``x`` each
-    study's contribution to the heterogeneity, ``(yᵢ − µ̂)²/(vᵢ + τ̂²)`` (the full fit), and
-    ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method)."""
+    """Coordinates of the Baujat plot (Baujat et al. 2002), as metafor's ``baujat``.
+
+    ``x`` each study's contribution to the heterogeneity, ``(yᵢ − µ̂)²/(vᵢ + τ̂²)`` (the full fit), and
+    ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method).
+    """
     import pandas as pd
 
     s = fit.studies
@@ -110,10 +113,12 @@ def baujat(fit: MetaAnalysis) -> pd.DataFrame:
 
 @dataclass(frozen=True, repr=False)
 class Gosh(Result):
-    """GOSH (graphical display of study heterogeneity; Olkin, Dahabreh & Trikalinos 2012):
-    the fit to each subset of studies. ``included`` is (n, k) booleans; ``estimate``,
-    ``tau2``, ``q``, ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE,
-    τ²-based otherwise); ``exhaustive`` says whether all 2ᵏ − 1 subsets are there."""
+    """GOSH (graphical display of study heterogeneity; Olkin, Dahabreh & Trikalinos 2012).
+
+    The fit to each subset of studies. ``included`` is (n, k) booleans; ``estimate``, ``tau2``, ``q``,
+    ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE, τ²-based otherwise); ``exhaustive`` says
+    whether all 2ᵏ − 1 subsets are there.
+    """
 
     studies: tuple[str, ...]
     included: np.ndarray
@@ -142,8 +147,7 @@ class Gosh(Result):
                 f"exhaustive={self.exhaustive})")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per subset: ``k``, the statistics, and a boolean column per study
-        (``in[<label>]``)."""
+        """One row per subset: ``k``, the statistics, and a boolean column per study (``in[<label>]``)."""
         import pandas as pd
 
         frame = pd.DataFrame({"k": self.included.sum(axis=1), "q": self.q, "i2": self.i2,
@@ -163,11 +167,14 @@ class Gosh(Result):
 
 
 def gosh(fit: MetaAnalysis, *, max_subsets: int = 1_000_000, seed: int = 20261202) -> Gosh:
-    """The fit (same τ² method) to every non-empty subset of the studies when there are at
+    """GOSH: the fit to every subset of the studies (or a random sample of them).
+
+    The fit (same τ² method) to every non-empty subset of the studies when there are at
     most ``max_subsets`` of them (k ≤ 19 by default), otherwise to ``max_subsets`` random
     subsets (each study in with probability ½, empty draws redrawn; seeded). All subsets go
     through the array kernels at once, one column each; a one-study subset is its own
-    estimate with τ² = 0, Q = 0, I² = 0, H² = 1, as metafor reports it."""
+    estimate with τ² = 0, Q = 0, I² = 0, H² = 1, as metafor reports it.
+    """
     from .kernels import classical_kernel, random_effects_kernel
 
     s = fit.studies

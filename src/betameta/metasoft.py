@@ -1,5 +1,6 @@
-"""METASOFT's RE2 test, m-values and binary-effects test for one set of studies: the m = 1
-view of :mod:`betameta.kernels.metasoft` and :mod:`betameta.kernels.binary_effects`, with the
+"""METASOFT's RE2 test, m-values and binary-effects test for one set of studies.
+
+The m = 1 view of :mod:`betameta.kernels.metasoft` and :mod:`betameta.kernels.binary_effects`, with the
 PM-plot.
 
 Examples
@@ -53,7 +54,7 @@ class Re2(Result):
 
 
 def re2(studies: StudyTable) -> Re2:
-    """RE2 of ``studies``: ML (µ, τ²), ``stat1``, ``stat2`` and the p-value corrected for k.
+    r"""RE2 of ``studies``: ML (µ, τ²), ``stat1``, ``stat2`` and the p-value corrected for k.
 
     Parameters
     ----------
@@ -98,8 +99,11 @@ def re2(studies: StudyTable) -> Re2:
 
 @dataclass(frozen=True, repr=False)
 class MValues(Result):
-    """m-values of one set of studies: ``m_value[i] = P(study i has an effect | y)`` and
-    each study's own two-sided ``p_value``; ``exact`` whether every configuration was summed."""
+    """m-values of one set of studies.
+
+    ``m_value[i] = P(study i has an effect | y)`` and each study's own two-sided ``p_value``; ``exact``
+    whether every configuration was summed.
+    """
 
     studies: tuple[str, ...]
     m_value: np.ndarray
@@ -118,14 +122,17 @@ class MValues(Result):
         return pd.DataFrame({"study": self.studies, "m_value": self.m_value, "p_value": self.p_value})
 
     def summary(self) -> Summary:
-        """The per-study table, titled with the prior."""
+        """Return the per-study table, titled with the prior."""
         how = "exact" if self.exact else "Gibbs sampler"
         return Summary(f"m-values ({how}; effect ~ N(0, {self.sigma:g}^2), configurations "
                        f"~ beta-binomial({self.alpha:g}, {self.beta:g}))", self.to_frame())
 
     def plot_pm(self, ax: Axes | None = None) -> Axes:
-        """METASOFT's PM-plot: each study's −log10 p against its m-value, with the regions
-        m < 0.1 (no effect) and m > 0.9 (an effect) shaded."""
+        """METASOFT's PM-plot.
+
+        Each study's −log10 p against its m-value, with the regions m < 0.1 (no effect) and m > 0.9
+        (an effect) shaded.
+        """
         import matplotlib.pyplot as plt
 
         ax = ax or plt.figure(figsize=(5.0, 4.0)).add_subplot()
@@ -144,7 +151,7 @@ class MValues(Result):
 
 def mvalues(studies: StudyTable, *, sigma: float = 0.2, alpha: float = 1.0, beta: float = 1.0,
             max_exact: int = 14, sweeps: int = 2000, seed: int | None = 20261203) -> MValues:
-    """The m-values of ``studies``: each study's posterior probability of an effect.
+    r"""Return the m-values of ``studies``: each study's posterior probability of an effect.
 
     Parameters
     ----------
@@ -196,10 +203,11 @@ def mvalues(studies: StudyTable, *, sigma: float = 0.2, alpha: float = 1.0, beta
 
 @dataclass(frozen=True, repr=False)
 class BinaryEffects(Result):
-    """METASOFT's binary-effects test of one set of studies (see
-    :mod:`betameta.kernels.binary_effects`): the statistic ``stat`` (Z_BE), its two-sided
-    ``p_value`` by importance sampling from ``samples`` draws, and each study's weight
-    ``h_value``."""
+    """METASOFT's binary-effects test of one set of studies (see :mod:`betameta.kernels.binary_effects`).
+
+    The statistic ``stat`` (Z_BE), its two-sided ``p_value`` by importance sampling from ``samples``
+    draws, and each study's weight ``h_value``.
+    """
 
     studies: tuple[str, ...]
     k: int
@@ -218,14 +226,14 @@ class BinaryEffects(Result):
         return pd.DataFrame({"study": self.studies, "h_value": self.h_value})
 
     def summary(self) -> Summary:
-        """The h-values, titled with the statistic and its p-value."""
+        """Return the h-values, titled with the statistic and its p-value."""
         return Summary(f"{self._title}: Z_BE = {self.stat:.4g}, p = {self.p_value:.3g} "
                        f"({self.samples:,} importance-sampling draws)", self.to_frame())
 
 
 def binary_effects(studies: StudyTable, *, samples: int = 1000, samples_large: int = 100_000,
                    refine_below: float = 1e-4, seed: int | None = 20261203) -> BinaryEffects:
-    """METASOFT's binary-effects test of ``studies``.
+    r"""METASOFT's binary-effects test of ``studies``.
 
     Parameters
     ----------

@@ -37,8 +37,11 @@ __all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
 
 @dataclass(frozen=True, repr=False)
 class PooledTables(Result):
-    """A Mantel–Haenszel or Peto fit (estimates on the log scale for OR, RR and IRR; ``cmh``:
-    the Cochran–Mantel–Haenszel test for OR, the Mantel–Haenszel test of rates for IRR)."""
+    """A Mantel–Haenszel or Peto fit.
+
+    A Mantel–Haenszel or Peto fit (estimates on the log scale for OR, RR and IRR; ``cmh``:
+    the Cochran–Mantel–Haenszel test for OR, the Mantel–Haenszel test of rates for IRR).
+    """
 
     method: str
     measure: str
@@ -96,8 +99,7 @@ def _tables(tables: np.ndarray) -> tuple[np.ndarray, ...]:
 
 
 def _individual(a, b, c, d, measure: str) -> tuple[np.ndarray, np.ndarray]:
-    """escalc's outcomes for Q (:func:`~betameta.effect_sizes.table_effects`), double-zero
-    tables left out."""
+    """Escalc's outcomes for Q (:func:`~betameta.effect_sizes.table_effects`), double-zero tables left out."""
     from .effect_sizes import table_effects
 
     keep = ~((a == 0) & (c == 0) | (b == 0) & (d == 0))

@@ -52,9 +52,12 @@ _ALIASES = {"tau": TAU_ALIASES, "tau2": TAU2_ALIASES, "mu": _MU_ALIASES}
 
 @dataclass(frozen=True)
 class PriorSpec:
-    """A prior as written: ``parameter`` (one of :data:`PARAMETERS`, or ``None`` for a bare
-    name), ``family`` (canonical: lower case without ``-``/``_``; ``fixed`` for a point mass;
-    a bare name as written, e.g. ``L3``), ``args`` and the ``text`` it was read from."""
+    """A prior as written.
+
+    ``parameter`` (one of :data:`PARAMETERS`, or ``None`` for a bare name), ``family`` (canonical: lower
+    case without ``-``/``_``; ``fixed`` for a point mass; a bare name as written, e.g. ``L3``), ``args``
+    and the ``text`` it was read from.
+    """
 
     parameter: str | None
     family: str
@@ -93,8 +96,10 @@ _CALL = re.compile(r"^([A-Za-z][\w\-]*)(?:\((.*)\))?$")
 
 
 def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
-    """Read a prior written in the grammar above, or in the old colon spelling of ``option``
-    (``"tau"`` for τ priors, ``"tau2"`` for the partition model's, ``"mu"`` for µ's).
+    """Read a prior written in the grammar above.
+
+    Or in the old colon spelling of ``option`` (``"tau"`` for τ priors, ``"tau2"`` for the partition
+    model's, ``"mu"`` for µ's).
 
     Raises
     ------
@@ -140,9 +145,11 @@ def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
 
 
 def build_prior(spec: PriorSpec, families: dict, what: str):
-    """The prior an engine builds from ``spec``: ``families`` maps (parameter, family) to
-    (allowed numbers of arguments, constructor); anything else is a ``ValueError`` naming
-    ``what`` and listing what the engine takes."""
+    """Return the prior an engine builds from ``spec``.
+
+    ``families`` maps (parameter, family) to (allowed numbers of arguments, constructor); anything else is
+    a ``ValueError`` naming ``what`` and listing what the engine takes.
+    """
     key = (spec.parameter, spec.family)
     if key not in families:
         known = [f"{p}=X" if f == "fixed" else f"{p}~{f}" if p else f for p, f in families]

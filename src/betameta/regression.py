@@ -111,7 +111,7 @@ def _labels(series: pd.Series, col: str, source: str) -> np.ndarray:
 
 
 def _level_name(x: Any) -> str:
-    """A level as text: 2.0 and 2 are the level '2'."""
+    """Return a level as text: 2.0 and 2 are the level '2'."""
     if isinstance(x, float) and x.is_integer():
         return str(int(x))
     return str(x).strip()
@@ -133,7 +133,7 @@ def design_matrix(
     reference: Mapping[str, str] | None = None,
     source: str = "data",
 ) -> Design:
-    """The design of a meta-regression on the moderator columns ``mods`` of ``data``.
+    """Return the design of a meta-regression on the moderator columns ``mods`` of ``data``.
 
     Parameters
     ----------
@@ -227,7 +227,7 @@ def design_matrix(
 
 
 def _check_rank(X: np.ndarray, terms: list[str], source: str) -> None:
-    """The first column that adds nothing to the ones before it is named."""
+    """Return the first column that adds nothing to the ones before it is named."""
     scale = np.maximum(np.abs(X).max(axis=0), 1e-300)
     Xs = X / scale
     for j in range(1, X.shape[1] + 1):
@@ -239,8 +239,10 @@ def _check_rank(X: np.ndarray, terms: list[str], source: str) -> None:
 
 @dataclass(frozen=True, repr=False)
 class Prediction(Result):
-    """Predicted effects ``x'b`` (one per row of ``X``) with their standard errors,
-    confidence interval and prediction interval (arrays)."""
+    """Predicted effects ``x'b`` (one per row of ``X``) with their standard errors.
+
+    Confidence interval and prediction interval (arrays).
+    """
 
     X: np.ndarray
     estimate: np.ndarray
@@ -261,8 +263,11 @@ class Prediction(Result):
 
 @dataclass(frozen=True, repr=False)
 class FitStats(Result):
-    """:meth:`MetaRegression.fit_stats`: ``kind`` (ML or REML), ``loglik``, ``deviance``,
-    ``aic``, ``bic``, ``aicc`` and the number of parameters ``q``."""
+    """:meth:`MetaRegression.fit_stats`.
+
+    ``kind`` (ML or REML), ``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and the number of
+    parameters ``q``.
+    """
 
     kind: str
     loglik: float
@@ -288,7 +293,9 @@ class LikelihoodRatioTest(Result):
 
 
 def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> LikelihoodRatioTest:
-    """The likelihood-ratio test of a reduced model nested in a full one (metafor's
+    """Likelihood-ratio test of nested meta-regressions.
+
+    The likelihood-ratio test of a reduced model nested in a full one (metafor's
     ``anova(full, reduced)``): both fitted to the same studies by ML (or FE), or by REML with
     the same moderators (REML likelihoods of different fixed effects are not comparable, so
     that is refused rather than computed).
@@ -345,9 +352,11 @@ def likelihood_ratio_test(full: MetaRegression, reduced: MetaRegression) -> Like
 
 @dataclass(frozen=True, repr=False)
 class PermutationTest(Result):
-    """Permutation p-values of a meta-regression (:meth:`MetaRegression.permutation_test`):
-    ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements,
-    ``exact`` when they were all of them."""
+    """Permutation p-values of a meta-regression (:meth:`MetaRegression.permutation_test`).
+
+    ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements, ``exact`` when they
+    were all of them.
+    """
 
     p: np.ndarray
     qm_p: float
@@ -357,15 +366,20 @@ class PermutationTest(Result):
     _title = "Permutation test"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient (``coefficient`` is its index) with its permutation ``p``;
-        ``qm_p`` repeated."""
+        """One row per coefficient (``coefficient`` is its index) with its permutation ``p``.
+
+        ``qm_p`` repeated.
+        """
         return pd.DataFrame({"coefficient": np.arange(self.p.size), "p": self.p, "qm_p": self.qm_p,
                              "n": self.n, "exact": self.exact})
 
 
 def _multiset_permutations(first: np.ndarray) -> np.ndarray:
-    """Every distinct ordering of a sorted integer array, in lexicographic order (the next
-    permutation: the rightmost ascent, its successor swapped in, the tail reversed)."""
+    """Every distinct ordering of a sorted integer array.
+
+    In lexicographic order (the next permutation: the rightmost ascent, its successor swapped in, the tail
+    reversed).
+    """
     a = first.copy()
     out = [a.copy()]
     n = a.size
@@ -424,10 +438,12 @@ class MetaRegression(Result):
 
     @property
     def terms(self) -> tuple[str, ...]:
+        """The names of the coefficients."""
         return self.design.terms
 
     @property
     def k(self) -> int:
+        """The number of studies."""
         return self.studies.k
 
     @property
@@ -543,10 +559,11 @@ class MetaRegression(Result):
 
     def plot_bubble(self, moderator: str | None = None, ax: Axes | None = None, *,
                     xlabel: str | None = None, ylabel: str | None = None) -> Axes:
-        """Bubble plot (metafor's ``regplot``): each study's effect against a numeric
-        moderator, the point's area proportional to its weight ``1/(vᵢ + τ²)``; the fitted
-        line with its confidence band and prediction-interval band, the other terms held at
-        their means over the studies (as regplot does). Returns the axes.
+        """Bubble plot (metafor's ``regplot``).
+
+        Each study's effect against a numeric moderator, the point's area proportional to its weight
+        ``1/(vᵢ + τ²)``; the fitted line with its confidence band and prediction-interval band, the
+        other terms held at their means over the studies (as regplot does). Returns the axes.
 
         ``moderator``: a numeric moderator of the fit (default: the first one).
         """
@@ -589,9 +606,12 @@ class MetaRegression(Result):
                              "ci_high": self.ci_high})
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict: ``coefficients`` (``term, estimate, se, statistic, p, ci_low,
-        ci_high``), ``tau2`` (with ``tau2_ci_low/high``), ``i2``, ``h2``, ``r2``, ``qe``
-        ``{stat, df, p}``, ``qm`` ``{stat, df, df2, p, btt}``."""
+        """JSON-ready dict.
+
+        ``coefficients`` (``term, estimate, se, statistic, p, ci_low, ci_high``), ``tau2`` (with
+        ``tau2_ci_low/high``), ``i2``, ``h2``, ``r2``, ``qe`` ``{stat, df, p}``, ``qm`` ``{stat, df,
+        df2, p, btt}``.
+        """
         return {
             "k": self.k, "method": self.method, "test": self.test, "level": self.level,
             "coefficients": self.to_frame().to_dict(orient="records"),
@@ -605,8 +625,11 @@ class MetaRegression(Result):
         }
 
     def summary(self) -> Summary:
-        """The coefficient table with a readable report as its text (metafor's print of an
-        rma fit with moderators)."""
+        """Return the coefficient table with a readable report.
+
+        The coefficient table with a readable report as its text (metafor's print of an
+        rma fit with moderators).
+        """
         from .classical import _fmt, _fmt_p
 
         stat = "t" if self.test == "hksj" else "z"
@@ -650,7 +673,7 @@ class MetaRegression(Result):
 
 
 def _effect_label(measure: str | None) -> str:
-    """An axis label for effects as computed: ``log OR`` for the log-ratio measures."""
+    """Return an axis label for effects as computed: ``log OR`` for the log-ratio measures."""
     from ._options import RATIO_MEASURES
 
     if measure is None:
@@ -770,8 +793,10 @@ def meta_regression(
 
 def _moderator_statistic(coef: np.ndarray, cov: np.ndarray, btt: Sequence[int], test: str
                          ) -> np.ndarray:
-    """QM of the coefficients ``btt`` (1-based) per column: the Wald χ², divided by its df
-    under HKSJ (an F statistic)."""
+    """QM of the coefficients ``btt`` (1-based) per column.
+
+    The Wald χ², divided by its df under HKSJ (an F statistic).
+    """
     from .kernels.random_effects import wald_test
 
     qm = wald_test(coef, cov, np.asarray(btt, dtype=int) - 1)
@@ -781,8 +806,9 @@ def _moderator_statistic(coef: np.ndarray, cov: np.ndarray, btt: Sequence[int], 
 def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame | None = None,
                  intercept: bool = True, factors: Sequence[str] = (),
                  reference: Mapping[str, str] | None = None) -> Design:
-    """The design of a meta-regression of ``studies`` on ``mods``, from ``data`` or the
-    table the studies were read from (``studies.data``; its file named in messages).
+    """Return the design of a meta-regression of ``studies`` on ``mods``.
+
+    From ``data`` or the table the studies were read from (``studies.data``; its file named in messages).
 
     Parameters
     ----------
@@ -823,8 +849,9 @@ def study_design(studies: StudyTable, mods: Sequence[str], *, data: pd.DataFrame
 
 def moderator_table(studies: StudyTable, data: pd.DataFrame | None = None
                     ) -> tuple[pd.DataFrame, str]:
-    """The table of the studies' other columns, one row per study (``data``, or the table they
-    were read from), and how messages name it (its file).
+    """Return the table of the studies' other columns.
+
+    One row per study (``data``, or the table they were read from), and how messages name it (its file).
 
     Parameters
     ----------
@@ -863,7 +890,7 @@ def moderator_table(studies: StudyTable, data: pd.DataFrame | None = None
 
 
 def _btt(btt: Sequence[int | str] | None, terms: tuple[str, ...], intercept: bool) -> list[int]:
-    """The tested coefficients as 1-based positions (validated)."""
+    """Return the tested coefficients as 1-based positions (validated)."""
     if btt is None:  # every moderator (none for the intercept-only model: QM is NaN)
         return list(range(2 if intercept else 1, len(terms) + 1))
     out = []

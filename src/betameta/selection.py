@@ -1,5 +1,6 @@
-"""Selection models for publication bias (metafor's ``selmodel``): the step function of Vevea &
-Hedges (1995) and the beta weight function of Citkowicz & Vevea (2017).
+"""Selection models for publication bias (metafor's ``selmodel``).
+
+The step function of Vevea & Hedges (1995) and the beta weight function of Citkowicz & Vevea (2017).
 
 Publication is assumed to depend on each study's one-sided p-value ``pᵢ = 1 − Φ(yᵢ/sᵢ)`` (small
 p for large positive effects) through a weight ``w(p)``. With ``σᵢ² = vᵢ + τ²`` study i's
@@ -58,11 +59,13 @@ _WEIGHTS = np.tile(_GL_W, _PANELS)  # every panel's weights, in node order
 
 @dataclass(frozen=True, repr=False)
 class SelectionModel(Result):
-    """The fit of :func:`selection_model`: ``type``; ``estimate`` (µ) with ``se``, ``z``,
-    ``p``, ``ci_low``/``ci_high``; ``tau2``; the weight parameters ``delta`` with ``delta_se``
-    (step function: ``delta[0] = 1``, fixed, se NaN; beta: δ₁, δ₂); ``steps`` (empty for beta);
-    ``loglik``; ``lrt`` on ``lrt_df`` with ``lrt_p`` against no selection;
-    ``n_per_interval``: studies whose p-value falls in each step interval (empty for beta)."""
+    """The fit of :func:`selection_model`: ``type``.
+
+    ``estimate`` (µ) with ``se``, ``z``, ``p``, ``ci_low``/``ci_high``; ``tau2``; the weight parameters
+    ``delta`` with ``delta_se`` (step function: ``delta[0] = 1``, fixed, se NaN; beta: δ₁, δ₂); ``steps``
+    (empty for beta); ``loglik``; ``lrt`` on ``lrt_df`` with ``lrt_p`` against no selection;
+    ``n_per_interval``: studies whose p-value falls in each step interval (empty for beta).
+    """
 
     type: str
     estimate: float
@@ -96,7 +99,7 @@ class SelectionModel(Result):
         return pd.DataFrame(rows)
 
     def summary(self) -> Summary:
-        """The parameter table, titled with the test of no selection."""
+        """Return the parameter table, titled with the test of no selection."""
         return Summary(f"Selection model ({self.type}): log-likelihood {self.loglik:.4f}; LRT of no "
                        f"selection {self.lrt:.4g} on {self.lrt_df} df, p = {self.lrt_p:.4g}",
                        self.to_frame())

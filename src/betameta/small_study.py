@@ -1,5 +1,6 @@
-"""Small-study effects: Begg's rank correlation test and Duval & Tweedie's trim and fill
-(metafor's ``ranktest`` and ``trimfill``).
+"""Small-study effects.
+
+Begg's rank correlation test and Duval & Tweedie's trim and fill (metafor's ``ranktest`` and ``trimfill``).
 
 * Rank test (Begg & Mazumdar 1994): Kendall's τ between the standardised effects
   ``(yᵢ − µ̂_FE)/√(vᵢ − V_FE)`` and the variances ``vᵢ``; the p-value is exact without
@@ -58,9 +59,12 @@ def rank_test(fit: MetaAnalysis) -> RankTest:
 
 @dataclass(frozen=True, repr=False)
 class TrimAndFill(Result):
-    """Trim and fill: the estimated number of missing studies ``k0`` (with its standard
-    error for L0), the ``side`` they were missing on, the filled studies' effects and
-    variances, and the fit to the observed and filled studies together."""
+    """Trim and fill.
+
+    The estimated number of missing studies ``k0`` (with its standard error for L0), the ``side`` they
+    were missing on, the filled studies' effects and variances, and the fit to the observed and filled
+    studies together.
+    """
 
     estimator: str
     side: str
@@ -158,10 +162,13 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0", "Q0"] = "
 
 @dataclass(frozen=True, repr=False)
 class FailSafeN(Result):
-    """Fail-safe N: how many unpublished null studies would bring the result to the
-    threshold (``method``: Rosenthal, Orwin or Rosenberg); ``p`` the combined p-value it
-    starts from (Rosenthal: Stouffer's one-sided; Rosenberg: the fixed-effect test),
-    ``mean_effect`` and ``target`` for Orwin (and the fixed effect for Rosenberg)."""
+    """Fail-safe N.
+
+    How many unpublished null studies would bring the result to the threshold (``method``: Rosenthal,
+    Orwin or Rosenberg); ``p`` the combined p-value it starts from (Rosenthal: Stouffer's one-sided;
+    Rosenberg: the fixed-effect test), ``mean_effect`` and ``target`` for Orwin (and the fixed effect for
+    Rosenberg).
+    """
 
     method: str
     n: int

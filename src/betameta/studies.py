@@ -80,11 +80,11 @@ class StudyTable:
         return frame
 
     def drop(self, index: int) -> StudyTable:
-        """The table without study ``index`` (for leave-one-out)."""
+        """Return the table without study ``index`` (for leave-one-out)."""
         return self.subset(np.flatnonzero(np.arange(self.k) != index))
 
     def subset(self, index: np.ndarray) -> StudyTable:
-        """The studies at positions ``index``, in that order (every per-study field with them)."""
+        """Return the studies at positions ``index``, in that order (every per-study field with them)."""
         index = np.asarray(index, dtype=int)
         raw = None if self.raw is None else self.raw.iloc[index]
         labels = tuple(self.labels[i] for i in index)
@@ -114,8 +114,11 @@ def _check_values(values: np.ndarray, what: str, source: str, positive: bool = F
 
 
 def _check_labels(labels: tuple[str, ...], source: str) -> None:
-    """Labels must be non-empty and unique once surrounding whitespace is set aside ("A" and
-    "A " name one study twice)."""
+    """Check that study labels are non-empty and unique.
+
+    Labels must be non-empty and unique once surrounding whitespace is set aside ("A" and
+    "A " name one study twice).
+    """
     seen: dict[str, int] = {}
     for i, lab in enumerate(labels):
         key = str(lab).strip()
@@ -286,8 +289,7 @@ def load_studies(
 
 
 def _drop_double_zero(frame, labels, tables, yi, vi, source):
-    """drop00: the tables without events (or with only events) in both groups left out,
-    counted and named."""
+    """drop00: the tables without events (or with only events) in both groups left out, counted and named."""
     from .tables import note
 
     gone = np.isnan(yi)
@@ -304,7 +306,7 @@ def _drop_double_zero(frame, labels, tables, yi, vi, source):
 
 
 def _used_columns(frame, measure, columns, *named) -> list[str]:
-    """The columns the effects of this call are computed from (those the table has)."""
+    """Return the columns the effects of this call are computed from (those the table has)."""
     if measure is not None:
         measure = check_option("measure", measure, MEASURES)
         wanted = [dict(columns or {}).get(c, c) for c in RAW_COLUMNS[measure]]
@@ -343,7 +345,7 @@ def _missing_rows(frame: pd.DataFrame, labels: tuple[str, ...], used: list[str],
 
 
 def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source) -> np.ndarray:
-    """The sampling variance of Wald-type estimates from their reported CI or p-value."""
+    """Return the sampling variance of Wald-type estimates from their reported CI or p-value."""
     from scipy import special
 
     if (ci_low is None) != (ci_high is None):
@@ -374,8 +376,11 @@ def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source
 
 def sample_sizes(measure: str, frame: pd.DataFrame,
                  columns: Mapping[str, str] | None) -> np.ndarray | None:
-    """Each study's total sample size from the raw columns of ``measure`` (``n1 + n2``,
-    ``ai + bi + ci + di``, ``ni``), or None where they do not give it."""
+    """Each study's total sample size.
+
+    Each study's total sample size from the raw columns of ``measure`` (``n1 + n2``,
+    ``ai + bi + ci + di``, ``ni``), or None where they do not give it.
+    """
     cols = dict(columns or {})
 
     def get(*keys: str) -> np.ndarray | None:

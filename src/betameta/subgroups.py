@@ -1,5 +1,4 @@
-"""Subgroup analysis: a meta-analysis per level of a column, and the test of subgroup
-differences two ways.
+"""Subgroup analysis: a meta-analysis per level of a column, and the test of subgroup differences two ways.
 
 * **Separate τ²** (each subgroup its own random-effects fit): ``Q_between = Σ w_g (µ̂_g − µ̄)²``,
   ``w_g = 1/SE_g²``, ``µ̄`` their weighted mean, χ² on G − 1 df — the Q of a common-effect
@@ -64,8 +63,11 @@ class Subgroups(Result):
                              for g, f in zip(self.groups, self.fits, strict=True)])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``groups`` (the rows of :meth:`to_frame`), ``q_between`` ``{stat, df,
-        p}`` (separate τ²) and ``q_between_common`` ``{stat, df, df2, p}`` (common τ²)."""
+        """JSON-ready.
+
+        ``groups`` (the rows of :meth:`to_frame`), ``q_between`` ``{stat, df, p}`` (separate τ²) and
+        ``q_between_common`` ``{stat, df, df2, p}`` (common τ²).
+        """
         c = self.common
         return {"column": self.column, "groups": self.to_frame().to_dict(orient="records"),
                 "q_between": {"stat": self.q_between, "df": self.df_between, "p": self.p_between},
@@ -73,6 +75,7 @@ class Subgroups(Result):
                                      "df2": None if c.test == "z" else c.qm_df2, "p": c.qm_p}}
 
     def summary(self) -> Summary:
+        """Return the subgroup table and the test of subgroup differences, as a readable report."""
         from .classical import _fmt, _fmt_p
 
         f0 = self.fits[0].random
@@ -99,8 +102,10 @@ class Subgroups(Result):
 
     def plot_forest(self, ax: Axes | None = None, *, xlabel: str | None = None,
                     null_value: float | None = 0.0) -> Axes:
-        """Forest plot grouped by subgroup: each group's studies, then its random-effects
-        diamond; the test of differences in the title. Returns the axes."""
+        """Forest plot grouped by subgroup: each group's studies, then its random-effects diamond.
+
+        The test of differences in the title. Returns the axes.
+        """
         import matplotlib.pyplot as plt
         from matplotlib.transforms import blended_transform_factory
 
@@ -157,8 +162,9 @@ def subgroup_analysis(
     test: TestType = "z",
     level: float = 0.95,
 ) -> Subgroups:
-    """A random-effects meta-analysis per level of the column ``by``, and the test of
-    subgroup differences with separate and with a common τ² (module docstring).
+    """Return a random-effects meta-analysis per level of the column ``by``.
+
+    And the test of subgroup differences with separate and with a common τ² (module docstring).
 
     Parameters
     ----------

@@ -1,5 +1,6 @@
-"""Reading tables: one reader and one vocabulary of missing values for study tables,
-distance files and summary statistics.
+"""Reading tables.
+
+One reader and one vocabulary of missing values for study tables, distance files and summary statistics.
 
 Text files are decoded as UTF-8 (a byte-order mark is skipped); bytes that are not UTF-8
 are decoded as Windows-1252, or Latin-1 where even that fails, with a note saying so. The
@@ -34,8 +35,11 @@ _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 
 
 def note(message: str) -> None:
-    """Tell the user something about their input that is not an error (a warning of class
-    :class:`~betameta.errors.InputNote`; the command line prints it as one line)."""
+    """Tell the user something about their input that is not an error.
+
+    Tell the user something about their input that is not an error (a warning of class
+    :class:`~betameta.errors.InputNote`; the command line prints it as one line).
+    """
     warnings.warn(message, InputNote, stacklevel=3)
 
 
@@ -49,8 +53,10 @@ def _by_extension(path: Path) -> str | None:
 
 
 def detect_separator(path: Path, header: str) -> str:
-    """The separator of a table whose first line is ``header`` (see the module docstring);
-    a note says so when it is not the one the extension implies."""
+    """Return the separator of a table whose first line is ``header`` (see the module docstring).
+
+    A note says so when it is not the one the extension implies.
+    """
     expected = _by_extension(path)
     if expected is not None and expected in header:
         return expected
@@ -68,8 +74,10 @@ def detect_separator(path: Path, header: str) -> str:
 
 
 def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
-    """Bytes of a text file as str: ``encoding`` when given, else UTF-8, falling back (with a
-    note) to Windows-1252, then Latin-1."""
+    """Bytes of a text file as str.
+
+    ``encoding`` when given, else UTF-8, falling back (with a note) to Windows-1252, then Latin-1.
+    """
     if encoding is not None:
         try:
             return data.decode(encoding)
@@ -97,10 +105,12 @@ _DECIMAL_COMMA = r"[+-]?\d*,\d+(?:[eE][+-]?\d+)?"
 
 
 def _numeric_or_text(col: pd.Series, decimal_comma: bool = False) -> pd.Series:
-    """A column of strings as numbers when every non-missing cell is one; else as text with
-    missing cells as NaN (a cell that should be a number is then reported by whoever needs it).
-    With ``decimal_comma`` (semicolon-separated files), ``0,25`` is read as 0.25 where every
-    cell of the column is written so."""
+    """Return a column of strings as numbers when every non-missing cell is one.
+
+    Else as text with missing cells as NaN (a cell that should be a number is then reported by whoever
+    needs it). With ``decimal_comma`` (semicolon-separated files), ``0,25`` is read as 0.25 where every
+    cell of the column is written so.
+    """
     col = col.mask(col.str.strip().isin(NA_VALUES))
     try:
         return pd.to_numeric(col)

@@ -29,10 +29,12 @@ class Marginal:
     exact: bool = True
 
     def quantile(self, q: float) -> float:
+        """Return the ``q`` quantile."""
         raise NotImplementedError
 
     @property
     def median(self) -> float:
+        """The posterior median."""
         return self.quantile(0.5)
 
     def interval(self, level: float = 0.95, kind: IntervalType = "central") -> tuple[float, float]:
@@ -105,27 +107,34 @@ class Marginal:
 
 @dataclass(frozen=True)
 class NormalMixture(Marginal):
-    """The one-meta-analysis view of an :class:`~betameta.kernels.exact.Mixture` (µ, θᵢ,
-    θ_new, βF): its summaries as floats, moments flagged when they diverge."""
+    """The one-meta-analysis view of an :class:`~betameta.kernels.exact.Mixture` (µ, θᵢ, θ_new, βF).
+
+    Its summaries as floats, moments flagged when they diverge.
+    """
 
     arrays: Mixture
 
     @property
     def mean(self) -> float:  # type: ignore[override]
+        """The posterior mean (NaN where it does not exist)."""
         return float(self.arrays.mean()[0])
 
     @property
     def sd(self) -> float:  # type: ignore[override]
+        """The posterior sd (inf where the variance is infinite)."""
         return float(self.arrays.sd()[0])
 
     def quantile(self, q: float) -> float:
+        """Return the ``q`` quantile of the normal mixture."""
         return float(self.arrays.quantile(q)[0])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the cumulative distribution function at ``x``."""
         x = np.asarray(x, dtype=float)
         return self.arrays.cdf(x.reshape(-1, 1)).reshape(x.shape)
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density at ``x``."""
         x = np.asarray(x, dtype=float)
         return self.arrays.pdf(x.reshape(-1, 1)).reshape(x.shape)
 
@@ -147,10 +156,12 @@ class TauFunction(Marginal):
 
     @property
     def mean(self) -> float:  # type: ignore[override]
+        """The posterior mean of τ (inf where it diverges)."""
         return self._moment(1)
 
     @property
     def sd(self) -> float:  # type: ignore[override]
+        """The posterior sd of τ (inf where the variance diverges)."""
         m2 = self._moment(2)
         if not np.isfinite(m2):
             return float("inf")
@@ -162,15 +173,18 @@ class TauFunction(Marginal):
 
 
     def quantile(self, q: float) -> float:
+        """Return the ``q`` quantile of τ, from the quadrature's CDF."""
         if q <= 0:
             return float(self.g(np.array(0.0)))
         return float(self.g(self.grid.quantile(q))[0])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the cumulative distribution function of τ at ``x``."""
         x = np.asarray(x, dtype=float)
         return self.grid.cdf(self.g_inv(x).reshape(-1, 1)).reshape(x.shape)
 
     def pdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the density of τ at ``x``."""
         if self.density is None:
             raise NotImplementedError("no closed-form density for this quantity; use draws")
         return self.density(np.asarray(x, dtype=float))
@@ -185,16 +199,20 @@ class Draws(Marginal):
 
     @property
     def mean(self) -> float:  # type: ignore[override]
+        """The mean of the draws."""
         return float(np.mean(self.draws))
 
     @property
     def sd(self) -> float:  # type: ignore[override]
+        """The sd of the draws (n − 1 in the denominator)."""
         return float(np.std(self.draws, ddof=1))
 
     def quantile(self, q: float) -> float:
+        """Return the ``q`` quantile of the draws."""
         return float(np.quantile(self.draws, q))
 
     def interval(self, level: float = 0.95, kind: IntervalType = "central") -> tuple[float, float]:
+        """Return a ``central`` or shortest (``hpd``) interval of probability ``level`` from the draws."""
         kind = check_option("interval", kind, INTERVALS)  # type: ignore[assignment]
         if kind == "central":
             return super().interval(level, kind)
@@ -205,5 +223,6 @@ class Draws(Marginal):
         return float(s[i]), float(s[i + n - 1])
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the empirical distribution function of the draws at ``x``."""
         s = np.sort(self.draws)
         return np.searchsorted(s, np.asarray(x, dtype=float), side="right") / s.size

@@ -159,7 +159,7 @@ class BayesMeta(Result):
 
     # -- tables ----------------------------------------------------------------
     def marginal(self, name: str) -> Marginal:
-        """The marginal called ``name`` (``mu``, ``tau``, ... or ``theta[<label>]``).
+        """Return the marginal called ``name`` (``mu``, ``tau``, ... or ``theta[<label>]``).
 
         Parameters
         ----------
@@ -255,7 +255,7 @@ class BayesMeta(Result):
         return out
 
     def summary(self) -> Summary:
-        """The posterior table (``to_frame()``) with a readable report as its text."""
+        """Return the posterior table (``to_frame()``) with a readable report as its text."""
         frame = self.to_frame()
         pct = f"{100 * self.level:g}%"
         lines = [
@@ -303,8 +303,10 @@ class _Zeta2(Draws):
 
 
 def _prior_data_conflict(studies: StudyTable, tau_prior: TauPrior) -> list[str]:
-    """A note when the data's own estimate of τ (REML) lies beyond the prior's 99% quantile:
-    the posterior of τ then piles against the prior's scale, and so do µ's intervals."""
+    """Return a note when the data's own estimate of τ (REML) lies beyond the prior's 99% quantile.
+
+    The posterior of τ then piles against the prior's scale, and so do µ's intervals.
+    """
     if tau_prior.fixed is not None or not tau_prior.proper or studies.k < 2:
         return []
     from ..kernels.random_effects import random_effects_kernel

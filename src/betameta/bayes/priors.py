@@ -123,16 +123,21 @@ class MuPrior:
 
     @property
     def proper(self) -> bool:
+        """Whether the prior is proper (a finite sd)."""
         return bool(np.isfinite(self.sd))
 
     @property
     def scale(self) -> float:
-        """The prior's sd: the exact engine's tail scan looks beyond it (as for a
-        meta-regression's :class:`~betameta.kernels.exact.CoefficientPrior`)."""
+        """The prior's sd.
+
+        The exact engine's tail scan looks beyond it (as for a meta-regression's
+        :class:`~betameta.kernels.exact.CoefficientPrior`).
+        """
         return self.sd
 
     @property
     def name(self) -> str:
+        """The prior as written in the grammar."""
         return "flat" if not self.proper else f"normal({self.mean:g}, sd={self.sd:g})"
 
     def __repr__(self) -> str:
@@ -305,8 +310,11 @@ def pareto_precision(alpha: float, scale: float) -> TauPrior:
 
 
 def data_scale(v: np.ndarray) -> np.ndarray:
-    """Typical standard error of each column, ``(mean 1/vᵢ)^(−½)`` over the studies present
-    (bayesmeta's reference scale s0; also where the exact engine centres its τ scan)."""
+    """Typical standard error of each column.
+
+    ``(mean 1/vᵢ)^(−½)`` over the studies present (bayesmeta's reference scale s0; also where the exact
+    engine centres its τ scan).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         return 1.0 / np.sqrt(np.nanmean(1.0 / v, axis=0))
 
@@ -350,7 +358,7 @@ def custom(
     support: tuple[float, float] = (0.0, np.inf),
     name: str = "custom",
 ) -> TauPrior:
-    """A user's density on τ, given as a vectorised log density (up to a constant).
+    """Return a user's density on τ, given as a vectorised log density (up to a constant).
 
     It is normalised numerically; if it does not integrate, the prior is
     marked improper (allowed, but then there is no marginal likelihood).
@@ -401,8 +409,11 @@ def lambert(name: str) -> TauPrior:
 
 
 def gamma_tau2(shape: float, rate: float) -> TauPrior:
-    """``τ² ~ Gamma(shape, rate)`` (``tau2~exponential(rate)`` when shape = 1; the partition
-    model's default family)."""
+    """Return a gamma prior on τ².
+
+    ``τ² ~ Gamma(shape, rate)`` (``tau2~exponential(rate)`` when shape = 1; the partition
+    model's default family).
+    """
     _positive("gamma on tau2", shape=shape, rate=rate)
     return TauPrior(f"tau2 ~ gamma({shape:g}, {rate:g})" if shape != 1 else f"tau2 ~ exponential({rate:g})",
                     _on_tau2(lambda t2: shape * np.log(rate) - special.gammaln(shape)
@@ -450,18 +461,23 @@ UNIT_FREE = ("OR", "RR", "SMD", "SMDH", "SMD1", "ZCOR", "COR", "ROM", "CVR", "VR
 
 
 def uisd(n: np.ndarray, v: np.ndarray) -> float:
-    """The unit-information standard deviation ``σ_U = √(Σnᵢ / Σ 1/vᵢ)`` (bayesmeta's ``uisd``;
+    """Unit-information standard deviation of a set of studies.
+
+    The unit-information standard deviation ``σ_U = √(Σnᵢ / Σ 1/vᵢ)`` (bayesmeta's ``uisd``;
     Röver et al. 2021, eq. 6): the standard deviation of one observation, when each study's
-    variance is ``σ_U²/nᵢ``."""
+    variance is ``σ_U²/nᵢ``.
+    """
     n, v = np.asarray(n, dtype=float), np.asarray(v, dtype=float)
     return float(np.sqrt(n.sum() / (1.0 / v).sum()))
 
 
 def default_tau_prior(studies) -> TauPrior:
-    """The τ prior used when none is given: half-normal(0.5) for effects without a unit
-    (log OR/RR, SMD, Fisher z, and effects given without a measure, which are taken to be
-    such: GWAS per-allele log odds ratios or standardised betas), half-normal(σ_U/2) for
-    mean and risk differences, whose scale is the outcome's (σ_U from :func:`uisd`).
+    """Return the τ prior used when none is given.
+
+    Half-normal(0.5) for effects without a unit (log OR/RR, SMD, Fisher z, and effects given without a
+    measure, which are taken to be such: GWAS per-allele log odds ratios or standardised betas),
+    half-normal(σ_U/2) for mean and risk differences, whose scale is the outcome's (σ_U from
+    :func:`uisd`).
 
     Röver et al. (2021) discuss half-normal priors scaled by the UISD as weakly informative;
     a mean difference in days then gets a prior in days. Without sample sizes the scale
@@ -477,9 +493,11 @@ def default_tau_prior(studies) -> TauPrior:
 
 
 def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
-    """The ``q`` quantile of a proper τ prior (NaN for an improper one), by integrating its
-    density on a fine grid in log τ around the data's scale (for checks, not for inference:
-    relative accuracy ~1e-4)."""
+    """Return the ``q`` quantile of a proper τ prior (NaN for an improper one).
+
+    By integrating its density on a fine grid in log τ around the data's scale (for checks, not for
+    inference: relative accuracy ~1e-4).
+    """
     if prior.fixed is not None:
         return float(prior.fixed)
     if not prior.proper:
@@ -495,9 +513,10 @@ def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
 
 
 def parse_tau_prior(spec: str) -> TauPrior:
-    """A τ prior from the prior grammar (:mod:`betameta.prior_grammar`): ``tau~halfnormal(0.5)``,
-    ``tau2~exponential(1)``, ``precision~gamma(0.001,0.001)``, ``tau2=25``, ``L1`` …; or an old
-    colon spelling (``halfnormal:0.5``, ``fixed-tau2:25``, ``gamma-precision:a,b`` …).
+    """Return a τ prior from the prior grammar (:mod:`betameta.prior_grammar`).
+
+    ``tau~halfnormal(0.5)``, ``tau2~exponential(1)``, ``precision~gamma(0.001,0.001)``, ``tau2=25``,
+    ``L1`` …; or an old colon spelling (``halfnormal:0.5``, ``fixed-tau2:25``, ``gamma-precision:a,b`` …).
 
     Families: τ ~ flat, halfnormal(s), halfcauchy(s), halft(s,df), exponential(rate),
     lognormal(mu,sigma), uniform([lo,]hi), loguniform(lo,hi); τ² ~ flat, uniform([lo,]hi),
@@ -537,9 +556,11 @@ def parse_tau_prior(spec: str) -> TauPrior:
 
 
 def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
-    """A τ prior from what a caller was given: a prior, a spec for :func:`parse_tau_prior`,
-    or ``None``/``"auto"`` for :func:`default_tau_prior` of ``studies`` (a
-    :class:`~betameta.StudyTable`, or None for effects without a measure)."""
+    """Return a τ prior from what a caller was given.
+
+    A prior, a spec for :func:`parse_tau_prior`, or ``None``/``"auto"`` for :func:`default_tau_prior` of
+    ``studies`` (a :class:`~betameta.StudyTable`, or None for effects without a measure).
+    """
     if isinstance(spec, TauPrior):
         return spec
     if spec is None or spec.strip().lower() == "auto":
@@ -548,7 +569,7 @@ def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
 
 
 def parse_mu_prior(spec: str) -> MuPrior:
-    """A µ prior from the prior grammar: ``mu~flat`` or ``mu~normal(mean,sd)``.
+    """Return a µ prior from the prior grammar: ``mu~flat`` or ``mu~normal(mean,sd)``.
 
     Parameters
     ----------

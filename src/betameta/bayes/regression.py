@@ -37,10 +37,11 @@ __all__ = ["BayesRegression", "bayes_meta_regression"]
 
 @dataclass(frozen=True, repr=False)
 class BayesRegression(Result):
-    """Result of :func:`bayes_meta_regression`: ``coefficients`` (one
-    :class:`~betameta.bayes.marginals.NormalMixture` per term of ``design``), ``tau``
-    (:class:`~betameta.bayes.marginals.TauFunction`), ``notes`` (moments that do not
-    exist)."""
+    """Result of :func:`bayes_meta_regression`.
+
+    ``coefficients`` (one :class:`~betameta.bayes.marginals.NormalMixture` per term of ``design``),
+    ``tau`` (:class:`~betameta.bayes.marginals.TauFunction`), ``notes`` (moments that do not exist).
+    """
 
     studies: StudyTable = field(repr=False)
     design: Design = field(repr=False)
@@ -54,11 +55,14 @@ class BayesRegression(Result):
 
     @property
     def terms(self) -> tuple[str, ...]:
+        """The names of the coefficients."""
         return self.design.terms
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient: ``term, mean, sd, median, ci_low, ci_high`` (central
-        intervals at ``level``)."""
+        """One row per coefficient.
+
+        ``term, mean, sd, median, ci_low, ci_high`` (central intervals at ``level``).
+        """
         return pd.DataFrame([{"term": t, **c.stats(self.level)}
                              for t, c in zip(self.terms, self.coefficients, strict=True)])
 
@@ -72,8 +76,10 @@ class BayesRegression(Result):
         return post0 / prior0
 
     def predict(self, newmods: pd.DataFrame | np.ndarray) -> pd.DataFrame:
-        """Posterior of ``x'β`` (the mean effect at those moderators) and of a new study's
-        effect there, per row: ``mean, sd, ci_low, ci_high, pi_low, pi_high``."""
+        """Posterior of ``x'β`` (the mean effect at those moderators) and of a new study's effect there.
+
+        Per row: ``mean, sd, ci_low, ci_high, pi_low, pi_high``.
+        """
         if isinstance(newmods, pd.DataFrame):
             X = self.design.encode(newmods)
         else:
@@ -98,8 +104,11 @@ class BayesRegression(Result):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: ``coefficients`` (``term, mean, sd, median, ci_low, ci_high``, and
-        ``bf_zero`` where the β prior is proper), ``tau`` (mean, sd, median, interval)."""
+        """JSON-ready.
+
+        ``coefficients`` (``term, mean, sd, median, ci_low, ci_high``, and ``bf_zero`` where the β
+        prior is proper), ``tau`` (mean, sd, median, interval).
+        """
         coefs = self.to_frame().to_dict(orient="records")
         for row, bf in zip(coefs, self.bayes_factor_zero(), strict=True):
             row["bf_zero"] = float(bf)
@@ -108,6 +117,7 @@ class BayesRegression(Result):
                 "notes": list(self.notes)}
 
     def summary(self) -> Summary:
+        """Return the posterior table of the coefficients with a readable report."""
         from ..classical import _fmt
 
         pct = f"{100 * self.level:g}%"

@@ -49,9 +49,11 @@ class SensitivityAnalysis(Result):
     reference: dict[str, tuple[float, float, float]]
 
     def to_frame(self) -> pd.DataFrame:
+        """Return the sensitivity table, one row per prior."""
         return self.table.copy()
 
     def to_dict(self) -> dict:
+        """JSON-ready: the level and the table's rows."""
         return {"level": self.level, "table": self.table.to_dict(orient="records"),
                 "curves": self.curves.to_dict(orient="records"),
                 "reference": {k: {"estimate": a, "ci_low": b, "ci_high": c}
@@ -61,15 +63,17 @@ class SensitivityAnalysis(Result):
         return f"SensitivityAnalysis(k={self.studies.k}, priors={self.table['prior'].nunique()})"
 
     def summary(self) -> Summary:
-        """The (prior, quantity) table, titled with the number of priors."""
+        """Return the (prior, quantity) table, titled with the number of priors."""
         return Summary(f"Prior sensitivity of beta_f, mu, zeta and tau: k = {self.studies.k}, "
                        f"{self.table['prior'].nunique()} priors", self.to_frame())
 
     def plot(self, ax: Sequence[Axes] | None = None) -> np.ndarray:
-        """Six panels, lettered: (a) βF, (b) µ, (c) ζ, (d) τ under every prior, each against
-        its classical estimate (line, interval shaded); (e), (f) βF, µ and θᵢ against fixed τ²
-        for the first two ``curve_psi2``. ``ax``: six axes to draw in (a new figure without);
-        returns them as an array."""
+        """Six panels, lettered.
+
+        (a) βF, (b) µ, (c) ζ, (d) τ under every prior, each against its classical estimate (line,
+        interval shaded); (e), (f) βF, µ and θᵢ against fixed τ² for the first two ``curve_psi2``.
+        ``ax``: six axes to draw in (a new figure without); returns them as an array.
+        """
         import matplotlib.pyplot as plt
 
         if ax is None:
@@ -223,9 +227,11 @@ def sensitivity_analysis(
 
 
 def _tau2_curve(dl) -> np.ndarray:
-    """The default fixed-τ² grid, on the data's scale: 0 to twice the upper Q-profile bound
-    of τ² (at least twice the largest within-study variance), quadratically spaced so that
-    the fast change near τ² = 0 is resolved."""
+    """Return the default fixed-τ² grid, on the data's scale.
+
+    0 to twice the upper Q-profile bound of τ² (at least twice the largest within-study variance),
+    quadratically spaced so that the fast change near τ² = 0 is resolved.
+    """
     top = 2.0 * max(dl.random.tau2_ci_high, dl.random.tau2, float(np.max(dl.studies.vi)))
     return top * np.linspace(0.0, 1.0, 101) ** 2
 
@@ -253,7 +259,7 @@ def _curves(studies: StudyTable, tau2: np.ndarray, psi2: float, mu_mean: float,
 def plot_prior_vs_likelihood(
     studies: StudyTable, prior=None, ax: Axes | None = None, mu_prior: MuPrior | None = None
 ) -> Axes:
-    """A τ prior against the marginal likelihood ``p(y|τ)``, both on the log τ scale.
+    """Return a τ prior against the marginal likelihood ``p(y|τ)``, both on the log τ scale.
 
     The default prior is the lecture's Γ(0.01, 0.01) on the precision τ⁻²: on
     log τ its density is nearly flat over many orders of magnitude below the

@@ -36,9 +36,12 @@ def table_options(func: Callable) -> Callable:
 
 
 def study_options(func: Callable) -> Callable:
-    """Input options of the commands that read a study table (``meta``, ``bayes``,
+    """Add the study-table input options to a command.
+
+    Input options of the commands that read a study table (``meta``, ``bayes``,
     ``sensitivity``, ``report``): the command is called with the :class:`StudyTable` read
-    from them as its first argument."""
+    from them as its first argument.
+    """
 
     @functools.wraps(func)
     def command(*args: Any, file: Path, effect: str | None, se: str | None, variance: str | None,
@@ -103,10 +106,12 @@ def echo_json(payload: dict[str, Any]) -> None:
 
 
 class CommaList(click.ParamType):
-    """A comma-separated list option (``fe,re,z2``), the one parser of every such option:
-    items stripped, empty ones skipped; each converted by ``item`` (``float``, ``int``) and,
-    with ``choices``, checked against them (case-insensitive, returned as spelled there).
-    Gives a tuple; a bad item is a usage error naming it (exit 2)."""
+    """A comma-separated list option (``fe,re,z2``), the one parser of every such option.
+
+    Items stripped, empty ones skipped; each converted by ``item`` (``float``, ``int``) and, with
+    ``choices``, checked against them (case-insensitive, returned as spelled there). Gives a tuple; a bad
+    item is a usage error naming it (exit 2).
+    """
 
     name = "list"
 

@@ -30,8 +30,11 @@ from ._common import MU_PRIOR_HELP, TAU_PRIOR_HELP, CommaList, echo_json, save_f
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, factors, beta_prior,
                   as_json):
-    """Exact posterior of the normal-normal random-effects model for FILE (with --mods, of
-    the meta-regression)."""
+    """Exact posterior of the random-effects model (or meta-regression) for FILE.
+
+    Exact posterior of the normal-normal random-effects model for FILE (with --mods, of
+    the meta-regression).
+    """
     from ..bayes import bayes_meta, parse_mu_prior
 
     if mods:

@@ -1,5 +1,8 @@
-"""``betameta bias`` and ``betameta influence``: small-study effects, publication bias and
-influence diagnostics of a study table (thin wrappers over :class:`betameta.MetaAnalysis`)."""
+"""``betameta bias`` and ``betameta influence``.
+
+Small-study effects, publication bias and influence diagnostics of a study table (thin wrappers over
+:class:`betameta.MetaAnalysis`).
+"""
 
 from __future__ import annotations
 
@@ -34,9 +37,11 @@ def _fit(studies, method: str, test: str):
               help="Contour-enhanced funnel plot with the filled studies (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def bias_command(studies, method, test, estimator, steps, selection, plot, as_json):
-    """Small-study effects and publication bias of FILE: Egger's regression test, Begg's rank
-    test, trim and fill, fail-safe N (Rosenthal, Orwin, Rosenberg), PET-PEESE and the
-    selection models."""
+    """Small-study effects and publication bias of FILE.
+
+    Egger's regression test, Begg's rank test, trim and fill, fail-safe N (Rosenthal, Orwin, Rosenberg),
+    PET-PEESE and the selection models.
+    """
     from dataclasses import asdict
 
     fit = _fit(studies, method, test)
@@ -109,9 +114,12 @@ def _selection_line(kind: str, sel, steps: tuple[float, ...]) -> str:
               show_default=True, help="Baujat plot, cumulative forest plot or GOSH plot.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def influence_command(studies, method, test, cumulative, order, gosh, plot, plot_kind, as_json):
-    """Influence diagnostics of FILE (metafor's influence(): rstudent, DFFITS, Cook's distance,
+    """Influence diagnostics and leave-one-out estimates of FILE.
+
+    Influence diagnostics of FILE (metafor's influence(): rstudent, DFFITS, Cook's distance,
     covariance ratio, τ² and QE after deletion, hat, weight, DFBETAS, flagged studies),
-    leave-one-out estimates, and on request the cumulative meta-analysis and GOSH."""
+    leave-one-out estimates, and on request the cumulative meta-analysis and GOSH.
+    """
     from ..errors import InputError
 
     fit = _fit(studies, method, test)

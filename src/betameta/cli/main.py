@@ -21,12 +21,13 @@ from .transancestry import transancestry_command
 
 
 class _Cli(click.Group):
-    """The command group: bad input (``InputError``, which the library raises for every bad
-    value it is given, or a file that cannot be opened) ends in one line on stderr and exit
-    status 2, a missing
-    optional engine in exit status 3, anything else (a bug) in exit status 1 with a line
-    asking for ``--debug``, which shows the traceback instead. Notes about the input
-    (:class:`InputNote`) are printed as one line each on stderr."""
+    """The command group.
+
+    Bad input (``InputError``, which the library raises for every bad value it is given, or a file that
+    cannot be opened) ends in one line on stderr and exit status 2, a missing optional engine in exit
+    status 3, anything else (a bug) in exit status 1 with a line asking for ``--debug``, which shows the
+    traceback instead. Notes about the input (:class:`InputNote`) are printed as one line each on stderr.
+    """
 
     def invoke(self, ctx: click.Context):
         try:

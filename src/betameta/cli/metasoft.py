@@ -1,5 +1,4 @@
-"""``betameta metasoft``: METASOFT's RE2 test, m-values and binary-effects test for one set
-of studies."""
+"""``betameta metasoft``: METASOFT's RE2 test, m-values and binary-effects test for one set of studies."""
 
 from __future__ import annotations
 
@@ -18,10 +17,13 @@ from ._common import echo_json, save_figure, study_options
               help="PM-plot: each study's -log10 p against its m-value (.png/.svg/.pdf).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def metasoft_command(studies, sigma, plot, as_json):
-    """RE2 (Han & Eskin 2011: the random-effects likelihood-ratio test, its p corrected for
+    """METASOFT's RE2 test, m-values and binary-effects test for FILE.
+
+    RE2 (Han & Eskin 2011: the random-effects likelihood-ratio test, its p corrected for
     few studies) and m-values (Han & Eskin 2012: the posterior probability that each study
     has an effect) and the binary-effects test (Han & Eskin 2012: z-scores weighted by
-    whether each study seems to have an effect, p by importance sampling) for FILE."""
+    whether each study seems to have an effect, p by importance sampling) for FILE.
+    """
     from ..metasoft import binary_effects, mvalues, re2
 
     r, mv, be = re2(studies), mvalues(studies, sigma=sigma), binary_effects(studies)

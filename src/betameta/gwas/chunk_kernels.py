@@ -1,5 +1,7 @@
-"""Compiled row loops of the per-chunk columns that describe the inputs (numba): one pass
-over a chunk's (n, k) arrays where NumPy would make several temporaries."""
+"""Compiled row loops of the per-chunk columns that describe the inputs (numba).
+
+One pass over a chunk's (n, k) arrays where NumPy would make several temporaries.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +15,11 @@ _PLUS, _MINUS, _ZERO, _MISSING = ord("+"), ord("-"), ord("0"), ord("?")
 
 @njit(cache=True, nogil=True)
 def describe(beta, eaf, direction, mean_eaf):
-    """Per variant (row): METAL's direction string, one byte per study into ``direction``
-    (n·k bytes): ``+``, ``-``, ``0`` or ``?`` where beta is missing; and the mean of the
-    known effect-allele frequencies into ``mean_eaf`` (NaN if none), summed over studies in
-    order."""
+    """Per variant (row): METAL's direction string, one byte per study into ``direction`` (n·k bytes).
+
+    ``+``, ``-``, ``0`` or ``?`` where beta is missing; and the mean of the known effect-allele
+    frequencies into ``mean_eaf`` (NaN if none), summed over studies in order.
+    """
     n, k = beta.shape
     for i in range(n):
         total, known = 0.0, 0

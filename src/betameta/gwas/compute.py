@@ -145,8 +145,11 @@ def compute_chunk(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: Chunk
 
 
 def _asset(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, object]:
-    """ASSET's columns (:mod:`betameta.kernels.asset`), with the studies' overlap when the
-    run corrects for it; subsets as comma-joined study names (empty without studies)."""
+    """ASSET's columns (:mod:`betameta.kernels.asset`).
+
+    With the studies' overlap when the run corrects for it; subsets as comma-joined study names (empty
+    without studies).
+    """
     from ..kernels.asset import asset_arrays
 
     a = asset_arrays(beta.T, v.T, r=spec.overlap)
@@ -167,10 +170,11 @@ def _asset(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, object
 
 
 def _left_out(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec) -> dict:
-    """Every column again without each group of :attr:`ChunkSpec.left_out`
-    (``<column>_without_<label>``): the same computation on the other studies' columns, with
-    their distances and overlap, and MR-MEGA's axes made again from those distances (as many
-    as the remaining studies allow)."""
+    """Every column again without each group of :attr:`ChunkSpec.left_out` (``<column>_without_<label>``).
+
+    The same computation on the other studies' columns, with their distances and overlap, and MR-MEGA's
+    axes made again from those distances (as many as the remaining studies allow).
+    """
     out: dict[str, object] = {}
     k = len(spec.studies)
     for label, dropped in spec.left_out:
@@ -191,9 +195,10 @@ def _left_out(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec
 
 def left_out_groups(studies: tuple[str, ...], by: str | None,
                     ancestry: dict[str, str] | None = None) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    """The groups of studies that ``--leave-one-out`` leaves out in turn, as
-    :attr:`ChunkSpec.left_out`: each study (``by="study"``) or each ancestry label's
-    studies (``by="ancestry"``, labels in first-seen order); none for ``by=None``.
+    """Return the groups of studies that ``--leave-one-out`` leaves out in turn (:attr:`ChunkSpec.left_out`).
+
+    Each study (``by="study"``) or each ancestry label's studies (``by="ancestry"``, labels in first-seen
+    order); none for ``by=None``.
 
     Raises :class:`~betameta.errors.InputError` when a study has no ancestry label or an
     ancestry holds every study (nothing would be left).
@@ -221,9 +226,11 @@ DERIVED = ("effect_allele_frequency", "z", "n_studies", "direction", "het_df", "
 
 
 def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) -> dict:
-    """The :data:`DERIVED` columns from the chunk's inputs, its number of usable studies per
-    variant and its fixed-effect z (one function for computing and restoring, so both give
-    the same bits)."""
+    """Return the :data:`DERIVED` columns from the chunk's inputs.
+
+    Its number of usable studies per variant and its fixed-effect z (one function for computing and
+    restoring, so both give the same bits).
+    """
     n, n_studies = beta.shape
     direction = np.empty(n * n_studies, np.uint8)
     mean_eaf = np.empty(n)
@@ -236,9 +243,10 @@ def _derived(beta: np.ndarray, eaf: np.ndarray, k: np.ndarray, z: np.ndarray) ->
 
 
 def _overlap_corrected(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict[str, np.ndarray]:
-    """The fixed-effect columns corrected for sample overlap (:mod:`betameta.kernels.overlap`):
-    GLS and its Q under the inverse-variance scheme, the variance of Z under the sample-size
-    scheme."""
+    """Return the fixed-effect columns corrected for sample overlap (:mod:`betameta.kernels.overlap`).
+
+    GLS and its Q under the inverse-variance scheme, the variance of Z under the sample-size scheme.
+    """
     from ..kernels import overlap
 
     ok = usable(beta.T, v.T)
@@ -253,10 +261,12 @@ def _overlap_corrected(beta: np.ndarray, v: np.ndarray, spec: ChunkSpec) -> dict
 
 
 def frequency_summary(eaf: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
-    """Per variant (row) of ``(n, k)`` aligned frequencies: the mean weighted by the
-    scheme's weights 1/SEᵢ² (Nᵢ in the sample-size scheme) over the studies that give one,
-    ``effect_allele_frequency_se`` = √(Σwᵢ(fᵢ − f̄)²/Σwᵢ), their spread (METAL's AVERAGEFREQ,
-    FreqSE), and the smallest and largest (MINMAXFREQ); NaN where no study gives one."""
+    """Per variant (row) of ``(n, k)`` aligned frequencies.
+
+    The mean weighted by the scheme's weights 1/SEᵢ² (Nᵢ in the sample-size scheme) over the studies that
+    give one, ``effect_allele_frequency_se`` = √(Σwᵢ(fᵢ − f̄)²/Σwᵢ), their spread (METAL's AVERAGEFREQ,
+    FreqSE), and the smallest and largest (MINMAXFREQ); NaN where no study gives one.
+    """
     ok = np.isfinite(eaf) & np.isfinite(se) & (se > 0)
     w = np.where(ok, 1.0 / np.where(ok, se, 1.0) ** 2, 0.0)
     f = np.where(ok, eaf, 0.0)
@@ -270,23 +280,28 @@ def frequency_summary(eaf: np.ndarray, se: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _kept(c: str, names: list[str]) -> bool:
-    """Whether a :data:`DERIVED` column is stored after all: ``z`` where there is no beta to
-    derive it from (the sample-size scheme), the frequency where it is the weighted mean
-    of :func:`frequency_summary`."""
+    """Whether a :data:`DERIVED` column is stored after all.
+
+    ``z`` where there is no beta to derive it from (the sample-size scheme), the frequency where it is the
+    weighted mean of :func:`frequency_summary`.
+    """
     return (c == "z" and "beta" not in names) or (
         c == "effect_allele_frequency" and "effect_allele_frequency_se" in names)
 
 
 def stored_chunk(table):
-    """A chunk's results as its chunk file holds them: without the :data:`DERIVED`
-    columns (but those :func:`_kept`), with the full column order in the schema's metadata."""
+    """Return a chunk's results as its chunk file holds them.
+
+    Without the :data:`DERIVED` columns (but those :func:`_kept`), with the full column order in the
+    schema's metadata.
+    """
     names = table.column_names
     slim = table.drop_columns([c for c in DERIVED if c in names and not _kept(c, names)])
     return slim.replace_schema_metadata({b"columns": json.dumps(table.column_names).encode()})
 
 
 def restored_chunk(stored, beta: np.ndarray, se: np.ndarray, eaf: np.ndarray):
-    """The full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
+    """Return the full results of a chunk from :func:`stored_chunk`'s table and the chunk's inputs."""
     k = usable(beta, se**2).sum(axis=1)
     names = json.loads(stored.schema.metadata[b"columns"])
     if "beta" in stored.column_names:

@@ -81,11 +81,15 @@ class Harmonised:
 
     @property
     def m(self) -> int:
+        """The number of variants."""
         return len(self.variants)
 
     def take(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Aligned ``(beta, se, eaf)`` of variants ``start:stop``: (n, k) arrays, NaN where a
-        study lacks a variant; swapped alleles give −beta and 1 − frequency."""
+        """Aligned ``(beta, se, eaf)`` of variants ``start:stop``.
+
+        (n, k) arrays, NaN where a study lacks a variant; swapped alleles give −beta and 1 −
+        frequency.
+        """
         index = self.index[start:stop]
         # Column-major: each study's column is written contiguously, and the kernels read
         # the transpose (studies × variants) row by row.
@@ -136,8 +140,11 @@ class _Vocab:
         return i
 
     def lookup(self, series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-        """``(codes, table)``: ``table[codes]`` is each row's id, each distinct value looked up
-        once (the table's last entry is the id of a missing value, code -1)."""
+        """Return a column as ``(codes, table)``, each distinct value looked up once.
+
+        ``table[codes]`` is each row's id, each distinct value looked up once (the table's last entry
+        is the id of a missing value, code -1).
+        """
         codes, uniq = _codes(series)
         return codes, np.array([self._add(str(u).upper()) for u in uniq] + [self._add("")], np.int32)
 
@@ -146,8 +153,11 @@ class _Vocab:
 
 
 def _chrom_codes(studies: dict[str, pd.DataFrame]) -> dict[str, int]:
-    """One code per chromosome name over all studies: 1-22, X, Y, XY, MT in order, then any
-    other contig names alphabetically (the same code in every study)."""
+    """One code per chromosome name over all studies.
+
+    1-22, X, Y, XY, MT in order, then any other contig names alphabetically (the same code in every
+    study).
+    """
     names: set[str] = set()
     for df in studies.values():
         if "chromosome" in df:
@@ -166,8 +176,10 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, pd.Index]:
 
 
 def _position_key(df: pd.DataFrame, table: dict[str, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What a row's key is made of: chromosome codes, their chromosome numbers (``table``'s;
-    -1 last, for a missing name) and positions."""
+    """Return what a row's key is made of.
+
+    Chromosome codes, their chromosome numbers (``table``'s; -1 last, for a missing name) and positions.
+    """
     codes, uniq = _codes(df["chromosome"])
     chrom = np.array([table.get(str(u), -1) for u in uniq] + [-1], np.int64)
     return codes, chrom, df["base_pair_location"].to_numpy(dtype=float)
@@ -175,9 +187,10 @@ def _position_key(df: pd.DataFrame, table: dict[str, int]) -> tuple[np.ndarray, 
 
 def _clean(values: tuple, key: tuple, ea: tuple[np.ndarray, np.ndarray], oa: tuple[np.ndarray, np.ndarray],
            valid: np.ndarray, counts: dict[str, int], out: dict[str, np.ndarray]) -> int:
-    """Drop and count bad rows; write the study's surviving rows, sorted by key, to the
-    front of ``out``'s arrays (key, ea, oa: allele ids, row: row numbers) and return how
-    many there are.
+    """Drop and count bad rows.
+
+    Write the study's surviving rows, sorted by key, to the front of ``out``'s arrays (key, ea, oa: allele
+    ids, row: row numbers) and return how many there are.
 
     ``values`` are the study's beta, SE and frequency columns; ``key`` is ``(codes, table,
     positions)`` (see :func:`.harmonise_kernels.clean_rows`); ``ea`` and ``oa`` are
@@ -260,7 +273,7 @@ def harmonise(
 
 
 def _complemented(df: pd.DataFrame) -> pd.DataFrame:
-    """A study with both alleles of every row replaced by their strand complements."""
+    """Return a study with both alleles of every row replaced by their strand complements."""
     out = df.copy(deep=False)
     for col in ("effect_allele", "other_allele"):
         values = df[col]
@@ -396,8 +409,10 @@ def _harmonise(studies: dict[str, pd.DataFrame], palindromic: str, band: float) 
 
 
 def _used(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The small non-negative integers present in ``ids``, ascending, and each entry's
-    position among them (as categorical codes, in the narrowest type)."""
+    """Return the small non-negative integers present in ``ids``, ascending.
+
+    And each entry's position among them (as categorical codes, in the narrowest type).
+    """
     used = np.flatnonzero(np.bincount(ids)) if ids.size else np.zeros(0, np.int64)
     lookup = np.zeros(used[-1] + 1 if used.size else 1, code_type(used.size))
     lookup[used] = np.arange(used.size)
@@ -406,8 +421,10 @@ def _used(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _gather(studies: dict[str, pd.DataFrame], names: tuple[str, ...], col: str, holder: np.ndarray,
             rows: np.ndarray) -> pd.Series:
-    """``studies[names[holder[i]]][col][rows[i]]`` for every variant i, taken with Arrow (no
-    Python objects per row)."""
+    """``studies[names[holder[i]]][col][rows[i]]`` for every variant i.
+
+    Taken with Arrow (no Python objects per row).
+    """
     pieces, index = [], np.empty(holder.size, np.int64)
     done = 0
     for j, s_name in enumerate(names):

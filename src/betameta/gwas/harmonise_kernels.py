@@ -1,6 +1,7 @@
-"""Compiled row loops of harmonisation (numba): one pass over a study where NumPy would
-make a dozen whole-array temporaries. The rules they apply are stated in
-:mod:`.harmonise`; these functions only hold the loops.
+"""Compiled row loops of harmonisation (numba).
+
+One pass over a study where NumPy would make a dozen whole-array temporaries. The rules they apply are stated
+in :mod:`.harmonise`; these functions only hold the loops.
 
 Arrays of allele ids index ``valid`` (made of A/C/G/T only) and ``comp`` (id of the
 strand complement). Keys are int64, -1 for a row without a position (or rsid).
@@ -21,8 +22,10 @@ PALINDROMIC_RULES = ("freq", "drop", "keep")
 
 @njit(cache=True, nogil=True, inline="always")
 def _row_key(codes, table, pos, i):
-    """Row i's key: ``table[code] · 1e10 + position`` (``pos`` empty: ``table[code]``, the
-    rsid's id); -1 where either is missing. A code of -1 takes the table's last entry, -1."""
+    """Row i's key: ``table[code] · 1e10 + position`` (``pos`` empty: ``table[code]``, the rsid's id).
+
+    -1 where either is missing. A code of -1 takes the table's last entry, -1.
+    """
     t = table[codes[i] if codes[i] >= 0 else table.size - 1]
     if pos.size == 0:
         return t
@@ -33,9 +36,10 @@ def _row_key(codes, table, pos, i):
 @njit(cache=True, nogil=True)
 def clean_rows(key_codes, key_table, pos, ea_codes, ea_table, oa_codes, oa_table, valid, beta, se,
                rows, keys, ea, oa):
-    """Write the rows that pass the row-wise checks, in file order, to ``rows``, ``keys``,
-    ``ea`` and ``oa`` (row numbers, keys as :func:`_row_key` makes them, allele ids; each
-    at least as long as the study).
+    """Write the rows that pass the row-wise checks, in file order, to ``rows``, ``keys``.
+
+    ``ea`` and ``oa`` (row numbers, keys as :func:`_row_key` makes them, allele ids; each at least as long
+    as the study).
 
     Returns ``(kept, counts, is_sorted)``: how many rows were kept, ``counts`` =
     (malformed_allele, no_position, non_finite) and whether the kept keys are
@@ -74,11 +78,14 @@ def clean_rows(key_codes, key_table, pos, ea_codes, ea_table, oa_codes, oa_table
 
 @njit(cache=True, nogil=True)
 def split_strays(keys, ea, oa, rows, s_keys, s_ea, s_oa, s_rows):
-    """First half of sorting rows that are mostly in order already (a file sorted but for
+    """First half of sorting rows that are mostly in order: set the strays aside.
+
+    First half of sorting rows that are mostly in order already (a file sorted but for
     a few rows, or chromosomes in text order: 1, 10, 11, ..., 2, ...): the rows whose key
     is below the largest key before them ("strays") move to the ``s_`` arrays, in order;
     the others close up, in order (so non-decreasing), at the front. Returns how many of
-    each."""
+    each.
+    """
     n_main = n_stray = 0
     top = keys[0] if keys.size else 0
     for i in range(keys.size):
@@ -95,10 +102,12 @@ def split_strays(keys, ea, oa, rows, s_keys, s_ea, s_oa, s_rows):
 
 @njit(cache=True, nogil=True)
 def merge_strays(keys, ea, oa, rows, n_main, s_keys, s_ea, s_oa, s_rows, order):
-    """Second half: merge the strays (``order`` sorts them, stably) into the front rows, from
-    the back, in place. A stray goes after front rows of the same key: those came first in
-    the file (any front row after a stray has a larger key), so the result is the stable
-    sort of the rows by key."""
+    """Second half of sorting rows that are mostly in order: merge the strays into the rest.
+
+    Merge the strays (``order`` sorts them, stably) into the front rows, from the back, in place. A stray
+    goes after front rows of the same key: those came first in the file (any front row after a stray has a
+    larger key), so the result is the stable sort of the rows by key.
+    """
     i, w = n_main - 1, n_main + order.size - 1
     for j in range(order.size - 1, -1, -1):
         t = order[j]
@@ -112,8 +121,10 @@ def merge_strays(keys, ea, oa, rows, n_main, s_keys, s_ea, s_oa, s_rows, order):
 
 @njit(cache=True, nogil=True)
 def drop_repeats(keys, ea, oa, rows):
-    """Sorted keys: a key carrying more than one allele pair (unordered) is multi-allelic and
-    all its rows go; otherwise a repeated key keeps its first row (duplicates).
+    """Drop multi-allelic and repeated keys from the sorted keys.
+
+    A key carrying more than one allele pair (unordered) is multi-allelic and all its rows go; otherwise a
+    repeated key keeps its first row (duplicates).
 
     Compacts the arrays in place; returns ``(n_kept, n_multi_allelic, n_duplicate)``.
     """
@@ -141,8 +152,9 @@ def drop_repeats(keys, ea, oa, rows):
 
 @njit(cache=True, nogil=True)
 def union(keys, ea, oa, rows, starts, ends):
-    """The variants over all studies, sorted by key, in one k-way merge of the studies'
-    sorted unique keys (study j's at ``keys[starts[j]:ends[j]]``).
+    """Return the variants over all studies, sorted by key.
+
+    In one k-way merge of the studies' sorted unique keys (study j's at ``keys[starts[j]:ends[j]]``).
 
     Returns ``(key, holder, row, ea, oa)``: each variant's key, the first study holding it
     (it fixes the alleles), its row and allele ids there.
@@ -184,10 +196,11 @@ def holder_values(holder, row, j, values, out):
 
 @njit(cache=True, nogil=True)
 def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, freq, comp, j, rule, band, index_out):
-    """Align study ``j``'s kept rows to the union's alleles and write its column of the
-    variant index: ``±(row + 1)``, negative where the study's effect allele is the union's
-    other allele, 0 where it lacks the variant or the row is dropped. ``rule``: index into
-    :data:`PALINDROMIC_RULES`. Returns the counts named by :data:`ALIGN_COUNTS`.
+    """Align study ``j``'s kept rows to the union's alleles and write its column of the variant index.
+
+    ``±(row + 1)``, negative where the study's effect allele is the union's other allele, 0 where it lacks
+    the variant or the row is dropped. ``rule``: index into :data:`PALINDROMIC_RULES`. Returns the counts
+    named by :data:`ALIGN_COUNTS`.
     """
     counts = np.zeros(len(ALIGN_COUNTS), np.int64)
     n_u = ukey.size
@@ -241,9 +254,11 @@ def align_study(ukey, uholder, uea, uoa, ufreq, skey, srow, sea, soa, freq, comp
 
 @njit(cache=True, nogil=True)
 def gather(index, beta, se, freq, beta_out, se_out, eaf_out):
-    """One study's aligned values at :func:`align_study`'s ``index`` entries: its beta
-    (sign-flipped where the index is negative), SE and effect-allele frequency (1 − f
-    there); NaN where the index is 0."""
+    """One study's aligned values at :func:`align_study`'s ``index`` entries.
+
+    Its beta (sign-flipped where the index is negative), SE and effect-allele frequency (1 − f there); NaN
+    where the index is 0.
+    """
     for i in range(index.size):
         c = index[i]
         if c == 0:

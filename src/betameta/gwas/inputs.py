@@ -1,6 +1,8 @@
-"""What a genome-wide run does to the studies around harmonising: input filters, METAL's
-sample-size scheme as inverse-variance inputs, sample sizes per variant, and the studies'
-null z correlation (sample overlap)."""
+"""What a genome-wide run does to the studies around harmonising.
+
+Input filters, METAL's sample-size scheme as inverse-variance inputs, sample sizes per variant, and the
+studies' null z correlation (sample overlap).
+"""
 
 from __future__ import annotations
 
@@ -26,12 +28,15 @@ _OPS = {">=": np.greater_equal, "<=": np.less_equal, "!=": np.not_equal, "==": n
 
 
 def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
-    """Every pair of studies' null z correlation from the variants where both have ``|z| < 1``
+    """Return the null z correlation of every pair of studies.
+
+    Every pair of studies' null z correlation from the variants where both have ``|z| < 1``
     (:func:`betameta.kernels.overlap.null_correlation`), with how many variants each rests
     on and its standard error by the delta method (the sd of zᵢzⱼ over those variants over
     √count, divided by the slope of the moment in ρ: the box keeps little information,
     so the SE is about 4/√count); the diagonal is 1, a pair with fewer than 100 such
-    variants gets 0 (not estimated)."""
+    variants gets 0 (not estimated).
+    """
     from ..kernels.loops import null_z_moments
     from ..kernels.overlap import box_moment, null_correlation
 
@@ -54,9 +59,12 @@ def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
 
 
 def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np.ndarray]:
-    """Per variant, ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of
-    them gives no N), and, where any study gives case and control counts,
-    ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where one of them does not)."""
+    """Return the total and effective sample sizes of each variant.
+
+    ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of them gives no N), and, where
+    any study gives case and control counts, ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where
+    one of them does not).
+    """
     per_study = {"n": {s: df["n"].to_numpy(float) for s, df in frames.items()}}
     if any("n_cases" in df and df["n_cases"].notna().any() for df in frames.values()):
         nan = np.full(1, np.nan)
@@ -78,8 +86,10 @@ def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np
 
 
 def parse_filter(text: str) -> tuple[str, str, float]:
-    """``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``) as ``(field, op,
-    value)``; FIELD one of :data:`FILTER_FIELDS`, OP one of ``>= <= > < == !=``."""
+    """``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``) as ``(field, op, value)``.
+
+    FIELD one of :data:`FILTER_FIELDS`, OP one of ``>= <= > < == !=``.
+    """
     m = re.fullmatch(r"\s*([A-Za-z_]+)\s*(>=|<=|!=|==|>|<)\s*([-+0-9.eE]+)\s*", text)
     if not m or m.group(1).lower() not in FILTER_FIELDS:
         raise InputError(f"filter {text!r}: use FIELD OP NUMBER with FIELD one of "
@@ -92,8 +102,11 @@ def parse_filter(text: str) -> tuple[str, str, float]:
 
 
 def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """The rows of ``df`` that pass every filter, and how many each filter removed (a row
-    is counted under the first filter it fails; a row without the value, NaN, fails)."""
+    """Return the rows of ``df`` that pass every filter.
+
+    And how many each filter removed (a row is counted under the first filter it fails; a row without the
+    value, NaN, fails).
+    """
     keep = np.ones(len(df), bool)
     removed: dict[str, int] = {}
     for text in filters:
@@ -115,7 +128,7 @@ def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.
 
 
 def samplesize_inputs(df: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """A study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
+    """Return a study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
 
     ``zᵢ = sign(βᵢ)·Φ⁻¹(1 − pᵢ/2)`` (from −log10 p where the file has it, so p-values below
     the double range keep their z; from ``|β|/SE`` where the p-value is missing; β = 0 counts as

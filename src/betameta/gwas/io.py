@@ -65,8 +65,10 @@ def _is_parquet(path: Path) -> bool:
 
 
 def _header(path: Path, sep: str | None, encoding: str | None) -> tuple[list[str], str]:
-    """The file's column names (unquoted) and separator (``sep``, or detected from the first
-    line), without reading its body."""
+    """Return the file's column names (unquoted) and separator (``sep``, or detected from the first line).
+
+    Without reading its body.
+    """
     if _is_parquet(path):
         return pq.read_schema(path).names, ""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
@@ -81,14 +83,16 @@ def _header(path: Path, sep: str | None, encoding: str | None) -> tuple[list[str
 
 
 def _open(path: Path):
-    """The file for Arrow's CSV reader: gzip inflated by ISA-L (about 3x zlib's speed, which
-    Arrow would use: 0.42 s against 1.19 s for one 2.5M-row benchmark file; inflating was
-    most of the parse), else the path."""
+    """Return the file for Arrow's CSV reader.
+
+    Gzip inflated by ISA-L (about 3x zlib's speed, which Arrow would use: 0.42 s against 1.19 s for one
+    2.5M-row benchmark file; inflating was most of the parse), else the path.
+    """
     return igzip.open(path, "rb") if path.name.lower().endswith(".gz") else path
 
 
 def code_type(n: int) -> type[np.signedinteger]:
-    """The narrowest signed integer type that holds codes 0 … n − 1 and -1 for missing."""
+    """Return the narrowest signed integer type that holds codes 0 … n − 1 and -1 for missing."""
     return np.int8 if n < 2**7 else np.int16 if n < 2**15 else np.int32 if n < 2**31 else np.int64
 
 
@@ -137,8 +141,10 @@ def _read_columns(path: Path, found: dict[str, str], sep: str, encoding: str | N
 
 
 def _categorical(col, transform) -> pd.Categorical:
-    """A text column as categorical, the string transform applied to the distinct values only
-    (millions of rows, few alleles)."""
+    """Return a text column as categorical.
+
+    The string transform applied to the distinct values only (millions of rows, few alleles).
+    """
     if not pa.types.is_dictionary(col.type):
         col = pac.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
     # One dictionary for all the reader's blocks, then the blocks' indices side by side
@@ -163,8 +169,10 @@ def _numeric(col) -> np.ndarray:
 
 
 def _strings(col) -> pd.Series:
-    """A text column kept in Arrow (no Python object per row), in one piece: taking rows from
-    a column of hundreds of chunks is many times slower."""
+    """Return a text column kept in Arrow (no Python object per row), in one piece.
+
+    Taking rows from a column of hundreds of chunks is many times slower.
+    """
     if not pa.types.is_string(col.type):
         col = col.cast(pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(col.combine_chunks()))
@@ -309,8 +317,11 @@ _CHROMOSOME_CODES = {"23": "X", "24": "Y", "25": "MT", "M": "MT"}
 
 
 def _chromosome_names(names: pd.Index) -> pd.Index:
-    """One spelling per chromosome: ``chr`` prefix dropped (any case), upper case, and the
-    numeric codes 23, 24, 25 read as X, Y, MT (so ``X`` and ``23`` are one chromosome)."""
+    """One spelling per chromosome.
+
+    ``chr`` prefix dropped (any case), upper case, and the numeric codes 23, 24, 25 read as X, Y, MT (so
+    ``X`` and ``23`` are one chromosome).
+    """
     names = names.str.replace(r"^chr", "", case=False, regex=True).str.strip().str.upper()
     return names.map(lambda n: _CHROMOSOME_CODES.get(n, n))
 
@@ -320,8 +331,11 @@ def _first(bad: np.ndarray) -> int:
 
 
 def _check_ranges(path: Path, out: dict, found: dict[str, str]) -> None:
-    """Values no study can have: a frequency outside [0, 1], a negative or fractional
-    position (the message names the row, counted from 1 after the header)."""
+    """Values no study can have.
+
+    A frequency outside [0, 1], a negative or fractional position (the message names the row, counted from
+    1 after the header).
+    """
     f = out.get("effect_allele_frequency")
     if f is not None and ((f < 0) | (f > 1)).any():
         i = _first((f < 0) | (f > 1))
@@ -345,8 +359,11 @@ def _check_ranges(path: Path, out: dict, found: dict[str, str]) -> None:
 
 
 def _check_beta_and_or(path: Path, beta: np.ndarray, log_or: np.ndarray, found: dict[str, str]) -> None:
-    """Where a file has both beta and odds_ratio they must say the same (within 1% on the odds
-    ratio, its printed precision): otherwise one of them is not what its name says."""
+    """Check that a file's beta and odds ratio agree.
+
+    Where a file has both beta and odds_ratio they must say the same (within 1% on the odds
+    ratio, its printed precision): otherwise one of them is not what its name says.
+    """
     with np.errstate(invalid="ignore"):
         bad = ~(np.abs(beta - log_or) <= np.log(1.01)) & np.isfinite(beta) & ~np.isnan(log_or)
     if bad.any():
@@ -363,18 +380,22 @@ _MARKER = r"^(?P<chromosome>[^:]*)(?::(?P<position>[^:]*))?"
 
 
 def _split_by_pattern(markers: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """:data:`_MARKER`'s chromosome texts and positions (pandas' ``to_numeric``, NaN where
-    the text is not a number): the split where the compiled pass does not decide."""
+    """Split METAL markers with a regular expression.
+
+    :data:`_MARKER`'s chromosome texts and positions (pandas' ``to_numeric``, NaN where
+    the text is not a number): the split where the compiled pass does not decide.
+    """
     parts = pac.extract_regex(markers, _MARKER)
     return parts.field("chromosome"), pd.to_numeric(parts.field("position").to_pandas(),
                                                     errors="coerce").to_numpy(float)
 
 
 def _split_markers(col: pa.ChunkedArray, transform) -> tuple[pd.Categorical, np.ndarray] | None:
-    """METAL's ``MARKER`` as ``chr:pos[:…]``: the chromosome (the text before the first ``:``,
-    categorical, ``transform`` applied to its distinct values) and the position (the text
-    after it up to the next ``:``, NaN where it is not a number). None when no row has a
-    ``:`` (the marker is an rsid).
+    """METAL's ``MARKER`` as ``chr:pos[:…]``.
+
+    The chromosome (the text before the first ``:``, categorical, ``transform`` applied to its distinct
+    values) and the position (the text after it up to the next ``:``, NaN where it is not a number). None
+    when no row has a ``:`` (the marker is an rsid).
 
     One compiled pass over each block's bytes (:mod:`.marker_kernels`); position texts that
     are not plain digits, and blocks of too many chromosomes, go to :func:`_split_by_pattern`

@@ -1,6 +1,7 @@
-"""Compiled split of METAL's ``MARKER`` column (``chr:pos``, optionally ``chr:pos:…``):
-one pass over the Arrow string buffers, the GIL released, where pandas' ``str.split`` made a
-Python object per row and part (~3.9 s per million rows, 6x the rest of the file's reading).
+"""Compiled split of METAL's ``MARKER`` column (``chr:pos``, optionally ``chr:pos:…``).
+
+One pass over the Arrow string buffers, the GIL released, where pandas' ``str.split`` made a Python object per
+row and part (~3.9 s per million rows, 6x the rest of the file's reading).
 
 The rules are those of :func:`betameta.gwas.io.read_sumstats`: the chromosome is the text
 before the first ``:``, the position the text after it up to the next ``:``.
@@ -28,7 +29,9 @@ def _same(data, s, n, a, length):
 
 @njit(cache=True, nogil=True)
 def split_markers(data, offsets, null, max_names):
-    """Split one Arrow string chunk (``data`` its bytes, ``offsets`` its ``n + 1`` offsets,
+    """Split one Arrow chunk of METAL markers.
+
+    Split one Arrow string chunk (``data`` its bytes, ``offsets`` its ``n + 1`` offsets,
     ``null`` its missing rows).
 
     Returns ``(codes, pos, odd, starts, lengths, n_names)``: each row's chromosome code into

@@ -9,24 +9,32 @@ import pandas as pd
 
 
 def _thin(y: np.ndarray, keep_above: float = 2.0, step: int = 20) -> np.ndarray:
-    """Which points to draw: all with -log10 p > 2, every ``step``-th of the rest (a dense
-    band that looks the same thinned), so plots take no longer for millions of variants."""
+    """Which points to draw.
+
+    All with -log10 p > 2, every ``step``-th of the rest (a dense band that looks the same thinned), so
+    plots take no longer for millions of variants.
+    """
     keep = y > keep_above
     keep[::step] = True
     return keep
 
 
 def warm_up() -> None:
-    """Import what drawing needs (about a second of matplotlib start-up); the run calls this
-    in a background thread while it reads its inputs."""
+    """Import what drawing needs (about a second of matplotlib start-up).
+
+    The run calls this in a background thread while it reads its inputs.
+    """
     import matplotlib.backends.backend_agg
     import matplotlib.figure  # noqa: F401
 
 
 def _figure(size: tuple[float, float], margins: tuple[float, float, float, float]):
-    """A figure outside pyplot: no global state, safe in threads, and no pyplot import
-    (most of matplotlib's start-up time). Fixed margins (left, bottom, right, top in
-    inches) where ``tight_layout`` would draw the whole figure once more to measure it."""
+    """Return a figure outside pyplot.
+
+    No global state, safe in threads, and no pyplot import (most of matplotlib's start-up time). Fixed
+    margins (left, bottom, right, top in inches) where ``tight_layout`` would draw the whole figure once
+    more to measure it.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=size)
@@ -37,15 +45,21 @@ def _figure(size: tuple[float, float], margins: tuple[float, float, float, float
 
 
 def _dots(ax, x: np.ndarray, y: np.ndarray, colour: str, size: float = 2.2) -> None:
-    """Points of one colour, drawn as line markers: Agg stamps one rasterised marker where a
-    scatter draws a path per point (~3x the time for 150,000 points)."""
+    """Points of one colour, drawn as line markers.
+
+    Agg stamps one rasterised marker where a scatter draws a path per point (~3x the time for 150,000
+    points).
+    """
     ax.plot(x, y, ls="none", marker="o", ms=size, mew=0, color=colour, rasterized=True)
 
 
 def manhattan(result: pd.DataFrame, path: Path | None = None, *, ax=None,
               threshold: float = -np.log10(5e-8)):
-    """Manhattan plot of the fixed-effect -log10 p (chromosomes side by side) in ``ax`` (a
-    new figure without), saved to ``path`` if given; returns the axes."""
+    """Manhattan plot of the fixed-effect -log10 p.
+
+    Manhattan plot of the fixed-effect -log10 p (chromosomes side by side) in ``ax`` (a
+    new figure without), saved to ``path`` if given; returns the axes.
+    """
     if ax is None:
         _, ax = _figure((12, 4), (0.65, 0.5, 0.15, 0.15))
     if "chromosome" in result:
@@ -75,8 +89,10 @@ def manhattan(result: pd.DataFrame, path: Path | None = None, *, ax=None,
 
 
 def qq(result: pd.DataFrame, path: Path | None = None, *, lam: float, ax=None):
-    """QQ plot of -log10 p, with the result's λ_GC ``lam`` in the title, in ``ax`` (a new
-    figure without), saved to ``path`` if given; returns the axes."""
+    """QQ plot of -log10 p, with the result's λ_GC ``lam`` in the title, in ``ax`` (a new figure without).
+
+    Saved to ``path`` if given; returns the axes.
+    """
     obs = np.sort(result["neg_log_10_p_value"].to_numpy())[::-1]
     obs = obs[np.isfinite(obs)]
     n = obs.size

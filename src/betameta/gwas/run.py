@@ -117,8 +117,10 @@ class GwasRun(Result):
         return self.out.name.lower().endswith((".parquet", ".pq"))
 
     def to_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
-        """The per-variant results as written (Parquet or TSV), all columns or ``columns``
-        (those of them the output has)."""
+        """Return the per-variant results as written (Parquet or TSV).
+
+        All columns or ``columns`` (those of them the output has).
+        """
         if columns is not None:
             names = (pq.read_schema(self.out).names if self._parquet
                      else pd.read_csv(self.out, sep="\t", nrows=0).columns)
@@ -128,12 +130,14 @@ class GwasRun(Result):
         return pd.read_csv(self.out, sep="\t", usecols=columns)
 
     def to_dict(self) -> dict[str, Any]:
-        """The run summary (``details``) with the output path, JSON-ready."""
+        """Return the run summary (``details``) with the output path, JSON-ready."""
         return jsonable({"out": str(self.out), **self.details})
 
     def summary(self) -> Summary:
-        """One row per study (rows read, kept, dropped, λ_GC of its input); the text is the
-        run summary as written to ``<out>.summary.txt``."""
+        """One row per study (rows read, kept, dropped, λ_GC of its input).
+
+        The text is the run summary as written to ``<out>.summary.txt``.
+        """
         d = self.details
         table = pd.DataFrame([{"study": name, "rows": c["rows"], "kept": c["kept"],
                                "dropped": sum(c["dropped"].values()),
@@ -171,8 +175,10 @@ def p_text(neg_log10_p: np.ndarray) -> np.ndarray:
 
 
 def _write_text(df: pd.DataFrame, path: Path) -> None:
-    """TSV (gzip by suffix) written atomically; p-values that underflow a double are written
-    exactly from -log10 p."""
+    """TSV (gzip by suffix) written atomically.
+
+    P-values that underflow a double are written exactly from -log10 p.
+    """
     df = df.copy()
     for p_col, lg_col in (("p_value", "neg_log_10_p_value"), ("re_p_value", "re_neg_log_10_p_value"),
                           ("z2_p_value", "z2_neg_log_10_p_value"),
@@ -220,8 +226,10 @@ def _settle(fd: int) -> None:
 
 
 def _write_part(table, path: Path) -> None:
-    """One chunk's results as an Arrow IPC file, written under a temporary name, settled
-    (:func:`_settle`) and renamed: nearly a memory copy to write, memory-mapped when read."""
+    """One chunk's results as an Arrow IPC file, written under a temporary name.
+
+    Settled (:func:`_settle`) and renamed: nearly a memory copy to write, memory-mapped when read.
+    """
     tmp = temp_name(path)
     with pa.OSFile(str(tmp), "wb") as sink:
         with pa.ipc.new_file(sink, table.schema) as writer:
@@ -232,10 +240,12 @@ def _write_part(table, path: Path) -> None:
 
 
 class _KillHook:
-    """For the resume tests: with ``BETAMETA_KILL_AFTER_CHUNKS=N`` in the environment the
-    process kills itself (SIGKILL, as ``kill -9`` does) as soon as N chunk files are in
-    place, so a run is interrupted at a known point. Off otherwise (one dictionary lookup
-    per chunk)."""
+    """For the resume tests.
+
+    With ``BETAMETA_KILL_AFTER_CHUNKS=N`` in the environment the process kills itself (SIGKILL, as ``kill
+    -9`` does) as soon as N chunk files are in place, so a run is interrupted at a known point. Off
+    otherwise (one dictionary lookup per chunk).
+    """
 
     def __init__(self) -> None:
         self.count, self.lock = 0, threading.Lock()
@@ -254,13 +264,15 @@ _kill_hook = _KillHook()
 
 
 def _read_part(parts: Path, i: int, inputs: tuple):
-    """Chunk ``i``'s full results: its file (memory-mapped) and its ``inputs`` (beta, SE,
-    frequency) for the columns the file leaves out."""
+    """Chunk ``i``'s full results.
+
+    Its file (memory-mapped) and its ``inputs`` (beta, SE, frequency) for the columns the file leaves out.
+    """
     return restored_chunk(pa.ipc.open_file(pa.memory_map(str(_part(parts, i)))).read_all(), *inputs)
 
 
 def _compute_stored(beta: np.ndarray, se: np.ndarray, eaf: np.ndarray, spec: ChunkSpec):
-    """A Dask task: one chunk's results as its chunk file holds them."""
+    """Return a Dask task: one chunk's results as its chunk file holds them."""
     return stored_chunk(compute_chunk(beta, se, eaf, spec))
 
 
@@ -296,8 +308,10 @@ class _Output:
         self.top: list = []
 
     def prepare(self, results, start: int, extra: dict[str, np.ndarray] | None = None) -> tuple:
-        """A chunk's output table (variants ``start`` on), its light columns and its top-loci
-        candidates. Chunks do not share this work: it runs in each chunk's own thread."""
+        """Return a chunk's output table (variants ``start`` on), its light columns and top-loci candidates.
+
+        Chunks do not share this work: it runs in each chunk's own thread.
+        """
         variants = self.variants.slice(start, results.num_rows)
         cols = dict(zip(variants.column_names, variants.columns, strict=True))
         cols |= dict(zip(results.column_names, results.columns, strict=True)) | dict(extra or {})
@@ -362,9 +376,11 @@ class _Output:
 
 
 def _fingerprint(path: Path) -> dict[str, Any]:
-    """Size and CRC-32 of a file's bytes (ISA-L: ~8 GB/s, so every byte is read, not a sample):
-    any edit of a byte, or of a run of up to 32 bits, changes it whatever the file's size and
-    modification time."""
+    """Size and CRC-32 of a file's bytes (ISA-L: ~8 GB/s, so every byte is read, not a sample).
+
+    Any edit of a byte, or of a run of up to 32 bits, changes it whatever the file's size and modification
+    time.
+    """
     crc = 0
     with open(path, "rb") as f:
         while block := f.read(1 << 24):
@@ -373,9 +389,12 @@ def _fingerprint(path: Path) -> dict[str, Any]:
 
 
 def _manifest(paths: dict[str, Path], options: dict[str, Any], distances: Any) -> dict[str, Any]:
-    """What every chunk file of a run depends on: the studies in their order (the first is the
-    reference for alleles), each input's content, the options, the distance matrix of the
-    partition model, and the versions of betameta and of the chunk files' layout."""
+    """Return what every chunk file of a run depends on.
+
+    The studies in their order (the first is the reference for alleles), each input's content, the
+    options, the distance matrix of the partition model, and the versions of betameta and of the chunk
+    files' layout.
+    """
     from .. import __version__
 
     if isinstance(distances, np.ndarray):
@@ -396,8 +415,7 @@ _OUTPUT_SUFFIXES = (".parquet", ".pq", ".tsv", ".tsv.gz", ".txt", ".txt.gz")
 
 
 def _refuse_repeated_inputs(studies: list[dict[str, Any]]) -> None:
-    """One file (or two files with the same bytes) given for two studies would count its
-    evidence twice."""
+    """One file (or two files with the same bytes) given for two studies would count its evidence twice."""
     seen: dict[tuple, str] = {}
     for s in studies:
         for key in (("path", s["path"]), ("content", s["size"], s["crc32"])):
@@ -409,7 +427,7 @@ def _refuse_repeated_inputs(studies: list[dict[str, Any]]) -> None:
 
 
 def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between the manifest of an earlier run and this one, in words."""
+    """Say what differs between the manifest of an earlier run and this one, in words."""
     if old.get("hash") == new["hash"]:
         return []
     said = []
@@ -437,8 +455,11 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _claim_parts(parts: Path, manifest: dict[str, Any], resume: bool, n_done: int) -> None:
-    """Refuse a chunk folder of an earlier run unless ``resume`` and everything its chunks
-    depend on is the same; a folder holding no finished chunk is simply reused."""
+    """Claim the chunk folder of a run.
+
+    Refuse a chunk folder of an earlier run unless ``resume`` and everything its chunks
+    depend on is the same; a folder holding no finished chunk is simply reused.
+    """
     record = parts / "manifest.json"
     if n_done:
         try:
@@ -458,10 +479,12 @@ def _claim_parts(parts: Path, manifest: dict[str, Any], resume: bool, n_done: in
 
 
 def _warm_up(methods: tuple[str, ...]) -> None:
-    """Split a METAL marker, harmonise and meta-analyse two studies of three variants, so that
-    numba loads every compiled loop the run will call (~0.35 s, mostly holding the GIL) while the inputs are
-    read. The studies' columns have the types the reader gives, so the same compiled
-    versions are loaded."""
+    """Split a METAL marker, harmonise and meta-analyse two studies of three variants.
+
+    So that numba loads every compiled loop the run will call (~0.35 s, mostly holding the GIL) while the
+    inputs are read. The studies' columns have the types the reader gives, so the same compiled versions
+    are loaded.
+    """
     cat = pd.Categorical
     study = pd.DataFrame({"chromosome": cat(["1", "1", "2"]), "base_pair_location": [5.0, 9.0, 2.0],
                           "effect_allele": cat(["A", "C", "G"]), "other_allele": cat(["G", "T", "A"]),
@@ -887,11 +910,12 @@ def _distances(h: Harmonised, distances: Any) -> np.ndarray:
 
 
 def _run_local(todo, n_chunks, chunk_size, payload, spec, parts, bar, output, threads: int) -> None:
-    """Chunks on this machine's cores (NumPy releases the GIL), each saved to its chunk file
-    and, when ``output`` is given, handed to it in order (finished chunks of an earlier run
-    are read back from their files). The partition kernel is already parallel inside, and
-    numba's default threading layer must not be entered from two threads at once: one
-    thread then."""
+    """Chunks on this machine's cores (NumPy releases the GIL), each saved to its chunk file.
+
+    Each chunk is also, when ``output`` is given, handed to it in order (finished chunks of an earlier
+    run are read back from their files). The partition kernel is already parallel inside, and numba's
+    default threading layer must not be entered from two threads at once: one thread then.
+    """
 
     def one(i: int):
         table = compute_chunk(*payload(i), spec)
@@ -968,7 +992,7 @@ _LOCUS_FIELDS = ("chromosome", "base_pair_location", "rsid", "effect_allele", "o
 
 
 def _top_loci(top: pd.DataFrame, n: int = 10, window: int = 1_000_000) -> list[dict]:
-    """The strongest variants at least ``window`` apart, from the rows with the smallest p."""
+    """Return the strongest variants at least ``window`` apart, from the rows with the smallest p."""
     order = np.argsort(-top["neg_log_10_p_value"].to_numpy(), kind="stable")[:20_000]  # NaN last
     by_position = "chromosome" in top
     if by_position:

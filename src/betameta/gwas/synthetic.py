@@ -53,8 +53,11 @@ def generate(
     n_bad_rows: int = 5,
     fmt: str = "gwas-ssf",
 ) -> SyntheticTruth:
-    """Write ``k`` gzip TSV files (GWAS-SSF names; ``fmt="metal"`` for METAL names in every
-    other study) into ``outdir`` and return the truth."""
+    """Write synthetic GWAS studies with a known truth.
+
+    Write ``k`` gzip TSV files (GWAS-SSF names; ``fmt="metal"`` for METAL names in every
+    other study) into ``outdir`` and return the truth.
+    """
     rng = np.random.default_rng(seed)
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)

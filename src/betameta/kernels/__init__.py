@@ -1,6 +1,7 @@
-"""Array kernels: every estimator for ``(k, m)`` arrays of effects and variances (k studies
-by m meta-analyses, NaN for a missing study), returning arrays of shape ``(m,)``. The
-study-level functions are their ``m = 1`` view.
+"""Array kernels.
+
+Every estimator for ``(k, m)`` arrays of effects and variances (k studies by m meta-analyses, NaN for a
+missing study), returning arrays of shape ``(m,)``. The study-level functions are their ``m = 1`` view.
 
 * :mod:`.classical`: fixed effect, Q, I², H², ζ², DerSimonian–Laird, the Z² total test and
   the χ² and normal tails (compiled loops in :mod:`.loops`);

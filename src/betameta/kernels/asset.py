@@ -1,5 +1,6 @@
-"""ASSET's subset search (Bhattacharjee et al. 2012, Am J Hum Genet 90:821) for ``(k, m)``
-arrays, with its DLM p-values.
+"""ASSET's subset search (Bhattacharjee et al. 2012, Am J Hum Genet 90:821) for ``(k, m)`` arrays.
+
+With its DLM p-values.
 
 **Statistic.** For a non-empty subset ``S`` of the studies a variant has,
 ``Z(S) = Σ_{i∈S} wᵢzᵢ / √(Σ_{i,j∈S} wᵢwⱼrᵢⱼ)``, ``zᵢ = yᵢ/√vᵢ``, ``wᵢ = 1/√vᵢ`` and ``r`` the
@@ -44,12 +45,14 @@ __all__ = ["AssetArrays", "asset_arrays", "best_subsets"]
 
 @dataclass(frozen=True, repr=False)
 class AssetArrays(ArrayResult):
-    """Per-column results of :func:`asset_arrays`: studies used ``k``; the one-sided
-    search's ``subset`` (k, m) booleans, ``z``, ``beta``, ``se``, ``p_value`` and
-    ``neg_log_10_p_value``; the two-sided search's ``subset_positive``/``subset_negative``
-    (k, m), ``beta_positive``/``beta_negative``, their one-tailed ``p_positive`` and
-    ``p_negative`` (1 for a side with no study), the combined ``p_value_two_sided``, and the
-    ``samples`` each variant's DLM sums rest on. NaN without studies."""
+    """Per-column results of :func:`asset_arrays`: studies used ``k``.
+
+    The one-sided search's ``subset`` (k, m) booleans, ``z``, ``beta``, ``se``, ``p_value`` and
+    ``neg_log_10_p_value``; the two-sided search's ``subset_positive``/``subset_negative`` (k, m),
+    ``beta_positive``/``beta_negative``, their one-tailed ``p_positive`` and ``p_negative`` (1 for a side
+    with no study), the combined ``p_value_two_sided``, and the ``samples`` each variant's DLM sums rest
+    on. NaN without studies.
+    """
 
     k: np.ndarray
     subset: np.ndarray
@@ -74,8 +77,11 @@ def _subsets(n: int) -> np.ndarray:
 
 
 def best_subsets(z: np.ndarray, w: np.ndarray, r: np.ndarray, sign: int = 0) -> tuple[np.ndarray, float]:
-    """Brute-force reference for one variant: the subset of ``z``, ``w`` (n,) maximising
-    ``|Z(S)|`` (``sign=0``) or ``sign·Z(S)`` (±1), and that ``Z``."""
+    """Brute-force reference for one variant.
+
+    The subset of ``z``, ``w`` (n,) maximising ``|Z(S)|`` (``sign=0``) or ``sign·Z(S)`` (±1), and that
+    ``Z``.
+    """
     sets = _subsets(len(z)).astype(float)
     num = sets @ (w * z)
     den = np.sqrt(np.einsum("si,ij,sj->s", sets * w, r, sets * w))
@@ -87,11 +93,14 @@ def best_subsets(z: np.ndarray, w: np.ndarray, r: np.ndarray, sign: int = 0) -> 
 
 def _dlm_reference(t: float, w: np.ndarray, r: np.ndarray, x: np.ndarray, e: np.ndarray,
                    one_tail: bool) -> float:
-    """NumPy reference of the DLM sum for one variant (module docstring) over the studies of
+    """NumPy reference of the DLM sum for one variant.
+
+    NumPy reference of the DLM sum for one variant (module docstring) over the studies of
     ``w`` with correlation ``r``: two-tailed, or (``one_tail``) for the positive side of the
     two-sided search (the z-scores all ≥ 0; the negative side is this for −z), before
     doubling or dividing by the signs' probability. ``x`` (N, n) are the correlated null
-    draws, ``e`` (N,) the exponentials."""
+    draws, ``e`` (N,) the exponentials.
+    """
     n = len(w)
     lam = max(t, 1.0)
     s = t + e / lam
@@ -119,10 +128,13 @@ def _dlm_reference(t: float, w: np.ndarray, r: np.ndarray, x: np.ndarray, e: np.
 
 
 def _draws(k: int, r: np.ndarray, samples: int, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """The common draws: ``e`` (samples,) ~ Exp(1), then ``g`` (samples, k) standard normal,
-    drawn study by study so that the first n columns do not depend on k. A search over n
-    studies with correlation ``r_S`` uses ``x = g[:, :n] L_Sᵀ`` (``L_S L_Sᵀ = r_S``): the
-    same draws as the study-level call on those studies alone, whatever else a variant has."""
+    """Return the common draws.
+
+    ``e`` (samples,) ~ Exp(1), then ``g`` (samples, k) standard normal, drawn study by study so that the
+    first n columns do not depend on k. A search over n studies with correlation ``r_S`` uses ``x = g[:,
+    :n] L_Sᵀ`` (``L_S L_Sᵀ = r_S``): the same draws as the study-level call on those studies alone,
+    whatever else a variant has.
+    """
     try:
         np.linalg.cholesky(r)
     except np.linalg.LinAlgError:
@@ -133,9 +145,11 @@ def _draws(k: int, r: np.ndarray, samples: int, seed: int | None) -> tuple[np.nd
 
 
 def _orthant(r: np.ndarray, members: np.ndarray) -> float:
-    """P(z_G ≥ 0) for z ~ N(0, r) on the studies ``members``: ``2⁻ⁿ`` without correlation,
-    Sheppard's closed forms for two and three studies
-    (``1/4 + asin ρ/2π``, ``1/8 + Σ asin ρᵢⱼ/4π``), else Genz's integration (seeded, to 1e-10)."""
+    """P(z_G ≥ 0) for z ~ N(0, r) on the studies ``members``.
+
+    ``2⁻ⁿ`` without correlation, Sheppard's closed forms for two and three studies (``1/4 + asin ρ/2π``,
+    ``1/8 + Σ asin ρᵢⱼ/4π``), else Genz's integration (seeded, to 1e-10).
+    """
     idx = np.flatnonzero(members)
     if idx.size == 0:
         return 1.0
@@ -238,9 +252,11 @@ def asset_arrays(y: np.ndarray, v: np.ndarray, *, r: np.ndarray | None = None,
 
 
 def _p_values(z, ok, r, pos, neg, dlm) -> tuple[np.ndarray, ...]:
-    """The one-sided search's p (its DLM sum doubled: two tails), the two-sided search's
-    combined p, and its sides' p: each side's DLM sum over the probability of its studies'
-    signs, 1 for a side without studies; Fisher's combination on 4 df (2 with one side)."""
+    """Return the one-sided search's p (its DLM sum doubled: two tails), the two-sided search's combined p.
+
+    And its sides' p: each side's DLM sum over the probability of its studies' signs, 1 for a side without
+    studies; Fisher's combination on 4 df (2 with one side).
+    """
     m = z.shape[1]
     n = ok.sum(axis=0)
     p_side = np.ones((2, m))
@@ -260,7 +276,7 @@ def _p_values(z, ok, r, pos, neg, dlm) -> tuple[np.ndarray, ...]:
 
 
 def _side_members(z: np.ndarray, ok: np.ndarray, side: int) -> np.ndarray:
-    """The studies on one side of the two-sided search: z ≥ 0 (side 0) or z < 0 (side 1)."""
+    """Return the studies on one side of the two-sided search: z ≥ 0 (side 0) or z < 0 (side 1)."""
     return ok & ((z >= 0) if side == 0 else (z < 0))
 
 

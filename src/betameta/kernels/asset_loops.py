@@ -1,5 +1,8 @@
-"""Compiled loops of :mod:`betameta.kernels.asset` (numba): the exact subset search in
-Gray-code order and the DLM sums, per variant, held equal to the NumPy reference there."""
+"""Compiled loops of :mod:`betameta.kernels.asset` (numba).
+
+The exact subset search in Gray-code order and the DLM sums, per variant, held equal to the NumPy reference
+there.
+"""
 
 from __future__ import annotations
 
@@ -47,8 +50,10 @@ def _search(z, w, r, n, one_tail):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _dlm(t, w, r, n, x, e, one_tail):
-    """The DLM sum of :func:`betameta.kernels.asset._dlm_reference` over the first ``n``
-    studies, ``x`` (N, n) the draws of those studies."""
+    """Return the DLM sum of :func:`betameta.kernels.asset._dlm_reference` over the first ``n`` studies.
+
+    ``x`` (N, n) the draws of those studies.
+    """
     samples = e.shape[0]
     lam = max(t, 1.0)
     rw = np.empty(n)
@@ -107,10 +112,12 @@ def _dlm(t, w, r, n, x, e, one_tail):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def asset_columns(z, w, ok, r, identity, g, e, subset, pos, neg, best, dlm):
-    """Fills ``subset``, ``pos``, ``neg`` (k, m) and ``best``, ``dlm`` (3, m) as
-    :func:`betameta.kernels.asset._reference_column` does, for every column; ``g`` the
-    standard normal draws (samples, k), correlated per search by the Cholesky factor of its
-    studies' ``r`` unless ``identity``."""
+    """Fill ``subset``, ``pos``, ``neg`` (k, m) and ``best``.
+
+    ``dlm`` (3, m) as :func:`betameta.kernels.asset._reference_column` does, for every column; ``g`` the
+    standard normal draws (samples, k), correlated per search by the Cholesky factor of its studies' ``r``
+    unless ``identity``.
+    """
     k, m = z.shape
     samples = e.shape[0]
     idx = np.empty(k, np.int64)

@@ -1,5 +1,4 @@
-"""METASOFT's binary-effects test (BE; Han & Eskin 2012, PLoS Genet 8:e1002555) for
-``(k, m)`` arrays.
+"""METASOFT's binary-effects test (BE; Han & Eskin 2012, PLoS Genet 8:e1002555) for ``(k, m)`` arrays.
 
 **Statistic.** Each study's weight is its *h-value*, METASOFT's quick stand-in for the m-value:
 with ``β̂₋ᵢ``, ``v₋ᵢ`` the fixed effect of the other studies and its variance,
@@ -44,10 +43,12 @@ __all__ = ["BinaryEffectsArrays", "be_draws", "be_statistic", "binary_effects_ar
 
 @dataclass(frozen=True, repr=False)
 class BinaryEffectsArrays(ArrayResult):
-    """Per-column BE results of :func:`binary_effects_arrays` (``(m,)`` arrays): studies used
-    ``k``, the statistic ``stat`` (Z_BE), its two-sided ``p_value`` and
-    ``neg_log_10_p_value``, and ``samples``, the importance-sampling draws the p-value rests
-    on; ``h_value`` (k, m), each study's weight. NaN with fewer than 2 studies."""
+    """Per-column BE results of :func:`binary_effects_arrays` (``(m,)`` arrays).
+
+    Studies used ``k``, the statistic ``stat`` (Z_BE), its two-sided ``p_value`` and
+    ``neg_log_10_p_value``, and ``samples``, the importance-sampling draws the p-value rests on;
+    ``h_value`` (k, m), each study's weight. NaN with fewer than 2 studies.
+    """
 
     k: np.ndarray
     stat: np.ndarray
@@ -62,9 +63,12 @@ class BinaryEffectsArrays(ArrayResult):
 
 
 def be_statistic(z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Z_BE and the h-values (module docstring) of the columns of ``(k, …)`` z-scores ``z``
+    """Z_BE and the h-values of each column.
+
+    Z_BE and the h-values (module docstring) of the columns of ``(k, …)`` z-scores ``z``
     and weights ``w = 1/SE``, the studies used where ``ok``; NaN with fewer than 2 (and
-    for a study not used)."""
+    for a study not used).
+    """
     w = np.where(ok, w, 0.0)
     z = np.where(ok, z, 0.0)
     w2 = w * w
@@ -82,10 +86,13 @@ def be_statistic(z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> tuple[np.ndarr
 
 
 def be_draws(k: int, samples: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The common draws: per sample a uniform (how many studies have an effect), and per
-    sample and study a standard normal and a uniform (whether that study has one), each from
-    its own stream and study by study, so that the first n studies' draws do not depend on
-    k: a variant with n of the k studies gets the draws of the study-level call on those n."""
+    """Return the common draws.
+
+    Per sample a uniform (how many studies have an effect), and per sample and study a standard normal and
+    a uniform (whether that study has one), each from its own stream and study by study, so that the first
+    n studies' draws do not depend on k: a variant with n of the k studies gets the draws of the
+    study-level call on those n.
+    """
     rng_u, rng_g, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     return (rng_u.random(samples), np.ascontiguousarray(rng_g.standard_normal((k, samples)).T),
             np.ascontiguousarray(rng_b.random((k, samples)).T))
@@ -103,8 +110,10 @@ def _proposal(zabs: np.ndarray, w: np.ndarray, ok: np.ndarray, n: np.ndarray):
 
 
 def _tail_reference(zabs, w, ok, draws, samples):
-    """NumPy reference of the importance-sampling tail P(Z_BE ≥ |z_obs|), vectorised over
-    variants and draws. Each variant's present studies take the draws' first n columns."""
+    """NumPy reference of the importance-sampling tail P(Z_BE ≥ |z_obs|), vectorised over variants and draws.
+
+    Each variant's present studies take the draws' first n columns.
+    """
     k, m = w.shape
     order = np.argsort(~ok, axis=0, kind="stable")  # present studies first, in order
     wc = np.take_along_axis(np.where(ok, w, 0.0), order, axis=0)

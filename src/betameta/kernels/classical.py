@@ -91,8 +91,11 @@ _TWO_OVER_SQRT_PI = 2.0 / np.sqrt(np.pi)
 
 
 def _chi2_sf_integer_df_numpy(x: np.ndarray, df: np.ndarray, sf: np.ndarray) -> int:
-    """NumPy reference of :func:`.loops.chi2_sf_integer_df` (same operations in the same
-    order; ``erfc`` from the C library, as the compiled loop's)."""
+    """NumPy reference of the closed-form χ² survival function.
+
+    NumPy reference of :func:`.loops.chi2_sf_integer_df` (same operations in the same
+    order; ``erfc`` from the C library, as the compiled loop's).
+    """
     import math
 
     ok = (df >= 1.0) & (df <= 20) & (df == np.floor(df)) & (x >= 0.0) & (x < np.inf)
@@ -113,8 +116,9 @@ def _chi2_sf_integer_df_numpy(x: np.ndarray, df: np.ndarray, sf: np.ndarray) -> 
 
 
 def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """``P(χ²_df > x)`` and its ``log10`` (see :func:`log10_chi2_sf`), from one evaluation of
-    the survival function; NaN where ``df ≤ 0``.
+    """``P(χ²_df > x)`` and its ``log10`` (see :func:`log10_chi2_sf`).
+
+    From one evaluation of the survival function; NaN where ``df ≤ 0``.
 
     For integer ``df`` in [1, 20] and finite ``x`` ≥ 0 (every genome-wide test) in closed
     form: with ``t = x/2`` and ``Q(s, t)`` the regularised upper incomplete gamma function,
@@ -210,7 +214,7 @@ class ClassicalArrays(ArrayResult):
 
 
 def usable(y: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """The studies a column's meta-analysis uses: finite effect, finite positive variance.
+    """Return the studies a column's meta-analysis uses: finite effect, finite positive variance.
 
     Parameters
     ----------
@@ -239,9 +243,11 @@ def i2_from_q(q: np.ndarray, k: np.ndarray) -> np.ndarray:
 
 
 def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy reference of :func:`.loops.classical`: ``(k, rows)`` for (k, m) inputs, the rows
-    named by :data:`.loops.CLASSICAL_ROWS`. NumPy sums a (k, m) array over its first axis
-    one row after another, as the loop sums studies, so the bits agree (tested)."""
+    """NumPy reference of :func:`.loops.classical`.
+
+    ``(k, rows)`` for (k, m) inputs, the rows named by :data:`.loops.CLASSICAL_ROWS`. NumPy sums a (k, m)
+    array over its first axis one row after another, as the loop sums studies, so the bits agree (tested).
+    """
     valid = np.isfinite(y) & np.isfinite(v) & (v > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(valid, 1.0 / np.where(valid, v, 1.0), 0.0)
@@ -263,7 +269,7 @@ def classical_numpy(y: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def classical_kernel(y: np.ndarray, v: np.ndarray) -> ClassicalArrays:
-    """Fixed effect, Q/I²/H²/ζ², DerSimonian-Laird and the Z² total test.
+    """Compute the fixed effect, Q/I²/H²/ζ², DerSimonian-Laird and the Z² total test.
 
     Parameters
     ----------

@@ -37,10 +37,13 @@ _W_MIN = 1e-17  # mixture components lighter than this are left out of quantiles
 
 @dataclass(frozen=True)
 class CoefficientPrior:
-    """The prior of the coefficients β of a meta-regression ``yᵢ ~ N(xᵢ'β, vᵢ + τ²)`` on the
+    """Prior of the coefficients of a Bayesian meta-regression.
+
+    The prior of the coefficients β of a meta-regression ``yᵢ ~ N(xᵢ'β, vᵢ + τ²)`` on the
     design ``X`` (k, p), in the place of µ's: flat (every ``sd`` inf) or independent normals
     ``βⱼ ~ N(meanⱼ, sdⱼ²)``. :func:`conditional` integrates β out given τ
-    (:func:`regression_coefficients`); the intercept-only model with ``X = 1`` is µ's."""
+    (:func:`regression_coefficients`); the intercept-only model with ``X = 1`` is µ's.
+    """
 
     X: np.ndarray
     mean: np.ndarray
@@ -48,16 +51,21 @@ class CoefficientPrior:
 
     @property
     def proper(self) -> bool:
+        """Whether every coefficient's prior is proper."""
         return bool(np.all(np.isfinite(self.sd)))
 
     @property
     def scale(self) -> float:
-        """The largest prior sd (where the tail scan must look beyond, as
-        :attr:`~betameta.bayes.priors.MuPrior.scale`)."""
+        """The largest prior sd.
+
+        The largest prior sd (where the tail scan must look beyond, as
+        :attr:`~betameta.bayes.priors.MuPrior.scale`).
+        """
         return float(np.max(self.sd))
 
     @property
     def name(self) -> str:
+        """The prior as written."""
         if not self.proper:
             return "flat"
         return "normal(" + ", ".join(f"{m:g}±{s:g}" for m, s in zip(self.mean, self.sd, strict=True)) + ")"
@@ -65,8 +73,9 @@ class CoefficientPrior:
 
 def regression_coefficients(tau: np.ndarray, y: np.ndarray, v: np.ndarray, prior: CoefficientPrior
                             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``log p(y|τ)`` (n, m), and β | τ, y ~ N(b, C): ``b`` (n, m, p) and ``C`` (n, m, p, p), for
-    τ (n, m) and y, v (k, m) (no missing studies).
+    """``log p(y|τ)`` (n, m), and β | τ, y ~ N(b, C).
+
+    ``b`` (n, m, p) and ``C`` (n, m, p, p), for τ (n, m) and y, v (k, m) (no missing studies).
 
     With ``W = diag(1/(vᵢ + τ²))`` and a normal prior ``N(b₀, S₀)`` as p pseudo-observations:
     ``A = X'WX + S₀⁻¹``, ``b = A⁻¹(X'Wy + S₀⁻¹b₀)``, ``C = A⁻¹``,
@@ -100,11 +109,13 @@ def regression_coefficients(tau: np.ndarray, y: np.ndarray, v: np.ndarray, prior
 def conditional(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior | CoefficientPrior
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring); for a
-    meta-regression (a :class:`CoefficientPrior`) the first coefficient's mean and variance.
+    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` at τ of shape (n, m) (module docstring).
+
+    For a meta-regression (a :class:`CoefficientPrior`) the first coefficient's mean and variance.
 
     From :data:`~betameta.kernels.classical.COMPILED_FROM` columns on, the compiled loop of
-    :mod:`.exact_loops` (tested equal to the array code below)."""
+    :mod:`.exact_loops` (tested equal to the array code below).
+    """
     if isinstance(mu, CoefficientPrior):
         ll, b, C = regression_coefficients(tau, y, v, mu)
         return ll, b[..., 0], C[..., 0, 0]
@@ -155,7 +166,7 @@ def conditional_numpy(
 def theta_conditionals(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu_hat: np.ndarray, var: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Normal conditionals of the study effects θᵢ and of βF = Σaᵢθᵢ given τ.
+    """Return the normal conditionals of the study effects θᵢ and of βF = Σaᵢθᵢ given τ.
 
     With ``cᵢ = σᵢ²/(σᵢ² + τ²)``, ``rᵢ = 1 − cᵢ = τ²/(σᵢ² + τ²)`` (computed as such, not as
     ``1 − c``, which is 0 where σᵢ² ≫ τ²) and ``aᵢ = wᵢ/Σw``:
@@ -181,8 +192,10 @@ def theta_conditionals(
 def zeta2_conditional_mean(
     tau: np.ndarray, y: np.ndarray, v: np.ndarray, mu_hat: np.ndarray, var: np.ndarray
 ) -> np.ndarray:
-    """``E[ζ² | τ, y]``, ``ζ² = Σaᵢ(θᵢ − βF)²``, as a sum of non-negative terms (no difference
-    of second moments, which cancels to nothing where the θᵢ are far from 0 or σᵢ² ≫ τ²):
+    """``E[ζ² | τ, y]``, ``ζ² = Σaᵢ(θᵢ − βF)²``.
+
+    As a sum of non-negative terms (no difference of second moments, which cancels to nothing where the θᵢ
+    are far from 0 or σᵢ² ≫ τ²):
 
     ``Σaᵢσᵢ²rᵢ(1 − aᵢ) + V_τ Σaᵢ(rᵢ − r̄)² + Σaᵢ(rᵢyᵢ − Σaⱼrⱼyⱼ − (rᵢ − r̄)µ̂_τ)²``, ``r̄ = Σaᵢrᵢ``,
 
@@ -204,8 +217,10 @@ def zeta2_conditional_mean(
 
 def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior,
               ll: np.ndarray | None = None) -> np.ndarray:
-    """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support); ``ll`` is
-    ``log p(y|τ)`` when the caller has it already."""
+    """Unnormalised ``log p(τ) + log p(y|τ)`` (−inf off the prior's support).
+
+    ``ll`` is ``log p(y|τ)`` when the caller has it already.
+    """
     lo, hi = prior.support
     if ll is None:
         ll = conditional(tau, y, v, mu)[0]
@@ -217,8 +232,9 @@ def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior,
 
 @dataclass(frozen=True)
 class QuadratureRule:
-    """The size of :func:`tau_grid`'s quadrature: ``panels`` panels of ``order``
-    Gauss–Legendre nodes, after a coarse scan of log τ at spacing ``step``.
+    """The size of :func:`tau_grid`'s quadrature.
+
+    ``panels`` panels of ``order`` Gauss–Legendre nodes, after a coarse scan of log τ at spacing ``step``.
 
     :data:`STUDY_RULE` (24 × 12 nodes after a scan at spacing 1) is the one every
     function uses by default, study level and genome-wide alike: worst error 1.2e-10 on
@@ -226,7 +242,8 @@ class QuadratureRule:
     speed; measured against STUDY_RULE on 20,000 GWAS-like variants (k = 5, SEs 1e-4…2,
     half of them heterogeneous) and on the grid: 16 × 10 is 1.7× faster, worst 7e-9
     (GWAS-like) and 1.3e-6 (grid, k = 100 and heavy tails); 12 × 8 is 1.9× faster, worst
-    3e-6 and 2e-4."""
+    3e-6 and 2e-4.
+    """
 
     panels: int = 24
     order: int = 12
@@ -234,6 +251,7 @@ class QuadratureRule:
 
     @property
     def scan(self) -> np.ndarray:
+        """The offsets of the coarse scan in log τ."""
         return np.arange(-_SCAN_HALF_WIDTH, _SCAN_HALF_WIDTH + 1e-9, self.step)
 
 
@@ -242,8 +260,11 @@ STUDY_RULE = QuadratureRule()
 
 @dataclass(frozen=True)
 class MomentExistence:
-    """Which posterior moments are finite, per column: E τ, E τ² (= Var τ finite), Var τ²,
-    E µ, Var µ and Var θ_new. An infinite mean of µ means no mean at all (E|µ| = ∞)."""
+    """Which posterior moments are finite, per column.
+
+    E τ, E τ² (= Var τ finite), Var τ², E µ, Var µ and Var θ_new. An infinite mean of µ means no mean at
+    all (E|µ| = ∞).
+    """
 
     tau_mean: np.ndarray
     tau2_mean: np.ndarray
@@ -281,14 +302,17 @@ class TauGrid:
 
     @property
     def nodes_and_probes(self) -> np.ndarray:
-        """The nodes, then the two tail probes :attr:`tail_tau`: ``(n + 2, m)``, where the
-        conditionals of a quantity are evaluated for :class:`Mixture`."""
+        """The nodes, then the two tail probes :attr:`tail_tau`.
+
+        ``(n + 2, m)``, where the conditionals of a quantity are evaluated for :class:`Mixture`.
+        """
         probes = self.tau[-1:].repeat(2, axis=0) if self.tail_tau is None else self.tail_tau
         return np.concatenate([self.tau, probes])
 
     def tail_integral(self, log_g: np.ndarray) -> np.ndarray:
-        """``∫ g(τ) p(τ|y) dτ`` beyond the last edge ``b``, for ``g ≥ 0`` given by its log at
-        the two probes (2, m).
+        """``∫ g(τ) p(τ|y) dτ`` beyond the last edge ``b``.
+
+        For ``g ≥ 0`` given by its log at the two probes (2, m).
 
         Beyond ``b`` the integrand in u = log τ follows its power law ``e^((s+1)u)``
         (s = ``slope_hi``: :func:`tail_slopes` makes sure of it where the tail matters) and
@@ -316,6 +340,7 @@ class TauGrid:
 
     @property
     def proper(self) -> np.ndarray:
+        """Whether each column's posterior of τ is proper."""
         return (self.slope_hi < -1 - _EPS) & (self.slope_lo > -1 + _EPS)
 
     def finite_moment(self, r: float) -> np.ndarray:
@@ -330,8 +355,10 @@ class TauGrid:
                                tau_mean | mu_proper, tau2_mean | mu_proper, tau2_mean)
 
     def existence_notes(self, mu_proper: bool, col: int = 0, mean: str = "mu") -> list[str]:
-        """What :meth:`existence` means for column ``col``, in words; ``mean`` names what
-        stands for µ (``the coefficients`` of a meta-regression)."""
+        """Say what :meth:`existence` means for column ``col``, in words.
+
+        ``mean`` names what stands for µ (``the coefficients`` of a meta-regression).
+        """
         e = self.existence(mu_proper)
         decay = f"its density decays like tau^{self.slope_hi[col]:.4g}"
         if not e.tau_mean[col]:
@@ -406,8 +433,9 @@ class TauGrid:
 
 def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = None,
                 hi_u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞, and log τ
-    where the upper one was measured.
+    """Power-law exponents of the unnormalised posterior of τ at 0 and at ∞.
+
+    And log τ where the upper one was measured.
 
     Measured between two points a decade apart, below ``1e-9 ×`` the data's scale and
     ``e⁻²⁰`` below ``lo_u`` (log τ where the posterior's bulk begins), and above ``1e8 ×``
@@ -460,10 +488,12 @@ _MAX_POWER = 4.0
 
 
 def _spread(D: np.ndarray, width: np.ndarray, n: int) -> np.ndarray:
-    """Panel edges at distances ``D sinh(c j/n)/sinh(c)``, j = 0…n, from the mode (n+1, m):
-    the first panel ``width`` wide (or D/n, when that is narrower), then growing by the
-    constant factor e^(c/n); ``c ≥ 0`` by Newton's method on the log of the first width,
-    which is concave in c (converged to 1e-6 in ≤ 12 steps from the large-c guess)."""
+    """Panel edges at distances ``D sinh(c j/n)/sinh(c)``, j = 0…n, from the mode (n+1, m).
+
+    The first panel ``width`` wide (or D/n, when that is narrower), then growing by the constant factor
+    e^(c/n); ``c ≥ 0`` by Newton's method on the log of the first width, which is concave in c (converged
+    to 1e-6 in ≤ 12 steps from the large-c guess).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         target = np.log(np.minimum(width, D / n) / D)
     uniform = ~(target < -np.log(n) - 1e-9)  # the panels are as narrow as asked for already
@@ -527,8 +557,10 @@ def tau_grid(
 
 def panel_edges(y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
                 rule: QuadratureRule = STUDY_RULE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The first stage of :func:`tau_grid`: panel edges in log τ ((P + 1, m)) and the tail
-    exponents of :func:`tail_slopes` (slope_lo, slope_hi)."""
+    """Return the first stage of :func:`tau_grid`.
+
+    Panel edges in log τ ((P + 1, m)) and the tail exponents of :func:`tail_slopes` (slope_lo, slope_hi).
+    """
     m = y.shape[1]
     lo, hi = prior.support
     log_lo = np.log(lo) if lo > 0 else -np.inf
@@ -612,11 +644,13 @@ def panel_edges(y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
 
 @dataclass(frozen=True)
 class NodeValues:
-    """What :func:`node_values` evaluates: ``tau`` (G·P, m) the nodes (node g of panel p at
-    g·P + p), ``lf`` (G, P, m) the log integrand ``log p(τ) + log p(y|τ) + log τ`` there,
-    ``half`` (P, m) the panels' half widths, ``tail_tau`` (2, m) the probes at the last edge
-    and a decade beyond, ``log_f_end`` (m,) the unnormalised log integrand at the last edge
-    (−inf where the support ends there), ``mu_hat``/``var`` (G·P + 2, m) at nodes and probes."""
+    """What :func:`node_values` evaluates.
+
+    ``tau`` (G·P, m) the nodes (node g of panel p at g·P + p), ``lf`` (G, P, m) the log integrand ``log
+    p(τ) + log p(y|τ) + log τ`` there, ``half`` (P, m) the panels' half widths, ``tail_tau`` (2, m) the
+    probes at the last edge and a decade beyond, ``log_f_end`` (m,) the unnormalised log integrand at the
+    last edge (−inf where the support ends there), ``mu_hat``/``var`` (G·P + 2, m) at nodes and probes.
+    """
 
     tau: np.ndarray
     lf: np.ndarray
@@ -628,8 +662,11 @@ class NodeValues:
 
 
 def gauss_nodes(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
-    """τ at the ``order`` Gauss–Legendre nodes of every panel (G·P, m; node g of panel p at
-    g·P + p) and the two tail probes (2, m): the last edge and a decade beyond."""
+    """τ at the Gauss–Legendre nodes and the two tail probes.
+
+    τ at the ``order`` Gauss–Legendre nodes of every panel (G·P, m; node g of panel p at
+    g·P + p) and the two tail probes (2, m): the last edge and a decade beyond.
+    """
     m = edges.shape[1]
     x, _ = legendre.leggauss(order)
     half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
@@ -641,8 +678,11 @@ def gauss_nodes(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
 
 def node_values(edges: np.ndarray, y: np.ndarray, v: np.ndarray, prior: TauPrior, mu: MuPrior,
                 order: int) -> NodeValues:
-    """The second stage of :func:`tau_grid`: one evaluation of the conditionals at the
-    Gauss–Legendre nodes of every panel and at the two tail probes beyond the last edge."""
+    """Return the second stage of :func:`tau_grid`.
+
+    One evaluation of the conditionals at the Gauss–Legendre nodes of every panel and at the two tail
+    probes beyond the last edge.
+    """
     m = edges.shape[1]
     tau, tail_tau = gauss_nodes(edges, order)
     n = tau.shape[0]
@@ -657,25 +697,33 @@ def node_values(edges: np.ndarray, y: np.ndarray, v: np.ndarray, prior: TauPrior
 
 
 def log_bf_tau0(log_z: np.ndarray, y: np.ndarray, v: np.ndarray, mu: MuPrior) -> np.ndarray:
-    """``log p(y | τ = 0)/p(y)`` per column, ``log_z`` = log p(y) (:attr:`TauGrid.log_z`):
-    bayesmeta's Bayes factor for homogeneity, defined for a proper τ prior (a flat µ prior's
-    constant cancels)."""
+    """``log p(y | τ = 0)/p(y)`` per column, ``log_z`` = log p(y) (:attr:`TauGrid.log_z`).
+
+    Bayesmeta's Bayes factor for homogeneity, defined for a proper τ prior (a flat µ prior's constant
+    cancels).
+    """
     return conditional(np.zeros((1, np.shape(log_z)[0])), y, v, mu)[0][0] - log_z
 
 
 def log_bf_mu0(log_z: np.ndarray, y: np.ndarray, v: np.ndarray, tau_prior: TauPrior, *,
                rule: QuadratureRule = STUDY_RULE) -> np.ndarray:
-    """``log p(y | µ = 0)/p(y)`` per column (bayesmeta's Bayes factor for no effect; defined
+    """Log Bayes factor of µ = 0 per column.
+
+    ``log p(y | µ = 0)/p(y)`` per column (bayesmeta's Bayes factor for no effect; defined
     when both priors are proper): the same integral over τ, on the same rule, with µ known
-    to be 0."""
+    to be 0.
+    """
     return tau_grid(y, v, tau_prior, MuPrior(0.0, 0.0), rule=rule).log_z - log_z
 
 
 def normal_mixture_quantile(
     w: np.ndarray, mean: np.ndarray, sd: np.ndarray, q: float, tol: float = 1e-13
 ) -> np.ndarray:
-    """Quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (safeguarded Newton; compiled from
-    :data:`~betameta.kernels.classical.COMPILED_FROM` columns on)."""
+    """Quantile of a normal mixture per column.
+
+    Quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (safeguarded Newton; compiled from
+    :data:`~betameta.kernels.classical.COMPILED_FROM` columns on).
+    """
     z = special.ndtri(q)
     if w.shape[1] >= COMPILED_FROM:
         from .exact_loops import mixture_quantile
@@ -754,8 +802,11 @@ def normal_mixture_quantile_numpy(
 
 
 def _cornish_fisher(z, m3, m4, m2):
-    """The Cornish–Fisher quantile in sd units from the second to fourth central moments
-    (0 skewness and excess kurtosis where the variance is 0)."""
+    """Cornish–Fisher quantile in sd units.
+
+    The Cornish–Fisher quantile in sd units from the second to fourth central moments
+    (0 skewness and excess kurtosis where the variance is 0).
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         g1 = np.where(m2 > 0, m3 / m2**1.5, 0.0)
         g2 = np.where(m2 > 0, m4 / (m2 * m2) - 3.0, 0.0)
@@ -782,11 +833,12 @@ def normal_mixture_pdf(x: np.ndarray, w: np.ndarray, mean: np.ndarray, sd: np.nd
 
 @dataclass(frozen=True)
 class Mixture:
-    """The posterior of a quantity that is normal given τ — µ, θ_new, θᵢ, βF — for m
-    meta-analyses: ``Σⱼ weightⱼ N(meansⱼ, sdsⱼ²)`` over the τ nodes of ``grid``, plus the tail
-    beyond its last edge (:meth:`TauGrid.tail_integral`, from the conditionals at the two
-    probes ``tail_means``/``tail_sds``). The one summariser of these quantities: the study
-    level (:class:`~betameta.bayes.marginals.NormalMixture`) is its ``m = 1`` view.
+    """The posterior of a quantity that is normal given τ — µ, θ_new, θᵢ, βF — for m meta-analyses.
+
+    ``Σⱼ weightⱼ N(meansⱼ, sdsⱼ²)`` over the τ nodes of ``grid``, plus the tail beyond its last edge
+    (:meth:`TauGrid.tail_integral`, from the conditionals at the two probes ``tail_means``/``tail_sds``).
+    The one summariser of these quantities: the study level
+    (:class:`~betameta.bayes.marginals.NormalMixture`) is its ``m = 1`` view.
 
     ``mean_exists``/``var_finite`` (m,) come from :meth:`TauGrid.existence`: a mean that does
     not exist is NaN, an infinite sd inf.
@@ -816,6 +868,7 @@ class Mixture:
         return (self.grid.weight * self.means).sum(axis=0) + pos - neg
 
     def mean(self) -> np.ndarray:
+        """Return the mean of each column (NaN where it does not exist)."""
         return np.where(self.mean_exists, self._mean(), np.nan)
 
     def sd(self) -> np.ndarray:
@@ -827,8 +880,11 @@ class Mixture:
         return np.where(self.var_finite, np.sqrt(body + tail), np.inf)
 
     def quantile(self, q: float) -> np.ndarray:
-        """The ``q`` quantile of each column (the mass beyond the last edge, below e^-40 of
-        the peak's, is left out)."""
+        """Return the ``q`` quantile of each column.
+
+        The ``q`` quantile of each column (the mass beyond the last edge, below e^-40 of
+        the peak's, is left out).
+        """
         if q <= 0:
             return np.min(np.where(self.grid.weight > 0, self.means - 40 * self.sds, np.inf), axis=0)
         return normal_mixture_quantile(self.grid.weight, self.means, self.sds, q)
@@ -855,9 +911,11 @@ class Mixtures:
 
 def mixtures(grid: TauGrid, y: np.ndarray, v: np.ndarray, mu: MuPrior, *,
              studies: bool = False) -> Mixtures:
-    """µ, θ_new, βF (and, with ``studies``, each θᵢ) of m meta-analyses as :class:`Mixture`
-    objects, and the exact mean of ζ², with the existence rules of :meth:`TauGrid.existence`
-    applied (the one place they are)."""
+    """µ, θ_new, βF (and, with ``studies``, each θᵢ) of m meta-analyses as :class:`Mixture` objects.
+
+    And the exact mean of ζ², with the existence rules of :meth:`TauGrid.existence` applied (the one place
+    they are).
+    """
     exist = grid.existence(mu.proper)
     t = grid.nodes_and_probes
     if grid.mu_hat is not None:

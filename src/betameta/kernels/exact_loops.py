@@ -1,13 +1,12 @@
-"""Compiled loops of the exact engine (numba, parallel over meta-analyses): the conditionals
-given τ, the normal-mixture quantiles of :mod:`betameta.kernels.exact`, and
-:func:`grid_summaries` (every genome-wide summary from the quadrature's nodes), one column at
-a time where NumPy makes (k, n, m) temporaries. The formulas are those of the NumPy functions
-they replace (:func:`~betameta.kernels.exact.conditional`,
-:func:`~betameta.kernels.exact.theta_conditionals`,
+"""Compiled loops of the exact engine (numba, parallel over meta-analyses).
+
+The conditionals given τ, the normal-mixture quantiles of :mod:`betameta.kernels.exact`, and
+:func:`grid_summaries` (every genome-wide summary from the quadrature's nodes), one column at a time where
+NumPy makes (k, n, m) temporaries. The formulas are those of the NumPy functions they replace
+(:func:`~betameta.kernels.exact.conditional`, :func:`~betameta.kernels.exact.theta_conditionals`,
 :func:`~betameta.kernels.exact.zeta2_conditional_mean`,
-:func:`~betameta.kernels.exact.normal_mixture_quantile`), which stay the reference and
-are used below :data:`~betameta.kernels.classical.COMPILED_FROM` columns; a test holds
-the two equal.
+:func:`~betameta.kernels.exact.normal_mixture_quantile`), which stay the reference and are used below
+:data:`~betameta.kernels.classical.COMPILED_FROM` columns; a test holds the two equal.
 
 Imported on first use (numba takes ~0.3 s to load), not with the package.
 """
@@ -27,8 +26,11 @@ _LOG10 = math.log(10.0)
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _log_sum(vt, kk):
-    """``Σ log vtᵢ`` with one log per ~10 terms: a running product, folded into the sum
-    before it could leave [1e-200, 1e200] (terms outside [1e-100, 1e100] go in directly)."""
+    """``Σ log vtᵢ`` with one log per ~10 terms.
+
+    A running product, folded into the sum before it could leave [1e-200, 1e200] (terms outside [1e-100,
+    1e100] go in directly).
+    """
     total = 0.0
     prod = 1.0
     for i in range(kk):
@@ -45,8 +47,7 @@ def _log_sum(vt, kk):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _present(y, v, j, ys, vs):
-    """The studies of column j with finite effect and variance into ``ys``, ``vs``; their
-    number."""
+    """Return the studies of column j with finite effect and variance into ``ys``, ``vs``; their number."""
     kk = 0
     for i in range(y.shape[0]):
         yi, vi = y[i, j], v[i, j]
@@ -59,8 +60,11 @@ def _present(y, v, j, ys, vs):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _conditional_at(t2, ys, vs, kk, mu_mean, mu_sd, vt, wt):
-    """``(log p(y|τ), µ̂_τ, V_τ)`` at τ² = ``t2`` for the ``kk`` studies in ``ys``/``vs``
-    (``vt``, ``wt``: scratch of length ≥ kk)."""
+    """Return the conditionals given τ of one column.
+
+    ``(log p(y|τ), µ̂_τ, V_τ)`` at τ² = ``t2`` for the ``kk`` studies in ``ys``/``vs``
+    (``vt``, ``wt``: scratch of length ≥ kk).
+    """
     proper = mu_sd < np.inf
     sw = 0.0
     swy = 0.0
@@ -97,8 +101,10 @@ def _conditional_at(t2, ys, vs, kk, mu_mean, mu_sd, vt, wt):
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
-    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` into ``ll``, ``mu_hat``, ``var`` (n, m); ``mu_sd``
-    0 for µ known, inf for a flat prior. NaN in y or v marks a missing study."""
+    """``log p(y|τ)``, ``µ̂_τ`` and ``V_τ`` into ``ll``, ``mu_hat``, ``var`` (n, m).
+
+    ``mu_sd`` 0 for µ known, inf for a flat prior. NaN in y or v marks a missing study.
+    """
     k, m = y.shape
     n = tau.shape[0]
     for j in prange(m):
@@ -114,10 +120,13 @@ def conditional(tau, y, v, mu_mean, mu_sd, ll, mu_hat, var):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _beta_f_at(t2, mh, vr, ys, vs, aa, kk):
-    """βF's conditional mean and variance and ``E[ζ²|τ,y]`` at τ² = ``t2`` (µ̂_τ = ``mh``,
+    """βF's conditional moments and the conditional mean of ζ² at one τ.
+
+    βF's conditional mean and variance and ``E[ζ²|τ,y]`` at τ² = ``t2`` (µ̂_τ = ``mh``,
     V_τ = ``vr``) for the ``kk`` studies in ``ys``/``vs`` with fixed-effect weights ``aa``:
     the formulas of :func:`~betameta.kernels.exact.theta_conditionals` and
-    :func:`~betameta.kernels.exact.zeta2_conditional_mean`."""
+    :func:`~betameta.kernels.exact.zeta2_conditional_mean`.
+    """
     m_bf = 0.0
     within = 0.0
     ac = 0.0
@@ -147,7 +156,7 @@ def _beta_f_at(t2, mh, vr, ys, vs, aa, kk):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _fixed_weights(vs, kk, aa):
-    """The fixed-effect weights ``(1/vᵢ)/Σ1/v`` of the ``kk`` studies in ``vs`` into ``aa``."""
+    """Return the fixed-effect weights ``(1/vᵢ)/Σ1/v`` of the ``kk`` studies in ``vs`` into ``aa``."""
     sw = 0.0
     for i in range(kk):
         sw += 1.0 / vs[i]
@@ -257,9 +266,11 @@ def _mixture_quantile_col(w, mean, sd, z, q, tol, w_min):
 
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def mixture_quantile(w, mean, sd, z, q, tol, w_min, out):
-    """The ``q`` quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (``z = Φ⁻¹(q)``): the same
-    start, safeguarded Halley iteration and stopping rules as the NumPy reference, over the
-    components of weight ≥ ``w_min``."""
+    """Return the ``q`` quantile of ``Σ wⱼ N(meanⱼ, sdⱼ²)`` per column (``z = Φ⁻¹(q)``).
+
+    The same start, safeguarded Halley iteration and stopping rules as the NumPy reference, over the
+    components of weight ≥ ``w_min``.
+    """
     m = w.shape[1]
     for j in prange(m):
         out[j] = _mixture_quantile_col(np.ascontiguousarray(w[:, j]), np.ascontiguousarray(mean[:, j]),
@@ -303,9 +314,11 @@ def _panel_cdf(c, x, p):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _tau_quantile(q, w, gw, edges, panel_cdf, vander, c, p):
-    """:meth:`~betameta.kernels.exact.TauGrid.quantile` of one column: the panel holding
-    ``q``, its Legendre series of the CDF (the normalised integrand at node g of the panel
-    is its weight over ``gw[g]``), 8 bisections and 6 guarded Newton steps."""
+    """:meth:`~betameta.kernels.exact.TauGrid.quantile` of one column.
+
+    The panel holding ``q``, its Legendre series of the CDF (the normalised integrand at node g of the
+    panel is its weight over ``gw[g]``), 8 bisections and 6 guarded Newton steps.
+    """
     order = gw.shape[0]
     n_panels = panel_cdf.shape[0] - 1
     idx = 0
@@ -349,8 +362,9 @@ SUMMARY_ROWS = ("log_marginal", "tau_mean", "tau_median", "tau_ci_low", "tau_ci_
 @njit(cache=True, nogil=True, error_model="numpy", parallel=True)
 def grid_summaries(t_all, lp, edges, x, gw, vander, y, v, mu_mean, mu_sd, support, slope_lo,
                    slope_hi, probs, z_lo, z_hi, eps, w_min, out):
-    """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays`, one column
-    at a time from the quadrature's nodes, without the (n, m) arrays NumPy builds.
+    """Every posterior summary of :func:`~betameta.kernels.bayes.bayes_arrays`.
+
+    One column at a time from the quadrature's nodes, without the (n, m) arrays NumPy builds.
 
     ``t_all`` (G·P + 2, m): τ at the Gauss nodes of each panel (node g of panel p at
     g·P + p; ``edges`` (P + 1, m) in log τ) and at the two tail probes; ``lp``

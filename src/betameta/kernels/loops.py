@@ -1,8 +1,9 @@
-"""Compiled loops of :mod:`betameta.kernels` (numba): one pass per meta-analysis where
-NumPy would make a dozen (k, m) temporaries. The formulas and their references are in
-:func:`betameta.kernels.classical_kernel` and :func:`betameta.kernels.chi2_sf`; the sums
-run over the studies in order, as NumPy's reductions over the first axis do, so the
-results are those of the same formulas written with arrays.
+"""Compiled loops of :mod:`betameta.kernels` (numba).
+
+One pass per meta-analysis where NumPy would make a dozen (k, m) temporaries. The formulas and their
+references are in :func:`betameta.kernels.classical_kernel` and :func:`betameta.kernels.chi2_sf`; the sums run
+over the studies in order, as NumPy's reductions over the first axis do, so the results are those of the same
+formulas written with arrays.
 
 Imported on first use (numba takes ~0.3 s to load), not with the package.
 """
@@ -30,10 +31,12 @@ def _max0(x):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def classical(y, v):
-    """Per column of ``y`` and ``v`` (k, m): the number of usable studies and the rows named by
-    :data:`CLASSICAL_ROWS` (a (13, m) array). A study is used where its effect and variance
-    are finite and the variance positive; heterogeneity and random effects are NaN with
-    fewer than two studies."""
+    """Per column of ``y`` and ``v`` (k, m).
+
+    The number of usable studies and the rows named by :data:`CLASSICAL_ROWS` (a (13, m) array). A study
+    is used where its effect and variance are finite and the variance positive; heterogeneity and random
+    effects are NaN with fewer than two studies.
+    """
     k, m = y.shape
     n_used = np.zeros(m, np.int64)
     out = np.empty((len(CLASSICAL_ROWS), m))
@@ -80,9 +83,12 @@ def classical(y, v):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def chi2_sf_integer_df(x, df, sf):
-    """``P(χ²_df > x)`` into ``sf`` where ``df`` is an integer in [1, :data:`CLOSED_DF_MAX`]
+    """Closed-form χ² survival function for small integer df.
+
+    ``P(χ²_df > x)`` into ``sf`` where ``df`` is an integer in [1, :data:`CLOSED_DF_MAX`]
     and ``x`` finite and ≥ 0 (the closed form of :func:`betameta.kernels.chi2_sf`); NaN
-    elsewhere. Returns how many elements were left NaN that way."""
+    elsewhere. Returns how many elements were left NaN that way.
+    """
     left = 0
     for i in range(x.size):
         xi, d = x[i], df[i]
@@ -110,8 +116,10 @@ def chi2_sf_integer_df(x, df, sf):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _re_sums(y, v, j, t):
-    """For column ``j`` at τ² = ``t`` (scaled data, missing studies with v = inf): the
-    largest weight c, and with u = w/c: Σu, Σu², Σu³, Σ(u r)² and Σ u r y (r = y − µ̂)."""
+    """For column ``j`` at τ² = ``t`` (scaled data, missing studies with v = inf).
+
+    The largest weight c, and with u = w/c: Σu, Σu², Σu³, Σ(u r)² and Σ u r y (r = y − µ̂).
+    """
     k = y.shape[0]
     c = 0.0
     for i in range(k):
@@ -140,8 +148,11 @@ def _re_sums(y, v, j, t):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _re_root(y, v, j, target, unit, guess):
-    """τ² ≥ 0 with Q(τ²) = target for column j (0 where Q(0) ≤ target): Newton from below on
-    the convex decreasing Q inside a bracket (the NumPy kernel's ``_root``, per column)."""
+    """τ² ≥ 0 with Q(τ²) = target for column j (0 where Q(0) ≤ target).
+
+    Newton from below on the convex decreasing Q inside a bracket (the NumPy kernel's ``_root``, per
+    column).
+    """
     if not (target == target):
         return np.nan
     c, _su, _su2, _su3, _puy2, ypuy, _mu = _re_sums(y, v, j, 0.0)
@@ -173,10 +184,12 @@ def _re_root(y, v, j, target, unit, guess):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
-    """Per column of the scaled (k, m) ``y`` and ``v`` (v = inf for a missing study): τ² by
-    ``method`` (an index into :data:`betameta._options.TAU2_METHODS`: FE DL PM REML ML HE SJ
-    EB), its Q-profile bounds (roots of Q = ``target_lo``/``target_hi``), the estimate µ̂, its
-    variance 1/Σw and Q(τ̂²): the NumPy kernel's steps, one column at a time."""
+    """Per column of the scaled (k, m) ``y`` and ``v`` (v = inf for a missing study).
+
+    Τ² by ``method`` (an index into :data:`betameta._options.TAU2_METHODS`: FE DL PM REML ML HE SJ EB),
+    its Q-profile bounds (roots of Q = ``target_lo``/``target_hi``), the estimate µ̂, its variance 1/Σw
+    and Q(τ̂²): the NumPy kernel's steps, one column at a time.
+    """
     k, m = y.shape
     out = np.full((6, m), np.nan)
     for j in range(m):
@@ -244,9 +257,11 @@ def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def null_z_moments(beta, se, sums, squares, counts):
-    """Adds to ``sums``, ``squares`` and ``counts`` (k, k) the pair sums of
-    :func:`betameta.kernels.overlap.null_z_moments` over the rows of ``beta`` and ``se``
-    (m, k), in one pass and without (m, k) temporaries."""
+    """Add to ``sums``.
+
+    ``squares`` and ``counts`` (k, k) the pair sums of :func:`betameta.kernels.overlap.null_z_moments`
+    over the rows of ``beta`` and ``se`` (m, k), in one pass and without (m, k) temporaries.
+    """
     m, k = beta.shape
     z = np.empty(k)
     inside = np.empty(k, np.bool_)
@@ -288,9 +303,12 @@ def _be_stat(z, w, n):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def binary_effects_tail(zabs, w, ok, u, g, b, samples, out):
-    """Writes to ``out`` the importance-sampling tail of
+    """Importance-sampling tail of the binary-effects statistic.
+
+    Writes to ``out`` the importance-sampling tail of
     :func:`betameta.kernels.binary_effects._tail_reference` for each column of ``w``, ``ok``
-    (k, m), from the first ``samples`` common draws ``u`` (S,), ``g``, ``b`` (S, k)."""
+    (k, m), from the first ``samples`` common draws ``u`` (S,), ``g``, ``b`` (S, k).
+    """
     k, m = w.shape
     wc = np.empty(k)
     zs = np.empty(k)

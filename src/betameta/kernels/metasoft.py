@@ -53,10 +53,12 @@ _LN10 = np.log(10.0)
 
 @dataclass(frozen=True, repr=False)
 class Re2Arrays(ArrayResult):
-    """Per-column RE2 results of :func:`re2_arrays` (``(m,)`` arrays): studies used ``k``,
-    ML ``mu`` and ``tau2``, ``stat1`` and ``stat2`` (module docstring), the corrected
-    ``p_value`` and ``neg_log_10_p_value``, and ``neg_log_10_p_asymptotic`` (the χ² mixture
-    alone). NaN with fewer than 2 studies."""
+    """Per-column RE2 results of :func:`re2_arrays` (``(m,)`` arrays).
+
+    Studies used ``k``, ML ``mu`` and ``tau2``, ``stat1`` and ``stat2`` (module docstring), the corrected
+    ``p_value`` and ``neg_log_10_p_value``, and ``neg_log_10_p_asymptotic`` (the χ² mixture alone). NaN
+    with fewer than 2 studies.
+    """
 
     k: np.ndarray
     mu: np.ndarray
@@ -70,7 +72,7 @@ class Re2Arrays(ArrayResult):
 
 @lru_cache(maxsize=1)
 def _correction() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The simulated correction: k values, the grid of −log10 p_asymptotic and log10 r_k."""
+    """Return the simulated correction: k values, the grid of −log10 p_asymptotic and log10 r_k."""
     text = resources.files("betameta").joinpath("data/re2_correction.json").read_text()
     table = json.loads(text)
     return (np.array(table["k"], dtype=float), np.array(table["grid"], dtype=float),
@@ -133,9 +135,11 @@ def re2_arrays(y: np.ndarray, v: np.ndarray) -> Re2Arrays:
 
 @dataclass(frozen=True, repr=False)
 class MValueArrays(ArrayResult):
-    """m-values of :func:`mvalue_arrays`: ``m_value`` (k, m), P(study i has an effect | y),
-    NaN for a missing study; ``exact``: all 2ᵏ configurations were summed (else sampled);
-    the prior ``sigma``, ``alpha``, ``beta``."""
+    """m-values of :func:`mvalue_arrays`.
+
+    ``m_value`` (k, m), P(study i has an effect | y), NaN for a missing study; ``exact``: all 2ᵏ
+    configurations were summed (else sampled); the prior ``sigma``, ``alpha``, ``beta``.
+    """
 
     m_value: np.ndarray
     exact: bool
@@ -161,9 +165,11 @@ def _log_bf(W: np.ndarray, S: np.ndarray, s2: float) -> np.ndarray:
 def mvalue_arrays(y: np.ndarray, v: np.ndarray, *, sigma: float = 0.2, alpha: float = 1.0,
                   beta: float = 1.0, max_exact: int = 14, sweeps: int = 2000,
                   seed: int | np.random.Generator | None = 20261203) -> MValueArrays:
-    """m-values (module docstring) of every column of ``(k, m)`` effects ``y``, variances
-    ``v``: exact up to ``max_exact`` studies, else ``sweeps`` Gibbs sweeps (after a tenth as
-    many discarded) from the seeded ``seed``."""
+    """m-values (module docstring) of every column of ``(k, m)`` effects ``y``, variances ``v``.
+
+    Exact up to ``max_exact`` studies, else ``sweeps`` Gibbs sweeps (after a tenth as many discarded) from
+    the seeded ``seed``.
+    """
     if not (sigma > 0 and alpha > 0 and beta > 0):
         raise InputError("sigma, alpha and beta must be positive")
     y = np.asarray(y, dtype=float)

@@ -1,5 +1,6 @@
-"""MR-MEGA (Mägi et al. 2017): per-variant meta-regression of the effects on the studies'
-axes of genetic variation.
+"""MR-MEGA (Mägi et al. 2017).
+
+Per-variant meta-regression of the effects on the studies' axes of genetic variation.
 
 Contract as every kernel here: effects ``y`` and variances ``v`` of shape ``(k, m)`` (NaN for
 a study missing from a variant), the axes ``(k, T)`` the same for every variant; one frozen
@@ -42,13 +43,18 @@ __all__ = ["MrMegaArrays", "check_axes", "default_axes", "mds_axes", "mrmega_arr
 
 
 def default_axes(k: int) -> int:
-    """MR-MEGA's default of 4 axes, at most k − 3 (so a variant in every study keeps a
-    residual degree of freedom beyond the flagging rule)."""
+    """MR-MEGA's default of 4 axes.
+
+    At most k − 3 (so a variant in every study keeps a residual degree of freedom beyond the flagging
+    rule).
+    """
     return max(0, min(4, k - 3))
 
 
 def mds_axes(distances: np.ndarray, n_axes: int) -> np.ndarray:
-    """The first ``n_axes`` principal coordinates (k, T) of a k × k matrix of squared
+    """Principal coordinates of a matrix of squared distances.
+
+    The first ``n_axes`` principal coordinates (k, T) of a k × k matrix of squared
     distances (classical MDS: eigenvectors of ``−½ J D J``, each times the square root of its
     eigenvalue, largest first; signs fixed so that each axis's largest entry is positive).
 
@@ -81,9 +87,11 @@ def mds_axes(distances: np.ndarray, n_axes: int) -> np.ndarray:
 
 @dataclass(frozen=True, repr=False)
 class MrMegaArrays(ArrayResult):
-    """Per-variant MR-MEGA results (module docstring): ``beta``/``se`` (m, T + 1), intercept
-    first; each χ² with its ``*_p`` and ``*_log10p``; ``df_residual`` = k − T − 1; ``ln_bf``;
-    ``k`` studies present; ``fitted``: whether the variant had more than T + 2 studies."""
+    """Per-variant MR-MEGA results (module docstring): ``beta``/``se`` (m, T + 1), intercept first.
+
+    Each χ² with its ``*_p`` and ``*_log10p``; ``df_residual`` = k − T − 1; ``ln_bf``; ``k`` studies
+    present; ``fitted``: whether the variant had more than T + 2 studies.
+    """
 
     beta: np.ndarray
     se: np.ndarray
@@ -103,8 +111,7 @@ class MrMegaArrays(ArrayResult):
 
 
 def mrmega_arrays(y: np.ndarray, v: np.ndarray, axes: np.ndarray) -> MrMegaArrays:
-    """MR-MEGA for every column of ``y``/``v`` (k, m) on ``axes`` (k, T): see the module
-    docstring."""
+    """MR-MEGA for every column of ``y``/``v`` (k, m) on ``axes`` (k, T): see the module docstring."""
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     axes = np.asarray(axes, dtype=float).reshape(y.shape[0], -1)
@@ -136,7 +143,7 @@ def mrmega_arrays(y: np.ndarray, v: np.ndarray, axes: np.ndarray) -> MrMegaArray
 
 
 def check_axes(n_axes: int, k: int) -> int:
-    """The number of axes for k studies (``default_axes`` when negative), validated."""
+    """Return the number of axes for k studies (``default_axes`` when negative), validated."""
     if n_axes < 0:
         return default_axes(k)
     if n_axes > k - 3:

@@ -1,5 +1,6 @@
-"""Sample overlap between studies: the null correlation of their z-scores, and the fixed
-effect that allows for it.
+"""Sample overlap between studies.
+
+The null correlation of their z-scores, and the fixed effect that allows for it.
 
 **Estimate** (METAL's OVERLAP idea, for every pair of studies). Variants where both studies'
 ``|z| < 1`` are mostly null; there ``(zᵢ, zⱼ)`` is a bivariate normal with correlation ρ,
@@ -38,8 +39,10 @@ def box_moment(rho: float) -> float:
 
 
 def null_correlation(mean_product: float) -> float:
-    """ρ with ``box_moment(ρ) = mean_product`` (the mean of zᵢzⱼ over variants with both
-    ``|z| < 1``); clipped to ±0.999 where the sample moment lies beyond what any ρ gives."""
+    """ρ with ``box_moment(ρ) = mean_product`` (the mean of zᵢzⱼ over variants with both ``|z| < 1``).
+
+    Clipped to ±0.999 where the sample moment lies beyond what any ρ gives.
+    """
     lo, hi = box_moment(-0.999), box_moment(0.999)
     if not np.isfinite(mean_product):
         return float("nan")
@@ -51,11 +54,13 @@ def null_correlation(mean_product: float) -> float:
 
 
 def null_z_moments(beta: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NumPy reference of the sums behind the overlap estimate, from ``(m, k)`` aligned
-    effects and standard errors (NaN where a study lacks a variant): for every pair of
-    studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both ``|z| < 1``, as three (k, k)
-    arrays (diagonal: each study alone). The compiled
-    :func:`betameta.kernels.loops.null_z_moments` is held equal to it."""
+    """NumPy reference of the sums behind the overlap estimate.
+
+    From ``(m, k)`` aligned effects and standard errors (NaN where a study lacks a variant): for every
+    pair of studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both ``|z| < 1``, as three (k, k)
+    arrays (diagonal: each study alone). The compiled :func:`betameta.kernels.loops.null_z_moments` is
+    held equal to it.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         z = beta / se
     inside = np.abs(z) < 1  # False where missing
@@ -65,8 +70,11 @@ def null_z_moments(beta: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def _present_cov(v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """(m, k, k) covariance over the studies present; a missing study gets variance 1 and no
-    covariance, so that its block of Σ⁻¹ stays apart (and is then left out by ``ok``)."""
+    """(m, k, k) covariance over the studies present.
+
+    A missing study gets variance 1 and no covariance, so that its block of Σ⁻¹ stays apart (and is then
+    left out by ``ok``).
+    """
     s = np.sqrt(np.where(ok, v, 1.0)).T  # (m, k)
     both = (ok.T[:, :, None] & ok.T[:, None, :])
     cov = np.where(both, r[None] * s[:, :, None] * s[:, None, :], 0.0)
@@ -77,9 +85,12 @@ def _present_cov(v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 
 def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:
-    """The GLS fixed effect of ``(k, m)`` effects ``y`` with variances ``v`` (usable where
+    """Return the GLS fixed effect under sample overlap.
+
+    The GLS fixed effect of ``(k, m)`` effects ``y`` with variances ``v`` (usable where
     ``ok``) and null correlation ``r`` (k, k): ``estimate``, ``se``, ``z``, ``log10_p``,
-    ``q`` and ``q_p``/``q_log10p`` on ``k − 1`` df (module docstring); NaN without studies."""
+    ``q`` and ``q_p``/``q_log10p`` on ``k − 1`` df (module docstring); NaN without studies.
+    """
     a = ok.T.astype(float)  # (m, k): the present studies' ones vector
     yy = np.where(ok, y, 0.0).T
     cov = _present_cov(v, r, ok)
@@ -103,8 +114,11 @@ def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray
 
 
 def samplesize_z(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """METAL's sample-size Z with its variance corrected for overlap, from the scheme's
-    inverse-variance inputs ``y = z/√N``, ``v = 1/N``: ``Σ(yᵢ/vᵢ) / √(Σᵢⱼ rᵢⱼ/√(vᵢvⱼ))``."""
+    """METAL's sample-size Z with its variance corrected for overlap.
+
+    From the scheme's inverse-variance inputs ``y = z/√N``, ``v = 1/N``: ``Σ(yᵢ/vᵢ) / √(Σᵢⱼ
+    rᵢⱼ/√(vᵢvⱼ))``.
+    """
     root_n = np.where(ok, 1.0 / np.sqrt(np.where(ok, v, 1.0)), 0.0)  # √N, 0 where missing
     num = (np.where(ok, y, 0.0) * root_n * root_n).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -1,4 +1,6 @@
-"""The partition model of trans-ancestry meta-analysis for ``(k, m)`` arrays (k studies by m
+"""The partition model of trans-ancestry meta-analysis for ``(k, m)`` arrays.
+
+The partition model of trans-ancestry meta-analysis for ``(k, m)`` arrays (k studies by m
 variants; effects and variances, NaN for a missing study), on the compiled per-variant loops
 of :mod:`.partition_loops`. :func:`betameta.transancestry.transancestry` is its ``m = 1``
 view (plus the partition table and plots); the genome-wide ``partition`` method calls it
@@ -50,8 +52,10 @@ class PartitionArrays(ArrayResult):
 
 
 def partition_kernel(*args):
-    """The compiled kernel (:mod:`.kernel`), imported on first use (numba takes a few tenths
-    of a second to import)."""
+    """Return the compiled kernel (:mod:`.kernel`).
+
+    Imported on first use (numba takes a few tenths of a second to import).
+    """
     from .partition_loops import partition_kernel as kernel
 
     return kernel(*args)
@@ -71,7 +75,7 @@ _X1, _W1 = np.polynomial.legendre.leggauss(4)
 
 
 def quadrature_args(prior: Tau2Prior) -> tuple:
-    """The τ² prior and Gauss–Legendre rules as the kernel takes them (see ``kernel._nodes``).
+    """Return the τ² prior and Gauss–Legendre rules as the kernel takes them (see ``kernel._nodes``).
 
     60 nodes per variant: 4 in τ² on ``[0, 1/ΣW]``, then 8-point panels in ``log τ²`` on
     ``[1/ΣW, 1/min W]`` (where ``τ²W_c ≈ 1`` for some cluster) and six equal panels up to
@@ -116,7 +120,7 @@ def partition_arrays(
     coclustering: bool = False,
     chunk: int = 100_000,
 ) -> PartitionArrays:
-    """The partition model for every column of ``y``/``v`` ((k, m): studies × variants).
+    r"""Return the partition model for every column of ``y``/``v`` ((k, m): studies × variants).
 
     Partitions are enumerated once per pattern of present studies (on the distance
     sub-matrix), and the variants of each pattern go through the compiled kernel in chunks

@@ -1,5 +1,6 @@
-"""Random-effects (meta-regression) kernel over arrays of meta-analyses: every τ² estimator,
-z and Hartung–Knapp–Sidik–Jonkman tests, prediction interval and the Q-profile interval.
+"""Random-effects (meta-regression) kernel over arrays of meta-analyses.
+
+Every τ² estimator, z and Hartung–Knapp–Sidik–Jonkman tests, prediction interval and the Q-profile interval.
 
 Contract (as every kernel here): effects ``y`` and variances ``v`` of shape ``(k, m)``, k
 studies by m independent meta-analyses (NaN marks a study missing from a column), and an
@@ -92,8 +93,11 @@ class RandomEffectsArrays(ArrayResult):
 
 
 def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided p of Student's t and its log10 (scipy.special, not scipy.stats, which takes a
-    second to import); SciPy's ``t.logsf`` only where the tail underflows a double."""
+    """Two-sided p of Student's t and its log10.
+
+    Two-sided p of Student's t and its log10 (scipy.special, not scipy.stats, which takes a
+    second to import); SciPy's ``t.logsf`` only where the tail underflows a double.
+    """
     sf = special.stdtr(df, -np.abs(t))
     with np.errstate(divide="ignore"):
         log10_p = (np.log(2.0) + np.log(sf)) / _LN10
@@ -107,9 +111,12 @@ def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def typical_variance(v: np.ndarray) -> np.ndarray:
-    """metafor's typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` of each column
+    """Metafor's typical within-study variance of each column.
+
+    Metafor's typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` of each column
     of ``v`` (k, m), ``inf`` marking a missing study; from the weights divided by the largest,
-    so that variances of 1e-300 do not overflow their squares (I² = τ²/(τ² + s̃²))."""
+    so that variances of 1e-300 do not overflow their squares (I² = τ²/(τ² + s̃²)).
+    """
     vmin = v.min(axis=0)
     u = np.where(np.isfinite(v), vmin / v, 0.0)
     k = np.isfinite(v).sum(axis=0)
@@ -117,13 +124,13 @@ def typical_variance(v: np.ndarray) -> np.ndarray:
 
 
 class _Projection:
-    """What the estimators need of ``P`` at weights ``w`` (k, m), per column, from p × p
-    matrices. The weights are held as ``w = c·u``, ``c`` the column's largest weight (so
-    ``0 < u ≤ 1``): ``P = c·P_u``, ``y'Py = c·y'P_u y``, ``tr P = c·tr P_u``,
-    ``tr PP = c²·tr P_uP_u``, and the estimators' steps are written in those terms, so that
-    weights of 1e-298 or 1e298 neither underflow nor overflow when squared or cubed. With
-    ``A = X'UX`` and ``B = X'U²X``: ``P_u y = u ∘ (y − Xβ̂)``, ``β̂ = A⁻¹X'Uy``,
-    ``tr P_u = Σu − tr(A⁻¹B)``, ``tr P_uP_u = Σu² − 2 tr(A⁻¹X'U³X) + tr(A⁻¹BA⁻¹B)``.
+    """What the estimators need of ``P`` at weights ``w`` (k, m), per column, from p × p matrices.
+
+    The weights are held as ``w = c·u``, ``c`` the column's largest weight (so ``0 < u ≤ 1``): ``P =
+    c·P_u``, ``y'Py = c·y'P_u y``, ``tr P = c·tr P_u``, ``tr PP = c²·tr P_uP_u``, and the estimators'
+    steps are written in those terms, so that weights of 1e-298 or 1e298 neither underflow nor overflow
+    when squared or cubed. With ``A = X'UX`` and ``B = X'U²X``: ``P_u y = u ∘ (y − Xβ̂)``, ``β̂ =
+    A⁻¹X'Uy``, ``tr P_u = Σu − tr(A⁻¹B)``, ``tr P_uP_u = Σu² − 2 tr(A⁻¹X'U³X) + tr(A⁻¹BA⁻¹B)``.
     """
 
     def __init__(self, w: np.ndarray, X: np.ndarray, y0: np.ndarray):
@@ -255,8 +262,7 @@ def random_effects_kernel(
     fit = df >= (0 if method == "FE" else 1)
 
     def proj(tau2: np.ndarray, cols: np.ndarray | slice = slice(None)) -> _Projection:
-        """The projection at ``tau2`` for columns ``cols`` (iterations work on the columns
-        still moving only)."""
+        """Return the projection at ``tau2`` for columns ``cols`` (the iterations' columns still moving)."""
         pr, vc = present[:, cols], vz[:, cols]
         with np.errstate(divide="ignore"):
             w = np.where(pr, 1.0 / (vc + tau2), 0.0)
@@ -327,8 +333,10 @@ def random_effects_kernel(
 
 
 def _q_at_zero(y0: np.ndarray, vz: np.ndarray, present: np.ndarray) -> np.ndarray:
-    """Cochran's Q of each column (inverse-variance weights, τ² = 0), from the weighted
-    mean's residuals (not ``Σwy² − (Σwy)²/Σw``, which cancels)."""
+    """Cochran's Q of each column (inverse-variance weights, τ² = 0).
+
+    From the weighted mean's residuals (not ``Σwy² − (Σwy)²/Σw``, which cancels).
+    """
     w = np.where(present, 1.0 / vz, 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = (w * y0).sum(axis=0) / w.sum(axis=0)
@@ -336,10 +344,12 @@ def _q_at_zero(y0: np.ndarray, vz: np.ndarray, present: np.ndarray) -> np.ndarra
 
 
 def wald_test(coef: np.ndarray, cov: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """``QM = b'V⁻¹b`` of the coefficients ``terms`` (indices) of each column: the omnibus
-    Wald statistic (χ² on len(terms) df under the z test; divided by that df, F on
-    (len(terms), k − p) under HKSJ, whose covariance is already scaled). ``coef`` (m, p),
-    ``cov`` (m, p, p); NaN where that block of the covariance is singular."""
+    """``QM = b'V⁻¹b`` of the coefficients ``terms`` (indices) of each column.
+
+    The omnibus Wald statistic (χ² on len(terms) df under the z test; divided by that df, F on
+    (len(terms), k − p) under HKSJ, whose covariance is already scaled). ``coef`` (m, p), ``cov`` (m, p,
+    p); NaN where that block of the covariance is singular.
+    """
     terms = np.asarray(terms, dtype=int)
     b = coef[:, terms]
     V = cov[:, terms][:, :, terms]
@@ -393,10 +403,13 @@ def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray
 
 
 def _root(q_at, proj, target: np.ndarray, unit: np.ndarray, guess: np.ndarray) -> np.ndarray:
-    """The τ² ≥ 0 where ``Q(τ²) = target`` per column (0 where ``Q(0) ≤ target``; NaN where
+    """Return the τ² where Q(τ²) equals a target, per column.
+
+    The τ² ≥ 0 where ``Q(τ²) = target`` per column (0 where ``Q(0) ≤ target``; NaN where
     the target is not finite): Newton's method from below on the convex decreasing Q, inside
     a bracket found by growing its upper end tenfold, on the columns not yet converged (to
-    4 ulp of τ², or 1e-15 of the median variance)."""
+    4 ulp of τ², or 1e-15 of the median variance).
+    """
     out = np.where(np.isfinite(target), 0.0, np.nan)
     cols = np.flatnonzero(np.isfinite(target))
     cols = cols[q_at(np.zeros(cols.size), cols) > target[cols]]

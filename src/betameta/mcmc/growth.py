@@ -118,8 +118,11 @@ class GrowthFit(Result):
     divergences: int
 
     def to_frame(self, var_names: tuple[str, ...] = HYPER, level: float = 0.95) -> pd.DataFrame:
-        """One row per parameter: ``parameter``, mean, sd, ``hdi_low``/``hdi_high``, MCSE,
-        bulk/tail ESS and R-hat (ArviZ's summary)."""
+        """One row per parameter.
+
+        ``parameter``, mean, sd, ``hdi_low``/``hdi_high``, MCSE, bulk/tail ESS and R-hat (ArviZ's
+        summary).
+        """
         import arviz as az
 
         table = az.summary(self.idata, var_names=list(var_names), hdi_prob=level)
@@ -143,8 +146,11 @@ class GrowthFit(Result):
         return f"GrowthFit(sampler={self.sampler}, divergences={self.divergences})"
 
     def plot(self, kind: Literal["trace", "forest"] = "forest", ax=None):
-        """ArviZ trace or forest plot of the hyperparameters (``ax``: the axes to draw in;
-        for ``trace`` an (n, 2) array); returns the axes."""
+        """ArviZ trace or forest plot of the hyperparameters.
+
+        ArviZ trace or forest plot of the hyperparameters (``ax``: the axes to draw in;
+        for ``trace`` an (n, 2) array); returns the axes.
+        """
         import arviz as az
 
         if kind == "trace":

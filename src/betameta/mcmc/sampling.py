@@ -27,8 +27,10 @@ def import_pymc():
 
 
 def resolve_sampler(sampler: Sampler) -> str:
-    """``auto`` picks nutpie, then numpyro, then PyMC's own NUTS (fastest first on the
-    rats benchmark, benchmarks/results_hier.txt)."""
+    """``auto`` picks nutpie, then numpyro.
+
+    Then PyMC's own NUTS (fastest first on the rats benchmark, benchmarks/results_hier.txt).
+    """
     sampler = check_option("sampler", sampler, SAMPLERS)  # type: ignore[assignment]
     if sampler == "auto":
         for name in ("nutpie", "numpyro"):

@@ -28,10 +28,12 @@ padding:.5em 1em}code{background:#f2f2f2;padding:0 .2em}
 
 
 def esc(x: Any) -> str:
+    """HTML-escaped text of ``x``."""
     return html.escape(str(x))
 
 
 def fmt(x: Any, digits: int = 4) -> str:
+    """Return a number for a table cell (``NA`` for a missing one)."""
     if x is None:
         return "—"
     if isinstance(x, float | np.floating):
@@ -44,6 +46,7 @@ def fmt(x: Any, digits: int = 4) -> str:
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[Any]], digits: int = 4) -> str:
+    """Return an HTML table of ``rows`` under ``header``."""
     head = "".join(f"<th>{esc(h)}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{fmt(c, digits)}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -67,6 +70,7 @@ def figure(fig: Any, caption: str, kind: str = "svg") -> str:
 
 
 def png_file(path: Any, caption: str) -> str:
+    """Return a PNG file inlined as a figure with its caption."""
     with open(path, "rb") as fh:
         data = base64.b64encode(fh.read()).decode()
     return (f'<figure><img alt="{esc(caption)}" src="data:image/png;base64,{data}">'
@@ -74,6 +78,7 @@ def png_file(path: Any, caption: str) -> str:
 
 
 def provenance(command: str | None) -> str:
+    """Return the section recording the command and package versions."""
     pkgs = ["betameta", "numpy", "scipy", "pandas", "matplotlib"]
     versions = []
     for p in pkgs:
@@ -89,5 +94,6 @@ def provenance(command: str | None) -> str:
 
 
 def page(title: str, sections: Sequence[str]) -> str:
+    """Return a whole self-contained HTML page."""
     return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{esc(title)}</title>"
             f"<style>{CSS}</style></head><body><h1>{esc(title)}</h1>{''.join(sections)}</body></html>")

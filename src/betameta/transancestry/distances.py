@@ -24,7 +24,7 @@ __all__ = ["distances_from_frequencies", "read_distances", "select_independent"]
 
 def select_independent(chrom: np.ndarray, pos: np.ndarray, freqs: np.ndarray,
                        bin_size: int = 1_000_000) -> np.ndarray:
-    """Indices of usable variants: frequencies in [0.01, 0.99] everywhere, one per bin."""
+    """Return the indices of usable variants: frequencies in [0.01, 0.99] everywhere, one per bin."""
     ok = np.all(np.isfinite(freqs) & (freqs >= 0.01) & (freqs <= 0.99), axis=1)
     idx = np.flatnonzero(ok)
     keys = pd.DataFrame({"c": np.asarray(chrom)[idx], "b": np.asarray(pos)[idx] // bin_size})
@@ -39,7 +39,7 @@ def distances_from_frequencies(
     method: Literal["mean_sq", "fst"] = "mean_sq",
     bin_size: int = 1_000_000,
 ) -> np.ndarray:
-    """k × k distance matrix from a (variants × studies) allele-frequency matrix.
+    """K × k distance matrix from a (variants × studies) allele-frequency matrix.
 
     Parameters
     ----------

@@ -68,9 +68,12 @@ def _split_rhat(x: np.ndarray) -> float:
 
 
 def _ess(x: np.ndarray) -> float:
-    """Effective sample size, summed over chains: ``n / (1 + 2 Σ ρ_t)`` with the sum of
-    autocorrelations stopped at the first negative pair (Geyer's initial positive sequence).
-    A chain that never moves carries no information about the variance: it counts n."""
+    """Effective sample size, summed over chains.
+
+    ``n / (1 + 2 Σ ρ_t)`` with the sum of autocorrelations stopped at the first negative pair (Geyer's
+    initial positive sequence). A chain that never moves carries no information about the variance: it
+    counts n.
+    """
     total = 0.0
     for chain in x:
         c = chain - chain.mean()
@@ -200,8 +203,11 @@ def transancestry_mcmc(
 
 
 def _partition_log_prior(part: tuple[tuple[int, ...], ...], dist: np.ndarray) -> float:
-    """Prior mass of one partition: the centre sets that generate it are one centre per
-    cluster, each cluster's centre being a member that pulls in exactly that cluster."""
+    """Prior mass of one partition.
+
+    The centre sets that generate it are one centre per cluster, each cluster's centre being a member that
+    pulls in exactly that cluster.
+    """
     from itertools import product
 
     k = dist.shape[0]

@@ -47,6 +47,7 @@ class TransAncestry(Result):
     distance_source: str = "given as a matrix"  # where the distances came from, for titles
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field, with the MCMC diagnostics when sampled."""
         extra = {} if self.mcmc is None else {"mcmc": {
             "log10_bf_se": self.mcmc.log10_bf_se, "unseen_mass": self.mcmc.unseen_mass,
             "r_hat": self.mcmc.r_hat, "ess_heterogeneity": self.mcmc.ess_heterogeneity,
@@ -69,7 +70,7 @@ class TransAncestry(Result):
                              "map_cluster": [cluster[s] for s in self.studies]})
 
     def summary(self) -> Summary:
-        """The per-study table with the Bayes factors, MAP partition and any MCMC diagnostics."""
+        """Return the per-study table with the Bayes factors, MAP partition and any MCMC diagnostics."""
         lines = [f"Trans-ancestry partition model, k = {len(self.studies)}, psi = {self.psi:g}, "
                  f"{self.tau2_prior}",
                  f"log10 BF (any effect vs none) = {self.log10_bf:.3f}; restricted to C = 1: "
@@ -86,16 +87,19 @@ class TransAncestry(Result):
                 f"p_heterogeneity={self.p_heterogeneity:.3f})")
 
     def plot_effects(self, ax=None):
+        """Forest plot of the studies' effects; returns the axes."""
         from .plots import plot_effects
 
         return plot_effects(self, ax=ax)
 
     def plot_coclustering(self, ax=None):
+        """Heat map of the co-clustering probabilities; returns the axes."""
         from .plots import plot_coclustering
 
         return plot_coclustering(self, ax=ax)
 
     def plot_dendrogram(self, ax=None):
+        """Dendrogram of the studies' genetic distances; returns the axes."""
         from .plots import plot_dendrogram
 
         return plot_dendrogram(self, ax=ax)
@@ -133,7 +137,7 @@ def transancestry(
     mcmc_steps: int = 20_000,
     distance_source: str = "given as a matrix",
 ) -> TransAncestry:
-    """The partition model for one variant (same kernel as :func:`partition_arrays`).
+    r"""Return the partition model for one variant (same kernel as :func:`partition_arrays`).
 
     Studies with a missing effect or SE (NaN) are dropped for this variant (and the
     allowed partitions restricted to the others); at least 2 must remain. An SE that is
@@ -262,7 +266,7 @@ def _from_mcmc(beta, se, dist, names, psi, tau2_prior, seed, steps) -> TransAnce
 
 def single_partition_fit(b: np.ndarray, v: np.ndarray, part: tuple[tuple[int, ...], ...],
                          psi2: float, quad: tuple) -> tuple[float, np.ndarray, np.ndarray]:
-    """log BF of one partition Z against the null, and the effects' moments given Z.
+    """Log BF of one partition Z against the null, and the effects' moments given Z.
 
     The kernel run on a partition set holding just Z (used for the partition table
     of one variant and by the centre-set MCMC).

@@ -48,8 +48,11 @@ def plot_effects(res: TransAncestry, ax: Axes | None = None) -> Axes:
 
 
 def plot_coclustering(res: TransAncestry, ax: Axes | None = None) -> Axes:
-    """Heat map of the posterior probability that two studies share a cluster (the values
-    written in the cells up to 12 studies; the colour bar reads them beyond)."""
+    """Heat map of the posterior co-clustering probabilities.
+
+    Heat map of the posterior probability that two studies share a cluster (the values
+    written in the cells up to 12 studies; the colour bar reads them beyond).
+    """
     k = len(res.studies)
     ax = _axes(ax, (0.42 * k + 2.8, 0.42 * k + 2.0))
     im = ax.imshow(res.coclustering, vmin=0, vmax=1, cmap="viridis")
@@ -68,9 +71,11 @@ def plot_coclustering(res: TransAncestry, ax: Axes | None = None) -> Axes:
 
 
 def plot_dendrogram(res: TransAncestry, ax: Axes | None = None) -> Axes:
-    """Average-linkage dendrogram of the studies' genetic distances, drawn sideways so that
-    the labels read horizontally however many studies there are; the title says where the
-    distances came from."""
+    """Average-linkage dendrogram of the studies' genetic distances.
+
+    Drawn sideways so that the labels read horizontally however many studies there are; the title says
+    where the distances came from.
+    """
     from scipy.cluster.hierarchy import dendrogram, linkage
     from scipy.spatial.distance import squareform
 

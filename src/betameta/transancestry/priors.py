@@ -27,15 +27,18 @@ class Tau2Prior:
 
     @property
     def fixed(self) -> float | None:
+        """The fixed value, for a fixed prior (else None)."""
         return self.a if self.family == "fixed" else None
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the log density at ``x``."""
         if self.family == "gamma":
             return (self.a * np.log(self.b) - special.gammaln(self.a) + (self.a - 1) * np.log(x)
                     - self.b * x)
         return np.where((x >= 0) & (x <= self.a), -np.log(self.a), -np.inf)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
+        """Return the cumulative distribution function at ``x``."""
         if self.family == "gamma":
             return special.gammainc(self.a, self.b * x)
         return np.clip(x / self.a, 0.0, 1.0)
@@ -49,11 +52,12 @@ class Tau2Prior:
 
 
 def parse_tau2_prior(spec: str | Tau2Prior) -> Tau2Prior:
-    """The partition model's τ² prior from the prior grammar (:mod:`betameta.prior_grammar`):
+    """Return the partition model's τ² prior from the prior grammar (:mod:`betameta.prior_grammar`).
+
     ``tau2~exponential([rate])`` (rate 1 by default), ``tau2~gamma(shape,rate)``,
-    ``tau~halfnormal(scale)`` (τ² ~ Gamma(½, rate 1/(2 scale²))), ``tau2~uniform([0,]upper)``,
-    ``tau2=X``; or the old spellings ``exponential[:rate]``, ``gamma:shape,rate``,
-    ``halfnormal-tau:scale``, ``uniform:upper``, ``fixed:x``.
+    ``tau~halfnormal(scale)`` (τ² ~ Gamma(½, rate 1/(2 scale²))), ``tau2~uniform([0,]upper)``, ``tau2=X``;
+    or the old spellings ``exponential[:rate]``, ``gamma:shape,rate``, ``halfnormal-tau:scale``,
+    ``uniform:upper``, ``fixed:x``.
 
     Examples
     --------
