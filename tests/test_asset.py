@@ -150,12 +150,34 @@ def test_compiled_loops_equal_the_numpy_reference():
 def test_orthant_probability_with_correlation_one_half(n):
     """With every correlation 1/2 the orthant probability is 1/(n + 1): zᵢ = (g₀ + gᵢ)/√2 with
     iid gs are all positive iff g₀ is the largest of g₀, −g₁, …, −gₙ (exchangeable). Sheppard's
-    closed forms for n ≤ 3, Genz's integration above."""
-    from betameta.kernels.asset import _orthant
+    closed forms for n ≤ 3 (to rounding), Genz's integration above (to ORTHANT_RELEPS)."""
+    from betameta.kernels.asset import ORTHANT_RELEPS, _orthant
 
     r = np.full((n + 1, n + 1), 0.5) + 0.5 * np.eye(n + 1)
     members = np.r_[np.ones(n, bool), False]
-    assert _orthant(r, members) == pytest.approx(1 / (n + 1), abs=1e-7)
+    assert _orthant(r, members) == pytest.approx(1 / (n + 1), rel=1e-14 if n <= 3 else ORTHANT_RELEPS)
+
+
+def test_orthant_probability_against_a_precise_integration():
+    """Random correlation matrices (seeded), 4 to 7 studies: the cached integration agrees with
+    SciPy's run to 1e-9 relative (20M points) within ORTHANT_RELEPS, and a second call (from
+    the cache) gives the same number."""
+    from scipy import stats
+
+    from betameta.kernels import asset as A
+
+    rng = np.random.default_rng(11)
+    for n in (4, 5, 6, 7):
+        b = rng.normal(size=(n, 2 * n))
+        c = b @ b.T
+        d = np.sqrt(np.diag(c))
+        r = 0.6 * np.eye(n) + 0.4 * c / np.outer(d, d)
+        zero = np.zeros(n)
+        ref = stats.multivariate_normal.cdf(zero, mean=zero, cov=r, abseps=1e-13, releps=1e-9,
+                                            maxpts=20_000_000, rng=np.random.default_rng(1))
+        got = A._orthant(r, np.ones(n, bool))
+        assert got == pytest.approx(ref, rel=A.ORTHANT_RELEPS), n
+        assert A._orthant(r, np.ones(n, bool)) == got
 
 
 def test_a_variant_missing_studies_gets_the_study_level_draws():
