@@ -208,3 +208,38 @@ def test_compiled_loop_equals_the_numpy_reference(method, test):
         atol = np.broadcast_to(np.reshape(slack[unit], (-1, 1)), want.shape)
         ok = np.isfinite(want)
         assert np.all(np.abs(got - want)[ok] <= (1e-10 * np.abs(want) + atol)[ok]), field
+
+
+def test_reml_score_is_the_slope_of_the_restricted_likelihood():
+    """reml_score against a central difference of ℓ_R(τ²) = −½[Σlog(vᵢ + τ²) + log Σwᵢ +
+    Σwᵢ(yᵢ − µ̂)²] written out here (step 1e-5 of τ²'s scale: truncation ~1e-10, rounding
+    ~1e-11 of the slope), and its sign against the REML estimate on either side (the bayes
+    prior-data check relies on that sign)."""
+    from betameta.kernels.random_effects import reml_score
+
+    def restricted(y, v, t2):
+        w = 1.0 / (v + t2)
+        mu = (w * y).sum() / w.sum()
+        return -0.5 * (np.log(v + t2).sum() + np.log(w.sum()) + (w * (y - mu) ** 2).sum())
+
+    y_all, v_all = _columns(5, k=7, m=40)
+    tau2 = random_effects_kernel(y_all, v_all, method="REML", ci=False).tau2
+    positive = 0
+    for j in range(40):
+        y, v = y_all[:, j], v_all[:, j]
+        ok = np.isfinite(y)
+        scale = np.median(v[ok])
+        for t2 in (0.3 * scale, 3.0 * scale):
+            h = 1e-5 * scale
+            fd = (restricted(y[ok], v[ok], t2 + h) - restricted(y[ok], v[ok], t2 - h)) / (2 * h)
+            assert reml_score(y, v, t2)[0] == pytest.approx(fd, rel=1e-6, abs=1e-9 / scale)
+        if tau2[j] > 1e-10 * scale:  # (at the boundary the iterations stop within 1e-12 of 0)
+            positive += 1
+            assert reml_score(y, v, 0.5 * tau2[j])[0] > 0 > reml_score(y, v, 2.0 * tau2[j])[0]
+        else:
+            assert reml_score(y, v, 0.0)[0] <= 0
+    assert positive >= 10  # both kinds of column occur
+    # Many columns at once: the same numbers as one at a time.
+    many = reml_score(y_all, v_all, tau2)
+    assert many == pytest.approx([reml_score(y_all[:, j], v_all[:, j], tau2[j])[0] for j in range(40)],
+                                 rel=1e-14, abs=1e-300)

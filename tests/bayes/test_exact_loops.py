@@ -130,3 +130,25 @@ def test_a_smaller_rule_keeps_its_stated_accuracy_on_gwas_like_variants():
                            ref.mu_sd if name.startswith("mu") else ref.tau_mean)
         err = np.abs(getattr(small, name) - getattr(ref, name)) / scale
         assert np.nanmax(err) < 2e-8, name
+
+
+@pytest.mark.parametrize("prior", ["tau~halfnormal(0.5)", "L1", "tau~halfcauchy(1)", "jeffreys"])
+def test_tail_slopes_batched_probes_equal_one_at_a_time(prior):
+    """A few columns evaluate every upper probe of :func:`~betameta.kernels.exact.tail_slopes`
+    in one pass; many columns move their probes out one decade-step at a time. The same
+    columns both ways give the same exponents and the same place, bit for bit (the probes are
+    the same numbers), including columns whose slope settles late (variances up to 1e12)."""
+    from betameta.bayes.priors import flat_mu, parse_tau_prior
+
+    tp = parse_tau_prior(prior)
+    y, v, _ = _inputs(3, 5, m=exact._BATCH_PROBES + 40)
+    y, v = y[:, 3:], v[:, 3:]  # at least three studies
+    keep = np.isfinite(y).sum(axis=0) >= 2
+    y, v = y[:, keep], v[:, keep]
+    for mu in (flat_mu(), MuPrior(0.0, 10.0)):
+        one_by_one = exact.tail_slopes(y, v, tp, mu)
+        assert y.shape[1] > exact._BATCH_PROBES
+        for start in range(0, y.shape[1], 20):
+            batched = exact.tail_slopes(y[:, start:start + 20], v[:, start:start + 20], tp, mu)
+            for a, b in zip(batched, one_by_one, strict=True):
+                np.testing.assert_array_equal(a, b[start:start + 20])

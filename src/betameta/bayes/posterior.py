@@ -305,17 +305,19 @@ class _Zeta2(Draws):
 def _prior_data_conflict(studies: StudyTable, tau_prior: TauPrior) -> list[str]:
     """Return a note when the data's own estimate of τ (REML) lies beyond the prior's 99% quantile.
 
-    The posterior of τ then piles against the prior's scale, and so do µ's intervals.
+    The posterior of τ then piles against the prior's scale, and so do µ's intervals. REML is solved
+    only where the restricted likelihood still rises at that quantile (its slope, one pass over the
+    studies): elsewhere its maximum lies below.
     """
     if tau_prior.fixed is not None or not tau_prior.proper or studies.k < 2:
         return []
-    from ..kernels.random_effects import random_effects_kernel
+    from ..kernels.random_effects import random_effects_kernel, reml_score
 
+    q99 = prior_quantile(tau_prior, 0.99, studies.vi)
+    if not (np.isfinite(q99) and reml_score(studies.yi, studies.vi, q99 * q99)[0] > 0):
+        return []
     tau_hat = float(np.sqrt(random_effects_kernel(studies.yi, studies.vi, method="REML",
                                                   ci=False).tau2[0]))
-    if not tau_hat > 0:
-        return []
-    q99 = prior_quantile(tau_prior, 0.99, studies.vi)
     if not tau_hat > q99:
         return []
     return [f"prior-data conflict: the REML estimate tau = {tau_hat:.4g} lies beyond the 99% "

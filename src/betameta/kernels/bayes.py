@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.polynomial import legendre
 from scipy import special
 
 from .._results import ArrayResult
@@ -22,6 +21,7 @@ from .exact import (
     _W_MIN,
     STUDY_RULE,
     QuadratureRule,
+    gauss_legendre,
     gauss_nodes,
     log_bf_mu0,
     log_bf_tau0,
@@ -183,10 +183,10 @@ def _summaries_compiled(y, v, tau_prior, mu_prior, level, rule) -> dict[str, np.
     t_all = np.concatenate([tau, tail_tau])
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         lp = tau_prior.logpdf(t_all[:-1], v)
-    x, gw = legendre.leggauss(order)
+    x, gw, vander = gauss_legendre(order)
     out = np.empty((len(SUMMARY_ROWS), y.shape[1]))
     grid_summaries(t_all, np.ascontiguousarray(lp, dtype=float), np.ascontiguousarray(edges), x, gw,
-                   np.ascontiguousarray(legendre.legvander(x, order - 1)), y, v,
+                   vander, y, v,
                    float(mu_prior.mean), float(mu_prior.sd), np.array(tau_prior.support, dtype=float),
                    slope_lo, slope_hi, np.array([lo_q, 0.5, hi_q]), float(special.ndtri(lo_q)),
                    float(special.ndtri(hi_q)), _EPS, _W_MIN, out)

@@ -18,6 +18,7 @@ Legendre interpolant of the integrand on each panel, integrated exactly.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -228,6 +229,19 @@ def _log_post(tau: np.ndarray, y, v, prior: TauPrior, mu: MuPrior,
         lp = prior.logpdf(tau, v) + ll
     inside = (tau >= lo) & (tau <= hi) & np.isfinite(lp)
     return np.where(inside, lp, -np.inf)
+
+
+@functools.lru_cache(maxsize=16)
+def gauss_legendre(order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the ``order``-point Gauss–Legendre nodes and weights on [−1, 1] and ``P_j(x_g)`` (G, G).
+
+    Computed once per order (NumPy's ``leggauss`` solves an eigenproblem each call); read-only.
+    """
+    x, w = legendre.leggauss(order)
+    vander = legendre.legvander(x, order - 1)
+    for a in (x, w, vander):
+        a.setflags(write=False)
+    return x, w, vander
 
 
 @dataclass(frozen=True)
@@ -468,12 +482,22 @@ def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = No
     far = np.minimum(u_hi, 680.0)
     if np.isfinite(hi):
         return slope_lo, np.full(scale.shape, -np.inf), far
-    slope_hi = slope_at(far, dec, False)
-    for _ in range(6):
-        further = np.minimum(far + 10 * dec, 680.0)
-        s2 = slope_at(further, dec, False)
+    batch = scale.size <= _BATCH_PROBES
+    if batch:  # a few columns: every upper probe in one evaluation (the same numbers)
+        probes = np.empty((7, *far.shape))
+        probes[0] = far
+        for i in range(1, 7):  # (added one step at a time, as the loop below moves them)
+            probes[i] = np.minimum(probes[i - 1] + 10 * dec, 680.0)
+        lp = _log_post(np.exp(np.concatenate([probes, probes + dec])), y, v, prior, mu)
         with np.errstate(invalid="ignore"):
-            settled = (np.abs(s2 - slope_hi) <= 1e-11 * np.maximum(1.0, np.abs(s2))) | (
+            slopes = np.where(np.isneginf(lp[7:]), -np.inf, (lp[7:] - lp[:7]) / dec)
+    slope_hi = slopes[0] if batch else slope_at(far, dec, False)
+    settled = np.zeros(scale.shape, dtype=bool)
+    for i in range(1, 7):
+        further = np.minimum(far + 10 * dec, 680.0)
+        s2 = slopes[i] if batch else slope_at(further, dec, False)
+        with np.errstate(invalid="ignore"):
+            settled = settled | (np.abs(s2 - slope_hi) <= 1e-11 * np.maximum(1.0, np.abs(s2))) | (
                 np.isneginf(s2) & np.isneginf(slope_hi)) | (further == far)
         if settled.all():
             break
@@ -481,6 +505,10 @@ def tail_slopes(y, v, prior: TauPrior, mu: MuPrior, lo_u: np.ndarray | None = No
         slope_hi = np.where(settled, slope_hi, s2)
     return slope_lo, slope_hi, far
 
+
+#: Up to this many columns :func:`tail_slopes` evaluates all its upper probes at once (a study-level
+#: fit); beyond, one probe at a time for the columns still moving.
+_BATCH_PROBES = 64
 
 #: The highest power r of τ whose posterior moment the quadrature range is made to cover
 #: (E τ⁴ is the variance of τ²); moments that diverge are left to the existence rules.
@@ -505,7 +533,11 @@ def _spread(D: np.ndarray, width: np.ndarray, n: int) -> np.ndarray:
     for _ in range(12):
         h = log_sinh(c / n) - log_sinh(c) - target
         dh = 1 / (n * np.tanh(c / n)) - 1 / np.tanh(c)
-        c = np.clip(c - h / dh, 1e-6, 700.0)
+        new = np.clip(c - h / dh, 1e-6, 700.0)
+        if np.all(uniform | (np.abs(new - c) <= 1e-15 * c)):  # converged: later steps change nothing
+            c = new
+            break
+        c = new
     j = np.arange(n + 1)[:, None] / n
     frac = np.where(uniform, j, np.sinh(c * j) / np.sinh(c))
     return D * frac
@@ -538,7 +570,7 @@ def tau_grid(
     order = rule.order
     edges, slope_lo, slope_hi = panel_edges(y, v, prior, mu, rule)
     nv = node_values(edges, y, v, prior, mu, order)
-    x, gw = legendre.leggauss(order)
+    _, gw, vander = gauss_legendre(order)
     lf, half, n = nv.lf, nv.half, nv.tau.shape[0]
     with np.errstate(divide="ignore"):
         logw = lf + np.log(gw)[:, None, None] + np.log(half)[None]
@@ -546,7 +578,6 @@ def tau_grid(
     weight = np.exp(logw - log_z)  # (G, P, m)
     # Legendre coefficients of the normalised integrand on each panel, then its integral.
     g = np.exp(lf - log_z) * half[None]  # density in the local coordinate
-    vander = legendre.legvander(x, order - 1)  # (G, G)
     coef = np.einsum("j,jn,jpm->npm", gw, vander, g) * ((2 * np.arange(order) + 1) / 2)[:, None, None]
     cum_coef = legendre.legint(coef, lbnd=-1, axis=0)
     panel_mass = weight.sum(axis=0)
@@ -668,7 +699,7 @@ def gauss_nodes(edges: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
     g·P + p) and the two tail probes (2, m): the last edge and a decade beyond.
     """
     m = edges.shape[1]
-    x, _ = legendre.leggauss(order)
+    x = gauss_legendre(order)[0]
     half = 0.5 * (edges[1:] - edges[:-1])  # (P, m)
     mid = 0.5 * (edges[1:] + edges[:-1])
     tau = np.exp(mid[None] + half[None] * x[:, None, None]).reshape(order * (edges.shape[0] - 1), m)
