@@ -145,12 +145,46 @@ class MuPrior:
 
 
 def flat_mu() -> MuPrior:
-    """Improper uniform prior on µ (no marginal likelihood or Bayes factor for µ)."""
+    """Return the improper uniform prior on µ.
+
+    Returns
+    -------
+    MuPrior
+        ``sd`` infinite: no marginal likelihood or Bayes factor for µ.
+
+    Examples
+    --------
+    >>> flat_mu().proper
+    False
+    """
     return MuPrior()
 
 
 def normal_mu(mean: float = 0.0, sd: float = 10.0) -> MuPrior:
-    """``µ ~ N(mean, sd²)``."""
+    """Return the normal prior ``µ ~ N(mean, sd²)``.
+
+    Parameters
+    ----------
+    mean : float
+        Prior mean.
+    sd : float
+        Prior standard deviation (> 0).
+
+    Returns
+    -------
+    MuPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``sd`` not > 0.
+
+    Examples
+    --------
+    >>> normal_mu(0, 10).name
+    'normal(0, sd=10)'
+    """
     if not sd > 0:
         raise InputError(f"the normal prior of mu needs sd > 0, got {sd}")
     return MuPrior(float(mean), float(sd))
@@ -171,14 +205,61 @@ def _on_precision(logpdf_l: Callable[[np.ndarray], np.ndarray]) -> Callable:
 
 
 def fixed_tau(tau: float) -> TauPrior:
-    """Point mass at τ (the model given τ; τ = 0 is the common-effect model)."""
+    """Return a point mass at τ.
+
+    Parameters
+    ----------
+    tau : float
+        The heterogeneity (finite, ≥ 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``tau`` negative or not finite.
+
+    Notes
+    -----
+    The model given τ; τ = 0 is the common-effect model.
+
+    Examples
+    --------
+    >>> fixed_tau(0.3).fixed
+    0.3
+    """
     if not (np.isfinite(tau) and tau >= 0):
         raise InputError(f"fixed tau must be finite and >= 0, got {tau}")
     return TauPrior(f"tau = {tau:g}", None, (tau, tau), True, float(tau))
 
 
 def fixed_tau2(tau2: float) -> TauPrior:
-    """Point mass at τ²."""
+    """Return a point mass at τ².
+
+    Parameters
+    ----------
+    tau2 : float
+        The heterogeneity variance (finite, ≥ 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``tau2`` negative or not finite.
+
+    Examples
+    --------
+    >>> p = fixed_tau2(0.25)
+    >>> p.name, p.fixed
+    ('tau2 = 0.25', 0.5)
+    """
     if not (np.isfinite(tau2) and tau2 >= 0):
         raise InputError(f"fixed tau2 must be finite and >= 0, got {tau2}")
     return replace(fixed_tau(float(np.sqrt(tau2))), name=f"tau2 = {tau2:g}")
@@ -198,7 +279,33 @@ def _half_t_logpdf(scale: float, df: float) -> Callable:
 
 
 def half_normal(scale: float) -> TauPrior:
-    """``τ ~ |N(0, scale²)|``."""
+    """Return the half-normal prior ``τ ~ |N(0, scale²)|``.
+
+    Parameters
+    ----------
+    scale : float
+        Scale (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``scale`` not a finite number > 0.
+
+    Notes
+    -----
+    ``p(τ) = 2φ(τ/scale)/scale``, τ ≥ 0.
+
+    Examples
+    --------
+    >>> p = half_normal(1.0)
+    >>> p.name, round(float(p(1.0)), 4)
+    ('half-normal(1)', 0.4839)
+    """
     _positive("half-normal", scale=scale)
     return TauPrior(f"half-normal({scale:g})",
                     _half_normal_logpdf(scale),
@@ -206,7 +313,34 @@ def half_normal(scale: float) -> TauPrior:
 
 
 def half_t(scale: float, df: float) -> TauPrior:
-    """``τ ~ |t_df| · scale``."""
+    """Return the half-Student-t prior ``τ ~ scale·|t_df|``.
+
+    Parameters
+    ----------
+    scale : float
+        Scale (> 0).
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``scale`` or ``df`` not a finite number > 0.
+
+    Notes
+    -----
+    ``p(τ) = 2Γ((df+1)/2)/(Γ(df/2)√(dfπ) scale)·(1 + (τ/scale)²/df)^(−(df+1)/2)``.
+
+    Examples
+    --------
+    >>> round(float(half_t(1.0, 3.0)(0.0)), 4)
+    0.7351
+    """
     _positive("half-t", scale=scale, df=df)
     return TauPrior(f"half-t({scale:g}, df={df:g})",
                     _half_t_logpdf(scale, df),
@@ -214,7 +348,32 @@ def half_t(scale: float, df: float) -> TauPrior:
 
 
 def half_cauchy(scale: float) -> TauPrior:
-    """``τ ~ |Cauchy(0, scale)|``."""
+    """Return the half-Cauchy prior ``τ ~ |Cauchy(0, scale)|``.
+
+    Parameters
+    ----------
+    scale : float
+        Scale (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``scale`` not a finite number > 0.
+
+    Notes
+    -----
+    ``p(τ) = 2/(π scale (1 + (τ/scale)²))``.
+
+    Examples
+    --------
+    >>> round(float(half_cauchy(1.0)(1.0)), 4)
+    0.3183
+    """
     _positive("half-Cauchy", scale=scale)
     return TauPrior(f"half-Cauchy({scale:g})",
                     lambda t, v: np.log(2 / (np.pi * scale)) - np.log1p((t / scale) ** 2),
@@ -222,14 +381,62 @@ def half_cauchy(scale: float) -> TauPrior:
 
 
 def exponential(rate: float) -> TauPrior:
-    """``τ ~ Exp(rate)``."""
+    """Return the exponential prior ``τ ~ Exp(rate)``.
+
+    Parameters
+    ----------
+    rate : float
+        Rate (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``rate`` not a finite number > 0.
+
+    Notes
+    -----
+    ``p(τ) = rate·exp(−rate τ)``.
+
+    Examples
+    --------
+    >>> round(float(exponential(2.0)(0.5)), 4)
+    0.7358
+    """
     _positive("exponential", rate=rate)
     return TauPrior(f"exponential({rate:g})", lambda t, v: np.log(rate) - rate * t,
                     params={"family": "exponential", "rate": rate})
 
 
 def log_normal(mu: float, sigma: float) -> TauPrior:
-    """``log τ ~ N(mu, sigma²)``."""
+    """Return the log-normal prior ``log τ ~ N(mu, sigma²)``.
+
+    Parameters
+    ----------
+    mu : float
+        Mean of log τ.
+    sigma : float
+        Standard deviation of log τ (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``sigma`` not a finite number > 0.
+
+    Examples
+    --------
+    >>> round(float(log_normal(0.0, 1.0)(1.0)), 4)
+    0.3989
+    """
     _positive("log-normal", sigma=sigma)
     return TauPrior(f"log-normal({mu:g}, {sigma:g})",
                     lambda t, v: (-np.log(t * sigma * np.sqrt(2 * np.pi))
@@ -237,7 +444,29 @@ def log_normal(mu: float, sigma: float) -> TauPrior:
 
 
 def uniform(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
-    """``τ ~ U(lower, upper)``; improper when ``upper`` is infinite."""
+    """Return the uniform prior ``τ ~ U(lower, upper)``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The range, ``0 ≤ lower < upper``; an infinite ``upper`` gives the improper flat prior.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``lower`` negative or not below ``upper``.
+
+    Examples
+    --------
+    >>> p = uniform(0, 2)
+    >>> p.name, float(p(1.0)), float(p(3.0))
+    ('uniform(0, 2)', 0.5, 0.0)
+    """
     if not (0 <= lower < upper):
         raise InputError(f"uniform prior on tau needs 0 <= lower < upper, got {lower}, {upper}")
     if not np.isfinite(upper):
@@ -248,12 +477,48 @@ def uniform(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
 
 
 def flat_tau() -> TauPrior:
-    """Improper uniform prior on τ > 0."""
+    """Return the improper uniform prior on τ > 0.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Examples
+    --------
+    >>> flat_tau().proper
+    False
+    """
     return TauPrior("uniform(0, inf)", lambda t, v: np.zeros_like(t), proper=False)
 
 
 def uniform_tau2(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
-    """``τ² ~ U(lower, upper)``; improper when ``upper`` is infinite."""
+    """Return the uniform prior ``τ² ~ U(lower, upper)``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The range of τ², ``0 ≤ lower < upper``; improper when ``upper`` is infinite.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``lower`` negative or not below ``upper``.
+
+    Notes
+    -----
+    On τ: ``p(τ) = 2τ/(upper − lower)``.
+
+    Examples
+    --------
+    >>> round(float(uniform_tau2(0, 4)(1.0)), 4)
+    0.5
+    """
     if not (0 <= lower < upper):
         raise InputError(f"uniform prior on tau2 needs 0 <= lower < upper, got {lower}, {upper}")
     c = -np.log(upper - lower) if np.isfinite(upper) else 0.0
@@ -263,7 +528,32 @@ def uniform_tau2(lower: float = 0.0, upper: float = np.inf) -> TauPrior:
 
 
 def log_uniform(lower: float, upper: float) -> TauPrior:
-    """``log τ ~ U(log lower, log upper)``, i.e. ``p(τ) ∝ 1/τ`` on the range."""
+    """Return the log-uniform prior ``log τ ~ U(log lower, log upper)``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The range of τ, ``0 < lower < upper``.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``lower`` or ``upper`` not a finite number > 0, or not ``lower < upper``.
+
+    Notes
+    -----
+    ``p(τ) = 1/(τ log(upper/lower))`` on the range.
+
+    Examples
+    --------
+    >>> round(float(log_uniform(0.1, 10.0)(1.0)), 4)
+    0.2171
+    """
     _positive("log-uniform", lower=lower, upper=upper)
     if not lower < upper:
         raise InputError(f"log-uniform needs lower < upper, got {lower}, {upper}")
@@ -273,7 +563,33 @@ def log_uniform(lower: float, upper: float) -> TauPrior:
 
 
 def gamma_precision(shape: float, rate: float) -> TauPrior:
-    """``τ⁻² ~ Gamma(shape, rate)`` (equivalently τ² ~ inverse-gamma(shape, rate))."""
+    """Return a gamma prior on the precision, ``τ⁻² ~ Gamma(shape, rate)``.
+
+    Parameters
+    ----------
+    shape, rate : float
+        Shape and rate (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``shape`` or ``rate`` not a finite number > 0.
+
+    Notes
+    -----
+    Equivalently τ² ~ inverse-gamma(shape, rate); on τ, ``p(τ) = p_λ(τ⁻²)·2τ⁻³``. The lecture's L1 is
+    (0.001, 0.001).
+
+    Examples
+    --------
+    >>> round(float(gamma_precision(1.0, 1.0)(1.0)), 4)
+    0.7358
+    """
     _positive("gamma on the precision", shape=shape, rate=rate)
     return TauPrior(f"1/tau2 ~ gamma({shape:g}, {rate:g})",
                     _on_precision(lambda lam: shape * np.log(rate) - special.gammaln(shape)
@@ -282,7 +598,32 @@ def gamma_precision(shape: float, rate: float) -> TauPrior:
 
 
 def inverse_gamma_tau2(shape: float, scale: float) -> TauPrior:
-    """``τ² ~ inverse-gamma(shape, scale)``: density ``∝ (τ²)^(−shape−1) exp(−scale/τ²)``."""
+    """Return an inverse-gamma prior on τ², ``τ² ~ inverse-gamma(shape, scale)``.
+
+    Parameters
+    ----------
+    shape, scale : float
+        Shape and scale (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``shape`` or ``scale`` not a finite number > 0.
+
+    Notes
+    -----
+    Density ``scale^shape/Γ(shape)·(τ²)^(−shape−1) exp(−scale/τ²)`` on τ², times 2τ on τ.
+
+    Examples
+    --------
+    >>> round(float(inverse_gamma_tau2(1.0, 1.0)(1.0)), 4)
+    0.7358
+    """
     _positive("inverse-gamma on tau2", shape=shape, scale=scale)
     return TauPrior(f"tau2 ~ inv-gamma({shape:g}, {scale:g})",
                     _on_tau2(lambda t2: shape * np.log(scale) - special.gammaln(shape)
@@ -290,7 +631,28 @@ def inverse_gamma_tau2(shape: float, scale: float) -> TauPrior:
 
 
 def uniform_precision(lower: float, upper: float) -> TauPrior:
-    """``τ⁻² ~ U(lower, upper)`` with ``0 < lower < upper < ∞``."""
+    """Return a uniform prior on the precision, ``τ⁻² ~ U(lower, upper)``.
+
+    Parameters
+    ----------
+    lower, upper : float
+        The range of τ⁻², ``0 < lower < upper < ∞``.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``lower`` or ``upper`` not a finite number > 0, or not ``lower < upper``.
+
+    Examples
+    --------
+    >>> round(float(uniform_precision(0.5, 2.0)(1.0)), 4)
+    1.3333
+    """
     _positive("uniform on the precision", lower=lower, upper=upper)
     if not lower < upper:
         raise InputError(f"uniform on the precision needs lower < upper, got {lower}, {upper}")
@@ -301,7 +663,33 @@ def uniform_precision(lower: float, upper: float) -> TauPrior:
 
 
 def pareto_precision(alpha: float, scale: float) -> TauPrior:
-    """``τ⁻² ~ Pareto(alpha, scale)``: density ``alpha·scale^alpha / λ^(alpha+1)`` on λ ≥ scale."""
+    """Return a Pareto prior on the precision, ``τ⁻² ~ Pareto(alpha, scale)``.
+
+    Parameters
+    ----------
+    alpha, scale : float
+        Shape and lower bound of τ⁻² (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``alpha`` or ``scale`` not a finite number > 0.
+
+    Notes
+    -----
+    Density ``alpha·scale^alpha/λ^(alpha+1)`` on λ = τ⁻² ≥ scale, i.e. τ ≤ scale^(−½); the lecture's L7 is
+    (1, 0.001).
+
+    Examples
+    --------
+    >>> round(float(pareto_precision(1.0, 0.25)(1.0)), 4)
+    0.5
+    """
     _positive("Pareto on the precision", alpha=alpha, scale=scale)
     c = np.log(alpha) + alpha * np.log(scale)
     return TauPrior(f"1/tau2 ~ Pareto({alpha:g}, {scale:g})",
@@ -324,9 +712,26 @@ def _s0(v: np.ndarray, s0: float | None) -> np.ndarray | float:
 
 
 def dumouchel(s0: float | None = None) -> TauPrior:
-    """DuMouchel's prior: ``s0/(s0 + τ) ~ U(0, 1)``, so ``p(τ) = s0/(s0 + τ)²``.
+    """Return DuMouchel's prior, ``s0/(s0 + τ) ~ U(0, 1)``.
 
-    ``s0`` defaults to the data's ``(mean σᵢ⁻²)^(−½)`` (bayesmeta; Spiegelhalter et al. 2004).
+    Parameters
+    ----------
+    s0 : float, optional
+        The scale; by default the data's ``(mean σᵢ⁻²)^(−½)`` (:func:`data_scale`).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Notes
+    -----
+    ``p(τ) = s0/(s0 + τ)²`` (bayesmeta; Spiegelhalter et al. 2004).
+
+    Examples
+    --------
+    >>> float(dumouchel(1.0)(1.0))
+    0.25
     """
     def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
         s = _s0(v, s0)
@@ -335,7 +740,27 @@ def dumouchel(s0: float | None = None) -> TauPrior:
 
 
 def uniform_shrinkage(s0: float | None = None) -> TauPrior:
-    """Uniform shrinkage prior: ``s0²/(s0² + τ²) ~ U(0, 1)``, ``p(τ) = 2 s0² τ / (s0² + τ²)²``."""
+    """Return the uniform shrinkage prior, ``s0²/(s0² + τ²) ~ U(0, 1)``.
+
+    Parameters
+    ----------
+    s0 : float, optional
+        The scale; by default the data's ``(mean σᵢ⁻²)^(−½)`` (:func:`data_scale`).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Notes
+    -----
+    ``p(τ) = 2 s0² τ/(s0² + τ²)²``.
+
+    Examples
+    --------
+    >>> float(uniform_shrinkage(1.0)(1.0))
+    0.5
+    """
     def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
         s2 = _s0(v, s0) ** 2
         return _LOG2 + np.log(s2) + np.log(t) - 2 * np.log(s2 + t * t)
@@ -343,9 +768,21 @@ def uniform_shrinkage(s0: float | None = None) -> TauPrior:
 
 
 def jeffreys() -> TauPrior:
-    """Jeffreys' prior for τ in bayesmeta's form ``p(τ) ∝ √(Σ (τ/(σᵢ² + τ²))²)``.
+    """Return Jeffreys' prior for τ in bayesmeta's form.
 
-    Improper (it decays like 1/τ), but the posterior is proper for k ≥ 2.
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Notes
+    -----
+    ``p(τ) ∝ √(Σ (τ/(σᵢ² + τ²))²)``: improper (it decays like 1/τ), but the posterior is proper for k ≥ 2.
+
+    Examples
+    --------
+    >>> jeffreys().proper
+    False
     """
     def logpdf(t: np.ndarray, v: np.ndarray) -> np.ndarray:
         vv = np.where(np.isfinite(v), v, np.inf)[:, None, :]  # missing studies add nothing
@@ -360,8 +797,30 @@ def custom(
 ) -> TauPrior:
     """Return a user's density on τ, given as a vectorised log density (up to a constant).
 
-    It is normalised numerically; if it does not integrate, the prior is
-    marked improper (allowed, but then there is no marginal likelihood).
+    Parameters
+    ----------
+    logpdf : callable
+        ``logpdf(tau)`` for an array ``tau``.
+    support : (float, float)
+        Where the density is positive.
+    name : str
+        How the prior is named in results.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Notes
+    -----
+    It is normalised numerically; if it does not integrate (or its tails decay no faster than 1/τ), the
+    prior is marked improper (allowed, but then there is no marginal likelihood).
+
+    Examples
+    --------
+    >>> p = custom(lambda t: -t, name='exp(1)')
+    >>> p.proper, round(float(p(1.0)), 4)
+    (True, 0.3679)
     """
     lo, hi = float(support[0]), float(support[1])
     with np.errstate(all="ignore"):
@@ -401,7 +860,28 @@ LAMBERT: dict[str, Callable[[], TauPrior]] = {
 
 
 def lambert(name: str) -> TauPrior:
-    """One of the lecture's vague priors ``L1, L3, L5, L7, L9, L11`` (Lambert et al. 2005)."""
+    """Return one of the lecture's vague priors (Lambert et al. 2005).
+
+    Parameters
+    ----------
+    name : str
+        ``L1``, ``L3``, ``L5``, ``L7``, ``L9`` or ``L11`` (any case).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        An unknown name.
+
+    Examples
+    --------
+    >>> lambert('l1').name
+    'L1: 1/tau2 ~ gamma(0.001, 0.001)'
+    """
     key = name.upper()
     if key not in LAMBERT:
         raise InputError(f"unknown prior {name!r}; the named vague priors are {', '.join(LAMBERT)}")
@@ -409,10 +889,33 @@ def lambert(name: str) -> TauPrior:
 
 
 def gamma_tau2(shape: float, rate: float) -> TauPrior:
-    """Return a gamma prior on τ².
+    """Return a gamma prior on τ², ``τ² ~ Gamma(shape, rate)``.
 
-    ``τ² ~ Gamma(shape, rate)`` (``tau2~exponential(rate)`` when shape = 1; the partition
-    model's default family).
+    Parameters
+    ----------
+    shape, rate : float
+        Shape and rate (> 0).
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        ``shape`` or ``rate`` not a finite number > 0.
+
+    Notes
+    -----
+    ``tau2~exponential(rate)`` when shape = 1 (the partition model's default family); on τ the density is
+    times 2τ.
+
+    Examples
+    --------
+    >>> p = gamma_tau2(1.0, 1.0)
+    >>> p.name, round(float(p(1.0)), 4)
+    ('tau2 ~ exponential(1)', 0.7358)
     """
     _positive("gamma on tau2", shape=shape, rate=rate)
     return TauPrior(f"tau2 ~ gamma({shape:g}, {rate:g})" if shape != 1 else f"tau2 ~ exponential({rate:g})",
@@ -461,11 +964,30 @@ UNIT_FREE = ("OR", "RR", "SMD", "SMDH", "SMD1", "ZCOR", "COR", "ROM", "CVR", "VR
 
 
 def uisd(n: np.ndarray, v: np.ndarray) -> float:
-    """Unit-information standard deviation of a set of studies.
+    """Return the unit-information standard deviation of a set of studies.
 
-    The unit-information standard deviation ``σ_U = √(Σnᵢ / Σ 1/vᵢ)`` (bayesmeta's ``uisd``;
-    Röver et al. 2021, eq. 6): the standard deviation of one observation, when each study's
-    variance is ``σ_U²/nᵢ``.
+    Parameters
+    ----------
+    n : numpy.ndarray
+        The studies' total sample sizes.
+    v : numpy.ndarray
+        Their sampling variances.
+
+    Returns
+    -------
+    float
+        ``σ_U``.
+
+    Notes
+    -----
+    ``σ_U = √(Σnᵢ / Σ 1/vᵢ)`` (bayesmeta's ``uisd``; Röver et al. 2021, eq. 6): the standard deviation of
+    one observation, when each study's variance is ``σ_U²/nᵢ``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> uisd(np.array([100, 100]), np.array([0.04, 0.04]))
+    2.0
     """
     n, v = np.asarray(n, dtype=float), np.asarray(v, dtype=float)
     return float(np.sqrt(n.sum() / (1.0 / v).sum()))
@@ -474,15 +996,30 @@ def uisd(n: np.ndarray, v: np.ndarray) -> float:
 def default_tau_prior(studies) -> TauPrior:
     """Return the τ prior used when none is given.
 
+    Parameters
+    ----------
+    studies : StudyTable or None
+        The studies (their measure and sample sizes set the scale); None for effects without a measure.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Notes
+    -----
     Half-normal(0.5) for effects without a unit (log OR/RR, SMD, Fisher z, and effects given without a
     measure, which are taken to be such: GWAS per-allele log odds ratios or standardised betas),
-    half-normal(σ_U/2) for mean and risk differences, whose scale is the outcome's (σ_U from
-    :func:`uisd`).
+    half-normal(σ_U/2) for mean and risk differences, whose scale is the outcome's (σ_U from :func:`uisd`).
+    Röver et al. (2021) discuss half-normal priors scaled by the UISD as weakly informative; a mean
+    difference in days then gets a prior in days. Without sample sizes the scale cannot be known:
+    :func:`betameta.bayes.bayes_meta` then notes a prior–data conflict when the REML estimate of τ lies
+    beyond the prior's 99% quantile.
 
-    Röver et al. (2021) discuss half-normal priors scaled by the UISD as weakly informative;
-    a mean difference in days then gets a prior in days. Without sample sizes the scale
-    cannot be known: :func:`betameta.bayes.bayes_meta` then notes a prior–data conflict
-    when the REML estimate of τ lies beyond the prior's 99% quantile.
+    Examples
+    --------
+    >>> default_tau_prior(None).name
+    'half-normal(0.5)'
     """
     measure, n = getattr(studies, "measure", None), getattr(studies, "n", None)
     if measure in ("MD", "RD") and n is not None and np.all(np.isfinite(n)) and np.all(n > 0):
@@ -495,8 +1032,30 @@ def default_tau_prior(studies) -> TauPrior:
 def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
     """Return the ``q`` quantile of a proper τ prior (NaN for an improper one).
 
-    By integrating its density on a fine grid in log τ around the data's scale (for checks, not for
+    Parameters
+    ----------
+    prior : TauPrior
+        The prior.
+    q : float
+        The probability.
+    v : numpy.ndarray
+        The studies' variances (for data-dependent priors, and to centre the grid).
+
+    Returns
+    -------
+    float
+        The quantile.
+
+    Notes
+    -----
+    By integrating the density on a fine grid in log τ around the data's scale (for checks, not for
     inference: relative accuracy ~1e-4).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(prior_quantile(half_normal(1.0), 0.99, np.array([0.01, 0.02])), 3)
+    2.576
     """
     if prior.fixed is not None:
         return float(prior.fixed)
@@ -558,8 +1117,27 @@ def parse_tau_prior(spec: str) -> TauPrior:
 def resolve_tau_prior(spec: str | TauPrior | None, studies=None) -> TauPrior:
     """Return a τ prior from what a caller was given.
 
-    A prior, a spec for :func:`parse_tau_prior`, or ``None``/``"auto"`` for :func:`default_tau_prior` of
-    ``studies`` (a :class:`~betameta.StudyTable`, or None for effects without a measure).
+    Parameters
+    ----------
+    spec : TauPrior, str or None
+        A prior, a spec for :func:`parse_tau_prior`, or ``None``/``"auto"`` for :func:`default_tau_prior`.
+    studies : StudyTable, optional
+        The studies the default prior is scaled to.
+
+    Returns
+    -------
+    TauPrior
+        The prior.
+
+    Raises
+    ------
+    InputError
+        A spec :func:`parse_tau_prior` cannot read.
+
+    Examples
+    --------
+    >>> resolve_tau_prior('tau~halfcauchy(1)').name
+    'half-Cauchy(1)'
     """
     if isinstance(spec, TauPrior):
         return spec
