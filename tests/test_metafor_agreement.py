@@ -179,6 +179,27 @@ def test_agrees_with_metafor_at_the_ends_of_the_double_range(name, c):
     assert len(agreement(name, c)) > 50
 
 
+@pytest.mark.parametrize("name", CASES)
+def test_tau2_at_the_boundary_is_exactly_zero(name):
+    """Where metafor's τ² is 0 so is ours, exactly (so I² prints 0, not 8.5e-12%): the iterative
+    estimators' step halving stops a whisker above 0 and ends at 0 where the step from 0 points
+    down; PM's root and the moment estimators are 0 by their own rule. One column (NumPy) and the
+    case repeated to 300 columns (the compiled loop) alike."""
+    from betameta.kernels.random_effects import random_effects_kernel
+
+    case = load_case(name)
+    y, v = np.array(case["yi"]), np.array(case["vi"])
+    zero = [m for m in ("DL", "HE", "ML", "REML", "EB", "PM")
+            if case["results"]["random"].get(m, {}).get("tau2", 1.0) == 0]
+    for method in zero:
+        one = random_effects_kernel(y, v, method=method, ci=False).tau2
+        many = random_effects_kernel(np.repeat(y[:, None], 300, axis=1), np.repeat(v[:, None], 300, axis=1),
+                                     method=method, ci=False).tau2
+        assert one[0] == 0.0 and np.all(many == 0.0), method
+        fit = meta_analysis(_table(case), method=method)
+        assert fit.random.tau2 == 0.0 and fit.random.i2 == 0.0
+
+
 def test_cases_cover_k2_and_tau2_zero():
     ks = {name: load_case(name)["k"] for name in CASES}
     zero = [n for n in CASES if load_case(n)["results"]["random"]["REML"]["tau2"] == 0]

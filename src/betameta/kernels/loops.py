@@ -15,6 +15,8 @@ import math
 import numpy as np
 from numba import njit
 
+from .random_effects import BOUNDARY
+
 #: Rows of :func:`classical`'s output, in order.
 CLASSICAL_ROWS = ("sum_w", "fe_estimate", "fe_se", "fe_z", "q", "i2", "h2", "zeta2", "tau2_dl",
                   "re_estimate", "re_se", "re_z", "z2")
@@ -183,6 +185,21 @@ def _re_root(y, v, j, target, unit, guess):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _scoring_step(y, v, j, tau2, method, n, d):
+    """Return the Fisher-scoring step of ML (4), REML (3) or EB (else) at ``tau2`` (0 for NaN)."""
+    c, su, su2, su3, puy2, ypuy, _ = _re_sums(y, v, j, tau2)
+    if method == 4:  # ML
+        delta = (puy2 - su / c) / su2
+    elif method == 3:  # REML
+        tr = su - su2 / su
+        trsq = su2 - 2.0 * su3 / su + (su2 / su) ** 2
+        delta = (puy2 - tr / c) / trsq
+    else:  # EB
+        delta = (ypuy * n / d - n / c) / su
+    return 0.0 if delta != delta else delta
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
     """Per column of the scaled (k, m) ``y`` and ``v`` (v = inf for a missing study).
 
@@ -200,7 +217,7 @@ def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
         if method == 0:
             tau2 = 0.0
         elif method == 1:
-            c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, 0.0)
+            c, su, su2, _, _, ypuy, _ = _re_sums(y, v, j, 0.0)
             tau2 = _max0((ypuy - d / c) / (su - su2 / su))
         else:
             # The unweighted projection: y'P₀y and tr(P₀V).
@@ -220,7 +237,7 @@ def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
             elif method == 6:
                 tau0 = yp0y / n
                 if tau0 > 0:
-                    c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau0)
+                    c, _, _, _, _, ypuy, _ = _re_sums(y, v, j, tau0)
                     tau2 = tau0 * c * ypuy / d
                 else:
                     tau2 = 0.0
@@ -229,23 +246,16 @@ def random_effects_intercept(y, v, unit, df, method, target_lo, target_hi):
             else:
                 tau2 = _max0(he) if he == he else 0.0
                 for _ in range(10_000):
-                    c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau2)
-                    if method == 4:  # ML
-                        delta = (puy2 - su / c) / su2
-                    elif method == 3:  # REML
-                        tr = su - su2 / su
-                        trsq = su2 - 2.0 * su3 / su + (su2 / su) ** 2
-                        delta = (puy2 - tr / c) / trsq
-                    else:  # EB
-                        delta = (ypuy * n / d - n / c) / su
-                    if delta != delta:
-                        delta = 0.0
+                    delta = _scoring_step(y, v, j, tau2, method, n, d)
                     while tau2 + delta < 0:
                         delta /= 2.0
                     tau2 += delta
                     if not (abs(delta) > 1e-12 * max(unit[j], tau2)):
                         break
-        c, su, su2, su3, puy2, ypuy, mu = _re_sums(y, v, j, tau2)
+                # Halving stops a whisker above 0: the maximum is 0 itself where the step from 0 is down.
+                if tau2 <= BOUNDARY * unit[j] and _scoring_step(y, v, j, 0.0, method, n, d) <= 0:
+                    tau2 = 0.0
+        c, su, _, _, _, ypuy, mu = _re_sums(y, v, j, tau2)
         out[0, j] = tau2
         out[1, j] = _re_root(y, v, j, target_lo[j], unit[j], 0.0)
         out[2, j] = _re_root(y, v, j, target_hi[j], unit[j], 0.0)

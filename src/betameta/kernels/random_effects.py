@@ -47,6 +47,9 @@ from .classical import COMPILED_FROM, log10_norm_sf2
 __all__ = ["RandomEffectsArrays", "random_effects_kernel", "reml_score", "typical_variance", "wald_test"]
 
 _TOL = 1e-12
+#: ML, REML and EB end at exactly τ² = 0 when their iterations stop below this many median variances
+#: and the step from 0 points down (metafor's estimates there are 0).
+BOUNDARY = 1e-10
 _MAXITER = 10_000
 _LN10 = np.log(10.0)
 
@@ -425,12 +428,9 @@ def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray
         return np.where(tau0 > 0, tau0 * q_at(np.maximum(tau0, 0.0)) / df, 0.0)
     if method == "PM":
         return _root(q_at, proj, df.astype(float), unit, np.maximum(he, 0.0))
-    tau2 = np.maximum(0.0, np.nan_to_num(he))
-    cols = np.flatnonzero(np.isfinite(he))
-    for _ in range(_MAXITER):
-        if cols.size == 0:
-            return tau2
-        t = tau2[cols]
+
+    def step(t: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Return the Fisher-scoring step at ``t`` for columns ``cols`` (0 where it is NaN)."""
         P = proj(t, cols)
         if method == "ML":
             delta = ((P.Puy * P.Puy).sum(axis=0) - P.u.sum(axis=0) / P.c) / (P.u * P.u).sum(axis=0)
@@ -438,12 +438,27 @@ def _estimate(method, y0, vz, present, X, k, df, unit, proj, q_at) -> np.ndarray
             delta = ((P.Puy * P.Puy).sum(axis=0) - P.trace_u() / P.c) / P.trace_squared_u()
         else:  # EB
             delta = (P.yPuy * k[cols] / df[cols] - k[cols] / P.c) / P.u.sum(axis=0)
-        delta = np.nan_to_num(delta)
+        return np.nan_to_num(delta)
+
+    tau2 = np.maximum(0.0, np.nan_to_num(he))
+    moving = np.flatnonzero(np.isfinite(he))
+    cols = moving
+    for _ in range(_MAXITER):
+        if cols.size == 0:
+            break
+        t = tau2[cols]
+        delta = step(t, cols)
         while np.any(t + delta < 0):
             delta = np.where(t + delta < 0, delta / 2.0, delta)
         tau2[cols] = t + delta
         cols = cols[np.abs(delta) > _TOL * np.maximum(unit[cols], t + delta)]
-    raise RuntimeError(f"{method} did not converge in {_MAXITER} iterations")
+    else:
+        raise RuntimeError(f"{method} did not converge in {_MAXITER} iterations")
+    # Halving stops a whisker above 0: the maximum is 0 itself where the step from 0 points down.
+    low = moving[tau2[moving] <= BOUNDARY * unit[moving]]
+    if low.size:
+        tau2[low] = np.where(step(np.zeros(low.size), low) <= 0, 0.0, tau2[low])
+    return tau2
 
 
 def _root(q_at, proj, target: np.ndarray, unit: np.ndarray, guess: np.ndarray) -> np.ndarray:
