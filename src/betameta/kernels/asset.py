@@ -77,10 +77,39 @@ def _subsets(n: int) -> np.ndarray:
 
 
 def best_subsets(z: np.ndarray, w: np.ndarray, r: np.ndarray, sign: int = 0) -> tuple[np.ndarray, float]:
-    """Brute-force reference for one variant.
+    """Return the best subset of one variant's studies by brute force (the reference).
 
-    The subset of ``z``, ``w`` (n,) maximising ``|Z(S)|`` (``sign=0``) or ``sign·Z(S)`` (±1), and that
-    ``Z``.
+    Parameters
+    ----------
+    z : numpy.ndarray
+        The studies' z-scores (n,).
+    w : numpy.ndarray
+        Their weights (n,).
+    r : numpy.ndarray
+        Their null correlation (n, n).
+    sign : int
+        0 to maximise ``|Z(S)|``, ±1 to maximise ``sign·Z(S)``.
+
+    Returns
+    -------
+    (numpy.ndarray, float)
+        The chosen subset as booleans (n,) and its ``Z``.
+
+    Notes
+    -----
+    Every non-empty subset S, ``Z(S) = Σ_S wᵢzᵢ / √(Σ_{i,j∈S} wᵢwⱼrᵢⱼ)`` (module docstring).
+
+    References
+    ----------
+    Bhattacharjee et al. (2012), Am J Hum Genet 90:821.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.asset import best_subsets
+    >>> s, z = best_subsets(np.array([3.0, 2.5, 0.2, 3.5]), np.ones(4), np.eye(4))
+    >>> s.tolist(), round(z, 4)
+    ([True, True, False, True], 5.1962)
     """
     sets = _subsets(len(z)).astype(float)
     num = sets @ (w * z)

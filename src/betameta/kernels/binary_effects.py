@@ -63,11 +63,41 @@ class BinaryEffectsArrays(ArrayResult):
 
 
 def be_statistic(z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Z_BE and the h-values of each column.
+    """Return Z_BE and the h-values of each column.
 
-    Z_BE and the h-values (module docstring) of the columns of ``(k, …)`` z-scores ``z``
-    and weights ``w = 1/SE``, the studies used where ``ok``; NaN with fewer than 2 (and
-    for a study not used).
+    Parameters
+    ----------
+    z : numpy.ndarray
+        ``(k, …)`` z-scores.
+    w : numpy.ndarray
+        Their weights ``1/SE``.
+    ok : numpy.ndarray
+        Which studies are used.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        Z_BE per column and the h-values ``(k, …)``; NaN with fewer than 2 studies (and for a study not
+        used).
+
+    Notes
+    -----
+    The module docstring has the statistic: the weighted z of the studies, each weighted by its posterior
+    probability of an effect (its h-value) under METASOFT's binary-effects model.
+
+    References
+    ----------
+    Han & Eskin (2012), PLoS Genet 8:e1002555.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.binary_effects import be_statistic
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> z_be, h = be_statistic(y / np.sqrt(v), 1 / np.sqrt(v), np.isfinite(y))
+    >>> z_be.round(3).tolist()
+    [5.21, 0.772]
     """
     w = np.where(ok, w, 0.0)
     z = np.where(ok, z, 0.0)
@@ -86,12 +116,35 @@ def be_statistic(z: np.ndarray, w: np.ndarray, ok: np.ndarray) -> tuple[np.ndarr
 
 
 def be_draws(k: int, samples: int, seed: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return the common draws.
+    """Return the common draws of the binary-effects test.
 
-    Per sample a uniform (how many studies have an effect), and per sample and study a standard normal and
-    a uniform (whether that study has one), each from its own stream and study by study, so that the first
-    n studies' draws do not depend on k: a variant with n of the k studies gets the draws of the
-    study-level call on those n.
+    Parameters
+    ----------
+    k : int
+        Studies.
+    samples : int
+        Draws.
+    seed : int or None
+        Seed.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        Per draw a uniform (samples,), and per draw and study a standard normal and a uniform (samples,
+        k).
+
+    Notes
+    -----
+    The uniform per draw sets how many studies have an effect; per study the normal is its z and the uniform
+    whether it has one. Each comes from its own stream, study by study, so the first n studies' draws do not
+    depend on k: a variant with n of the k studies gets the draws of the study-level call on those n.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.binary_effects import be_draws
+    >>> [a.shape for a in be_draws(4, 1000, seed=1)]
+    [(1000,), (1000, 4), (1000, 4)]
     """
     rng_u, rng_g, rng_b = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3))
     return (rng_u.random(samples), np.ascontiguousarray(rng_g.standard_normal((k, samples)).T),
@@ -148,11 +201,40 @@ def _tail_reference(zabs, w, ok, draws, samples):
 def binary_effects_arrays(y: np.ndarray, v: np.ndarray, *, samples: int = 1000,
                           samples_large: int = 100_000, refine_below: float = 1e-4,
                           seed: int | None = 20261203, compiled: bool = True) -> BinaryEffectsArrays:
-    """BE (module docstring) of every column of ``(k, m)`` effects ``y``, variances ``v``.
+    """Return METASOFT's binary-effects test of every column of ``(k, m)`` arrays.
 
-    ``samples`` importance-sampling draws per variant, ``samples_large`` again where that p
-    is below ``refine_below`` (METASOFT's two-stage scheme); ``seed`` fixes the common draws.
-    ``compiled=False`` runs the NumPy reference (memory ∝ samples × k × m: for tests).
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        ``(k, m)`` effects and variances (NaN for a missing study).
+    samples, samples_large : int
+        Importance-sampling draws per variant, and again where that p is below ``refine_below``
+        (METASOFT's two-stage scheme).
+    refine_below : float
+        Where to draw ``samples_large``.
+    seed : int or None
+        Seed of the common draws.
+    compiled : bool
+        ``False`` runs the NumPy reference (memory ∝ samples × k × m: for tests).
+
+    Returns
+    -------
+    BinaryEffectsArrays
+        ``(m,)`` arrays ``k``, ``stat``, ``p_value``, ``neg_log_10_p_value``, ``samples``, and the
+        h-values ``(k, m)``.
+
+    References
+    ----------
+    Han & Eskin (2012), PLoS Genet 8:e1002555.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.binary_effects import binary_effects_arrays
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> binary_effects_arrays(y, v).p_value[1].round(4)
+    np.float64(0.5603)
     """
     if not (samples >= 1 and samples_large >= samples):
         raise InputError("samples must be at least 1 and samples_large at least samples")

@@ -530,14 +530,15 @@ def _spread(D: np.ndarray, width: np.ndarray, n: int) -> np.ndarray:
         return x + np.log1p(-np.exp(-2 * x)) - np.log(2.0)
 
     c = np.where(uniform, 1.0, np.maximum(-target * n / (n - 1), 1e-3))
+    done = uniform.copy()  # each column stops at its own convergence: its edges do not depend on the others
     for _ in range(12):
         h = log_sinh(c / n) - log_sinh(c) - target
         dh = 1 / (n * np.tanh(c / n)) - 1 / np.tanh(c)
-        new = np.clip(c - h / dh, 1e-6, 700.0)
-        if np.all(uniform | (np.abs(new - c) <= 1e-15 * c)):  # converged: later steps change nothing
-            c = new
-            break
+        new = np.where(done, c, np.clip(c - h / dh, 1e-6, 700.0))
+        done = done | (np.abs(new - c) <= 1e-15 * c)
         c = new
+        if done.all():
+            break
     j = np.arange(n + 1)[:, None] / n
     frac = np.where(uniform, j, np.sinh(c * j) / np.sinh(c))
     return D * frac

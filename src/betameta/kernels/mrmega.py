@@ -43,26 +43,66 @@ __all__ = ["MrMegaArrays", "check_axes", "default_axes", "mds_axes", "mrmega_arr
 
 
 def default_axes(k: int) -> int:
-    """MR-MEGA's default of 4 axes.
+    """Return MR-MEGA's default number of axes for k studies.
 
-    At most k − 3 (so a variant in every study keeps a residual degree of freedom beyond the flagging
-    rule).
+    Parameters
+    ----------
+    k : int
+        Studies.
+
+    Returns
+    -------
+    int
+        4, at most k − 3.
+
+    Notes
+    -----
+    At most k − 3, so that a variant in every study keeps a residual degree of freedom beyond the flagging
+    rule.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.mrmega import default_axes
+    >>> default_axes(10), default_axes(5)
+    (4, 2)
     """
     return max(0, min(4, k - 3))
 
 
 def mds_axes(distances: np.ndarray, n_axes: int) -> np.ndarray:
-    """Principal coordinates of a matrix of squared distances.
+    """Return the principal coordinates of a matrix of squared distances.
 
-    The first ``n_axes`` principal coordinates (k, T) of a k × k matrix of squared
-    distances (classical MDS: eigenvectors of ``−½ J D J``, each times the square root of its
-    eigenvalue, largest first; signs fixed so that each axis's largest entry is positive).
+    Parameters
+    ----------
+    distances : numpy.ndarray
+        k × k squared distances.
+    n_axes : int
+        Axes wanted.
+
+    Returns
+    -------
+    numpy.ndarray
+        The first ``n_axes`` principal coordinates (k, T).
 
     Raises
     ------
     InputError
-        When the matrix is not square, symmetric and non-negative, or has fewer positive
-        eigenvalues than the axes asked for.
+        The matrix is not square, symmetric and non-negative, or has fewer positive eigenvalues than the
+        axes asked for.
+
+    Notes
+    -----
+    Classical MDS: eigenvectors of ``−½ J D J``, each times the square root of its eigenvalue, largest
+    first; signs fixed so that each axis's largest entry is positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.mrmega import mds_axes
+    >>> d = np.array([[0.0, 1, 4], [1, 0, 1], [4, 1, 0]])  # three points on a line
+    >>> mds_axes(d, 1).round(6).ravel().tolist()
+    [1.0, 0.0, -1.0]
     """
     d = np.asarray(distances, dtype=float)
     k = d.shape[0]
@@ -111,7 +151,39 @@ class MrMegaArrays(ArrayResult):
 
 
 def mrmega_arrays(y: np.ndarray, v: np.ndarray, axes: np.ndarray) -> MrMegaArrays:
-    """MR-MEGA for every column of ``y``/``v`` (k, m) on ``axes`` (k, T): see the module docstring."""
+    """Return MR-MEGA's meta-regression of every column on the studies' axes.
+
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        ``(k, m)`` effects and variances (NaN for a missing study).
+    axes : numpy.ndarray
+        The studies' axes of genetic variation (k, T) (:func:`mds_axes`).
+
+    Returns
+    -------
+    MrMegaArrays
+        Per variant the coefficients ``beta``/``se`` (m, T + 1), the association, ancestry-heterogeneity
+        and residual-heterogeneity χ² with their p-values, ``ln_bf`` and ``k``.
+
+    Notes
+    -----
+    Weighted least squares of the effects on an intercept and the axes, weights 1/vᵢ (module docstring).
+
+    References
+    ----------
+    Mägi et al. (2017), Hum Mol Genet 26:3639.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.mrmega import mrmega_arrays
+    >>> rng = np.random.default_rng(0)
+    >>> axes = rng.normal(size=(6, 1))
+    >>> y = 0.1 + 0.2 * axes + rng.normal(0, 0.05, (6, 2))
+    >>> mrmega_arrays(y, np.full((6, 2), 0.0025), axes).beta.round(3).tolist()
+    [[0.063, 0.229], [0.083, 0.244]]
+    """
     y = np.atleast_2d(np.asarray(y, dtype=float))
     v = np.atleast_2d(np.asarray(v, dtype=float))
     axes = np.asarray(axes, dtype=float).reshape(y.shape[0], -1)
@@ -143,7 +215,32 @@ def mrmega_arrays(y: np.ndarray, v: np.ndarray, axes: np.ndarray) -> MrMegaArray
 
 
 def check_axes(n_axes: int, k: int) -> int:
-    """Return the number of axes for k studies (``default_axes`` when negative), validated."""
+    """Return the number of axes for k studies, validated.
+
+    Parameters
+    ----------
+    n_axes : int
+        Axes asked for; negative for :func:`default_axes`.
+    k : int
+        Studies.
+
+    Returns
+    -------
+    int
+        The axes.
+
+    Raises
+    ------
+    InputError
+        More axes than k − 3.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.mrmega import check_axes
+    >>> check_axes(-1, 10), check_axes(2, 10)
+    (4, 2)
+    """
     if n_axes < 0:
         return default_axes(k)
     if n_axes > k - 3:

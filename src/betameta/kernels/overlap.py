@@ -30,7 +30,30 @@ _X, _W = np.polynomial.legendre.leggauss(48)
 
 
 def box_moment(rho: float) -> float:
-    """``E[XY | |X| < 1, |Y| < 1]`` for a standard bivariate normal with correlation ρ."""
+    """Return ``E[XY | |X| < 1, |Y| < 1]`` for a standard bivariate normal with correlation ρ.
+
+    Parameters
+    ----------
+    rho : float
+        The correlation.
+
+    Returns
+    -------
+    float
+        The moment.
+
+    Notes
+    -----
+    By Gauss–Legendre quadrature over the box; what the null variants' mean product of two studies' z-scores
+    estimates (:func:`null_correlation` inverts it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.overlap import box_moment
+    >>> round(box_moment(0.5), 6)
+    0.051841
+    """
     x, y = np.meshgrid(_X, _X)
     w = np.outer(_W, _W)
     q = (x * x - 2 * rho * x * y + y * y) / (1 - rho * rho)
@@ -39,9 +62,25 @@ def box_moment(rho: float) -> float:
 
 
 def null_correlation(mean_product: float) -> float:
-    """ρ with ``box_moment(ρ) = mean_product`` (the mean of zᵢzⱼ over variants with both ``|z| < 1``).
+    """Return the correlation ρ whose :func:`box_moment` is ``mean_product``.
 
-    Clipped to ±0.999 where the sample moment lies beyond what any ρ gives.
+    Parameters
+    ----------
+    mean_product : float
+        The mean of zᵢzⱼ over the variants with both ``|z| < 1``.
+
+    Returns
+    -------
+    float
+        ρ, clipped to ±0.999 where the sample moment lies beyond what any ρ gives.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.overlap import null_correlation
+    >>> from betameta.kernels.overlap import box_moment
+    >>> round(null_correlation(box_moment(0.3)), 6)
+    0.3
     """
     lo, hi = box_moment(-0.999), box_moment(0.999)
     if not np.isfinite(mean_product):
@@ -54,12 +93,30 @@ def null_correlation(mean_product: float) -> float:
 
 
 def null_z_moments(beta: np.ndarray, se: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NumPy reference of the sums behind the overlap estimate.
+    """Return the sums behind the overlap estimate (NumPy reference).
 
-    From ``(m, k)`` aligned effects and standard errors (NaN where a study lacks a variant): for every
-    pair of studies ``(Σzᵢzⱼ, Σ(zᵢzⱼ)², n)`` over the variants where both ``|z| < 1``, as three (k, k)
-    arrays (diagonal: each study alone). The compiled :func:`betameta.kernels.loops.null_z_moments` is
-    held equal to it.
+    Parameters
+    ----------
+    beta, se : numpy.ndarray
+        ``(m, k)`` aligned effects and standard errors (NaN where a study lacks a variant).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, numpy.ndarray)
+        For every pair of studies ``Σzᵢzⱼ``, ``Σ(zᵢzⱼ)²`` and the count over the variants where both
+        ``|z| < 1``, as three (k, k) arrays (diagonal: each study alone).
+
+    Notes
+    -----
+    The compiled :func:`betameta.kernels.loops.null_z_moments` is held equal to it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.overlap import null_z_moments
+    >>> s, s2, n = null_z_moments(np.array([[0.1, 0.2], [0.5, -0.3], [-0.2, 0.1]]), np.ones((3, 2)))
+    >>> s.round(4).tolist(), n.tolist()
+    ([[0.3, -0.15], [-0.15, 0.14]], [[3, 3], [3, 3]])
     """
     with np.errstate(invalid="ignore", divide="ignore"):
         z = beta / se
@@ -87,9 +144,36 @@ def _present_cov(v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
 def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> dict[str, np.ndarray]:
     """Return the GLS fixed effect under sample overlap.
 
-    The GLS fixed effect of ``(k, m)`` effects ``y`` with variances ``v`` (usable where
-    ``ok``) and null correlation ``r`` (k, k): ``estimate``, ``se``, ``z``, ``log10_p``,
-    ``q`` and ``q_p``/``q_log10p`` on ``k − 1`` df (module docstring); NaN without studies.
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        ``(k, m)`` effects and variances (NaN for a missing study).
+    r : numpy.ndarray
+        The studies' null z correlation (k, k).
+    ok : numpy.ndarray
+        Which studies are used (k, m).
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        ``estimate``, ``se``, ``z``, ``log10_p``, ``q`` and ``q_p``/``q_log10p`` on ``k − 1`` df, per
+        column; NaN without studies.
+
+    Notes
+    -----
+    With ``Σᵢⱼ = rᵢⱼ√(vᵢvⱼ)`` over the studies present, ``β̂ = 1'Σ⁻¹y / 1'Σ⁻¹1``, ``se = (1'Σ⁻¹1)^(−½)`` and
+    ``Q = (y − β̂)'Σ⁻¹(y − β̂)``; the identity gives the ordinary fixed effect and Q.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.overlap import gls_fixed_effect
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> r = np.full((4, 4), 0.3) + 0.7 * np.eye(4)
+    >>> fit = gls_fixed_effect(y, v, r, np.isfinite(y))
+    >>> fit['estimate'].round(4).tolist(), fit['se'].round(4).tolist()
+    ([0.23, 0.0325], [0.0689, 0.0689])
     """
     a = ok.T.astype(float)  # (m, k): the present studies' ones vector
     yy = np.where(ok, y, 0.0).T
@@ -114,10 +198,34 @@ def gls_fixed_effect(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray
 
 
 def samplesize_z(y: np.ndarray, v: np.ndarray, r: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """METAL's sample-size Z with its variance corrected for overlap.
+    """Return METAL's sample-size Z with its variance corrected for overlap.
 
-    From the scheme's inverse-variance inputs ``y = z/√N``, ``v = 1/N``: ``Σ(yᵢ/vᵢ) / √(Σᵢⱼ
-    rᵢⱼ/√(vᵢvⱼ))``.
+    Parameters
+    ----------
+    y, v : numpy.ndarray
+        The scheme's inverse-variance inputs ``y = z/√N``, ``v = 1/N`` (k, m).
+    r : numpy.ndarray
+        The null z correlation (k, k).
+    ok : numpy.ndarray
+        Which studies are used.
+
+    Returns
+    -------
+    numpy.ndarray
+        Z per column.
+
+    Notes
+    -----
+    ``Z = Σ(yᵢ/vᵢ) / √(Σᵢⱼ rᵢⱼ/√(vᵢvⱼ))``: METAL's ``Σ√Nᵢ zᵢ / √ΣNᵢ`` when r is the identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.overlap import samplesize_z
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> samplesize_z(y, v, np.eye(4), np.isfinite(y)).round(4).tolist()
+    [4.6, 0.65]
     """
     root_n = np.where(ok, 1.0 / np.sqrt(np.where(ok, v, 1.0)), 0.0)  # √N, 0 where missing
     num = (np.where(ok, y, 0.0) * root_n * root_n).sum(axis=0)

@@ -114,11 +114,33 @@ def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def typical_variance(v: np.ndarray) -> np.ndarray:
-    """Metafor's typical within-study variance of each column.
+    """Return metafor's typical within-study variance of each column.
 
-    Metafor's typical within-study variance ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` of each column
-    of ``v`` (k, m), ``inf`` marking a missing study; from the weights divided by the largest,
-    so that variances of 1e-300 do not overflow their squares (I² = τ²/(τ² + s̃²)).
+    Parameters
+    ----------
+    v : numpy.ndarray
+        Variances (k, m), ``inf`` marking a missing study.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``s̃²`` per column.
+
+    Notes
+    -----
+    ``s̃² = (k−1)Σw/((Σw)² − Σw²)`` with ``w = 1/v``, computed from the weights divided by the largest so
+    that variances of 1e-300 do not overflow their squares; I² = τ²/(τ² + s̃²).
+
+    References
+    ----------
+    Higgins & Thompson (2002), Stat Med 21:1539.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.random_effects import typical_variance
+    >>> typical_variance(np.array([[0.01], [0.02], [0.04]])).round(6).tolist()
+    [0.02]
     """
     vmin = v.min(axis=0)
     u = np.where(np.isfinite(v), vmin / v, 0.0)
@@ -391,11 +413,33 @@ def _q_at_zero(y0: np.ndarray, vz: np.ndarray, present: np.ndarray) -> np.ndarra
 
 
 def wald_test(coef: np.ndarray, cov: np.ndarray, terms: np.ndarray) -> np.ndarray:
-    """``QM = b'V⁻¹b`` of the coefficients ``terms`` (indices) of each column.
+    """Return the Wald statistic ``QM = b'V⁻¹b`` of some coefficients of each column.
 
-    The omnibus Wald statistic (χ² on len(terms) df under the z test; divided by that df, F on
-    (len(terms), k − p) under HKSJ, whose covariance is already scaled). ``coef`` (m, p), ``cov`` (m, p,
-    p); NaN where that block of the covariance is singular.
+    Parameters
+    ----------
+    coef : numpy.ndarray
+        Coefficients (m, p).
+    cov : numpy.ndarray
+        Their covariance (m, p, p).
+    terms : numpy.ndarray
+        Indices of the coefficients tested.
+
+    Returns
+    -------
+    numpy.ndarray
+        QM per column; NaN where that block of the covariance is singular.
+
+    Notes
+    -----
+    χ² on len(terms) df under the z test; divided by that df, F on (len(terms), k − p) under HKSJ, whose
+    covariance is already scaled.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.random_effects import wald_test
+    >>> wald_test(np.array([[2.0, 1.0]]), 0.5 * np.eye(2)[None], np.array([0, 1])).tolist()
+    [10.0]
     """
     terms = np.asarray(terms, dtype=int)
     b = coef[:, terms]
