@@ -204,7 +204,25 @@ class MetaAnalysis(Result):
         return self.studies.k
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (JSON-ready) with ``k``, ``fixed``, ``heterogeneity``, ``random``, ``total_test``."""
+        """Return the fit as a plain, JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``k``, ``level``, ``measure``, the ``fixed``, ``heterogeneity``, ``random`` and
+            ``total_test`` results as dicts of floats, and ``studies`` (each study's ``yi``, ``vi``
+            and its fixed- and random-effects weights).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> d = fit.to_dict()
+        >>> d["k"], round(d["random"]["tau2"], 4)
+        (13, 0.3132)
+        """
         return {
             "k": self.k,
             "level": self.level,
@@ -222,7 +240,24 @@ class MetaAnalysis(Result):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table of the pooled estimates, one row per model."""
+        """Return the pooled estimates as a tidy table, one row per model.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Rows ``fixed`` and ``random_<method>``; columns ``model``, ``estimate``, ``se``,
+            ``ci_low``, ``ci_high``, ``statistic``, ``p``, ``tau2``, ``pi_low``, ``pi_high`` (on the
+            scale of the effects: log risk ratios for BCG).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.to_frame()[["model", "estimate"]].round(4).values.tolist()
+        [['fixed', -0.4303], ['random_reml', -0.7145]]
+        """
         f, r = self.fixed, self.random
         return pd.DataFrame(
             [
@@ -236,11 +271,35 @@ class MetaAnalysis(Result):
         )
 
     def summary(self, transf: Literal["none", "exp"] | None = None) -> Summary:
-        """Return the pooled estimates (``to_frame()``) with a readable multi-line report as its text.
+        """Return the pooled estimates with a readable multi-line report as its text.
 
-        ``transf="exp"`` adds the estimates, intervals and prediction interval back on the
-        ratio scale (metafor's ``predict(fit, transf = exp)``); by default it does so for the
-        log-ratio measures (OR, RR, IRR, ROM, PETO).
+        Parameters
+        ----------
+        transf : {"none", "exp"}, optional
+            ``"exp"`` adds the estimates, intervals and prediction interval back on the ratio
+            scale (metafor's ``predict(fit, transf = exp)``); by default it does so for the
+            log-ratio measures (OR, RR, IRR, ROM, PETO).
+
+        Returns
+        -------
+        Summary
+            A table (``to_frame()``) whose ``text`` is the report: both models, the prediction
+            interval, Q with I², H² and ζ², τ² with its Q-profile interval, and the total test
+            ``Z² = Z²_F + Q``.
+
+        Raises
+        ------
+        InputError
+            An unknown ``transf``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> print(fit.summary().text.splitlines()[0])
+        Meta-analysis of k = 13 studies (RR)
         """
         from ._options import RATIO_MEASURES, TRANSFORMS
 
@@ -416,10 +475,29 @@ class MetaAnalysis(Result):
         return pd.DataFrame(rows)
 
     def plot_cumulative(self, order: np.ndarray | list | None = None, ax=None):
-        """Forest plot of the cumulative meta-analysis (metafor's ``forest(cumul(fit))``).
+        """Draw the forest plot of the cumulative meta-analysis (metafor's ``forest(cumul(fit))``).
 
-        One row per step, labelled ``+ study``, the estimate and its CI after that study joined
-        (:meth:`cumulative`, in the same ``order``). Returns the axes.
+        Parameters
+        ----------
+        order : array-like, optional
+            The order in which the studies join (as :meth:`cumulative`); the table's by default.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            One row per step, labelled ``+ study``: the estimate and its CI after that study joined.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> ax = fit.plot_cumulative(order=studies.data["year"])
+        >>> len(ax.get_yticks())
+        13
         """
         import matplotlib.pyplot as plt
 
@@ -510,10 +588,33 @@ class MetaAnalysis(Result):
     def selection_model(self, *, type: str = "stepfun", steps: tuple[float, ...] | None = None):
         """Fit a selection model for publication bias (metafor's ``selmodel``).
 
-        The Vevea–Hedges step function (``type="stepfun"``, cut points ``steps``, default ``(0.025,
-        1)``) or the Citkowicz–Vevea beta weight function (``type="beta"``); see
-        :func:`betameta.selection.selection_model`. Fitted by ML with τ² (τ² = 0 when this fit is FE),
-        whatever this fit's τ² method, as metafor does.
+        Parameters
+        ----------
+        type : {"stepfun", "beta"}
+            The Vevea–Hedges step function or the Citkowicz–Vevea beta weight function.
+        steps : tuple of float, optional
+            The step function's cut points in one-sided p; ``(0.025, 1)`` by default.
+
+        Returns
+        -------
+        SelectionModel
+            µ and τ² adjusted for selection, the weight function's parameters and the likelihood-ratio
+            test of selection (:func:`betameta.selection.selection_model`).
+
+        Notes
+        -----
+        Fitted by ML with τ² (τ² = 0 when this fit is FE), whatever this fit's τ² method, as metafor
+        does.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> sel = fit.selection_model(type="beta")  # (no BCG trial has a one-sided p below 0.025)
+        >>> sel.type, sel.estimate < 0
+        ('beta', True)
         """
         from .selection import selection_model
 
@@ -674,13 +775,57 @@ class MetaAnalysis(Result):
         return influence(self)
 
     def plot_funnel(self, ax=None, **kwargs):
-        """Funnel plot; see :func:`betameta.funnel.funnel_plot`."""
+        """Draw the funnel plot: each study's effect against its standard error.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+        **kwargs
+            ``contours``, ``filled`` and ``level`` of :func:`betameta.funnel.funnel_plot`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn in.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> ax = fit.plot_funnel(contours=True)
+        >>> ax.get_ylabel()
+        'standard error'
+        """
         from .funnel import funnel_plot
 
         return funnel_plot(self, ax=ax, **kwargs)
 
     def plot_baujat(self, ax=None):
-        """Baujat plot; see :func:`betameta.funnel.baujat_plot`."""
+        """Draw the Baujat plot: each study's share of Q against its influence on the result.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn in (coordinates: :func:`betameta.influence.baujat`).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> ax = fit.plot_baujat()
+        >>> len(ax.texts)  # one label per study
+        13
+        """
         from .funnel import baujat_plot
 
         return baujat_plot(self, ax=ax)
@@ -716,7 +861,31 @@ class MetaAnalysis(Result):
         return gosh(self, max_subsets=max_subsets, seed=seed)
 
     def plot_forest(self, ax=None, **kwargs):
-        """Forest plot; see :func:`betameta.forest.forest_plot`."""
+        """Draw the forest plot of the studies and the pooled estimates.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+        **kwargs
+            Options of :func:`betameta.forest.forest_plot` (``raw_columns``, ``xlabel``,
+            ``null_value``, …).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn in.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> ax = fit.plot_forest()
+        >>> ax.get_xlabel()
+        'Risk ratio'
+        """
         from .forest import forest_plot
 
         return forest_plot(self, ax=ax, **kwargs)

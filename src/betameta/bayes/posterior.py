@@ -231,7 +231,26 @@ class BayesMeta(Result):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (the CLI's ``--json``)."""
+        """Return the posterior as a plain, JSON-ready dict (the CLI's ``--json``).
+
+        Returns
+        -------
+        dict
+            ``k``, the priors' names, ``level`` and ``interval``; for µ, τ, τ², θ_new, βF, ζ² and I² their
+            ``mean``, ``sd``, ``median``, ``ci_low``, ``ci_high`` (:meth:`Marginal.stats`); ``theta`` per
+            study; the log marginal likelihood and Bayes factors (None where a prior is improper) and
+            the ``notes`` saying why.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> d = post.to_dict()
+        >>> d["tau_prior"], round(d["mu"]["mean"], 4)
+        ('half-normal(1)', -1.2498)
+        """
         kind = self.interval_kind
         out: dict[str, Any] = {
             "k": self.studies.k,
@@ -255,7 +274,23 @@ class BayesMeta(Result):
         return out
 
     def summary(self) -> Summary:
-        """Return the posterior table (``to_frame()``) with a readable report as its text."""
+        """Return the posterior table (``to_frame()``) with a readable report as its text.
+
+        Returns
+        -------
+        Summary
+            The table of :meth:`to_frame`, whose ``text`` names the priors and gives each quantity's
+            mean, sd, median and interval, then the Bayes factors and the notes.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> print(post.summary().text.splitlines()[1])
+        priors: tau ~ half-normal(1); mu ~ flat
+        """
         frame = self.to_frame()
         pct = f"{100 * self.level:g}%"
         lines = [
@@ -281,13 +316,59 @@ class BayesMeta(Result):
 
     # -- plots -----------------------------------------------------------------
     def plot_posterior(self, name: str = "tau", ax=None, *, prior: bool = True):
-        """Posterior density of ``mu``, ``tau`` or another marginal, with the prior overlaid."""
+        """Draw the posterior density of one quantity, with its prior overlaid.
+
+        Parameters
+        ----------
+        name : str
+            ``mu``, ``tau``, ``theta_new``, ``beta_f`` or ``theta[<study>]``.
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+        prior : bool
+            Whether to draw the prior's density (dashed) for ``tau``, and for ``mu`` under a normal prior.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn in; the shaded band is the reported interval.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> ax = post.plot_posterior("tau")
+        >>> ax.get_xlabel()
+        'τ'
+        """
         from .plots import plot_posterior
 
         return plot_posterior(self, name, ax=ax, prior=prior)
 
     def plot_shrinkage(self, ax=None):
-        """Observed yᵢ with their CIs next to the posterior θᵢ, plus µ and θ_new."""
+        """Draw the observed effects with their CIs next to the posterior θᵢ, plus µ and θ_new.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes, optional
+            Where to draw; a new figure by default.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            One row per study, then µ and θ_new.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import bayes_meta, priors
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+        >>> ax = post.plot_shrinkage()
+        >>> len(ax.get_yticks())  # six studies, µ and θ_new
+        8
+        """
         from .plots import plot_shrinkage
 
         return plot_shrinkage(self, ax=ax)
