@@ -121,6 +121,14 @@ DOCUMENTED = (
     "betameta.kernels.random_effects.wald_test",
     "betameta.kernels.random_effects.reml_score",
     "betameta.kernels.asset.best_subsets",
+    "betameta.small_study.rank_test",
+    "betameta.small_study.trim_and_fill",
+    "betameta.small_study.fail_safe_n",
+    "betameta.influence.influence",
+    "betameta.influence.baujat",
+    "betameta.influence.gosh",
+    "betameta.effect_sizes.two_by_two",
+    "betameta.effect_sizes.table_effects",
 )
 #: What a complete docstring must not lack: PR01 a parameter undocumented, PR02 a documented
 #: parameter that does not exist, RT01 no Returns, EX01 no Examples, GL06 an unknown section,

@@ -80,6 +80,21 @@ def test_trim_and_fill_r0_and_q0_match_metafor(name):
     np.testing.assert_allclose(np.sort(tf.filled_yi), np.sort(ref["filled_yi"]), rtol=tol, atol=atol)
 
 
+@pytest.mark.parametrize(("kw", "match"), [
+    ({"alpha": 1.5}, "alpha must lie in"), ({"alpha": 0.0}, "alpha must lie in"),
+    ({"method": "Orwin", "target": 0.0}, "target must be a finite non-zero"),
+    ({"method": "Orwin", "target": float("nan")}, "target must be")])
+def test_fail_safe_n_refuses_what_has_no_answer(kw, match):
+    """An alpha outside (0, 1) gave NaN and then a ValueError from int(NaN); an Orwin target of 0
+    an OverflowError from int(inf). Both are the user's input: an InputError naming it."""
+    from betameta.errors import InputError
+    from betameta.small_study import fail_safe_n
+
+    fit = meta_analysis(StudyTable(np.array([0.2, 0.4, 0.3]), np.array([0.01, 0.02, 0.01]), ("a", "b", "c")))
+    with pytest.raises(InputError, match=match):
+        fail_safe_n(fit, **kw)
+
+
 @pytest.mark.parametrize("name", [k for k in EXTRA if k.startswith("fsn_")])
 def test_fail_safe_n_matches_fsn(name):
     """metafor's fsn (tests/data/make_metafor_extra.R): the count exactly, p-values and

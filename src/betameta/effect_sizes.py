@@ -125,10 +125,34 @@ def _positive(values: np.ndarray, name: str, source: str) -> None:
 
 def two_by_two(data: pd.DataFrame, columns: Mapping[str, str] | None = None,
                source: str = "data") -> np.ndarray:
-    """Return the studies' 2×2 tables ``(4, k)``.
+    """Return the studies' 2×2 tables ``(4, k)``: ai, bi, ci, di.
 
-    Ai, bi, ci, di, from those columns or from ``ai, n1, ci, n2``, checked (whole counts ≥ 0, events ≤
-    participants, both groups non-empty) with errors that name the row and column.
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per study, with columns ``ai, bi, ci, di`` or ``ai, n1, ci, n2``.
+    columns : mapping, optional
+        The column names, where they differ (``{"ai": "tpos", ...}``).
+    source : str
+        How errors name the table (a file name).
+
+    Returns
+    -------
+    numpy.ndarray
+        The cells, (4, k).
+
+    Raises
+    ------
+    InputError
+        A cell that is not a whole count ≥ 0, more events than participants, or an empty group; the
+        error names the row and the column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.effect_sizes import two_by_two
+    >>> two_by_two(pd.DataFrame({"ai": [10], "n1": [100], "ci": [20], "n2": [100]})).ravel().tolist()
+    [10.0, 90.0, 20.0, 80.0]
     """
     cols = dict(columns or {})
 
@@ -168,13 +192,45 @@ CORRECTIONS = ("only0", "all", "if0all", "none")
 
 def table_effects(cells: np.ndarray, measure: str, *, add: float = 0.5, to: str = "only0",
                   drop00: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """``yi`` and ``vi`` of a 2×2 measure from ``(4, k)`` tables (ai, bi, ci, di).
+    """Return ``yi`` and ``vi`` of a 2×2 measure from ``(4, k)`` tables (ai, bi, ci, di).
 
-    escalc's continuity correction: ``add`` (½) is added to every cell of the tables
-    ``to`` names — ``only0`` those with a zero cell (the default), ``all`` every table,
-    ``if0all`` every table when any has a zero cell, ``none`` none (zero cells then give
-    infinite log ratios). ``drop00``: tables with no events, or only events, in both groups
-    give NaN (escalc's NA) and are not corrected.
+    Parameters
+    ----------
+    cells : numpy.ndarray
+        The tables (4, k).
+    measure : str
+        ``OR``, ``RR``, ``RD`` or ``PETO``… (the 2×2 measures of :func:`betameta.escalc`).
+    add : float
+        The continuity correction added to the cells of the tables ``to`` names.
+    to : {"only0", "all", "if0all", "none"}
+        ``only0`` the tables with a zero cell (the default), ``all`` every table, ``if0all`` every
+        table when any has a zero cell, ``none`` none (zero cells then give infinite log ratios).
+    drop00 : bool
+        Whether tables with no events, or only events, in both groups give NaN (escalc's NA),
+        uncorrected.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        The effects and their sampling variances (k,).
+
+    Raises
+    ------
+    InputError
+        An unknown correction or a negative or non-finite ``add``.
+
+    Notes
+    -----
+    metafor's ``escalc`` formulas: e.g. the log odds ratio ``log(ai·di/(bi·ci))`` with variance
+    ``1/ai + 1/bi + 1/ci + 1/di``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.effect_sizes import table_effects
+    >>> yi, vi = table_effects(np.array([[10.0], [90.0], [20.0], [80.0]]), "OR")
+    >>> yi.round(4).tolist(), vi.round(5).tolist()
+    ([-0.8109], [0.17361])
     """
     to = check_option("to", to, CORRECTIONS)
     if not (np.isfinite(add) and add >= 0):

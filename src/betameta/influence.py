@@ -62,7 +62,43 @@ class Influence(Result):
 
 
 def influence(fit: MetaAnalysis) -> Influence:
-    """Metafor's ``influence()`` for a :class:`~betameta.MetaAnalysis` (module docstring)."""
+    """Return metafor's ``influence()`` case-deletion diagnostics of a fit.
+
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`), with at least 3 studies.
+
+    Returns
+    -------
+    Influence
+        Per study ``rstudent``, ``dffits``, ``cooks_d``, ``cov_r``, ``tau2_del``, ``qe_del``, ``hat``,
+        ``weight``, ``dfbetas`` and whether it is flagged influential (metafor's rules).
+
+    Raises
+    ------
+    InputError
+        Fewer than 3 studies.
+
+    Notes
+    -----
+    Each study is left out and the model refitted with the same τ² method (the module docstring has
+    each statistic's formula, as Viechtbauer & Cheung 2010 define them).
+
+    References
+    ----------
+    Viechtbauer & Cheung (2010), Res Synth Methods 1:112.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.influence import influence
+    >>> list(influence(fit).to_frame().columns[:4])
+    ['study', 'rstudent', 'dffits', 'cooks_d']
+    """
     s = fit.studies
     k = s.k
     if k < 3:
@@ -94,10 +130,36 @@ def influence(fit: MetaAnalysis) -> Influence:
 
 
 def baujat(fit: MetaAnalysis) -> pd.DataFrame:
-    """Coordinates of the Baujat plot (Baujat et al. 2002), as metafor's ``baujat``.
+    """Return the coordinates of the Baujat plot, as metafor's ``baujat``.
 
-    ``x`` each study's contribution to the heterogeneity, ``(yᵢ − µ̂)²/(vᵢ + τ̂²)`` (the full fit), and
-    ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method).
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per study: ``study``, ``x`` and ``y``.
+
+    Notes
+    -----
+    ``x`` is each study's contribution to the heterogeneity, ``(yᵢ − µ̂)²/(vᵢ + τ̂²)`` (the full fit),
+    and ``y`` its influence on the result, ``(µ̂ − µ̂₋ᵢ)²/V₋ᵢ`` (refitted without it, same method).
+
+    References
+    ----------
+    Baujat et al. (2002), Stat Med 21:2641.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.influence import baujat
+    >>> list(baujat(fit).columns)
+    ['study', 'x', 'y']
     """
     import pandas as pd
 
@@ -167,13 +229,40 @@ class Gosh(Result):
 
 
 def gosh(fit: MetaAnalysis, *, max_subsets: int = 1_000_000, seed: int = 20261202) -> Gosh:
-    """GOSH: the fit to every subset of the studies (or a random sample of them).
+    """Return GOSH: the fit to every subset of the studies (or a random sample of them).
 
-    The fit (same τ² method) to every non-empty subset of the studies when there are at
-    most ``max_subsets`` of them (k ≤ 19 by default), otherwise to ``max_subsets`` random
-    subsets (each study in with probability ½, empty draws redrawn; seeded). All subsets go
-    through the array kernels at once, one column each; a one-study subset is its own
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`); its τ² method is used for every subset.
+    max_subsets : int
+        Enumerate all 2ᵏ − 1 subsets up to this many (k ≤ 19 by default); sample this many above.
+    seed : int
+        Seed of the sample (each study in with probability ½, empty draws redrawn).
+
+    Returns
+    -------
+    Gosh
+        Per subset its size ``k``, Q, I², H², τ², the estimate and which studies it holds.
+
+    Notes
+    -----
+    All subsets go through the array kernels at once, one column each; a one-study subset is its own
     estimate with τ² = 0, Q = 0, I² = 0, H² = 1, as metafor reports it.
+
+    References
+    ----------
+    Olkin, Dahabreh & Trikalinos (2012), Res Synth Methods 3:214.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.influence import gosh
+    >>> len(gosh(fit.refit(bm.StudyTable(studies.yi[:5], studies.vi[:5], studies.labels[:5]))).to_frame())
+    31
     """
     from .kernels import classical_kernel, random_effects_kernel
 

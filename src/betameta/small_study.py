@@ -48,7 +48,39 @@ class RankTest(Result):
 
 
 def rank_test(fit: MetaAnalysis) -> RankTest:
-    """Begg and Mazumdar's rank correlation test for funnel-plot asymmetry."""
+    """Return Begg and Mazumdar's rank correlation test for funnel-plot asymmetry (metafor's ``ranktest``).
+
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+
+    Returns
+    -------
+    RankTest
+        Kendall's ``tau`` between the standardised effects and the variances, its ``p`` and whether
+        that p is ``exact`` (no ties).
+
+    Notes
+    -----
+    ``yᵢ* = (yᵢ − µ̂_FE)/√(vᵢ − Var µ̂_FE)`` against ``vᵢ``; the p-value is Kendall's exact
+    distribution without ties, the normal approximation with them (as metafor).
+
+    References
+    ----------
+    Begg & Mazumdar (1994), Biometrics 50:1088.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.small_study import rank_test
+    >>> r = rank_test(fit)
+    >>> round(r.tau, 4), round(r.p, 4)
+    (0.0256, 0.9524)
+    """
     s = fit.studies
     fe = fit.fixed  # the common-effect estimate, whatever the fit's τ² method
     ystar = (s.yi - fe.estimate) / np.sqrt(s.vi - fe.se**2)
@@ -117,7 +149,53 @@ def _k0(y: np.ndarray, centre: float, estimator: str) -> tuple[float, float]:
 
 def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0", "Q0"] = "L0",
                   side: Literal["left", "right"] | None = None, max_iter: int = 100) -> TrimAndFill:
-    """Duval and Tweedie's trim and fill with the fit's own τ² method (module docstring)."""
+    """Return Duval and Tweedie's trim and fill with the fit's own τ² method (metafor's ``trimfill``).
+
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+    estimator : {"L0", "R0", "Q0"}
+        The estimator of the number of missing studies.
+    side : {"left", "right"}, optional
+        Where studies are missing; by default against the slope of the Egger-type meta-regression
+        on √vᵢ, as metafor chooses.
+    max_iter : int
+        Iterations of trimming before giving up.
+
+    Returns
+    -------
+    TrimAndFill
+        ``k0`` (with its standard error for L0), the ``side``, the filled studies and the fit to the
+        observed and filled studies together.
+
+    Raises
+    ------
+    InputError
+        An unknown estimator or side, or Q0 undefined for these studies.
+    RuntimeError
+        k0 still changing after ``max_iter`` iterations.
+
+    Notes
+    -----
+    The module docstring has the estimators: the ranks of |yᵢ − µ̂| of the trimmed fit, recomputed
+    until k0 stops changing; the filled studies mirror the k0 most extreme on the other side.
+
+    References
+    ----------
+    Duval & Tweedie (2000), Biometrics 56:455.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.small_study import trim_and_fill
+    >>> t = trim_and_fill(fit)
+    >>> t.k0, t.side
+    (1, 'right')
+    """
     from .studies import StudyTable
 
     estimator = check_option("estimator", estimator, ("L0", "R0", "Q0"))  # type: ignore[assignment]
@@ -182,7 +260,28 @@ class FailSafeN(Result):
 
 def fail_safe_n(fit: MetaAnalysis, *, method: Literal["Rosenthal", "Orwin", "Rosenberg"] = "Rosenthal",
                 alpha: float = 0.05, target: float | None = None) -> FailSafeN:
-    """Fail-safe N as metafor's ``fsn`` computes it.
+    """Return the fail-safe N as metafor's ``fsn`` computes it.
+
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+    method : {"Rosenthal", "Orwin", "Rosenberg"}
+        The approach.
+    alpha : float
+        The significance level the unpublished studies would bring the result to.
+    target : float, optional
+        Orwin's target effect (half the unweighted mean by default).
+
+    Returns
+    -------
+    FailSafeN
+        ``n``, how many null studies would be needed, with the ``method``, its p-value and target.
+
+    Raises
+    ------
+    InputError
+        An unknown method, ``alpha`` outside (0, 1), or an Orwin target that is 0 or not finite.
 
     Notes
     -----
@@ -190,10 +289,24 @@ def fail_safe_n(fit: MetaAnalysis, *, method: Literal["Rosenthal", "Orwin", "Ros
     Stouffer's one-sided p ``Φ(−|Σzᵢ|/√k)``; Orwin (1983) ``⌈k(ȳ − t)/t⌉`` with ȳ the
     unweighted mean and target ``t = ȳ/2`` by default; Rosenberg (2005)
     ``⌈k(Z²/z²_{α/2} − 1)⌉`` with Z the fixed-effect z statistic.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.small_study import fail_safe_n
+    >>> fail_safe_n(fit).n
+    598
     """
     from scipy import special
 
     method = check_option("method", method, ("Rosenthal", "Orwin", "Rosenberg"))  # type: ignore[assignment]
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must lie in (0, 1), got {alpha}")
+    if target is not None and not (np.isfinite(target) and target != 0):
+        raise InputError(f"Orwin's target must be a finite non-zero effect, got {target}")
     s = fit.studies
     k = s.k
     nan = float("nan")
