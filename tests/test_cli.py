@@ -121,6 +121,18 @@ def test_bad_plot_suffix(tmp_path):
     assert out.returncode != 0 and ".png, .svg or .pdf" in out.stderr
 
 
+@pytest.mark.parametrize("option", ["--plot", "--out"])
+def test_an_output_in_a_missing_folder_is_named(tmp_path, option):
+    """A plot or report into a folder that does not exist: exit 2 naming the file and its folder
+    (before, the report's error named its hidden temporary file)."""
+    target = tmp_path / "missing" / ("f.png" if option == "--plot" else "r.html")
+    command = "meta" if option == "--plot" else "report"
+    out = run(command, str(LECTURE), "--measure", "MD", option, str(target))
+    assert out.returncode == 2, out.stderr
+    assert f"cannot write {target}: the folder {target.parent} does not exist" in out.stderr
+    assert "tmp" not in out.stderr.replace(str(tmp_path), "") and "Traceback" not in out.stderr
+
+
 def test_bayes_json(tmp_path):
     plot = tmp_path / "bayes.png"
     out = run("bayes", str(LECTURE), "--measure", "MD", "--tau-prior", "L1", "--mu-prior",

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from .._atomic import check_folder
 from .._options import MEASURES
 
 TAU_PRIOR_HELP = ("auto (half-normal(0.5) for log OR/RR, SMD, Fisher z and effects given without a "
@@ -145,5 +146,6 @@ class CommaList(click.ParamType):
 def save_figure(ax: Any, path: Path) -> None:
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise click.BadParameter(f"{path}: use a .png, .svg or .pdf file", param_hint="--plot")
+    check_folder(path)
     ax.figure.savefig(path, dpi=150, bbox_inches="tight")
     click.echo(f"wrote {path}", err=True)

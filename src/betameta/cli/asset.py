@@ -11,10 +11,11 @@ from ._common import echo_json, study_options
 @study_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def asset_command(studies, as_json):
-    """ASSET (Bhattacharjee et al. 2012) for FILE.
+    """ASSET's subset search over the studies of FILE.
 
-    The subset of studies with the largest fixed-effect |z|, and the best subsets of the positive and of
-    the negative studies, with p-values that allow for the search over every subset (DLM approximation).
+    ASSET (Bhattacharjee et al. 2012): the subset of studies with the largest fixed-effect |z|, and the
+    best subsets of the positive and of the negative studies, with p-values that allow for the search
+    over every subset (DLM approximation).
     """
     from ..asset import asset
 
