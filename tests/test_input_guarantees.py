@@ -248,3 +248,44 @@ def test_gwas_separator_and_encoding_detected(tmp_path):
     assert frame["beta"].tolist() == [0.1, -0.2, 0.05]
     run = run_gwas({"A": a, "B": semi}, tmp_path / "o.parquet", progress=False, plots=False, sep=None)
     assert run.details["variants_by_n_studies"] == {2: 3}
+
+
+# --- library arguments with no answer ------------------------------------------------------
+def _fit():
+    from betameta import StudyTable, meta_analysis
+
+    return meta_analysis(StudyTable(np.array([0.2, 0.4, 0.3, -0.1]), np.array([0.01, 0.02, 0.01, 0.03]),
+                                    ("a", "b", "c", "d")))
+
+
+def _posterior():
+    from betameta.bayes import bayes_meta
+
+    return bayes_meta(_fit().studies)
+
+
+def _prior_quantile(q):
+    from betameta.bayes.priors import half_normal, prior_quantile
+
+    return prior_quantile(half_normal(1.0), q, np.array([0.01]))
+
+
+def _nan_prior():
+    from betameta.bayes.priors import custom
+
+    return custom(lambda t: np.full_like(t, np.nan))
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    # Each of these returned a number (or an empty result) before: a quantile clamped to the grid's
+    # end, NaN ends with a RuntimeWarning, a GOSH of no subsets, a prior whose density is NaN.
+    (lambda: _prior_quantile(2.0), "q must lie in"),
+    (lambda: _posterior().mu.interval(2.0), "level must lie in"),
+    (lambda: _posterior().tau.interval(0.0, kind="shortest"), "level must lie in"),
+    (lambda: _fit().gosh(max_subsets=0), "max_subsets must be at least 1"),
+    (_nan_prior, "density is not positive and finite anywhere"),
+    (lambda: _fit().pet_peese(alpha=1.0), "alpha must lie in"),
+])
+def test_arguments_without_an_answer_are_refused(call, match):
+    with pytest.raises(InputError, match=match):
+        call()

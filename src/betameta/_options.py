@@ -50,12 +50,21 @@ def check_option(name: str, value: object, allowed: tuple[str, ...]) -> str:
     raise InputError(f"{name}={value!r} is not one of {', '.join(allowed)}")
 
 
+def check_probability(name: str, value: float) -> float:
+    """Return ``value`` if it lies strictly between 0 and 1 (a level, an alpha, a quantile's q).
+
+    The one check of every such argument; the error names it.
+    """
+    if not 0 < value < 1:
+        raise InputError(f"{name} must lie in (0, 1), got {value}")
+    return float(value)
+
+
 def check_fit_options(method: object, test: object, level: float) -> tuple[str, str]:
     """Return the τ² method and test of a classical fit, canonically spelled.
 
     And a level in (0, 1) (the one check of :func:`betameta.meta_analysis` and
     :func:`betameta.regression.meta_regression`).
     """
-    if not 0 < level < 1:
-        raise InputError(f"level must lie in (0, 1), got {level}")
+    check_probability("level", level)
     return check_option("method", method, TAU2_METHODS), check_option("test", test, TESTS)

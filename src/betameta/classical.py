@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from ._options import Tau2Method, TestType, check_fit_options, check_option
+from ._options import Tau2Method, TestType, check_fit_options, check_option, check_probability
 from ._results import Result, Summary
 from .errors import InputError
 from .kernels import classical_kernel, random_effects_kernel
@@ -654,8 +654,7 @@ class MetaAnalysis(Result):
         >>> pp.chosen, round(pp.estimate, 4)
         ('PET', -0.1909)
         """
-        if not 0 < alpha < 1:
-            raise InputError(f"alpha must lie in (0, 1), got {alpha}")
+        check_probability("alpha", alpha)
         pet = self.egger_test(model="lm", predictor="sei")
         peese = self.egger_test(model="lm", predictor="vi")
         use = peese if pet.limit_p < alpha else pet

@@ -266,6 +266,8 @@ def gosh(fit: MetaAnalysis, *, max_subsets: int = 1_000_000, seed: int = 2026120
     """
     from .kernels import classical_kernel, random_effects_kernel
 
+    if not max_subsets >= 1:
+        raise InputError(f"max_subsets must be at least 1, got {max_subsets}")
     s = fit.studies
     k = s.k
     exhaustive = 2**k - 1 <= max_subsets

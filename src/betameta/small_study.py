@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._options import check_option
+from ._options import check_option, check_probability
 from ._results import Result
 from .errors import InputError
 
@@ -303,8 +303,7 @@ def fail_safe_n(fit: MetaAnalysis, *, method: Literal["Rosenthal", "Orwin", "Ros
     from scipy import special
 
     method = check_option("method", method, ("Rosenthal", "Orwin", "Rosenberg"))  # type: ignore[assignment]
-    if not 0 < alpha < 1:
-        raise InputError(f"alpha must lie in (0, 1), got {alpha}")
+    check_probability("alpha", alpha)
     if target is not None and not (np.isfinite(target) and target != 0):
         raise InputError(f"Orwin's target must be a finite non-zero effect, got {target}")
     s = fit.studies

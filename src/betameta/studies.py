@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._options import MEASURES, Measure, check_option
+from ._options import MEASURES, Measure, check_option, check_probability
 from .effect_sizes import RAW_COLUMNS, TABLE_MEASURES, _column, _positive, escalc, table_effects, two_by_two
 from .errors import InputError
 from .tables import read_table
@@ -350,8 +350,7 @@ def _reported_variance(frame, yi, ci_low, ci_high, p_value, level, ratio, source
 
     if (ci_low is None) != (ci_high is None):
         raise InputError("give both ends of the confidence interval (ci_low and ci_high)")
-    if not 0 < level < 1:
-        raise InputError(f"ci_level must lie in (0, 1), got {level}")
+    check_probability("ci_level", level)
     if ci_low is not None:
         lo, hi = _column(frame, ci_low, "ci_low", source), _column(frame, ci_high, "ci_high", source)
         if ratio:

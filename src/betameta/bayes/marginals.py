@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize
 
-from .._options import INTERVALS, IntervalType, check_option
+from .._options import INTERVALS, IntervalType, check_option, check_probability
 from ..kernels.exact import Mixture, TauGrid
 
 
@@ -68,6 +68,7 @@ class Marginal:
         [-2.7203, 0.3013]
         """
         kind = check_option("interval", kind, INTERVALS)  # type: ignore[assignment]
+        check_probability("level", level)
         if kind == "central":
             return self.quantile((1 - level) / 2), self.quantile((1 + level) / 2)
         res = optimize.minimize_scalar(
@@ -214,6 +215,7 @@ class Draws(Marginal):
     def interval(self, level: float = 0.95, kind: IntervalType = "central") -> tuple[float, float]:
         """Return a ``central`` or shortest (``hpd``) interval of probability ``level`` from the draws."""
         kind = check_option("interval", kind, INTERVALS)  # type: ignore[assignment]
+        check_probability("level", level)
         if kind == "central":
             return super().interval(level, kind)
         s = np.sort(self.draws)

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._options import INTERVALS, IntervalType, check_option
+from .._options import INTERVALS, IntervalType, check_option, check_probability
 from .._results import Result, Summary
 from ..errors import InputError
 from ..kernels.exact import TauGrid, conditional, log_bf_mu0, log_bf_tau0, mixtures, tau_grid
@@ -472,8 +472,7 @@ def bayes_meta(
     tau_prior = resolve_tau_prior(tau_prior, studies)
     mu_prior = mu_prior if mu_prior is not None else flat_mu()
     interval = check_option("interval", interval, INTERVALS)  # type: ignore[assignment]
-    if not 0 < level < 1:
-        raise InputError(f"level must lie in (0, 1), got {level}")
+    check_probability("level", level)
     k = studies.k
     if k < 1 or (k < 2 and not mu_prior.proper):
         raise InputError(f"with a flat mu prior at least 2 studies are needed, got {k}")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import integrate, special
 
+from .._options import check_probability
 from ..errors import InputError
 
 __all__ = [
@@ -826,7 +827,10 @@ def custom(
     with np.errstate(all="ignore"):
         total, _ = integrate.quad(lambda t: float(np.exp(logpdf(np.array([t]))[0])), lo, hi,
                                   limit=200)
-    proper = bool(np.isfinite(total) and total > 0 and total < 1e300)
+    if np.isnan(total) or not total > 0:
+        raise InputError(f"custom tau prior {name!r}: its density is not positive and finite anywhere "
+                         f"on ({lo:g}, {hi:g})")
+    proper = bool(np.isfinite(total) and total < 1e300)
     try:  # a slowly divergent integral can look finite to quad: check the tails' decay
         proper = proper and _decays(logpdf, lo, hi)
     except FloatingPointError:
@@ -1057,6 +1061,7 @@ def prior_quantile(prior: TauPrior, q: float, v: np.ndarray) -> float:
     >>> round(prior_quantile(half_normal(1.0), 0.99, np.array([0.01, 0.02])), 3)
     2.576
     """
+    check_probability("q", q)
     if prior.fixed is not None:
         return float(prior.fixed)
     if not prior.proper:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._options import check_probability
 from .._results import Result, Summary
 from ..errors import InputError
 from ..kernels.exact import CoefficientPrior, Mixture, TauGrid, regression_coefficients, tau_grid
@@ -205,8 +206,7 @@ def bayes_meta_regression(
             raise InputError("the coefficients' prior sds must be positive and finite")
     prior = CoefficientPrior(design.X, mean, sd)
     tau_prior = resolve_tau_prior(tau_prior, studies)
-    if not 0 < level < 1:
-        raise InputError(f"level must lie in (0, 1), got {level}")
+    check_probability("level", level)
     y, v = studies.yi[:, None], studies.vi[:, None]
     grid = tau_grid(y, v, tau_prior, prior)
     if not grid.proper[0]:

@@ -39,9 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option
+from .._options import TAU2_METHODS, TESTS, Tau2Method, TestType, check_option, check_probability
 from .._results import ArrayResult
-from ..errors import InputError
 from .classical import COMPILED_FROM, log10_norm_sf2
 
 __all__ = ["RandomEffectsArrays", "random_effects_kernel", "reml_score", "typical_variance", "wald_test"]
@@ -263,8 +262,7 @@ def random_effects_kernel(
     """
     method = check_option("method", method, TAU2_METHODS)  # type: ignore[assignment]
     test = check_option("test", test, TESTS)  # type: ignore[assignment]
-    if not 0 < level < 1:
-        raise InputError(f"level must lie in (0, 1), got {level}")
+    check_probability("level", level)
     y, v = np.broadcast_arrays(np.asarray(y, dtype=float), np.asarray(v, dtype=float))
     single = y.ndim == 1
     y, v = (y[:, None], v[:, None]) if single else (y, v)
