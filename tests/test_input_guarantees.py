@@ -270,6 +270,12 @@ def _prior_quantile(q):
     return prior_quantile(half_normal(1.0), q, np.array([0.01]))
 
 
+def _sensitivity(**kw):
+    from betameta.bayes import sensitivity_analysis
+
+    return sensitivity_analysis(_fit().studies, **kw)
+
+
 def _nan_prior():
     from betameta.bayes.priors import custom
 
@@ -285,6 +291,10 @@ def _nan_prior():
     (lambda: _fit().gosh(max_subsets=0), "max_subsets must be at least 1"),
     (_nan_prior, "density is not positive and finite anywhere"),
     (lambda: _fit().pet_peese(alpha=1.0), "alpha must lie in"),
+    # A missing value in the order sorted last without a word; a negative ψ² was reported as an
+    # sd of NaN.
+    (lambda: _fit().cumulative(order=[1, 2, np.nan, 4]), "missing value at position 3"),
+    (lambda: _sensitivity(psi2=(-1.0,)), "psi2: the prior variance of mu must be a finite number > 0"),
 ])
 def test_arguments_without_an_answer_are_refused(call, match):
     with pytest.raises(InputError, match=match):

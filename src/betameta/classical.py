@@ -455,6 +455,9 @@ class MetaAnalysis(Result):
         (13, -0.7145)
         """
         s = self.studies
+        missing = np.flatnonzero(pd.isna(np.asarray(order, dtype=object))) if order is not None else []
+        if len(missing):
+            raise InputError(f"order has a missing value at position {int(missing[0]) + 1}")
         idx = np.arange(s.k) if order is None else np.argsort(np.asarray(order), kind="stable")
         if idx.size != s.k:
             raise InputError(f"order has {idx.size} entries for {s.k} studies")

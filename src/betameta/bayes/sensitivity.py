@@ -126,6 +126,10 @@ class SensitivityAnalysis(Result):
 
 def _prior_grid(psi2: Sequence[float], tau2_fixed: Sequence[float], vague: Sequence[str],
                 vague_psi2: float) -> list[tuple[str, float, object]]:
+    for name, values in (("psi2", psi2), ("vague_psi2", (vague_psi2,))):
+        bad = [x for x in values if not (np.isfinite(x) and x > 0)]
+        if bad:
+            raise InputError(f"{name}: the prior variance of mu must be a finite number > 0, got {bad[0]}")
     grid: list[tuple[str, float, object]] = []
     for p2 in psi2:
         for t2 in tau2_fixed:
