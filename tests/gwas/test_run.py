@@ -245,6 +245,10 @@ def test_tsv_output_and_errors(synthetic, tmp_path):
         run_gwas({"a": tmp_path / "none.tsv", "b": synthetic.paths["S1"]}, tmp_path / "x.parquet")
     with pytest.raises(ValueError, match="unknown methods"):
         run_gwas(synthetic.paths, tmp_path / "x.parquet", methods=("fe", "magic"))
+    # A chunk size of 0 divided by zero, a negative one ran; 0 workers started a cluster of none.
+    for kw in ({"chunk_size": 0}, {"chunk_size": -5}, {"chunk_size": 2.5}, {"workers": 0}):
+        with pytest.raises(InputError, match=f"{next(iter(kw))} must be a whole number >= 1"):
+            run_gwas(synthetic.paths, tmp_path / "x.parquet", progress=False, **kw)
 
 
 def test_genomic_control_columns(synthetic, tmp_path):

@@ -700,6 +700,9 @@ def run_gwas(
     bad = [m for m in methods if m not in METHODS]
     if bad:
         raise InputError(f"unknown methods {bad}; choose from {', '.join(METHODS)}")
+    for name, value in (("chunk_size", chunk_size), ("workers", workers)):
+        if value is not None and not (isinstance(value, int | np.integer) and value >= 1):
+            raise InputError(f"{name} must be a whole number >= 1, got {value!r}")
     if tau2_method is not None:
         tau2_method = check_option("tau2_method", tau2_method, TAU2_METHODS)
     test = check_option("test", test, TESTS)
