@@ -250,3 +250,20 @@ def test_fit_stats_and_likelihood_ratio_test_equal_metafor(name, method):
     elif method == "REML" and full.terms != reduced.terms:
         with pytest.raises(InputError, match="REML likelihoods of models with different moderators"):
             likelihood_ratio_test(full, reduced)
+
+
+def test_one_moderator_as_a_string_and_formula_like_strings():
+    """``mods="x"`` is the one column x (it was read letter by letter: "no moderator column 'x'"
+    for the first letter); ``"a + b"`` is refused with the list to pass instead; a permutation
+    test of 0 permutations is refused (it returned p-values of nothing)."""
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame({"ablat": rng.uniform(10, 50, 8), "year": rng.integers(1940, 1980, 8)})
+    st = StudyTable(rng.normal(0, 0.3, 8), rng.uniform(0.01, 0.05, 8), tuple("abcdefgh"))
+    one = meta_regression(st, "ablat", data=data)
+    listed = meta_regression(st, ["ablat"], data=data)
+    pd.testing.assert_frame_equal(one.to_frame(), listed.to_frame())
+    with pytest.raises(InputError, match=re.escape("looks like a formula: pass the moderator columns as a "
+                                                   "list, e.g. mods=['ablat', 'year']")):
+        meta_regression(st, "ablat + year", data=data)
+    with pytest.raises(InputError, match="n must be a whole number of permutations >= 1"):
+        one.permutation_test(n=0)

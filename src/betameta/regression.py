@@ -27,6 +27,7 @@ Research Synthesis and Meta-Analysis* (2nd ed.).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -174,6 +175,12 @@ def design_matrix(
     >>> d.terms
     ('intercept', 'lat', 'arm[b]')
     """
+    if isinstance(mods, str):  # one column; a formula-like string is most likely several
+        parts = [m.strip() for m in re.split(r"[+~*:]", mods) if m.strip()]
+        if len(parts) > 1 or any(c in mods for c in "+~*:"):
+            raise InputError(f"mods={mods!r} looks like a formula: pass the moderator columns as a list, "
+                             f"e.g. mods={parts}")
+        mods = [mods]
     mods = list(mods)
     reference = dict(reference or {})
     if not mods and not intercept:
@@ -528,6 +535,8 @@ class MetaRegression(Result):
 
         from .kernels.random_effects import random_effects_kernel
 
+        if not (isinstance(n, int | np.integer) and n >= 1):
+            raise InputError(f"n must be a whole number of permutations >= 1, got {n!r}")
         labels = np.unique(self.design.X, axis=0, return_inverse=True)[1].reshape(-1)
         counts = np.bincount(labels)
         distinct = factorial(self.k) // prod(factorial(int(c)) for c in counts)
