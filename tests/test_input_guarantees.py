@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from betameta import InputError, InputNote, load_studies, read_table
+from betameta import InputError, InputNote, load_studies, pooled, read_table
 from betameta.cli.main import cli
 from betameta.gwas import read_sumstats, run_gwas
 
@@ -297,5 +297,37 @@ def _nan_prior():
     (lambda: _sensitivity(psi2=(-1.0,)), "psi2: the prior variance of mu must be a finite number > 0"),
 ])
 def test_arguments_without_an_answer_are_refused(call, match):
+    with pytest.raises(InputError, match=match):
+        call()
+
+
+def _tables(a, b, c, d):
+    return np.array([a, b, c, d], dtype=float)
+
+
+def _partition_mcmc(steps):
+    from betameta.transancestry import transancestry
+
+    distances = np.array([[0, 1, 2.0], [1, 0, 1], [2, 1, 0]])
+    return transancestry(np.array([0.1, 0.2, 0.3]), np.full(3, 0.05), distances, method="mcmc",
+                         mcmc_steps=steps)
+
+
+NO_EVENTS = _tables([0, 0], [10, 10], [0, 0], [10, 10])
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    # These returned NaN estimates with RuntimeWarnings (0/0), or NaN intervals (a level of 1.5),
+    # or an FFT error from inside the MCMC diagnostics.
+    (lambda: pooled.mantel_haenszel(NO_EVENTS), "Mantel–Haenszel odds ratio is 0/0"),
+    (lambda: pooled.mantel_haenszel(NO_EVENTS, measure="RR"), "risk ratio is 0/0"),
+    (lambda: pooled.peto(NO_EVENTS), "Peto's odds ratio"),
+    (lambda: pooled.mantel_haenszel_rates(_tables([0, 0], [100, 200], [0, 0], [100, 200])),
+     "rate ratio is 0/0"),
+    (lambda: pooled.mantel_haenszel(_tables([4, 6], [119, 300], [11, 29], [128, 274]), level=1.5),
+     "level must lie in"),
+    (lambda: _partition_mcmc(0), "mcmc_steps must be a whole number >= 100"),
+])
+def test_pooled_and_partition_arguments_without_an_answer(call, match):
     with pytest.raises(InputError, match=match):
         call()

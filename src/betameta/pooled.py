@@ -28,6 +28,7 @@ from typing import Literal
 import numpy as np
 from scipy import optimize, special
 
+from ._options import check_probability
 from ._results import Result, Summary
 from .errors import InputError
 from .kernels.classical import chi2_sf
@@ -162,6 +163,7 @@ def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = 
     """
     if measure not in ("OR", "RR", "RD"):
         raise InputError(f"measure={measure!r} is not one of OR, RR, RD")
+    check_probability("level", level)
     a, b, c, d = _tables(tables)
     n1, n2 = a + b, c + d
     n = n1 + n2
@@ -175,12 +177,17 @@ def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = 
         return _finish("MH", measure, a.size, est, var, yi, vi, level)
     if measure == "RR":
         r, s = a * n2 / n, c * n1 / n
+        if r.sum() == 0 and s.sum() == 0:
+            raise InputError("no table has an event: the Mantel–Haenszel risk ratio is 0/0")
         est = np.log(r.sum() / s.sum())
         var = np.sum(n1 * n2 * (a + c) / n**2 - a * c / n) / (r.sum() * s.sum())
         return _finish("MH", measure, a.size, est, var, yi, vi, level)
     r, s = a * d / n, b * c / n
     p, q = (a + d) / n, (b + c) / n
     sr, ss = r.sum(), s.sum()
+    if sr == 0 and ss == 0:
+        raise InputError("no table informs the odds ratio (each has a zero in both ai·di and bi·ci, e.g. no "
+                         "events in either group): the Mantel–Haenszel odds ratio is 0/0")
     est = np.log(sr / ss)
     var = (np.sum(p * r) / (2 * sr**2) + np.sum(p * s + q * r) / (2 * sr * ss)
            + np.sum(q * s) / (2 * ss**2))
@@ -251,11 +258,15 @@ def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
     >>> round(peto(bcg[["tpos", "tneg", "cpos", "cneg"]].to_numpy().T).estimate, 4)
     -0.4744
     """
+    check_probability("level", level)
     a, b, c, d = _tables(tables)
     n1, n2 = a + b, c + d
     n, m1 = n1 + n2, a + c
     ea = n1 * m1 / n
     va = n1 * n2 * m1 * (n - m1) / (n * n * (n - 1))
+    if not va.sum() > 0:
+        raise InputError("no table informs Peto's odds ratio (each has no events, or only events): "
+                         "its estimate is 0/0")
     est = np.sum(a - ea) / va.sum()
     keep = va > 0
     return _finish("PETO", "OR", a.size, est, 1 / va.sum(), (a - ea)[keep] / va[keep],
@@ -307,6 +318,7 @@ def mantel_haenszel_rates(counts: np.ndarray, *, measure: Literal["IRR", "IRD"] 
 
     if measure not in ("IRR", "IRD"):
         raise InputError(f"measure={measure!r} is not one of IRR, IRD")
+    check_probability("level", level)
     c = np.asarray(counts, dtype=float)
     if c.ndim != 2 or c.shape[0] != 4:
         raise InputError(f"counts must be an array of shape (4, k): x1, t1, x2, t2; got {c.shape}")
@@ -323,6 +335,8 @@ def mantel_haenszel_rates(counts: np.ndarray, *, measure: Literal["IRR", "IRD"] 
         var = np.sum(w * w * (x1 / t1**2 + x2 / t2**2)) / w.sum() ** 2
         return _finish("MH", measure, x1.size, est, var, yi, vi, level)
     r, s = x1 * t2 / big_t, x2 * t1 / big_t
+    if r.sum() == 0 and s.sum() == 0:
+        raise InputError("no study has an event: the Mantel–Haenszel rate ratio is 0/0")
     est = np.log(r.sum() / s.sum())
     var = np.sum(t1 * t2 * (x1 + x2) / big_t**2) / (r.sum() * s.sum())
     e = (x1 + x2) * t1 / big_t

@@ -225,6 +225,8 @@ def transancestry(
     cols = np.flatnonzero(keep)
     if method not in ("auto", "exact", "mcmc"):
         raise InputError(f"method={method!r} is not one of auto, exact, mcmc")
+    if not (isinstance(mcmc_steps, int | np.integer) and mcmc_steps >= 100):
+        raise InputError(f"mcmc_steps must be a whole number >= 100, got {mcmc_steps!r}")
     if method == "mcmc" or (method == "auto" and cols.size > MAX_EXACT_STUDIES):
         return replace(_from_mcmc(beta[cols], se[cols], dist[np.ix_(cols, cols)],
                                   tuple(studies[i] for i in cols), psi, tau2_prior, seed, mcmc_steps),
