@@ -40,6 +40,17 @@ def test_a_mistyped_study_column_is_an_error(tmp_path):
     assert load_studies(g, effect="yi", variance="vi").labels == ("1", "2")
 
 
+def test_a_column_named_twice_is_an_error(tmp_path):
+    """pandas reads ``yi,yi`` as yi and yi.1: the first was used without a word. Which one the
+    user meant cannot be known, so the header is refused, naming both positions."""
+    f = write(tmp_path / "s.csv", "study,yi,yi,vi\nA,0.1,0.5,0.01\nB,0.3,0.6,0.02\n")
+    out = invoke("meta", f)
+    assert out.exit_code == 2
+    assert "column 'yi' appears more than once in the header (columns 2, 3)" in out.output
+    with pytest.raises(InputError, match="appears more than once"):
+        read_table(f)
+
+
 def test_a_study_called_na_keeps_its_name(tmp_path):
     f = write(tmp_path / "s.csv", "study,yi,vi\nNA,0.1,0.01\nnan,0.3,0.02\nNULL,0.2,0.03\n")
     assert load_studies(f, effect="yi", variance="vi").labels == ("NA", "nan", "NULL")

@@ -176,6 +176,14 @@ def read_table(path: str | Path, *, sep: str | None = None, encoding: str | None
                             skip_blank_lines=True)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path}: cannot be read as a table: {exc}") from exc
+    # pandas renames a repeated name (yi, yi.1): which one is meant cannot be known, so say so.
+    names = [str(x).strip() for x in pd.read_csv(io.StringIO(header), sep=sep, header=None, dtype=str,
+                                                 keep_default_na=False).iloc[0]]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == twice[0])
+        raise InputError(f"{path}: column {twice[0]!r} appears more than once in the header (columns "
+                         f"{where}); which one is meant cannot be known")
     keep = {frame.columns[c] if isinstance(c, int) else c for c in text
             if not isinstance(c, int) or c < frame.shape[1]}
     return frame.apply(lambda col: col if col.name in keep else _numeric_or_text(col, sep == ";"))

@@ -77,3 +77,13 @@ def test_quoted_header_and_values_as_r_writes_them(tmp_path):
     assert d["chromosome"].astype(str).tolist() == ["1", "2"]
     assert d["base_pair_location"].tolist() == [100.0, 200.0]
     assert d["effect_allele"].astype(str).tolist() == ["A", "C"] and d["beta"].tolist() == [0.1, -0.2]
+
+
+def test_a_column_named_twice_is_refused(tmp_path):
+    """Arrow kept one of two ``beta`` columns without a word; which one is meant cannot be known.
+    (Empty names from doubled separators in a space-separated header are not names.)"""
+    path = tmp_path / "dup.tsv"
+    path.write_text("chromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tbeta\t"
+                    "standard_error\tp_value\n1\t100\tA\tG\t0.1\t0.2\t0.05\t0.04\n")
+    with pytest.raises(InputError, match=r"column 'beta' appears more than once .*\(columns 5, 6\)"):
+        read_sumstats(path)

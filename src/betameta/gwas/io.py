@@ -79,6 +79,11 @@ def _header(path: Path, sep: str | None, encoding: str | None) -> tuple[list[str
     # reads them: without the quotes.
     names = [n[1:-1].replace('""', '"') if len(n) >= 2 and n[0] == n[-1] == '"' else n
              for n in first.split(sep)]
+    twice = sorted({n for n in names if n and names.count(n) > 1})
+    if twice:
+        where = ", ".join(str(i + 1) for i, n in enumerate(names) if n == twice[0])
+        raise InputError(f"{path}: column {twice[0]!r} appears more than once in the header (columns "
+                         f"{where}); which one is meant cannot be known")
     return names, sep
 
 
