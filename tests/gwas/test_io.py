@@ -87,3 +87,15 @@ def test_a_column_named_twice_is_refused(tmp_path):
                     "standard_error\tp_value\n1\t100\tA\tG\t0.1\t0.2\t0.05\t0.04\n")
     with pytest.raises(InputError, match=r"column 'beta' appears more than once .*\(columns 5, 6\)"):
         read_sumstats(path)
+
+
+def test_two_columns_that_could_each_be_one_field_are_refused(tmp_path):
+    """``beta`` and ``Effect`` (METAL's name) in one file: the first alias was taken without a
+    word. Refused, unless the user says which (``columns=``, ``--column STUDY:beta=COL``)."""
+    path = tmp_path / "two.tsv"
+    path.write_text("chromosome\tbase_pair_location\teffect_allele\tother_allele\tbeta\tEffect\t"
+                    "standard_error\tp_value\n1\t100\tA\tG\t0.1\t0.2\t0.05\t0.04\n")
+    with pytest.raises(InputError, match="columns 'beta' and 'Effect' could each be beta; choose one with "
+                                         "--column STUDY:beta=COL"):
+        read_sumstats(path)
+    assert read_sumstats(path, columns={"beta": "Effect"})["beta"].tolist() == [0.2]

@@ -188,12 +188,18 @@ def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
     """Canonical name -> the file's column, by the aliases, then by the user's map."""
     lower = {c.lower(): c for c in names}
     found: dict[str, str] = {}
+    chosen = dict(columns or {})
     for canon, aliases in _ALIASES.items():
+        present = [c for c in names if c.lower() in aliases]
+        if len(present) > 1 and canon not in chosen:
+            # Two columns either of which could be this field: the first alias would win silently.
+            raise InputError(f"{path}: columns {' and '.join(map(repr, present))} could each be {canon}; "
+                             f"choose one with --column STUDY:{canon}=COL (columns= in Python)")
         for alias in aliases:
             if alias in lower:
                 found[canon] = lower[alias]
                 break
-    for canon, col in dict(columns or {}).items():
+    for canon, col in chosen.items():
         if col not in names:
             raise InputError(f"{path}: column {col!r} (for {canon}) not found")
         found[canon] = col
@@ -205,7 +211,7 @@ def _resolve(path: Path, names: list[str], columns: Mapping[str, str] | None,
     for canon in ("effect_allele", "other_allele") + (() if by_p else ("standard_error",)):
         if canon not in found:
             raise InputError(f"{path}: no {canon} column; columns are {names} "
-                             "(map it with --column NAME=COL)")
+                             "(map it with --column STUDY:NAME=COL)")
     if "beta" not in found and "odds_ratio" not in found:
         raise InputError(f"{path}: no beta or odds_ratio column; columns are {names}")
     if "beta" in found and "odds_ratio" in found and ("beta" in (columns or {})
