@@ -40,8 +40,8 @@ __all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
 class PooledTables(Result):
     """A Mantel–Haenszel or Peto fit.
 
-    A Mantel–Haenszel or Peto fit (estimates on the log scale for OR, RR and IRR; ``cmh``:
-    the Cochran–Mantel–Haenszel test for OR, the Mantel–Haenszel test of rates for IRR).
+    Estimates on the log scale for OR, RR and IRR; ``cmh``: the Cochran–Mantel–Haenszel test for
+    OR, the Mantel–Haenszel test of rates for IRR.
     """
 
     method: str

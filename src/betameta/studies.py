@@ -377,8 +377,8 @@ def sample_sizes(measure: str, frame: pd.DataFrame,
                  columns: Mapping[str, str] | None) -> np.ndarray | None:
     """Each study's total sample size.
 
-    Each study's total sample size from the raw columns of ``measure`` (``n1 + n2``,
-    ``ai + bi + ci + di``, ``ni``), or None where they do not give it.
+    From the raw columns of ``measure`` (``n1 + n2``, ``ai + bi + ci + di``, ``ni``), or None where
+    they do not give it.
     """
     cols = dict(columns or {})
 

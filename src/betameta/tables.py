@@ -37,8 +37,7 @@ _FALLBACK_ENCODINGS = ("cp1252", "latin-1")
 def note(message: str) -> None:
     """Tell the user something about their input that is not an error.
 
-    Tell the user something about their input that is not an error (a warning of class
-    :class:`~betameta.errors.InputNote`; the command line prints it as one line).
+    A warning of class :class:`~betameta.errors.InputNote`; the command line prints it as one line.
     """
     warnings.warn(message, InputNote, stacklevel=3)
 

@@ -32,8 +32,8 @@ def bayes_command(studies, mu_prior, tau_prior, interval, level, plot, mods, fac
                   as_json):
     """Exact posterior of the random-effects model (or meta-regression) for FILE.
 
-    Exact posterior of the normal-normal random-effects model for FILE (with --mods, of
-    the meta-regression).
+    The normal-normal random-effects model for FILE (with --mods, the meta-regression), integrated
+    exactly.
     """
     from ..bayes import bayes_meta, parse_mu_prior
 

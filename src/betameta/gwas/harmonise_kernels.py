@@ -80,11 +80,9 @@ def clean_rows(key_codes, key_table, pos, ea_codes, ea_table, oa_codes, oa_table
 def split_strays(keys, ea, oa, rows, s_keys, s_ea, s_oa, s_rows):
     """First half of sorting rows that are mostly in order: set the strays aside.
 
-    First half of sorting rows that are mostly in order already (a file sorted but for
-    a few rows, or chromosomes in text order: 1, 10, 11, ..., 2, ...): the rows whose key
-    is below the largest key before them ("strays") move to the ``s_`` arrays, in order;
-    the others close up, in order (so non-decreasing), at the front. Returns how many of
-    each.
+    For a file sorted but for a few rows, or chromosomes in text order (1, 10, 11, ..., 2, ...): the rows
+    whose key is below the largest key before them ("strays") move to the ``s_`` arrays, in order; the others
+    close up, in order (so non-decreasing), at the front. Returns how many of each.
     """
     n_main = n_stray = 0
     top = keys[0] if keys.size else 0

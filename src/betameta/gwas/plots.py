@@ -57,8 +57,8 @@ def manhattan(result: pd.DataFrame, path: Path | None = None, *, ax=None,
               threshold: float = -np.log10(5e-8)):
     """Manhattan plot of the fixed-effect -log10 p.
 
-    Manhattan plot of the fixed-effect -log10 p (chromosomes side by side) in ``ax`` (a
-    new figure without), saved to ``path`` if given; returns the axes.
+    Chromosomes side by side in ``ax`` (a new figure without), saved to ``path`` if given; returns
+    the axes.
     """
     if ax is None:
         _, ax = _figure((12, 4), (0.65, 0.5, 0.15, 0.15))

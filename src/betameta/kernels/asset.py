@@ -124,10 +124,9 @@ def _dlm_reference(t: float, w: np.ndarray, r: np.ndarray, x: np.ndarray, e: np.
                    one_tail: bool) -> float:
     """NumPy reference of the DLM sum for one variant.
 
-    NumPy reference of the DLM sum for one variant (module docstring) over the studies of
-    ``w`` with correlation ``r``: two-tailed, or (``one_tail``) for the positive side of the
-    two-sided search (the z-scores all ≥ 0; the negative side is this for −z), before
-    doubling or dividing by the signs' probability. ``x`` (N, n) are the correlated null
+    The sum of the module docstring over the studies of ``w`` with correlation ``r``: two-tailed, or
+    (``one_tail``) for the positive side of the two-sided search (the z-scores all ≥ 0; the negative side is
+    this for −z), before doubling or dividing by the signs' probability. ``x`` (N, n) are the correlated null
     draws, ``e`` (N,) the exponentials.
     """
     n = len(w)

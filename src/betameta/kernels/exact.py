@@ -59,8 +59,7 @@ class CoefficientPrior:
     def scale(self) -> float:
         """The largest prior sd.
 
-        The largest prior sd (where the tail scan must look beyond, as
-        :attr:`~betameta.bayes.priors.MuPrior.scale`).
+        Where the tail scan must look beyond, as :attr:`~betameta.bayes.priors.MuPrior.scale`.
         """
         return float(np.max(self.sd))
 

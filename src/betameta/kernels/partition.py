@@ -1,7 +1,6 @@
 """The partition model of trans-ancestry meta-analysis for ``(k, m)`` arrays.
 
-The partition model of trans-ancestry meta-analysis for ``(k, m)`` arrays (k studies by m
-variants; effects and variances, NaN for a missing study), on the compiled per-variant loops
+k studies by m variants; effects and variances, NaN for a missing study; on the compiled per-variant loops
 of :mod:`.partition_loops`. :func:`betameta.transancestry.transancestry` is its ``m = 1``
 view (plus the partition table and plots); the genome-wide ``partition`` method calls it
 per chunk. Model and formulas: :mod:`betameta.transancestry.model`, :mod:`.partition_loops`.

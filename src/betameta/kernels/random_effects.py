@@ -97,8 +97,8 @@ class RandomEffectsArrays(ArrayResult):
 def _t_two_sided(t: np.ndarray, df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Two-sided p of Student's t and its log10.
 
-    Two-sided p of Student's t and its log10 (scipy.special, not scipy.stats, which takes a
-    second to import); SciPy's ``t.logsf`` only where the tail underflows a double.
+    By scipy.special, not scipy.stats, which takes a second to import; SciPy's ``t.logsf`` only
+    where the tail underflows a double.
     """
     sf = special.stdtr(df, -np.abs(t))
     with np.errstate(divide="ignore"):

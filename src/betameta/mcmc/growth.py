@@ -148,8 +148,7 @@ class GrowthFit(Result):
     def plot(self, kind: Literal["trace", "forest"] = "forest", ax=None):
         """ArviZ trace or forest plot of the hyperparameters.
 
-        ArviZ trace or forest plot of the hyperparameters (``ax``: the axes to draw in;
-        for ``trace`` an (n, 2) array); returns the axes.
+        ``ax``: the axes to draw in (for ``trace`` an (n, 2) array); returns the axes.
         """
         import arviz as az
 

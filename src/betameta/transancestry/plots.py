@@ -50,8 +50,8 @@ def plot_effects(res: TransAncestry, ax: Axes | None = None) -> Axes:
 def plot_coclustering(res: TransAncestry, ax: Axes | None = None) -> Axes:
     """Heat map of the posterior co-clustering probabilities.
 
-    Heat map of the posterior probability that two studies share a cluster (the values
-    written in the cells up to 12 studies; the colour bar reads them beyond).
+    The posterior probability that two studies share a cluster, written in the cells up to 12
+    studies (the colour bar reads them beyond).
     """
     k = len(res.studies)
     ax = _axes(ax, (0.42 * k + 2.8, 0.42 * k + 2.0))
