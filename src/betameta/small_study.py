@@ -178,7 +178,7 @@ def trim_and_fill(fit: MetaAnalysis, *, estimator: Literal["L0", "R0", "Q0"] = "
 
     Notes
     -----
-    The module docstring has the estimators: the ranks of |yᵢ − µ̂| of the trimmed fit, recomputed
+    The module docstring has the estimators: the ranks of ``|yᵢ − µ̂|`` of the trimmed fit, recomputed
     until k0 stops changing; the filled studies mirror the k0 most extreme on the other side.
 
     References
