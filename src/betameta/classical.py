@@ -187,7 +187,35 @@ def _fmt_p(p: float, log10_p: float) -> str:
 
 @dataclass(frozen=True, repr=False)
 class MetaAnalysis(Result):
-    """Result of :func:`meta_analysis`: all numbers are raw floats."""
+    """Result of :func:`meta_analysis`: all numbers are raw floats.
+
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies fitted.
+    level : float
+        The level of every interval.
+    fixed : FixedEffect
+        The common-effect estimate, its SE, interval, z and p.
+    heterogeneity : Heterogeneity
+        Q with its df and p, I², H² and ζ² at τ² = 0.
+    random : RandomEffects
+        The random-effects estimate with its τ² method and test, τ² and its Q-profile interval, I²
+        and H² at τ̂², and the prediction interval.
+    total_test : TotalTest
+        ``Z² = Σyᵢ²/vᵢ = Z²_F + Q`` on k df.
+    weights_fixed, weights_random : numpy.ndarray
+        Each study's weight in percent under either model.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> round(fit.random.estimate, 4), round(fit.random.tau2, 4), round(float(fit.weights_random.sum()), 6)
+    (-0.7145, 0.3132, 100.0)
+    """
 
     studies: StudyTable
     level: float

@@ -21,7 +21,7 @@ __all__ = ["StudyTable", "load_studies"]
 class StudyTable:
     """Per-study effect estimates ``yi`` with sampling variances ``vi``.
 
-    Attributes
+    Parameters
     ----------
     yi, vi : numpy.ndarray
         Effects and their variances (``vi > 0``, all finite).
@@ -40,6 +40,20 @@ class StudyTable:
     data : pandas.DataFrame or None
         Every column of the table the studies were read from, one row per study (where
         :func:`betameta.regression.meta_regression` finds its moderators).
+
+    Raises
+    ------
+    InputError
+        Lengths that differ, an effect or variance that is not finite, a variance ≤ 0, or a
+        label that is empty or repeated (the error names the row).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta import StudyTable
+    >>> st = StudyTable(np.array([0.1, 0.4]), np.array([0.01, 0.02]), ("A", "B"))
+    >>> st.k, st.sei.round(4).tolist()
+    (2, [0.1, 0.1414])
     """
 
     yi: np.ndarray

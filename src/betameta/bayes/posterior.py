@@ -43,6 +43,42 @@ class BayesMeta(Result):
     ``cdf``): ``mu``, ``tau``, ``tau2``, ``theta_new``, ``beta_f``, ``zeta2``, ``i2``
     and ``theta[i]``. ``notes`` says which moments are infinite and why a Bayes
     factor is missing.
+
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies.
+    tau_prior : TauPrior
+        The prior of τ.
+    mu_prior : MuPrior
+        The prior of µ.
+    level : float
+        The probability of the reported intervals.
+    interval_kind : str
+        ``central`` or ``shortest``.
+    grid : TauGrid
+        The quadrature of τ's posterior every marginal is computed from.
+    mu, theta_new, beta_f : NormalMixture
+        The marginals of µ, of a new study's effect and of the fixed effect βF = Σaᵢθᵢ.
+    theta : tuple of NormalMixture
+        Each study's θᵢ.
+    tau, tau2, i2 : TauFunction
+        τ and functions of it (τ², I² = τ²/(τ² + s̃²)).
+    zeta2_mean : float
+        The exact posterior mean of ζ².
+    notes : tuple of str
+        What the numbers rest on (infinite moments, missing Bayes factors, prior–data conflict).
+    seed : int
+        The seed of the 100,000 exact draws behind ``zeta2``'s sd and quantiles (its mean is exact).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.bayes import bayes_meta, priors
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> post = bayes_meta(studies, tau_prior=priors.half_normal(1.0))
+    >>> round(post.mu.mean, 4), round(post.tau.median, 4)
+    (-1.2498, 1.5276)
     """
 
     studies: StudyTable
