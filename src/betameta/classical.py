@@ -36,7 +36,28 @@ __all__ = [
 
 @dataclass(frozen=True, repr=False)
 class FixedEffect(Result):
-    """Inverse-variance estimate ``Σwy/Σw`` (common effect, or the fixed-effects average βF)."""
+    """Inverse-variance estimate ``Σwy/Σw`` (common effect, or the fixed-effects average βF).
+
+    Parameters
+    ----------
+    estimate, se : float
+        ``Σwᵢyᵢ/Σwᵢ`` with ``wᵢ = 1/vᵢ``, and its standard error ``1/√Σwᵢ``.
+    ci_low, ci_high : float
+        The Wald interval ``estimate ± z₁₋α/₂·se``.
+    z, p : float
+        ``estimate/se`` and its two-sided normal p-value.
+    log10_p : float
+        log10 of ``p``, exact where ``p`` underflows a double.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> round(fit.fixed.estimate, 4), round(fit.fixed.se, 4)
+    (-0.4303, 0.0405)
+    """
 
     estimate: float
     se: float
@@ -49,7 +70,35 @@ class FixedEffect(Result):
 
 @dataclass(frozen=True, repr=False)
 class Heterogeneity(Result):
-    """Cochran's Q on ``df = k − 1``; ``i2`` (a fraction), ``h2 = Q/df``, ``zeta2 = max(0, (Q − df)/Σw)``."""
+    """Cochran's Q on ``df = k − 1`` and the heterogeneity measures derived from it.
+
+    Parameters
+    ----------
+    q : float
+        ``Q = Σwᵢ(yᵢ − β̂F)²``.
+    df : int
+        ``k − 1``.
+    p : float
+        The χ²(df) upper tail of Q.
+    i2 : float
+        ``max(0, (Q − df)/Q)``, a fraction.
+    h2 : float
+        ``Q/df``.
+    zeta2 : float
+        ``max(0, (Q − df)/Σwᵢ)``, the spread of the study effects about βF (ζ²).
+    log10_p : float
+        log10 of ``p``, exact where ``p`` underflows a double.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> h = fit.heterogeneity
+    >>> round(h.q, 2), h.df, round(h.i2, 4)
+    (152.23, 12, 0.9212)
+    """
 
     q: float
     df: int
@@ -68,6 +117,39 @@ class RandomEffects(Result):
     metafor's τ²-based ``τ²/(τ² + s̃²)`` and ``(τ² + s̃²)/s̃²`` with the "typical"
     within-study variance ``s̃² = (k−1)Σw / ((Σw)² − Σw²)``. With ``test="hksj"``
     the statistic is a t with ``df = k − 1``; otherwise ``df`` is ``None``.
+
+    Parameters
+    ----------
+    method, test : str
+        The τ² estimator and the test of the mean (``"z"`` or ``"hksj"``).
+    tau2, tau2_ci_low, tau2_ci_high : float
+        τ̂² and its Q-profile interval.
+    tau : float
+        ``√τ̂²``.
+    i2, i2_ci_low, i2_ci_high : float
+        I² at τ̂² (a fraction) and at the τ² interval's bounds.
+    h2 : float
+        H² at τ̂².
+    estimate, se, ci_low, ci_high : float
+        ``µ̂ = Σwᵢyᵢ/Σwᵢ`` with ``wᵢ = 1/(vᵢ + τ̂²)``, its SE and interval.
+    z, p : float
+        The test statistic of ``µ = 0`` and its two-sided p-value.
+    df : int or None
+        The t test's degrees of freedom, ``None`` for a z test.
+    pi_low, pi_high : float
+        The prediction interval ``µ̂ ± crit·√(τ̂² + se²)`` for a new study's true effect.
+    log10_p : float
+        log10 of ``p``.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> r = fit.random
+    >>> r.method, round(r.tau2, 4), round(r.pi_low, 4), round(r.pi_high, 4)
+    ('REML', 0.3132, -1.8667, 0.4376)
     """
 
     method: str
@@ -94,7 +176,31 @@ class RandomEffects(Result):
 
 @dataclass(frozen=True, repr=False)
 class TotalTest(Result):
-    """The test that any study effect is non-zero: ``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df."""
+    """The test that any study effect is non-zero: ``Z² = Σ yᵢ²/vᵢ = Z²_F + Q`` on k df.
+
+    Parameters
+    ----------
+    z2 : float
+        ``Z² = Σyᵢ²/vᵢ``.
+    df : int
+        ``k``.
+    p, log10_p : float
+        The χ²(k) upper tail of Z², and its log10.
+    z2_fixed : float
+        ``Z²_F = (β̂F/se)²``, the part due to the common effect.
+    q : float
+        Cochran's Q, the part due to heterogeneity.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> t = fit.total_test
+    >>> round(t.z2, 2), round(t.z2_fixed + t.q, 2), t.df
+    (265.12, 265.12, 13)
+    """
 
     z2: float
     df: int
@@ -112,6 +218,36 @@ class EggerTest(Result):
     on ``df = k − 2`` for ``model="lm"`` and on an HKSJ fit); ``limit_estimate`` is ``b0``,
     the effect as the standard error goes to 0, with its interval and its two-sided
     ``limit_p`` (the same test).
+
+    Parameters
+    ----------
+    model : str
+        ``"rma"`` (a random- or fixed-effects meta-regression) or ``"lm"`` (weighted least
+        squares with a multiplicative dispersion).
+    statistic, p : float
+        The test of ``b1 = 0`` and its two-sided p-value.
+    df : int or None
+        The t test's degrees of freedom, ``None`` for a z test.
+    slope, slope_se : float
+        ``b1`` and its standard error.
+    limit_estimate, limit_ci_low, limit_ci_high : float
+        ``b0`` and its interval.
+    tau2 : float
+        The residual τ² of the fit (0 for ``"lm"``).
+    predictor : str
+        The predictor: ``"sei"``, ``"vi"``, ``"ni"``, ``"ninv"`` or ``"sqrtninv"``.
+    limit_p : float
+        The two-sided p-value of ``b0 = 0``.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> e = fit.egger_test()
+    >>> round(e.statistic, 4), round(e.p, 4), round(e.limit_estimate, 4)
+    (-0.8033, 0.4218, -0.5104)
     """
 
     model: str

@@ -61,6 +61,29 @@ class Design:
     first in sort order unless chosen, has none). ``columns``: each moderator with its levels
     and the levels that have a column (both ``None`` for a numeric one), in order, so that
     new rows can be coded the same way (:meth:`encode`).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The design matrix, one row per study.
+    terms : tuple of str
+        The name of each column.
+    intercept : bool
+        Whether the first column is the intercept.
+    columns : tuple
+        ``(moderator, levels, coded levels)`` for each moderator, in order; the levels are
+        ``None`` for a numeric moderator.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = meta_regression(studies, ["ablat"])
+    >>> fit.design.terms, fit.design.X.shape
+    (('intercept', 'ablat'), (13, 2))
     """
 
     X: np.ndarray
@@ -69,7 +92,37 @@ class Design:
     columns: tuple[tuple[str, tuple[str, ...] | None, tuple[str, ...] | None], ...]
 
     def encode(self, frame: pd.DataFrame, source: str = "newmods") -> np.ndarray:
-        """Rows of ``frame`` (its moderator columns) coded as this design's columns."""
+        """Code new rows as this design's columns.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            The moderator columns (factors by their levels); other columns are ignored.
+        source : str
+            What the rows are called in error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(len(frame), p)``, the intercept column first when the design has one.
+
+        Raises
+        ------
+        InputError
+            A moderator column missing, a value that is not a number, or a factor level the
+            fit did not see.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> fit.design.encode(pd.DataFrame({"ablat": [10, 50]})).tolist()
+        [[1.0, 10.0], [1.0, 50.0]]
+        """
         parts = [np.ones((len(frame), 1))] if self.intercept else []
         for col, levels, coded in self.columns:
             if col not in frame.columns:
@@ -249,6 +302,28 @@ class Prediction(Result):
     """Predicted effects ``x'b`` (one per row of ``X``) with their standard errors.
 
     Confidence interval and prediction interval (arrays).
+
+    Parameters
+    ----------
+    X : numpy.ndarray
+        The design rows predicted, ``(n, p)``.
+    estimate, se : numpy.ndarray
+        ``x'b`` and ``√(x'Cov(b)x)`` per row.
+    ci_low, ci_high : numpy.ndarray
+        The confidence interval of the mean effect at ``x``.
+    pi_low, pi_high : numpy.ndarray
+        The prediction interval for a new study's true effect, ``± crit·√(se² + τ̂²)``.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = meta_regression(studies, ["ablat"])
+    >>> fit.predict(pd.DataFrame({"ablat": [10, 50]})).estimate.round(4).tolist()
+    [-0.0395, -1.2036]
     """
 
     X: np.ndarray
@@ -263,7 +338,25 @@ class Prediction(Result):
     _skip_fields = ("X",)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per prediction: estimate, se, confidence and prediction intervals."""
+        """Return the predictions as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per prediction: ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``pi_low``,
+            ``pi_high``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> fit.predict(pd.DataFrame({"ablat": [50]})).to_frame().round(4).values.tolist()
+        [[-1.2036, 0.1716, -1.54, -0.8672, -1.8412, -0.5661]]
+        """
         return pd.DataFrame({"estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
                              "ci_high": self.ci_high, "pi_low": self.pi_low, "pi_high": self.pi_high})
 
@@ -274,6 +367,29 @@ class FitStats(Result):
 
     ``kind`` (ML or REML), ``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and the number of
     parameters ``q``.
+
+    Parameters
+    ----------
+    kind : str
+        ``"ML"`` or ``"REML"``.
+    loglik, deviance : float
+        The log-likelihood at the estimates and the deviance.
+    aic, bic, aicc : float
+        ``−2ℓ + 2q``, ``−2ℓ + q log n`` and the small-sample AIC.
+    q : int
+        The number of parameters (coefficients, plus τ² where estimated).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = meta_regression(studies, ["ablat"])
+    >>> stats = fit.fit_stats()
+    >>> stats.kind, round(stats.loglik, 3), stats.q
+    ('REML', -8.087, 3)
     """
 
     kind: str
@@ -289,7 +405,31 @@ class FitStats(Result):
 
 @dataclass(frozen=True, repr=False)
 class LikelihoodRatioTest(Result):
-    """:func:`likelihood_ratio_test`: ``lrt = 2(ℓ_full − ℓ_reduced)`` on ``df`` with ``p``."""
+    """The result of :func:`likelihood_ratio_test`.
+
+    Parameters
+    ----------
+    lrt : float
+        ``2(ℓ_full − ℓ_reduced)``.
+    df : int
+        The difference in the number of parameters.
+    p : float
+        The χ²(df) upper tail of ``lrt``.
+    kind : str
+        The likelihood compared: ``"ML"``, ``"REML"`` or ``"FE"``.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> full = meta_regression(studies, ["ablat"], method="ML")
+    >>> test = bm.regression.likelihood_ratio_test(full, meta_regression(studies, [], method="ML"))
+    >>> test.df, test.kind
+    (1, 'ML')
+    """
 
     lrt: float
     df: int
@@ -363,6 +503,29 @@ class PermutationTest(Result):
 
     ``p`` per coefficient, ``qm_p`` of the moderator test, over ``n`` arrangements, ``exact`` when they
     were all of them.
+
+    Parameters
+    ----------
+    p : numpy.ndarray
+        The permutation p-value of each coefficient.
+    qm_p : float
+        The permutation p-value of the test of moderators.
+    n : int
+        The number of arrangements used (the observed one among them).
+    exact : bool
+        Whether they were every distinct arrangement.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = meta_regression(studies, ["ablat"])
+    >>> test = fit.permutation_test(200, seed=1)
+    >>> test.n, test.exact, test.qm_p
+    (200, False, 0.01)
     """
 
     p: np.ndarray
@@ -373,9 +536,24 @@ class PermutationTest(Result):
     _title = "Permutation test"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient (``coefficient`` is its index) with its permutation ``p``.
+        """Return the permutation p-values as a tidy table.
 
-        ``qm_p`` repeated.
+        Returns
+        -------
+        pandas.DataFrame
+            One row per coefficient: ``coefficient`` (its index), its permutation ``p``, and
+            ``qm_p``, ``n`` and ``exact`` repeated.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> fit.permutation_test(200, seed=1).to_frame()["p"].tolist()
+        [0.755, 0.01]
         """
         return pd.DataFrame({"coefficient": np.arange(self.p.size), "p": self.p, "qm_p": self.qm_p,
                              "n": self.n, "exact": self.exact})
@@ -415,6 +593,44 @@ class MetaRegression(Result):
     ``df = k − p`` with ``qe_p``; ``qm`` on ``qm_df`` (and ``qm_df2`` = k − p under HKSJ,
     where it is an F statistic) with ``qm_p``, for the coefficients ``btt`` (1-based, as
     metafor's). See the module docstring for the formulas.
+
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies fitted.
+    design : Design
+        The design matrix and how it was coded.
+    method, test : str
+        The τ² estimator and the test (``"z"`` or ``"hksj"``).
+    level : float
+        The level of every interval.
+    estimate, se, statistic, p, ci_low, ci_high : numpy.ndarray
+        Per coefficient, in the order of ``terms``.
+    cov : numpy.ndarray
+        The coefficients' covariance ``(X'WX)⁻¹`` (scaled under HKSJ).
+    tau2, tau2_ci_low, tau2_ci_high : float
+        The residual τ̂² and its Q-profile interval.
+    i2, h2, r2 : float
+        Residual I², H² and the pseudo-R² (fractions; ``r2`` NaN without intercept or
+        moderators).
+    qe, qe_p : float
+        The test of residual heterogeneity on ``k − p`` df.
+    qm, qm_df, qm_df2, qm_p : float
+        The test of the coefficients ``btt`` (χ² on ``qm_df``, or F on ``qm_df`` and
+        ``qm_df2`` under HKSJ).
+    btt : tuple of int
+        The tested coefficients, 1-based.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> import pandas as pd
+    >>> from betameta.regression import meta_regression
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = meta_regression(studies, ["ablat"])
+    >>> fit.terms, round(fit.qm, 4), round(fit.r2, 4)
+    (('intercept', 'ablat'), 16.3582, 0.7563)
     """
 
     studies: StudyTable = field(repr=False)
@@ -464,6 +680,34 @@ class MetaRegression(Result):
         ``newmods``: a DataFrame with the moderator columns (factors by their levels), or an
         array of design rows without the intercept column (metafor's ``newmods``); by
         default the studies' own rows (the fitted values).
+
+        Parameters
+        ----------
+        newmods : pandas.DataFrame or numpy.ndarray or None
+            The rows to predict at.
+
+        Returns
+        -------
+        Prediction
+            ``x'b`` with its SE, confidence and prediction intervals per row.
+
+        Raises
+        ------
+        InputError
+            A moderator missing or a level unknown (DataFrame), or the wrong number of columns
+            (array).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> import numpy as np
+        >>> fit.predict(np.array([[10.0], [50.0]])).estimate.round(4).tolist()
+        [-0.0395, -1.2036]
         """
         if newmods is None:
             X = self.design.X
@@ -495,6 +739,28 @@ class MetaRegression(Result):
         Σ log(vᵢ + τ̂²) + log|X'WX| − log|X'X| + RSS)``, deviance ``−2ℓ_REML``; AIC ``−2ℓ + 2q``,
         BIC ``−2ℓ + q log n``, AICc ``−2ℓ + 2qn'/(n' − q − 1)`` with ``n' = max(n, q + 2)``,
         n = k (ML) or k − p (REML).
+
+        Parameters
+        ----------
+        kind : {"ML", "REML"} or None
+            Which likelihood.
+
+        Returns
+        -------
+        FitStats
+            ``loglik``, ``deviance``, ``aic``, ``bic``, ``aicc`` and ``q``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> stats = fit.fit_stats("ML")
+        >>> round(stats.loglik, 3), round(stats.aic, 3)
+        (-7.947, 21.893)
         """
         kind = kind or ("REML" if self.method == "REML" else "ML")
         kind = check_option("kind", kind.upper(), ("ML", "REML"))
@@ -530,6 +796,40 @@ class MetaRegression(Result):
         rows, as a factor's, counted once: k!/Π nᵢ!), when ``exact`` or when there are no
         more of them than ``n``; otherwise ``n`` random permutations (``seed`` an integer or a
         Generator), the observed arrangement among them, so p ≥ 1/n.
+
+        Parameters
+        ----------
+        n : int
+            The number of random arrangements (at least 1), and the most distinct ones for
+            which the test is exact by default.
+        exact : bool or None
+            Force (``True``) or refuse (``False``) the exact test; ``None`` decides by ``n``.
+        seed : int or numpy.random.Generator or None
+            For the random arrangements.
+        max_exact : int
+            The most arrangements an exact test may refit.
+
+        Returns
+        -------
+        PermutationTest
+            The p-value per coefficient and of QM, with ``n`` and ``exact``.
+
+        Raises
+        ------
+        InputError
+            ``n`` not a whole number ≥ 1, or an exact test needing more than ``max_exact``
+            refits.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> fit.permutation_test(200, seed=1).p.tolist()
+        [0.755, 0.01]
         """
         from math import factorial, prod
 
@@ -574,7 +874,36 @@ class MetaRegression(Result):
         ``1/(vᵢ + τ²)``; the fitted line with its confidence band and prediction-interval band, the
         other terms held at their means over the studies (as regplot does). Returns the axes.
 
-        ``moderator``: a numeric moderator of the fit (default: the first one).
+        Parameters
+        ----------
+        moderator : str or None
+            A numeric moderator of the fit (default: the first one).
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+        xlabel, ylabel : str or None
+            Axis labels (default: the moderator and the effect measure).
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Raises
+        ------
+        InputError
+            The fit has no numeric moderator, or ``moderator`` is not one.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> ax = fit.plot_bubble("ablat")
+        >>> ax.get_xlabel()
+        'ablat'
         """
         import matplotlib.pyplot as plt
 
@@ -609,17 +938,51 @@ class MetaRegression(Result):
         return ax
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table of the coefficients, one row per term."""
+        """Return the coefficients as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per term: ``term``, ``estimate``, ``se``, ``statistic``, ``p``, ``ci_low``,
+            ``ci_high``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> fit.to_frame()[["term", "estimate"]].round(4).values.tolist()
+        [['intercept', 0.2515], ['ablat', -0.0291]]
+        """
         return pd.DataFrame({"term": self.terms, "estimate": self.estimate, "se": self.se,
                              "statistic": self.statistic, "p": self.p, "ci_low": self.ci_low,
                              "ci_high": self.ci_high})
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict.
+        """Return the fit as a JSON-ready dict.
 
-        ``coefficients`` (``term, estimate, se, statistic, p, ci_low, ci_high``), ``tau2`` (with
-        ``tau2_ci_low/high``), ``i2``, ``h2``, ``r2``, ``qe`` ``{stat, df, p}``, ``qm`` ``{stat, df,
-        df2, p, btt}``.
+        Returns
+        -------
+        dict
+            ``k``, ``method``, ``test``, ``level``, ``coefficients`` (``term, estimate, se,
+            statistic, p, ci_low, ci_high``), ``tau2`` (with ``tau2_ci_low/high``), ``i2``,
+            ``h2``, ``r2``, ``qe`` ``{stat, df, p}``, ``qm`` ``{stat, df, df2, p, btt}`` and
+            ``fit_stats``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> d = fit.to_dict()
+        >>> d["qm"]["btt"], d["coefficients"][1]["term"]
+        ([2], 'ablat')
         """
         return {
             "k": self.k, "method": self.method, "test": self.test, "level": self.level,
@@ -638,6 +1001,23 @@ class MetaRegression(Result):
 
         The coefficient table with a readable report as its text (metafor's print of an
         rma fit with moderators).
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`; its text the coefficients, τ², residual
+            heterogeneity and the test of moderators.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> import pandas as pd
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = meta_regression(studies, ["ablat"])
+        >>> print(fit.summary().title)
+        Meta-regression of k = 13 studies (RR); tau² by REML, z test
         """
         from .classical import _fmt, _fmt_p
 

@@ -87,18 +87,72 @@ class StudyTable:
         return np.sqrt(self.vi)
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table: study, yi, vi, sei (and the raw columns when present)."""
+        """Return the studies as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: ``study``, ``yi``, ``vi``, ``sei``, then the raw summary
+            columns when the effects were computed from them.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> st = StudyTable(np.array([0.1, 0.4]), np.array([0.01, 0.04]), ("A", "B"))
+        >>> st.to_frame().columns.tolist(), st.to_frame()["sei"].tolist()
+        (['study', 'yi', 'vi', 'sei'], [0.1, 0.2])
+        """
         frame = pd.DataFrame({"study": self.labels, "yi": self.yi, "vi": self.vi, "sei": self.sei})
         if self.raw is not None:
             frame = pd.concat([frame, self.raw.reset_index(drop=True)], axis=1)
         return frame
 
     def drop(self, index: int) -> StudyTable:
-        """Return the table without study ``index`` (for leave-one-out)."""
+        """Return the table without one study (for leave-one-out).
+
+        Parameters
+        ----------
+        index : int
+            The position of the study to leave out (0-based).
+
+        Returns
+        -------
+        StudyTable
+            The other ``k − 1`` studies, in their order, with every per-study field.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> st = StudyTable(np.array([0.1, 0.4, 0.2]), np.array([0.01, 0.04, 0.02]), ("A", "B", "C"))
+        >>> st.drop(1).labels
+        ('A', 'C')
+        """
         return self.subset(np.flatnonzero(np.arange(self.k) != index))
 
     def subset(self, index: np.ndarray) -> StudyTable:
-        """Return the studies at positions ``index``, in that order (every per-study field with them)."""
+        """Return the studies at some positions, in that order.
+
+        Parameters
+        ----------
+        index : array_like of int
+            0-based positions; every per-study field (labels, raw columns, sample sizes,
+            2×2 tables, the source table's rows) is taken with them.
+
+        Returns
+        -------
+        StudyTable
+            The selected studies.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> st = StudyTable(np.array([0.1, 0.4, 0.2]), np.array([0.01, 0.04, 0.02]), ("A", "B", "C"))
+        >>> st.subset([2, 0]).labels, st.subset([2, 0]).yi.tolist()
+        (('C', 'A'), [0.2, 0.1])
+        """
         index = np.asarray(index, dtype=int)
         raw = None if self.raw is None else self.raw.iloc[index]
         labels = tuple(self.labels[i] for i in index)
