@@ -342,3 +342,19 @@ NO_EVENTS = _tables([0, 0], [10, 10], [0, 0], [10, 10])
 def test_pooled_and_partition_arguments_without_an_answer(call, match):
     with pytest.raises(InputError, match=match):
         call()
+
+
+def test_pooling_takes_the_studies_tables_and_refuses_studies_without_them():
+    # Passing the StudyTable itself raised a TypeError from numpy; now its 2x2 tables are pooled
+    # (the same numbers as the array), and studies given as yi/vi get an error saying why not.
+    bcg = pd.read_csv("examples/bcg.csv")
+    studies = load_studies(bcg, measure="OR", study="trial",
+                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    array = bcg[["tpos", "tneg", "cpos", "cneg"]].to_numpy().T
+    assert pooled.mantel_haenszel(studies) == pooled.mantel_haenszel(array)
+    assert pooled.peto(studies) == pooled.peto(array)
+    plain = load_studies(pd.DataFrame({"yi": [0.1, 0.2], "vi": [0.01, 0.02]}))
+    with pytest.raises(InputError, match="not computed from 2x2 tables"):
+        pooled.mantel_haenszel(plain)
+    with pytest.raises(InputError, match="numeric counts"):
+        pooled.peto([["a", "b"], ["c", "d"], ["e", "f"], ["g", "h"]])

@@ -31,6 +31,7 @@ from scipy import optimize, special
 from ._options import check_probability
 from ._results import Result, Summary
 from .errors import InputError
+from .studies import StudyTable
 from .kernels.classical import chi2_sf
 
 __all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
@@ -42,6 +43,39 @@ class PooledTables(Result):
 
     Estimates on the log scale for OR, RR and IRR; ``cmh``: the Cochran–Mantel–Haenszel test for
     OR, the Mantel–Haenszel test of rates for IRR.
+
+    Parameters
+    ----------
+    method : str
+        ``"MH"`` or ``"PETO"``.
+    measure : str
+        ``OR``, ``RR``, ``RD``, ``IRR`` or ``IRD``.
+    k : int
+        The number of tables.
+    estimate, se, ci_low, ci_high : float
+        The pooled effect (log scale for ratios), its SE and interval.
+    z, p : float
+        The Wald test of no effect.
+    q, q_df, q_p : float
+        Cochran's Q of the study effects about the pooled one, on ``k − 1`` df.
+    i2, h2 : float
+        ``(Q − df)/Q`` (a fraction, at least 0) and ``Q/df``.
+    cmh, cmh_p : float or None
+        The Cochran–Mantel–Haenszel test (OR) or the Mantel–Haenszel test of rates (IRR).
+    tarone, tarone_p : float or None
+        Tarone's test of homogeneous odds ratios (MH OR only).
+    level : float
+        The level of the interval.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.pooled import mantel_haenszel
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = mantel_haenszel(studies, measure="RR")
+    >>> fit.method, fit.k, round(fit.estimate, 4)
+    ('MH', 13, -0.4537)
     """
 
     method: str
@@ -67,7 +101,24 @@ class PooledTables(Result):
     _title = "Pooled 2x2 tables"
 
     def summary(self) -> Summary:
-        """Readable report (estimates on the log scale for OR and RR, and as ratios)."""
+        """Return the fit as a readable report.
+
+        Returns
+        -------
+        Summary
+            Its table is the fields; its text the estimate on the log scale and, for ratios, as
+            a ratio, heterogeneity and the CMH and Tarone tests where computed.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.pooled import mantel_haenszel
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = mantel_haenszel(studies, measure="RR")
+        >>> print(fit.summary().text.splitlines()[2])
+        as a ratio: 0.6353 [0.5881, 0.6862]
+        """
         name = {"MH": "Mantel-Haenszel", "PETO": "Peto"}[self.method]
         pct = f"{100 * self.level:g}% CI"
         lines = [f"{name} meta-analysis, k = {self.k}, measure {self.measure}",
@@ -87,8 +138,16 @@ class PooledTables(Result):
         return Summary(lines[0], self.to_frame(), text="\n".join(lines))
 
 
-def _tables(tables: np.ndarray) -> tuple[np.ndarray, ...]:
-    t = np.asarray(tables, dtype=float)
+def _tables(tables: np.ndarray | StudyTable) -> tuple[np.ndarray, ...]:
+    if isinstance(tables, StudyTable):
+        if tables.tables is None:
+            raise InputError("these studies were not computed from 2x2 tables (ai, bi, ci, di): "
+                             "Mantel-Haenszel and Peto pool the tables themselves")
+        tables = tables.tables
+    try:
+        t = np.asarray(tables, dtype=float)
+    except (TypeError, ValueError) as err:
+        raise InputError(f"2x2 tables must be numeric counts of shape (4, k): {err}") from None
     if t.ndim != 2 or t.shape[0] != 4:
         raise InputError(f"2x2 tables must be an array of shape (4, k): ai, bi, ci, di; got {t.shape}")
     if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -121,14 +180,15 @@ def _finish(method, measure, k, est, var, yi, vi, level, **tests) -> PooledTable
                         q_p, float(i2), float(h2), level=level, **tests)
 
 
-def mantel_haenszel(tables: np.ndarray, *, measure: Literal["OR", "RR", "RD"] = "OR",
+def mantel_haenszel(tables: np.ndarray | StudyTable, *, measure: Literal["OR", "RR", "RD"] = "OR",
                     level: float = 0.95) -> PooledTables:
     """Mantel–Haenszel pooling of 2×2 tables (see the module docstring for the formulas).
 
     Parameters
     ----------
     tables
-        ``(4, k)`` counts: ai, bi, ci, di.
+        ``(4, k)`` counts: ai, bi, ci, di; or a :class:`~betameta.StudyTable` computed from
+        2×2 tables (its ``tables``; ``measure`` is still chosen here).
     measure
         ``OR``, ``RR`` or ``RD``.
     level
@@ -222,13 +282,14 @@ def _tarone(a, n1, n2, m1, psi) -> tuple[float, int]:
     return float(bd - (aa.sum() - ee.sum()) ** 2 / vv.sum()), int(aa.size - 1)
 
 
-def peto(tables: np.ndarray, *, level: float = 0.95) -> PooledTables:
+def peto(tables: np.ndarray | StudyTable, *, level: float = 0.95) -> PooledTables:
     """Peto's one-step odds ratio (metafor's ``rma.peto``; Yusuf et al. 1985).
 
     Parameters
     ----------
     tables
-        ``(4, k)`` counts: ai, bi, ci, di.
+        ``(4, k)`` counts: ai, bi, ci, di; or a :class:`~betameta.StudyTable` computed from
+        2×2 tables.
     level
         Confidence level.
 

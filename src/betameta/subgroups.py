@@ -45,6 +45,31 @@ class Subgroups(Result):
     level; ``q_between`` on ``df_between = G − 1`` with ``p_between`` (separate τ²);
     ``common``: the factor meta-regression (common τ²), whose ``qm``/``qm_p`` test the same
     differences.
+
+    Parameters
+    ----------
+    column : str
+        The moderator the studies were grouped by.
+    groups : tuple of str
+        Its levels, in sort order.
+    fits : tuple of MetaAnalysis
+        One fit per level, each with its own τ².
+    q_between, df_between, p_between : float
+        The test of subgroup differences with separate τ²: Q of the groups' random-effects
+        estimates about their inverse-variance mean, on ``G − 1`` df.
+    common : MetaRegression
+        The factor meta-regression with one common τ², whose ``qm`` and ``qm_p`` test the same
+        differences.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.subgroups import subgroup_analysis
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> sub = subgroup_analysis(studies, "alloc")
+    >>> sub.groups, sub.df_between, round(sub.q_between, 4)
+    (('alternate', 'random', 'systematic'), 2, 1.8614)
     """
 
     column: str
@@ -56,17 +81,49 @@ class Subgroups(Result):
     common: MetaRegression = field(repr=False)
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per subgroup: ``group, k, estimate, se, ci_low, ci_high, tau2, i2``."""
+        """Return the subgroups as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per subgroup: ``group``, ``k``, ``estimate``, ``se``, ``ci_low``,
+            ``ci_high``, ``tau2``, ``i2`` (random effects within the group).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.subgroups import subgroup_analysis
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> sub = subgroup_analysis(studies, "alloc")
+        >>> sub.to_frame()[["group", "k", "estimate"]].round(4).values.tolist()
+        [['alternate', 2, -0.5408], ['random', 7, -0.971], ['systematic', 4, -0.4242]]
+        """
         return pd.DataFrame([{"group": g, "k": f.k, "estimate": f.random.estimate, "se": f.random.se,
                               "ci_low": f.random.ci_low, "ci_high": f.random.ci_high,
                               "tau2": f.random.tau2, "i2": f.random.i2}
                              for g, f in zip(self.groups, self.fits, strict=True)])
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready.
+        """Return the analysis as a JSON-ready dict.
 
-        ``groups`` (the rows of :meth:`to_frame`), ``q_between`` ``{stat, df, p}`` (separate τ²) and
-        ``q_between_common`` ``{stat, df, df2, p}`` (common τ²).
+        Returns
+        -------
+        dict
+            ``column``, ``groups`` (the rows of :meth:`to_frame`), ``q_between``
+            ``{stat, df, p}`` (separate τ²) and ``q_between_common`` ``{stat, df, df2, p}``
+            (common τ²).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.subgroups import subgroup_analysis
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> sub = subgroup_analysis(studies, "alloc")
+        >>> d = sub.to_dict()
+        >>> d["q_between"]["df"], len(d["groups"])
+        (2, 3)
         """
         c = self.common
         return {"column": self.column, "groups": self.to_frame().to_dict(orient="records"),
@@ -75,7 +132,23 @@ class Subgroups(Result):
                                      "df2": None if c.test == "z" else c.qm_df2, "p": c.qm_p}}
 
     def summary(self) -> Summary:
-        """Return the subgroup table and the test of subgroup differences, as a readable report."""
+        """Return the subgroup table and the tests of subgroup differences.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`; its text adds both tests of differences.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.subgroups import subgroup_analysis
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> sub = subgroup_analysis(studies, "alloc")
+        >>> print(sub.summary().title)
+        Subgroups by 'alloc' (random effects: REML, z)
+        """
         from .classical import _fmt, _fmt_p
 
         f0 = self.fits[0].random
@@ -104,7 +177,32 @@ class Subgroups(Result):
                     null_value: float | None = 0.0) -> Axes:
         """Forest plot grouped by subgroup: each group's studies, then its random-effects diamond.
 
-        The test of differences in the title. Returns the axes.
+        The test of differences is in the title.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure sized to the rows when ``None``.
+        xlabel : str or None
+            The x-axis label (default: the effect measure).
+        null_value : float or None
+            Where to draw the line of no effect; ``None`` for none.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.subgroups import subgroup_analysis
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> sub = subgroup_analysis(studies, "alloc")
+        >>> ax = sub.plot_forest()
+        >>> ax.get_title(loc="left")
+        'Subgroup differences: Q = 1.86 (df 2, p = 0.39); common τ²: QM = 1.77 (p = 0.41)'
         """
         import matplotlib.pyplot as plt
         from matplotlib.transforms import blended_transform_factory
