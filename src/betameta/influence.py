@@ -30,6 +30,7 @@ from .errors import InputError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.axes import Axes
 
     from .classical import MetaAnalysis
 
@@ -38,7 +39,33 @@ __all__ = ["Gosh", "Influence", "baujat", "gosh", "influence"]
 
 @dataclass(frozen=True, repr=False)
 class Influence(Result):
-    """Per-study case-deletion diagnostics (arrays of length k; see the module docstring)."""
+    """Per-study case-deletion diagnostics (arrays of length k; see the module docstring).
+
+    Parameters
+    ----------
+    study : tuple of str
+        The study labels.
+    rstudent, dffits, cooks_d, cov_r : numpy.ndarray
+        Studentised deleted residual, DFFITS, Cook's distance and the covariance ratio.
+    tau2_del, qe_del : numpy.ndarray
+        τ̂² and Q without each study.
+    hat, weight : numpy.ndarray
+        The hat value ``wᵢ/Σw`` and the weight in percent.
+    dfbetas : numpy.ndarray
+        DFBETAS of µ.
+    influential : numpy.ndarray
+        Booleans: metafor's rule for an influential study.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> diag = fit.influence()
+    >>> int(diag.influential.sum()), round(float(diag.weight.sum()), 6)
+    (0, 100.0)
+    """
 
     study: tuple[str, ...]
     rstudent: np.ndarray
@@ -55,7 +82,22 @@ class Influence(Result):
     _title = "Influence diagnostics (case deletion)"
 
     def to_frame(self) -> pd.DataFrame:
-        """Tidy table, one row per study."""
+        """Return the diagnostics as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study, one column per field.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.influence().to_frame().columns.tolist()[:4]
+        ['study', 'rstudent', 'dffits', 'cooks_d']
+        """
         import pandas as pd
 
         return pd.DataFrame({name: getattr(self, name) for name in self.__dataclass_fields__})
@@ -180,6 +222,27 @@ class Gosh(Result):
     The fit to each subset of studies. ``included`` is (n, k) booleans; ``estimate``, ``tau2``, ``q``,
     ``i2`` and ``h2`` are (n,) (I²/H² as metafor: Q-based for FE, τ²-based otherwise); ``exhaustive`` says
     whether all 2ᵏ − 1 subsets are there.
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study labels.
+    included : numpy.ndarray
+        ``(n, k)`` booleans: which studies each subset holds.
+    estimate, tau2, q, i2, h2 : numpy.ndarray
+        Each subset's pooled estimate, τ², Q, I² and H².
+    exhaustive : bool
+        Whether every non-empty subset is there (else a random sample).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> g = fit.gosh(max_subsets=1000)
+    >>> g.included.shape, g.exhaustive
+    ((1000, 13), False)
     """
 
     studies: tuple[str, ...]
@@ -192,7 +255,23 @@ class Gosh(Result):
     exhaustive: bool
 
     def summary(self) -> Summary:
-        """Quantiles of the subsets' estimate, τ², Q, I² and H²."""
+        """Return the quantiles of the subsets' statistics.
+
+        Returns
+        -------
+        Summary
+            One row per statistic (estimate, τ², Q, I², H²) with its 0, 2.5, 50, 97.5 and 100%
+            quantiles over the subsets.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> print(fit.gosh(max_subsets=1000).summary().title)
+        GOSH: a random sample of 1,000 subsets of 13 studies
+        """
         import pandas as pd
 
         q = (0.0, 0.025, 0.5, 0.975, 1.0)
@@ -209,7 +288,23 @@ class Gosh(Result):
                 f"exhaustive={self.exhaustive})")
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per subset: ``k``, the statistics, and a boolean column per study (``in[<label>]``)."""
+        """Return the subsets as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per subset: ``k``, ``q``, ``i2``, ``h2``, ``tau2``, ``estimate``, and a
+            boolean column per study (``in[<label>]``).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.gosh(max_subsets=1000).to_frame().columns.tolist()[:7]
+        ['k', 'q', 'i2', 'h2', 'tau2', 'estimate', 'in[1]']
+        """
         import pandas as pd
 
         frame = pd.DataFrame({"k": self.included.sum(axis=1), "q": self.q, "i2": self.i2,
@@ -217,8 +312,28 @@ class Gosh(Result):
         return pd.concat([frame, pd.DataFrame(self.included,
                                               columns=[f"in[{s}]" for s in self.studies])], axis=1)
 
-    def plot(self, ax=None):
-        """I² against the pooled estimate, one point per subset."""
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """Plot I² against the pooled estimate, one point per subset.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.gosh(max_subsets=1000).plot().get_ylabel()
+        'I² (%)'
+        """
         import matplotlib.pyplot as plt
 
         ax = ax or plt.figure(figsize=(5.5, 4.5)).add_subplot()

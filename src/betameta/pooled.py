@@ -31,8 +31,8 @@ from scipy import optimize, special
 from ._options import check_probability
 from ._results import Result, Summary
 from .errors import InputError
-from .studies import StudyTable
 from .kernels.classical import chi2_sf
+from .studies import StudyTable
 
 __all__ = ["PooledTables", "mantel_haenszel", "mantel_haenszel_rates", "peto"]
 

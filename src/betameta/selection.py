@@ -65,6 +65,35 @@ class SelectionModel(Result):
     ``delta`` with ``delta_se`` (step function: ``delta[0] = 1``, fixed, se NaN; beta: δ₁, δ₂); ``steps``
     (empty for beta); ``loglik``; ``lrt`` on ``lrt_df`` with ``lrt_p`` against no selection;
     ``n_per_interval``: studies whose p-value falls in each step interval (empty for beta).
+
+    Parameters
+    ----------
+    type : str
+        ``"stepfun"`` or ``"beta"``.
+    estimate, se, z, p, ci_low, ci_high : float
+        µ adjusted for selection, with its Wald test and interval.
+    tau2 : float
+        τ² adjusted for selection (0 for a common-effect fit).
+    steps : tuple of float
+        The step function's cut points in one-sided p (empty for beta).
+    delta, delta_se : tuple of float
+        The weight function's parameters and their standard errors.
+    loglik : float
+        The maximised log-likelihood.
+    lrt, lrt_df, lrt_p : float
+        The likelihood-ratio test against no selection.
+    n_per_interval : tuple of int
+        The number of studies in each step interval (empty for beta).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> sel = fit.selection_model(type="beta")
+    >>> round(sel.estimate, 4), sel.lrt_df
+    (-0.7894, 2)
     """
 
     type: str
@@ -85,7 +114,23 @@ class SelectionModel(Result):
     n_per_interval: tuple[int, ...]
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per parameter: µ (with its test and interval), τ², and the weights' δ."""
+        """Return the parameters as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter: ``mu`` (with ``se``, ``ci_low``, ``ci_high`` and ``p``),
+            ``tau2``, and ``delta_1``, ``delta_2``, … with their ``se``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.selection_model(type="beta").to_frame()["parameter"].tolist()
+        ['mu', 'tau2', 'delta_1', 'delta_2']
+        """
         import pandas as pd
 
         nan = float("nan")
@@ -99,7 +144,22 @@ class SelectionModel(Result):
         return pd.DataFrame(rows)
 
     def summary(self) -> Summary:
-        """Return the parameter table, titled with the test of no selection."""
+        """Return the parameter table, titled with the test of no selection.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> print(fit.selection_model(type="beta").summary().title)
+        Selection model (beta): log-likelihood -11.9529; LRT of no selection 1.424 on 2 df, p = 0.4906
+        """
         return Summary(f"Selection model ({self.type}): log-likelihood {self.loglik:.4f}; LRT of no "
                        f"selection {self.lrt:.4g} on {self.lrt_df} df, p = {self.lrt_p:.4g}",
                        self.to_frame())
@@ -174,8 +234,12 @@ class _BetaWeights:
 def _loglik(mu, tau2, delta, y, v, weights):
     sig = np.sqrt(v + tau2)
     z = (y - mu) / sig
+    # A weight function putting no mass where the data are gives log 0: an infinite value the
+    # optimiser's objective turns into a large finite one, so no warning is wanted.
+    with np.errstate(divide="ignore"):
+        log_mass = np.log(weights.mass(mu, sig, delta))
     return float(np.sum(weights.log_weight(delta) - 0.5 * z * z - np.log(sig)
-                        - 0.5 * np.log(2 * np.pi) - np.log(weights.mass(mu, sig, delta))))
+                        - 0.5 * np.log(2 * np.pi) - log_mass))
 
 
 def _maximise(nll, start, bounds):

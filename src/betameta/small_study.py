@@ -38,7 +38,28 @@ __all__ = ["FailSafeN", "RankTest", "TrimAndFill", "fail_safe_n", "rank_test", "
 
 @dataclass(frozen=True, repr=False)
 class RankTest(Result):
-    """Begg's rank correlation test: Kendall's ``tau`` and its two-sided ``p``."""
+    """Begg's rank correlation test for funnel-plot asymmetry.
+
+    Parameters
+    ----------
+    tau : float
+        Kendall's τ between the standardised effects and the variances.
+    p : float
+        Its two-sided p-value.
+    exact : bool
+        Whether ``p`` is from Kendall's exact distribution (no ties) rather than the normal
+        approximation.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> test = fit.rank_test()
+    >>> round(test.tau, 4), test.exact
+    (0.0256, True)
+    """
 
     _title = "Rank correlation test for funnel-plot asymmetry (Begg & Mazumdar)"
 
@@ -96,6 +117,31 @@ class TrimAndFill(Result):
     The estimated number of missing studies ``k0`` (with its standard error for L0), the ``side`` they
     were missing on, the filled studies' effects and variances, and the fit to the observed and filled
     studies together.
+
+    Parameters
+    ----------
+    estimator : str
+        ``"L0"``, ``"R0"`` or ``"Q0"``.
+    side : str
+        ``"left"`` or ``"right"``: where the missing studies were imputed.
+    k0 : int
+        The estimated number of missing studies.
+    se_k0 : float
+        Its standard error (L0 and Q0; NaN for R0).
+    filled_yi, filled_vi : numpy.ndarray
+        The imputed studies' effects (mirrored about the trimmed estimate) and variances.
+    fit : MetaAnalysis
+        The fit to the observed and imputed studies together.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> filled = fit.trim_and_fill()
+    >>> filled.k0, filled.side, round(filled.fit.random.estimate, 4)
+    (1, 'right', -0.6571)
     """
 
     estimator: str
@@ -109,7 +155,23 @@ class TrimAndFill(Result):
     _title = "Trim and fill"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row: the estimator, side, ``k0`` and the random-effects estimate after filling."""
+        """Return the result as a one-row table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``estimator``, ``side``, ``k0``, ``se_k0``, and the filled fit's ``estimate``,
+            ``se``, ``ci_low``, ``ci_high``, ``p`` and ``tau2``.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> fit = bm.meta_analysis(studies)
+        >>> fit.trim_and_fill().to_frame()[["k0", "estimate"]].round(4).values.tolist()
+        [[1.0, -0.6571]]
+        """
         r = self.fit.random
         return pd.DataFrame([{"estimator": self.estimator, "side": self.side, "k0": self.k0,
                               "se_k0": self.se_k0, "estimate": r.estimate, "se": r.se,
@@ -246,6 +308,30 @@ class FailSafeN(Result):
     Orwin or Rosenberg); ``p`` the combined p-value it starts from (Rosenthal: Stouffer's one-sided;
     Rosenberg: the fixed-effect test), ``mean_effect`` and ``target`` for Orwin (and the fixed effect for
     Rosenberg).
+
+    Parameters
+    ----------
+    method : str
+        ``"Rosenthal"``, ``"Orwin"`` or ``"Rosenberg"``.
+    n : int
+        The number of null studies needed.
+    alpha : float
+        The one-sided (Rosenthal) or two-sided (Rosenberg) level of significance aimed at.
+    p : float
+        The combined p-value of the observed studies (NaN for Orwin).
+    mean_effect, target : float
+        Orwin's unweighted mean effect and the effect it is brought to; for Rosenberg,
+        ``mean_effect`` is the fixed-effect estimate (NaN otherwise).
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> safe = fit.fail_safe_n()
+    >>> safe.method, safe.n
+    ('Rosenthal', 598)
     """
 
     method: str
