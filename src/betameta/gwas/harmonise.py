@@ -71,6 +71,30 @@ class Harmonised:
     :meth:`take` gives the aligned values of a range of variants: they are made per chunk
     of a run, never for all variants at once.
     ``counts``: per study, rows read, kept, each drop reason and each alignment kind.
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study names, in input order (the first is the reference).
+    variants : pandas.DataFrame
+        One row per variant.
+    index : numpy.ndarray
+        ``(M, k)`` signed row numbers.
+    inputs : tuple
+        Per study, its ``(beta, se, eaf)`` columns.
+    counts : dict
+        Per study, the counts of rows kept, dropped (by reason) and aligned (by kind).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1, fmt="metal")
+    >>> h = harmonise({s: read_sumstats(p) for s, p in truth.paths.items()})
+    >>> h.studies, h.index.shape
+    (('S1', 'S2'), (995, 2))
     """
 
     studies: tuple[str, ...]
@@ -85,10 +109,31 @@ class Harmonised:
         return len(self.variants)
 
     def take(self, start: int = 0, stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Aligned ``(beta, se, eaf)`` of variants ``start:stop``.
+        """Return the aligned ``(beta, se, eaf)`` of variants ``start:stop``.
 
-        (n, k) arrays, NaN where a study lacks a variant; swapped alleles give −beta and 1 −
-        frequency.
+        Parameters
+        ----------
+        start, stop : int
+            The range of variants (``stop=None``: to the last).
+
+        Returns
+        -------
+        tuple of numpy.ndarray
+            Three ``(n, k)`` arrays, NaN where a study lacks a variant; swapped alleles give
+            −beta and 1 − frequency.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import harmonise, read_sumstats
+        >>> from betameta.gwas.synthetic import generate
+        >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1, fmt="metal")
+        >>> h = harmonise({s: read_sumstats(p) for s, p in truth.paths.items()})
+        >>> import numpy as np
+        >>> beta, se, eaf = h.take(0, 3)
+        >>> beta.shape, bool(np.isnan(beta[2, 1]))
+        ((3, 2), True)
         """
         index = self.index[start:stop]
         # Column-major: each study's column is written contiguously, and the kernels read
@@ -114,7 +159,31 @@ class Harmonised:
         return self.take()[2]
 
     def z(self, j: int) -> np.ndarray:
-        """Study ``j``'s ``|z| = |beta| / SE`` at the variants it holds (what genomic control needs)."""
+        """Return study ``j``'s ``|z| = |beta| / SE`` at the variants it holds.
+
+        What genomic control of that study's input needs.
+
+        Parameters
+        ----------
+        j : int
+            The study's position in :attr:`studies`.
+
+        Returns
+        -------
+        numpy.ndarray
+            One value per variant the study holds, in variant order.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import harmonise, read_sumstats
+        >>> from betameta.gwas.synthetic import generate
+        >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1, fmt="metal")
+        >>> h = harmonise({s: read_sumstats(p) for s, p in truth.paths.items()})
+        >>> h.z(1).size == h.counts["S2"]["kept"]
+        True
+        """
         rows = np.abs(self.index[:, j][self.index[:, j] != 0]) - 1
         beta, se, _ = self.inputs[j]
         return np.abs(beta[rows]) / se[rows]

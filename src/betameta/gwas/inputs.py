@@ -36,6 +36,30 @@ def estimate_overlap(h: Harmonised, chunk: int = 500_000) -> dict[str, Any]:
     √count, divided by the slope of the moment in ρ: the box keeps little information,
     so the SE is about 4/√count); the diagonal is 1, a pair with fewer than 100 such
     variants gets 0 (not estimated).
+
+    Parameters
+    ----------
+    h : Harmonised
+        The aligned studies.
+    chunk : int
+        Variants aligned at a time.
+
+    Returns
+    -------
+    dict
+        ``correlation``, ``se`` and ``variants``: ``(k, k)`` arrays.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1)
+    >>> frames = {s: read_sumstats(p) for s, p in truth.paths.items()}
+    >>> overlap = estimate_overlap(harmonise(frames))
+    >>> overlap["correlation"].round(3).tolist(), overlap["variants"].tolist()
+    ([[1.0, 0.433], [0.433, 1.0]], [[644, 440], [440, 661]])
     """
     from ..kernels.loops import null_z_moments
     from ..kernels.overlap import box_moment, null_correlation
@@ -64,6 +88,30 @@ def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np
     ``n`` = ΣNᵢ over the studies holding it (METAL's Weight; NaN where one of them gives no N), and, where
     any study gives case and control counts, ``n_effective`` = Σ 4/(1/N_case,i + 1/N_control,i) (NaN where
     one of them does not).
+
+    Parameters
+    ----------
+    h : Harmonised
+        The aligned studies.
+    frames : dict of str to pandas.DataFrame
+        Each study's rows as read (with ``n``, and ``n_cases``/``n_controls`` where given).
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``n``, and ``n_effective`` where case and control counts are given; one value per
+        variant.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1)
+    >>> frames = {s: read_sumstats(p) for s, p in truth.paths.items()}
+    >>> sample_sizes(harmonise(frames), frames)["n"][:3].tolist()
+    [38420.0, 38420.0, 25003.0]
     """
     per_study = {"n": {s: df["n"].to_numpy(float) for s, df in frames.items()}}
     if any("n_cases" in df and df["n_cases"].notna().any() for df in frames.values()):
@@ -86,9 +134,27 @@ def sample_sizes(h: Harmonised, frames: dict[str, pd.DataFrame]) -> dict[str, np
 
 
 def parse_filter(text: str) -> tuple[str, str, float]:
-    """``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``) as ``(field, op, value)``.
+    """Parse an input filter ``FIELD OP NUMBER`` (``info>=0.8``, ``maf > 0.01``, ``n>=1000``).
 
-    FIELD one of :data:`FILTER_FIELDS`, OP one of ``>= <= > < == !=``.
+    Parameters
+    ----------
+    text : str
+        FIELD one of :data:`FILTER_FIELDS` (any case), OP one of ``>= <= > < == !=``.
+
+    Returns
+    -------
+    tuple
+        ``(field, op, value)``, the field in lower case.
+
+    Raises
+    ------
+    InputError
+        Text not of that form, or an unknown field.
+
+    Examples
+    --------
+    >>> parse_filter("INFO >= 0.8")
+    ('info', '>=', 0.8)
     """
     m = re.fullmatch(r"\s*([A-Za-z_]+)\s*(>=|<=|!=|==|>|<)\s*([-+0-9.eE]+)\s*", text)
     if not m or m.group(1).lower() not in FILTER_FIELDS:
@@ -102,10 +168,41 @@ def parse_filter(text: str) -> tuple[str, str, float]:
 
 
 def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Return the rows of ``df`` that pass every filter.
+    """Return the rows of ``df`` that pass every filter, and how many each filter removed.
 
-    And how many each filter removed (a row is counted under the first filter it fails; a row without the
-    value, NaN, fails).
+    A row is counted under the first filter it fails; a row without the value (NaN) fails. MAF
+    is ``min(f, 1 − f)`` of the effect-allele frequency.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A study's rows as read.
+    path : pathlib.Path
+        Its file, for error messages.
+    filters : list of str
+        Filters as :func:`parse_filter` reads them.
+
+    Returns
+    -------
+    tuple
+        The kept rows (a new index where any were removed) and ``{filter: rows removed}``.
+
+    Raises
+    ------
+    InputError
+        A filter that cannot be parsed, or one whose column the file does not have.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1)
+    >>> frames = {s: read_sumstats(p) for s, p in truth.paths.items()}
+    >>> kept, removed = apply_filters(frames["S1"], truth.paths["S1"], ["maf>0.05"])
+    >>> len(frames["S1"]), len(kept), removed
+    (949, 924, {'maf>0.05': 25})
     """
     keep = np.ones(len(df), bool)
     removed: dict[str, int] = {}
@@ -125,8 +222,6 @@ def apply_filters(df: pd.DataFrame, path: Path, filters: list[str]) -> tuple[pd.
     return (df if keep.all() else df[keep].reset_index(drop=True)), removed
 
 
-
-
 def samplesize_inputs(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     """Return a study's inputs for METAL's sample-size scheme, as inverse-variance inputs.
 
@@ -137,6 +232,37 @@ def samplesize_inputs(df: pd.DataFrame, path: Path) -> pd.DataFrame:
     SE ``1/√ΣNᵢ``, so its z is METAL's ``Z = Σ√Nᵢzᵢ/√ΣNᵢ``, its Q is METAL's heterogeneity
     statistic of the scheme, ``Σ(zᵢ − √Nᵢ Z/√ΣNᵢ)²``, and ``ΣNᵢ = 1/SE²`` its weight.
     Rows without a usable z or N go on as non-finite (dropped and counted).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A study's rows as read (``beta``, ``standard_error``, ``p_value``,
+        ``neg_log_10_p_value``, ``n``).
+    path : pathlib.Path
+        Its file, for error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows with ``beta = zᵢ/√Nᵢ`` and ``standard_error = 1/√Nᵢ``, without the p-value
+        columns.
+
+    Raises
+    ------
+    InputError
+        The study has no sample size at all.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import harmonise, read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(Path(tempfile.mkdtemp()), k=2, m=1000, seed=1)
+    >>> frames = {s: read_sumstats(p) for s, p in truth.paths.items()}
+    >>> rows = samplesize_inputs(frames["S1"], truth.paths["S1"])
+    >>> round(float(rows["standard_error"][0] ** -2))
+    25003
     """
     n = df["n"].to_numpy(dtype=float)
     if not np.isfinite(n).any():

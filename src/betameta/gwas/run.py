@@ -34,7 +34,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -66,6 +66,9 @@ from .inputs import (
     samplesize_inputs,
 )
 from .io import CANONICAL, read_sumstats
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 __all__ = ["GwasRun", "run_gwas"]
 
@@ -106,6 +109,28 @@ class GwasRun(Result):
     groups: they are written while later chunks compute), ``write`` (what is left after the
     last chunk: closing the file, or all of it for TSV, Dask and genomic-control runs) and
     ``total``; the summary and plots come after.
+
+    Parameters
+    ----------
+    out : pathlib.Path
+        The per-variant output (Parquet or TSV).
+    details : dict
+        The run summary.
+    timings : dict
+        Seconds per stage.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import run_gwas
+    >>> from betameta.gwas.synthetic import generate
+    >>> work = Path(tempfile.mkdtemp())
+    >>> truth = generate(work, k=3, m=2000, seed=1)
+    >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+    ...                plots=False)
+    >>> run.out.name, sorted(run.timings)
+    ('meta.parquet', ['compute', 'harmonise', 'read', 'total', 'write'])
     """
 
     out: Path
@@ -119,7 +144,28 @@ class GwasRun(Result):
     def to_frame(self, columns: list[str] | None = None) -> pd.DataFrame:
         """Return the per-variant results as written (Parquet or TSV).
 
-        All columns or ``columns`` (those of them the output has).
+        Parameters
+        ----------
+        columns : list of str or None
+            The columns to read (those of them the output has); all when ``None``.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variant, in chromosome and position order.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import run_gwas
+        >>> from betameta.gwas.synthetic import generate
+        >>> work = Path(tempfile.mkdtemp())
+        >>> truth = generate(work, k=3, m=2000, seed=1)
+        >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+        ...                plots=False)
+        >>> run.to_frame(["p_value", "re_p_value", "not_a_column"]).shape
+        (2000, 2)
         """
         if columns is not None:
             names = (pq.read_schema(self.out).names if self._parquet
@@ -130,13 +176,52 @@ class GwasRun(Result):
         return pd.read_csv(self.out, sep="\t", usecols=columns)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the run summary (``details``) with the output path, JSON-ready."""
+        """Return the run summary (``details``) with the output path, JSON-ready.
+
+        Returns
+        -------
+        dict
+            ``out`` and the fields of ``details`` (studies, methods, options, counts, λ_GC, top
+            loci).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import run_gwas
+        >>> from betameta.gwas.synthetic import generate
+        >>> work = Path(tempfile.mkdtemp())
+        >>> truth = generate(work, k=3, m=2000, seed=1)
+        >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+        ...                plots=False)
+        >>> d = run.to_dict()
+        >>> d["methods"], d["variants_out"]
+        (['fe', 're'], 2000)
+        """
         return jsonable({"out": str(self.out), **self.details})
 
     def summary(self) -> Summary:
-        """One row per study (rows read, kept, dropped, λ_GC of its input).
+        """Return the per-study counts, with the run summary as text.
 
-        The text is the run summary as written to ``<out>.summary.txt``.
+        Returns
+        -------
+        Summary
+            One row per study (``rows`` read, ``kept``, ``dropped``, ``lambda_gc`` of its
+            input); the text is the run summary as written to ``<out>.summary.txt``, the notes
+            its warnings.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import run_gwas
+        >>> from betameta.gwas.synthetic import generate
+        >>> work = Path(tempfile.mkdtemp())
+        >>> truth = generate(work, k=3, m=2000, seed=1)
+        >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+        ...                plots=False)
+        >>> run.summary().to_frame()[["study", "rows", "kept"]].values.tolist()
+        [['S1', 1908, 1893], ['S2', 1925, 1910], ['S3', 1893, 1878]]
         """
         d = self.details
         table = pd.DataFrame([{"study": name, "rows": c["rows"], "kept": c["kept"],
@@ -151,15 +236,63 @@ class GwasRun(Result):
         return (f"GwasRun(out={self.out.name!r}, studies={len(d['studies'])}, "
                 f"variants={d['variants_out']:,}, methods={','.join(d['methods'])})")
 
-    def plot_manhattan(self, ax=None):
-        """Manhattan plot of the fixed-effect -log10 p; returns the axes."""
+    def plot_manhattan(self, ax: Axes | None = None) -> Axes:
+        """Draw the Manhattan plot of the fixed-effect −log10 p.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import run_gwas
+        >>> from betameta.gwas.synthetic import generate
+        >>> work = Path(tempfile.mkdtemp())
+        >>> truth = generate(work, k=3, m=2000, seed=1)
+        >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+        ...                plots=False)
+        >>> run.plot_manhattan().get_xlabel()
+        'chromosome'
+        """
         from .plots import manhattan
 
         return manhattan(self.to_frame(["chromosome", "base_pair_location", "neg_log_10_p_value"]),
                          ax=ax)
 
-    def plot_qq(self, ax=None):
-        """QQ plot of the fixed-effect -log10 p with the result's λ_GC; returns the axes."""
+    def plot_qq(self, ax: Axes | None = None) -> Axes:
+        """Draw the QQ plot of the fixed-effect −log10 p, with the result's λ_GC.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from betameta.gwas import run_gwas
+        >>> from betameta.gwas.synthetic import generate
+        >>> work = Path(tempfile.mkdtemp())
+        >>> truth = generate(work, k=3, m=2000, seed=1)
+        >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe", "re"), progress=False,
+        ...                plots=False)
+        >>> run.plot_qq().get_xlabel()
+        'expected -log10 p'
+        """
         from .plots import qq
 
         return qq(self.to_frame(["neg_log_10_p_value"]), lam=self.details["lambda_gc"], ax=ax)
