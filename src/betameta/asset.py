@@ -44,6 +44,39 @@ class Asset(Result):
     ``se``, ``z`` and DLM ``p_value``; the two-sided search's ``subset_positive`` and
     ``subset_negative`` with their fixed effects and one-tailed p-values, combined by
     Fisher's method into ``p_value_two_sided``; ``samples`` draws behind the DLM sums.
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study labels.
+    k : int
+        The number of studies.
+    subset : tuple of str
+        The one-sided search's best subset.
+    z, beta, se : float
+        Its fixed-effect z, estimate and SE.
+    p_value, neg_log_10_p_value : float
+        The DLM p-value of the maximum over subsets, and its −log10.
+    subset_positive, subset_negative : tuple of str
+        The two-sided search's subsets of positive and negative effects.
+    beta_positive, beta_negative : float
+        Their fixed effects (NaN for an empty subset).
+    p_positive, p_negative : float
+        Their one-tailed p-values.
+    p_value_two_sided : float
+        Fisher's combination of the two.
+    samples : int
+        The draws behind the DLM sums.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta import StudyTable
+    >>> from betameta.asset import asset
+    >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+    >>> a = asset(st)
+    >>> a.subset, round(a.beta, 3), a.subset_negative
+    (('A', 'B', 'D'), 0.31, ())
     """
 
     studies: tuple[str, ...]
@@ -66,10 +99,24 @@ class Asset(Result):
     _title = "ASSET subset search (Bhattacharjee et al. 2012)"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study.
+        """Return each study's memberships as a tidy table.
 
-        ``study`` and whether it is in the one-sided search's subset (``in_subset``), the positive
-        (``in_subset_positive``) or the negative subset.
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: ``study`` and whether it is in the one-sided search's subset
+            (``in_subset``), the positive (``in_subset_positive``) or the negative subset
+            (``in_subset_negative``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.asset import asset
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> a = asset(st)
+        >>> a.to_frame()["in_subset"].tolist()
+        [True, True, False, True]
         """
         import pandas as pd
 
@@ -79,7 +126,23 @@ class Asset(Result):
                              "in_subset_negative": [s in self.subset_negative for s in self.studies]})
 
     def summary(self) -> Summary:
-        """Return the studies' memberships, titled with both searches' effects and p-values."""
+        """Return the studies' memberships, titled with both searches' effects and p-values.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.asset import asset
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> a = asset(st)
+        >>> a.summary().title.split(": ")[0]
+        'ASSET subset search (Bhattacharjee et al. 2012)'
+        """
         two = (f"two-sided: beta+ = {self.beta_positive:.4g}, beta- = {self.beta_negative:.4g}, "
                f"p = {self.p_value_two_sided:.3g}")
         return Summary(f"{self._title}: one-sided beta = {self.beta:.4g} (SE {self.se:.3g}), "

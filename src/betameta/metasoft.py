@@ -39,7 +39,31 @@ __all__ = ["BinaryEffects", "MValues", "Re2", "binary_effects", "mvalues", "re2"
 
 @dataclass(frozen=True, repr=False)
 class Re2(Result):
-    """Han & Eskin's RE2 for one set of studies (see :mod:`betameta.kernels.metasoft`)."""
+    """Han & Eskin's RE2 for one set of studies (see :mod:`betameta.kernels.metasoft`).
+
+    Parameters
+    ----------
+    k : int
+        The number of studies.
+    mu, tau2 : float
+        The ML estimates of the random-effects model.
+    stat1, stat2 : float
+        ``Z²_FE`` and the heterogeneity part of the likelihood-ratio statistic.
+    p_value, neg_log_10_p_value : float
+        The p-value of ``stat1 + stat2`` under ½χ²₁ + ½χ²₂, corrected for k, and its −log10.
+    neg_log_10_p_asymptotic : float
+        −log10 of the uncorrected (asymptotic) p-value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import re2, mvalues, binary_effects
+    >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+    >>> r = re2(st)
+    >>> round(r.mu, 4), round(r.tau2, 4), r.neg_log_10_p_value > r.neg_log_10_p_asymptotic
+    (0.2375, 0.0064, True)
+    """
 
     k: int
     mu: float
@@ -84,7 +108,7 @@ def re2(studies: StudyTable) -> Re2:
     >>> import pandas as pd
     >>> from betameta import StudyTable
     >>> from betameta.metasoft import re2
-    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
     >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
     >>> r = re2(studies)
     >>> round(r.stat1, 2), round(r.stat2, 3), round(r.neg_log_10_p_value, 2)
@@ -103,6 +127,31 @@ class MValues(Result):
 
     ``m_value[i] = P(study i has an effect | y)`` and each study's own two-sided ``p_value``; ``exact``
     whether every configuration was summed.
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study labels.
+    m_value : numpy.ndarray
+        The posterior probability that each study has an effect.
+    p_value : numpy.ndarray
+        Each study's own two-sided p-value.
+    exact : bool
+        Whether all 2ᵏ configurations were summed (else a Gibbs sampler).
+    sigma : float
+        The prior SD of an effect.
+    alpha, beta : float
+        The beta-binomial prior on the configurations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import re2, mvalues, binary_effects
+    >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+    >>> m = mvalues(st)
+    >>> m.exact, m.m_value.round(3).tolist()
+    (True, [0.992, 0.986, 0.19, 0.998])
     """
 
     studies: tuple[str, ...]
@@ -116,13 +165,43 @@ class MValues(Result):
     _title = "m-values (Han & Eskin 2012)"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: ``study``, ``m_value``, ``p_value``."""
+        """Return the m-values as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: ``study``, ``m_value``, ``p_value``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.metasoft import re2, mvalues, binary_effects
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> mvalues(st).to_frame().round(3).values.tolist()[2]
+        ['C', 0.19, 0.841]
+        """
         import pandas as pd
 
         return pd.DataFrame({"study": self.studies, "m_value": self.m_value, "p_value": self.p_value})
 
     def summary(self) -> Summary:
-        """Return the per-study table, titled with the prior."""
+        """Return the per-study table, titled with the prior.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.metasoft import re2, mvalues, binary_effects
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> print(mvalues(st).summary().title)
+        m-values (exact; effect ~ N(0, 0.2^2), configurations ~ beta-binomial(1, 1))
+        """
         how = "exact" if self.exact else "Gibbs sampler"
         return Summary(f"m-values ({how}; effect ~ N(0, {self.sigma:g}^2), configurations "
                        f"~ beta-binomial({self.alpha:g}, {self.beta:g}))", self.to_frame())
@@ -132,6 +211,25 @@ class MValues(Result):
 
         Each study's −log10 p against its m-value, with the regions m < 0.1 (no effect) and m > 0.9
         (an effect) shaded.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.metasoft import re2, mvalues, binary_effects
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> mvalues(st).plot_pm().get_title(loc="left")
+        'PM-plot'
         """
         import matplotlib.pyplot as plt
 
@@ -188,7 +286,7 @@ def mvalues(studies: StudyTable, *, sigma: float = 0.2, alpha: float = 1.0, beta
     >>> import pandas as pd
     >>> from betameta import StudyTable
     >>> from betameta.metasoft import mvalues
-    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
     >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
     >>> mvalues(studies).m_value.round(3).tolist()
     [1.0, 0.999, 0.042, 0.931, 0.95]
@@ -207,6 +305,31 @@ class BinaryEffects(Result):
 
     The statistic ``stat`` (Z_BE), its two-sided ``p_value`` by importance sampling from ``samples``
     draws, and each study's weight ``h_value``.
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study labels.
+    k : int
+        The number of studies.
+    stat : float
+        Z_BE.
+    p_value, neg_log_10_p_value : float
+        Its two-sided p-value and −log10.
+    samples : int
+        The importance-sampling draws behind the p-value.
+    h_value : numpy.ndarray
+        Each study's weight (its probability of an effect under the BE model).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta import StudyTable
+    >>> from betameta.metasoft import re2, mvalues, binary_effects
+    >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+    >>> be = binary_effects(st)
+    >>> round(be.stat, 3), be.samples
+    (5.376, 100000)
     """
 
     studies: tuple[str, ...]
@@ -220,13 +343,43 @@ class BinaryEffects(Result):
     _title = "Binary-effects test (Han & Eskin 2012)"
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: ``study``, ``h_value``."""
+        """Return the h-values as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: ``study``, ``h_value``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.metasoft import re2, mvalues, binary_effects
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> binary_effects(st).to_frame().round(3).values.tolist()[2]
+        ['C', 0.042]
+        """
         import pandas as pd
 
         return pd.DataFrame({"study": self.studies, "h_value": self.h_value})
 
     def summary(self) -> Summary:
-        """Return the h-values, titled with the statistic and its p-value."""
+        """Return the h-values, titled with the statistic and its p-value.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta import StudyTable
+        >>> from betameta.metasoft import re2, mvalues, binary_effects
+        >>> st = StudyTable(np.array([0.30, 0.28, 0.02, 0.35]), np.full(4, 0.01), ("A", "B", "C", "D"))
+        >>> print(binary_effects(st).summary().title)
+        Binary-effects test (Han & Eskin 2012): Z_BE = 5.376, p = 1.04e-06 (100,000 importance-sampling draws)
+        """
         return Summary(f"{self._title}: Z_BE = {self.stat:.4g}, p = {self.p_value:.3g} "
                        f"({self.samples:,} importance-sampling draws)", self.to_frame())
 
@@ -269,7 +422,7 @@ def binary_effects(studies: StudyTable, *, samples: int = 1000, samples_large: i
     >>> import pandas as pd
     >>> from betameta import StudyTable
     >>> from betameta.metasoft import binary_effects
-    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
     >>> studies = StudyTable(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, tuple(locus["study"]))
     >>> round(binary_effects(studies).stat, 3)
     7.634

@@ -157,8 +157,8 @@ def partition_arrays(
     --------
     >>> import pandas as pd
     >>> from betameta.kernels.partition import partition_arrays
-    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
-    >>> dist = pd.read_csv("examples/cdkal1_like_distances.tsv", sep="\\t", index_col=0).to_numpy()
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+    >>> dist = pd.read_csv("examples/cdkal1_like_distances.tsv", sep="\t", index_col=0).to_numpy()
     >>> r = partition_arrays(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, dist)
     >>> r.log10_bf.round(3).tolist()
     [8.622]

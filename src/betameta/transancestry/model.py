@@ -197,7 +197,7 @@ def transancestry(
     --------
     >>> import pandas as pd
     >>> from betameta.transancestry import read_distances, transancestry
-    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\\t")
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
     >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
     >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
     >>> round(fit.log10_bf, 3)
