@@ -45,13 +45,35 @@ __all__ = ["AssetArrays", "asset_arrays", "best_subsets"]
 
 @dataclass(frozen=True, repr=False)
 class AssetArrays(ArrayResult):
-    """Per-column results of :func:`asset_arrays`: studies used ``k``.
+    """Per-column results of :func:`asset_arrays` (NaN without studies).
 
-    The one-sided search's ``subset`` (k, m) booleans, ``z``, ``beta``, ``se``, ``p_value`` and
-    ``neg_log_10_p_value``; the two-sided search's ``subset_positive``/``subset_negative`` (k, m),
-    ``beta_positive``/``beta_negative``, their one-tailed ``p_positive`` and ``p_negative`` (1 for a side
-    with no study), the combined ``p_value_two_sided``, and the ``samples`` each variant's DLM sums rest
-    on. NaN without studies.
+    Parameters
+    ----------
+    k : numpy.ndarray
+        ``(m,)``: the studies used.
+    subset : numpy.ndarray
+        ``(k, m)`` booleans: the one-sided search's best subset.
+    z, beta, se, p_value, neg_log_10_p_value : numpy.ndarray
+        ``(m,)``: its fixed-effect z, estimate and SE, and the DLM p-value with its −log10.
+    subset_positive, subset_negative : numpy.ndarray
+        ``(k, m)`` booleans: the two-sided search's subsets.
+    beta_positive, beta_negative : numpy.ndarray
+        ``(m,)``: their fixed effects.
+    p_positive, p_negative : numpy.ndarray
+        ``(m,)``: their one-tailed p-values (1 for a side with no study).
+    p_value_two_sided : numpy.ndarray
+        ``(m,)``: the two combined by Fisher's method.
+    samples : numpy.ndarray
+        ``(m,)``: the draws each variant's DLM sums rest on.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.asset import asset_arrays
+    >>> y = np.array([[0.30, 0.1], [0.28, -0.2], [0.02, 0.0], [0.35, 0.05]])
+    >>> a = asset_arrays(y, np.full((4, 2), 0.01))
+    >>> a.subset_positive[:, 1].tolist(), a.subset_negative[:, 1].tolist()
+    ([True, False, False, True], [False, True, False, False])
     """
 
     k: np.ndarray

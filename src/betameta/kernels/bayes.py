@@ -43,13 +43,38 @@ _FIELDS = ("mu_mean", "mu_sd", "mu_ci_low", "mu_ci_high", "tau_mean", "tau_media
 class BayesArrays(ArrayResult):
     """Posterior summaries of each column of :func:`bayes_arrays` (arrays of shape ``(m,)``).
 
-    ``mu_*``: mean, sd and central interval of µ; ``tau_*``: mean, median and central
-    interval of τ; ``beta_f_*``: mean and sd of βF; ``zeta2_mean``: the exact mean of ζ²;
-    ``log_marginal``: ``log ∫ p(τ) p(y|τ) dτ`` (the log marginal likelihood when both priors
-    are proper); ``log10_bf_tau0 = log10 p(y|τ=0)/p(y)`` (NaN unless the τ prior is proper)
-    and ``log10_bf_mu0 = log10 p(y|µ=0)/p(y)`` (NaN unless both priors are proper), as
-    bayesmeta defines them; ``proper``: whether the posterior is proper. A moment that does
-    not exist is NaN (a mean) or inf (an sd), as :func:`~betameta.bayes.bayes_meta` says.
+    A moment that does not exist is NaN (a mean) or inf (an sd), as
+    :func:`~betameta.bayes.bayes_meta` says.
+
+    Parameters
+    ----------
+    mu_mean, mu_sd, mu_ci_low, mu_ci_high : numpy.ndarray
+        Mean, sd and central interval of µ.
+    tau_mean, tau_median, tau_ci_low, tau_ci_high : numpy.ndarray
+        Mean, median and central interval of τ.
+    beta_f_mean, beta_f_sd : numpy.ndarray
+        Mean and sd of the fixed-effects average βF.
+    zeta2_mean : numpy.ndarray
+        The exact posterior mean of ζ².
+    log_marginal : numpy.ndarray
+        ``log ∫ p(τ) p(y|τ) dτ`` (the log marginal likelihood when both priors are proper).
+    log10_bf_tau0 : numpy.ndarray
+        ``log10 p(y|τ=0)/p(y)`` (NaN unless the τ prior is proper), as bayesmeta defines it.
+    log10_bf_mu0 : numpy.ndarray
+        ``log10 p(y|µ=0)/p(y)`` (NaN unless both priors are proper).
+    proper : numpy.ndarray
+        Whether each posterior is proper.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.bayes.priors import parse_mu_prior, parse_tau_prior
+    >>> from betameta.kernels.bayes import bayes_arrays
+    >>> y = np.array([[0.1, 0.5], [0.9, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> b = bayes_arrays(y, v, parse_tau_prior("tau~halfnormal(0.5)"), parse_mu_prior("mu~flat"))
+    >>> b.proper.tolist(), b.mu_ci_low.round(3).tolist()
+    ([True, True], [-0.254, -0.087])
     """
 
     mu_mean: np.ndarray

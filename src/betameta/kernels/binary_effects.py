@@ -30,6 +30,7 @@ it is estimated again from ``samples_large`` draws.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
@@ -38,16 +39,37 @@ from .._results import ArrayResult
 from ..errors import InputError
 from .classical import usable
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["BinaryEffectsArrays", "be_draws", "be_statistic", "binary_effects_arrays"]
 
 
 @dataclass(frozen=True, repr=False)
 class BinaryEffectsArrays(ArrayResult):
-    """Per-column BE results of :func:`binary_effects_arrays` (``(m,)`` arrays).
+    """Per-column BE results of :func:`binary_effects_arrays` (NaN with fewer than 2 studies).
 
-    Studies used ``k``, the statistic ``stat`` (Z_BE), its two-sided ``p_value`` and
-    ``neg_log_10_p_value``, and ``samples``, the importance-sampling draws the p-value rests on;
-    ``h_value`` (k, m), each study's weight. NaN with fewer than 2 studies.
+    Parameters
+    ----------
+    k : numpy.ndarray
+        ``(m,)``: the studies used.
+    stat : numpy.ndarray
+        ``(m,)``: the statistic Z_BE.
+    p_value, neg_log_10_p_value : numpy.ndarray
+        ``(m,)``: its two-sided p-value and −log10.
+    samples : numpy.ndarray
+        ``(m,)``: the importance-sampling draws the p-value rests on.
+    h_value : numpy.ndarray
+        ``(k, m)``: each study's weight.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.binary_effects import binary_effects_arrays
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> be = binary_effects_arrays(y, np.full((4, 2), 0.01))
+    >>> be.h_value.shape, be.k.tolist()
+    ((4, 2), [4, 4])
     """
 
     k: np.ndarray
@@ -57,8 +79,22 @@ class BinaryEffectsArrays(ArrayResult):
     samples: np.ndarray
     h_value: np.ndarray
 
-    def to_frame(self):
-        """One row per variant, the ``(m,)`` fields and ``h_value_<i>`` per study (0-based)."""
+    def to_frame(self) -> pd.DataFrame:
+        """Return the results as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variant: the ``(m,)`` fields, then ``h_value_<i>`` per study (0-based).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta.kernels.binary_effects import binary_effects_arrays
+        >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+        >>> binary_effects_arrays(y, np.full((4, 2), 0.01)).to_frame().columns.tolist()[4:]
+        ['samples', 'h_value_0', 'h_value_1', 'h_value_2', 'h_value_3']
+        """
         return super().to_frame().assign(**{f"h_value_{i}": row for i, row in enumerate(self.h_value)})
 
 

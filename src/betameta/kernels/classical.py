@@ -179,12 +179,38 @@ def chi2_sf(x: np.ndarray, df: np.ndarray | float) -> tuple[np.ndarray, np.ndarr
 
 @dataclass(frozen=True, repr=False)
 class ClassicalArrays(ArrayResult):
-    """Per-column results of :func:`classical_kernel` (each an array of shape ``(m,)`` or scalar).
+    """Per-column results of :func:`classical_kernel` (each an array of shape ``(m,)``).
 
-    ``fe_*``: inverse-variance common/fixed effect; ``q``/``q_df``: Cochran's Q;
-    ``i2``: ``max(0, (Q - df)/Q)`` as a fraction; ``h2 = Q/df``;
-    ``zeta2 = max(0, (Q - df)/Σw)``; ``tau2_dl`` and ``re_*``: DerSimonian-Laird
-    random effects; ``z2``/``z2_df``: the total test ``Σ yᵢ²/vᵢ = Z²_F + Q`` on k df.
+    Parameters
+    ----------
+    k : numpy.ndarray
+        The studies used (finite effect, variance > 0).
+    sum_w : numpy.ndarray
+        ``Σwᵢ``, ``wᵢ = 1/vᵢ``.
+    fe_estimate, fe_se, fe_z, fe_p, fe_log10p : numpy.ndarray
+        The inverse-variance common (fixed) effect, its SE, z, two-sided p and log10 p.
+    q, q_df, q_p, q_log10p : numpy.ndarray
+        Cochran's Q on ``k − 1`` df, its p and log10 p.
+    i2, h2 : numpy.ndarray
+        ``max(0, (Q − df)/Q)`` as a fraction, and ``Q/df``.
+    zeta2 : numpy.ndarray
+        ``max(0, (Q − df)/Σw)``.
+    tau2_dl : numpy.ndarray
+        The DerSimonian–Laird τ².
+    re_estimate, re_se, re_z, re_p, re_log10p : numpy.ndarray
+        The DerSimonian–Laird random-effects mean and its test.
+    z2, z2_df, z2_p, z2_log10p : numpy.ndarray
+        The total test ``Z² = Σyᵢ²/vᵢ = Z²_F + Q`` on k df.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels import classical_kernel
+    >>> y = np.array([[0.1, 0.5], [0.3, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> c = classical_kernel(y, v)
+    >>> c.z2.round(4).tolist(), (c.fe_z ** 2 + c.q).round(4).tolist()
+    ([6.5, 28.5], [6.5, 28.5])
     """
 
     k: np.ndarray

@@ -37,6 +37,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
@@ -46,6 +47,9 @@ from ..errors import InputError
 from .classical import classical_kernel, log10_chi2_sf, usable
 from .random_effects import random_effects_kernel
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 __all__ = ["MValueArrays", "Re2Arrays", "mvalue_arrays", "re2_arrays", "re2_p_value"]
 
 _LN10 = np.log(10.0)
@@ -53,11 +57,30 @@ _LN10 = np.log(10.0)
 
 @dataclass(frozen=True, repr=False)
 class Re2Arrays(ArrayResult):
-    """Per-column RE2 results of :func:`re2_arrays` (``(m,)`` arrays).
+    """Per-column RE2 results of :func:`re2_arrays` (``(m,)`` arrays; NaN with fewer than 2 studies).
 
-    Studies used ``k``, ML ``mu`` and ``tau2``, ``stat1`` and ``stat2`` (module docstring), the corrected
-    ``p_value`` and ``neg_log_10_p_value``, and ``neg_log_10_p_asymptotic`` (the χ² mixture alone). NaN
-    with fewer than 2 studies.
+    Parameters
+    ----------
+    k : numpy.ndarray
+        The studies used.
+    mu, tau2 : numpy.ndarray
+        The ML estimates.
+    stat1, stat2 : numpy.ndarray
+        The two parts of the statistic (module docstring).
+    p_value, neg_log_10_p_value : numpy.ndarray
+        The p-value corrected for k, and its −log10.
+    neg_log_10_p_asymptotic : numpy.ndarray
+        −log10 of the p-value from the χ² mixture alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> r = re2_arrays(y, v)
+    >>> r.k.tolist(), r.tau2.round(4).tolist()
+    ([4, 4], [0.0059, 0.0])
     """
 
     k: np.ndarray
@@ -193,8 +216,26 @@ def re2_arrays(y: np.ndarray, v: np.ndarray) -> Re2Arrays:
 class MValueArrays(ArrayResult):
     """m-values of :func:`mvalue_arrays`.
 
-    ``m_value`` (k, m), P(study i has an effect | y), NaN for a missing study; ``exact``: all 2ᵏ
-    configurations were summed (else sampled); the prior ``sigma``, ``alpha``, ``beta``.
+    Parameters
+    ----------
+    m_value : numpy.ndarray
+        ``(k, m)``: P(study i has an effect | y), NaN for a missing study.
+    exact : bool
+        Whether all 2ᵏ configurations were summed (else sampled).
+    sigma : float
+        The prior SD of an effect.
+    alpha, beta : float
+        The beta-binomial prior on the configurations.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
+    >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+    >>> v = np.full((4, 2), 0.01)
+    >>> m = mvalue_arrays(y, v)
+    >>> m.m_value.shape, m.exact
+    ((4, 2), True)
     """
 
     m_value: np.ndarray
@@ -203,8 +244,23 @@ class MValueArrays(ArrayResult):
     alpha: float
     beta: float
 
-    def to_frame(self):
-        """One row per variant, a column ``m_value_<i>`` per study (0-based)."""
+    def to_frame(self) -> pd.DataFrame:
+        """Return the m-values as a table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per variant, a column ``m_value_<i>`` per study (0-based).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from betameta.kernels.metasoft import mvalue_arrays, re2_arrays
+        >>> y = np.array([[0.30, 0.10], [0.25, -0.05], [0.02, 0.00], [0.35, 0.08]])
+        >>> v = np.full((4, 2), 0.01)
+        >>> mvalue_arrays(y, v).to_frame().round(3).values.tolist()[0]
+        [0.991, 0.969, 0.218, 0.997]
+        """
         import pandas as pd
 
         return pd.DataFrame({f"m_value_{i}": row for i, row in enumerate(self.m_value)})

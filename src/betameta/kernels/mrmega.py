@@ -127,10 +127,37 @@ def mds_axes(distances: np.ndarray, n_axes: int) -> np.ndarray:
 
 @dataclass(frozen=True, repr=False)
 class MrMegaArrays(ArrayResult):
-    """Per-variant MR-MEGA results (module docstring): ``beta``/``se`` (m, T + 1), intercept first.
+    """Per-variant MR-MEGA results (module docstring).
 
-    Each χ² with its ``*_p`` and ``*_log10p``; ``df_residual`` = k − T − 1; ``ln_bf``; ``k`` studies
-    present; ``fitted``: whether the variant had more than T + 2 studies.
+    Parameters
+    ----------
+    beta, se : numpy.ndarray
+        ``(m, T + 1)``: the regression on the T axes of genetic variation, intercept first.
+    chisq_assoc, chisq_assoc_p, chisq_assoc_log10p : numpy.ndarray
+        The test of association (T + 1 df).
+    chisq_ancestry_het, chisq_ancestry_het_p, chisq_ancestry_het_log10p : numpy.ndarray
+        The test of heterogeneity correlated with ancestry (T df).
+    chisq_residual_het, chisq_residual_het_p, chisq_residual_het_log10p : numpy.ndarray
+        The residual heterogeneity (``df_residual`` df).
+    df_residual : numpy.ndarray
+        ``k − T − 1``.
+    ln_bf : numpy.ndarray
+        The natural-log Bayes factor of association.
+    k : numpy.ndarray
+        The studies present.
+    fitted : numpy.ndarray
+        Whether the variant had more than T + 2 studies (NaN results otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels.mrmega import mrmega_arrays
+    >>> rng = np.random.default_rng(0)
+    >>> axes = rng.normal(size=(6, 1))
+    >>> y = 0.1 + 0.2 * axes + rng.normal(0, 0.05, (6, 2))
+    >>> r = mrmega_arrays(y, np.full((6, 2), 0.0025), axes)
+    >>> r.beta.shape, r.df_residual.tolist(), r.fitted.tolist()
+    ((2, 2), [4.0, 4.0], [True, True])
     """
 
     beta: np.ndarray

@@ -28,16 +28,36 @@ _X, _W = np.polynomial.legendre.leggauss(8)
 
 @dataclass(frozen=True, repr=False)
 class PartitionArrays(ArrayResult):
-    """Per-variant results of :func:`partition_arrays`.
+    r"""Per-variant results of :func:`partition_arrays` (NaN with fewer than 2 studies).
 
-    ``log10_bf``: log10 Bayes factor of the partition model against the null (every effect
-    0); ``log10_bf_c1``: of the one-cluster model (a common effect); ``p_heterogeneity``:
-    posterior probability of more than one cluster; ``map_partition``: index of the most
-    probable partition among those of the variant's studies (-1 when not run);
-    ``n_studies``: studies present — all ``(m,)``. ``effect_mean``/``effect_sd``: posterior
-    of each study's effect, ``(k, m)``, NaN for a missing study; ``coclustering``: posterior
-    probability that two studies share a cluster, ``(k, k, m)``, when asked for. Variants
-    with fewer than 2 studies are NaN.
+    Parameters
+    ----------
+    log10_bf : numpy.ndarray
+        ``(m,)``: log10 Bayes factor of the partition model against the null (every effect 0).
+    log10_bf_c1 : numpy.ndarray
+        ``(m,)``: that of the one-cluster model (a common effect).
+    p_heterogeneity : numpy.ndarray
+        ``(m,)``: the posterior probability of more than one cluster.
+    map_partition : numpy.ndarray
+        ``(m,)``: the index of the most probable partition among those of the variant's studies
+        (-1 when not run).
+    n_studies : numpy.ndarray
+        ``(m,)``: the studies present.
+    effect_mean, effect_sd : numpy.ndarray
+        ``(k, m)``: the posterior of each study's effect, NaN for a missing study.
+    coclustering : numpy.ndarray or None
+        ``(k, k, m)``: the posterior probability that two studies share a cluster, when asked
+        for.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.kernels.partition import partition_arrays
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+    >>> dist = pd.read_csv("examples/cdkal1_like_distances.tsv", sep="\t", index_col=0).to_numpy()
+    >>> r = partition_arrays(locus["beta"].to_numpy(), locus["se"].to_numpy() ** 2, dist)
+    >>> r.effect_mean.shape, r.n_studies.tolist(), r.coclustering is None
+    ((5, 1), [5], True)
     """
 
     log10_bf: np.ndarray

@@ -57,16 +57,44 @@ _LN10 = np.log(10.0)
 class RandomEffectsArrays(ArrayResult):
     """Per-column results of :func:`random_effects_kernel`.
 
-    ``k``: studies used; ``df``: ``k − p``; ``tau2`` with its Q-profile bounds
-    ``tau2_ci_low``/``tau2_ci_high``; ``coef`` (m, p) and their covariance ``cov``
-    (m, p, p) (scaled by ``Q(τ̂²)/(k − p)`` under HKSJ); ``se``, ``stat``, ``p``, ``log10_p``,
-    ``ci_low``, ``ci_high`` of each coefficient (m, p); ``pi_low``/``pi_high``: prediction
-    interval of a new study's effect, for the intercept-only model (NaN otherwise);
-    ``qe``: the residual heterogeneity ``y'P₀y`` at τ² = 0 (Cochran's Q without moderators;
-    χ² on ``df``); ``i2``/``h2`` and the bounds of ``i2``: metafor's τ²-based
-    ``τ²/(τ² + s̃²)`` with the typical within-study variance ``s̃² = (k−p)/tr P₀``, which is
-    ``(k−1)Σw/((Σw)² − Σw²)`` for the intercept-only model. Columns with fewer than ``p + 1``
-    studies, or a singular design, are NaN.
+    Columns with fewer than ``p + 1`` studies, or a singular design, are NaN.
+
+    Parameters
+    ----------
+    method, test : str
+        The τ² estimator and the test (``"z"`` or ``"hksj"``).
+    level : float
+        The level of the intervals.
+    k, df : numpy.ndarray
+        ``(m,)``: the studies used and ``k − p``.
+    tau2, tau2_ci_low, tau2_ci_high : numpy.ndarray
+        ``(m,)``: τ̂² and its Q-profile bounds.
+    coef : numpy.ndarray
+        ``(m, p)`` coefficients.
+    cov : numpy.ndarray
+        ``(m, p, p)``: their covariance (scaled by ``Q(τ̂²)/(k − p)`` under HKSJ).
+    se, stat, p, log10_p, ci_low, ci_high : numpy.ndarray
+        ``(m, p)``: each coefficient's SE, test statistic, two-sided p, log10 p and interval.
+    pi_low, pi_high : numpy.ndarray
+        ``(m,)``: the prediction interval of a new study's effect, for the intercept-only model
+        (NaN otherwise).
+    qe : numpy.ndarray
+        ``(m,)``: the residual heterogeneity ``y'P₀y`` at τ² = 0 (Cochran's Q without
+        moderators; χ² on ``df``).
+    i2, h2, i2_ci_low, i2_ci_high : numpy.ndarray
+        ``(m,)``: metafor's τ²-based ``τ²/(τ² + s̃²)`` and ``(τ² + s̃²)/s̃²`` with the typical
+        within-study variance ``s̃² = (k−p)/tr P₀`` (``(k−1)Σw/((Σw)² − Σw²)`` without
+        moderators), and I² at the τ² bounds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from betameta.kernels import random_effects_kernel
+    >>> y = np.array([[0.1, 0.5], [0.9, np.nan], [0.2, 0.4]])
+    >>> v = np.array([[0.01, 0.02], [0.02, 0.02], [0.04, 0.01]])
+    >>> r = random_effects_kernel(y, v, method="REML")
+    >>> r.coef.shape, r.cov.shape, r.k.tolist(), r.df.tolist()
+    ((2, 1), (2, 1, 1), [3, 2], [2.0, 1.0])
     """
 
     method: str
