@@ -12,7 +12,7 @@ factors, the value depends on ψ: choose it on the scale of plausible effects.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,11 +23,55 @@ from ..kernels.partition import check_distances, partition_arrays, partition_ker
 from .partitions import MAX_EXACT_STUDIES, PartitionSet, enumerate_partitions
 from .priors import Tau2Prior, parse_tau2_prior
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
 __all__ = ["TransAncestry", "transancestry"]
 
 @dataclass(frozen=True, repr=False)
 class TransAncestry(Result):
-    """Partition-model result for one variant (all numbers raw floats)."""
+    r"""Partition-model result for one variant (all numbers raw floats).
+
+    Parameters
+    ----------
+    studies : tuple of str
+        The study labels.
+    beta, se : numpy.ndarray
+        The observed effects and standard errors.
+    distances : numpy.ndarray
+        The studies' ``(k, k)`` genetic distances.
+    psi : float
+        The prior SD of a cluster's mean effect.
+    tau2_prior : str
+        The τ² prior, as written.
+    log10_bf, log10_bf_c1 : float
+        log10 Bayes factors against no effect anywhere: of the partition model, and of one
+        common cluster.
+    p_heterogeneity : float
+        The posterior probability of more than one cluster.
+    coclustering : numpy.ndarray
+        ``(k, k)``: the posterior probability that two studies share a cluster.
+    effect_mean, effect_sd : numpy.ndarray
+        The posterior mean and SD of each study's effect.
+    map_partition : tuple of tuple of str
+        The most probable partition, as clusters of study labels.
+    partitions : pandas.DataFrame
+        Every partition with its number of clusters, prior and posterior probability.
+    mcmc : object or None
+        The sampler's diagnostics when the centre sets were sampled rather than enumerated.
+    distance_source : str
+        Where the distances came from (for titles).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.transancestry import read_distances, transancestry
+    >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+    >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+    >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+    >>> fit.map_partition
+    (('EUR', 'EAS', 'SAS', 'AMR'), ('AFR',))
+    """
 
     studies: tuple[str, ...]
     beta: np.ndarray
@@ -47,7 +91,25 @@ class TransAncestry(Result):
     distance_source: str = "given as a matrix"  # where the distances came from, for titles
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: every field, with the MCMC diagnostics when sampled."""
+        r"""Return the result as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            The Bayes factors, ``p_heterogeneity``, ``studies``, ``psi``, ``tau2_prior``,
+            ``coclustering``, ``effects`` (per study) and ``map_partition``, with ``mcmc``
+            diagnostics when the centre sets were sampled.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> fit.to_dict()["map_partition"]
+        [['EUR', 'EAS', 'SAS', 'AMR'], ['AFR']]
+        """
         extra = {} if self.mcmc is None else {"mcmc": {
             "log10_bf_se": self.mcmc.log10_bf_se, "unseen_mass": self.mcmc.unseen_mass,
             "r_hat": self.mcmc.r_hat, "ess_heterogeneity": self.mcmc.ess_heterogeneity,
@@ -63,14 +125,48 @@ class TransAncestry(Result):
         }
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per study: observed beta and se, posterior mean and sd, MAP cluster."""
+        r"""Return the studies as a tidy table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per study: ``study``, observed ``beta`` and ``se``, ``posterior_mean``,
+            ``posterior_sd`` and ``map_cluster`` (1-based).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> fit.to_frame()["map_cluster"].tolist()
+        [1, 1, 2, 1, 1]
+        """
         cluster = {s: i + 1 for i, cl in enumerate(self.map_partition) for s in cl}
         return pd.DataFrame({"study": self.studies, "beta": self.beta, "se": self.se,
                              "posterior_mean": self.effect_mean, "posterior_sd": self.effect_sd,
                              "map_cluster": [cluster[s] for s in self.studies]})
 
     def summary(self) -> Summary:
-        """Return the per-study table with the Bayes factors, MAP partition and any MCMC diagnostics."""
+        r"""Return the per-study table with the Bayes factors, MAP partition and any MCMC diagnostics.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`; its notes the Bayes factors, the MAP partition and
+            the sampler's diagnostics.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> print(fit.summary().title)
+        Trans-ancestry partition model, k = 5, psi = 1, tau2 ~ exponential(1)
+        """
         lines = [f"Trans-ancestry partition model, k = {len(self.studies)}, psi = {self.psi:g}, "
                  f"{self.tau2_prior}",
                  f"log10 BF (any effect vs none) = {self.log10_bf:.3f}; restricted to C = 1: "
@@ -86,20 +182,83 @@ class TransAncestry(Result):
         return (f"TransAncestry(k={len(self.studies)}, log10_bf={self.log10_bf:.3f}, "
                 f"p_heterogeneity={self.p_heterogeneity:.3f})")
 
-    def plot_effects(self, ax=None):
-        """Forest plot of the studies' effects; returns the axes."""
+    def plot_effects(self, ax: Axes | None = None) -> Axes:
+        r"""Draw a forest plot of the studies' observed and posterior effects.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> fit.plot_effects().get_xlabel()
+        'effect (squares: observed ± 95% CI; circles: posterior mean)'
+        """
         from .plots import plot_effects
 
         return plot_effects(self, ax=ax)
 
-    def plot_coclustering(self, ax=None):
-        """Heat map of the co-clustering probabilities; returns the axes."""
+    def plot_coclustering(self, ax: Axes | None = None) -> Axes:
+        r"""Draw a heat map of the co-clustering probabilities.
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> fit.plot_coclustering().get_title(loc="left")
+        'Posterior co-clustering of the studies'
+        """
         from .plots import plot_coclustering
 
         return plot_coclustering(self, ax=ax)
 
-    def plot_dendrogram(self, ax=None):
-        """Dendrogram of the studies' genetic distances; returns the axes."""
+    def plot_dendrogram(self, ax: Axes | None = None) -> Axes:
+        r"""Draw a dendrogram of the studies' genetic distances (average linkage).
+
+        Parameters
+        ----------
+        ax : matplotlib.axes.Axes or None
+            Where to draw; a new figure when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+            The axes drawn on.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta.transancestry import read_distances, transancestry
+        >>> locus = pd.read_csv("examples/cdkal1_like.tsv", sep="\t")
+        >>> dist, names = read_distances("examples/cdkal1_like_distances.tsv", tuple(locus["study"]))
+        >>> fit = transancestry(locus["beta"], locus["se"], dist, studies=names)
+        >>> fit.plot_dendrogram().get_xlabel()
+        'distance (average linkage)'
+        """
         from .plots import plot_dendrogram
 
         return plot_dendrogram(self, ax=ax)

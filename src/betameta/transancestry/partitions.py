@@ -105,7 +105,32 @@ class PartitionSet:
 
 
 def enumerate_partitions(dist: np.ndarray) -> PartitionSet:
-    """Enumerate every centre set, merge equal partitions and pool their prior mass."""
+    r"""Enumerate every centre set, merge equal partitions and pool their prior mass.
+
+    Parameters
+    ----------
+    dist : numpy.ndarray
+        The studies' ``(k, k)`` genetic distances, k at most :data:`MAX_EXACT_STUDIES`.
+
+    Returns
+    -------
+    PartitionSet
+        The distinct partitions (smallest number of clusters first) with their log prior
+        masses and the clusters they share.
+
+    Raises
+    ------
+    InputError
+        More studies than exact enumeration allows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> dist = pd.read_csv("examples/cdkal1_like_distances.tsv", sep="\t", index_col=0).to_numpy()
+    >>> ps = enumerate_partitions(dist)
+    >>> ps.k, len(ps.partitions), ps.partitions[1]
+    (5, 18, ((0, 1, 3, 4), (2,)))
+    """
     dist = np.asarray(dist, dtype=float)
     k = dist.shape[0]
     if k > MAX_EXACT_STUDIES:

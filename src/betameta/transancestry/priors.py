@@ -59,8 +59,26 @@ def parse_tau2_prior(spec: str | Tau2Prior) -> Tau2Prior:
     or the old spellings ``exponential[:rate]``, ``gamma:shape,rate``, ``halfnormal-tau:scale``,
     ``uniform:upper``, ``fixed:x``.
 
+    Parameters
+    ----------
+    spec : str or Tau2Prior
+        The prior, as written (a :class:`Tau2Prior` is returned as it is).
+
+    Returns
+    -------
+    Tau2Prior
+        The prior, named as the results print it.
+
+    Raises
+    ------
+    InputError
+        A spec the grammar cannot read, an unknown family, or a parameter that is negative or
+        zero where it must be positive.
+
     Examples
     --------
+    >>> parse_tau2_prior("tau2~gamma(2,3)")
+    Tau2Prior(name='tau2 ~ gamma(2, 3)', family='gamma', a=2.0, b=3.0)
     >>> parse_tau2_prior("tau~halfnormal(0.5)").name
     'tau ~ half-normal(0.5)'
     """
