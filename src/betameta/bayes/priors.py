@@ -73,7 +73,7 @@ _LOG2 = np.log(2.0)
 class TauPrior:
     """A prior density on τ.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Readable description, e.g. ``"half-normal(0.5)"``.
@@ -91,6 +91,15 @@ class TauPrior:
     params : dict
         Family name and parameters of built-in priors (``{"family": "halfnormal",
         "scale": 1.0}``), so other engines (PyMC) can rebuild the same prior.
+
+    Examples
+    --------
+    >>> from betameta.bayes.priors import half_normal
+    >>> prior = half_normal(0.5)
+    >>> prior.name, prior.proper, prior.params
+    ('half-normal(0.5)', True, {'family': 'halfnormal', 'scale': 0.5})
+    >>> round(float(prior(0.5)), 4)
+    0.9679
     """
 
     name: str
@@ -117,7 +126,21 @@ class TauPrior:
 
 @dataclass(frozen=True)
 class MuPrior:
-    """Prior of µ: flat (``sd = inf``) or ``N(mean, sd²)``; ``sd = 0`` is a point mass."""
+    """Prior of µ: flat (``sd = inf``) or ``N(mean, sd²)``; ``sd = 0`` is a point mass.
+
+    Parameters
+    ----------
+    mean : float
+        The prior mean (unused when flat).
+    sd : float
+        The prior SD: ``inf`` for the improper flat prior, 0 for µ fixed at ``mean``.
+
+    Examples
+    --------
+    >>> from betameta.bayes.priors import MuPrior
+    >>> MuPrior(0.0, 4.0), MuPrior().proper
+    (MuPrior(normal(0, sd=4)), False)
+    """
 
     mean: float = 0.0
     sd: float = np.inf

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..kernels.exact import conditional, theta_conditionals
 from ..studies import StudyTable
 from .posterior import bayes_meta
-from .priors import LAMBERT, MuPrior, fixed_tau2, lambert, normal_mu
+from .priors import LAMBERT, MuPrior, TauPrior, fixed_tau2, lambert, normal_mu
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -35,11 +35,29 @@ __all__ = ["SensitivityAnalysis", "plot_prior_vs_likelihood", "sensitivity_analy
 class SensitivityAnalysis(Result):
     """Result of :func:`sensitivity_analysis`.
 
-    ``table``: one row per (prior, quantity) with ``prior``, ``psi2``, ``tau_prior``,
-    ``quantity`` (``beta_f, mu, zeta, tau``), ``mean``, ``ci_low``, ``ci_high``.
-    ``curves``: ``psi2``, ``tau2``, ``quantity`` (``beta_f``, ``mu``, ``theta[...]``),
-    ``mean``, ``ci_low``, ``ci_high``. ``reference``: the classical FE (βF, ζ̂) and
-    DL (µ, τ) estimates with their intervals.
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies analysed.
+    level : float
+        The level of every interval.
+    table : pandas.DataFrame
+        One row per (prior, quantity): ``prior``, ``psi2``, ``tau_prior``, ``quantity``
+        (``beta_f``, ``mu``, ``zeta``, ``tau``), posterior ``mean``, ``ci_low``, ``ci_high``.
+    curves : pandas.DataFrame
+        The posteriors at fixed τ²: ``psi2``, ``tau2``, ``quantity`` (``beta_f``, ``mu``,
+        ``theta[...]``), ``mean``, ``ci_low``, ``ci_high``.
+    reference : dict
+        The classical FE (βF, ζ̂) and DL (µ, τ) estimates with their intervals, by quantity.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.bayes import sensitivity_analysis
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> sens = sensitivity_analysis(studies, psi2=(1.0,), tau2_fixed=(1.0,), vague=("L1",))
+    >>> sens.table["prior"].unique().tolist(), sorted(sens.reference)
+    (['psi2=1, tau2=1', 'L1, psi2=1000'], ['beta_f', 'mu', 'tau', 'zeta'])
     """
 
     studies: StudyTable
@@ -49,11 +67,43 @@ class SensitivityAnalysis(Result):
     reference: dict[str, tuple[float, float, float]]
 
     def to_frame(self) -> pd.DataFrame:
-        """Return the sensitivity table, one row per prior."""
+        """Return the sensitivity table.
+
+        Returns
+        -------
+        pandas.DataFrame
+            A copy of :attr:`table`: one row per (prior, quantity).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import sensitivity_analysis
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> sens = sensitivity_analysis(studies, psi2=(1.0,), tau2_fixed=(1.0,), vague=("L1",))
+        >>> sens.to_frame().shape
+        (8, 7)
+        """
         return self.table.copy()
 
-    def to_dict(self) -> dict:
-        """JSON-ready: the level and the table's rows."""
+    def to_dict(self) -> dict[str, Any]:
+        """Return the analysis as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``level``, the rows of ``table`` and ``curves``, and ``reference`` (each quantity's
+            ``estimate``, ``ci_low``, ``ci_high``).
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import sensitivity_analysis
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> sens = sensitivity_analysis(studies, psi2=(1.0,), tau2_fixed=(1.0,), vague=("L1",))
+        >>> d = sens.to_dict()
+        >>> sorted(d), round(d["reference"]["mu"]["estimate"], 3)
+        (['curves', 'level', 'reference', 'table'], -1.205)
+        """
         return {"level": self.level, "table": self.table.to_dict(orient="records"),
                 "curves": self.curves.to_dict(orient="records"),
                 "reference": {k: {"estimate": a, "ci_low": b, "ci_high": c}
@@ -63,7 +113,22 @@ class SensitivityAnalysis(Result):
         return f"SensitivityAnalysis(k={self.studies.k}, priors={self.table['prior'].nunique()})"
 
     def summary(self) -> Summary:
-        """Return the (prior, quantity) table, titled with the number of priors."""
+        """Return the (prior, quantity) table, titled with the number of priors.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import sensitivity_analysis
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> sens = sensitivity_analysis(studies, psi2=(1.0,), tau2_fixed=(1.0,), vague=("L1",))
+        >>> print(sens.summary().title)
+        Prior sensitivity of beta_f, mu, zeta and tau: k = 6, 2 priors
+        """
         return Summary(f"Prior sensitivity of beta_f, mu, zeta and tau: k = {self.studies.k}, "
                        f"{self.table['prior'].nunique()} priors", self.to_frame())
 
@@ -72,7 +137,31 @@ class SensitivityAnalysis(Result):
 
         (a) βF, (b) µ, (c) ζ, (d) τ under every prior, each against its classical estimate (line,
         interval shaded); (e), (f) βF, µ and θᵢ against fixed τ² for the first two ``curve_psi2``.
-        ``ax``: six axes to draw in (a new figure without); returns them as an array.
+
+        Parameters
+        ----------
+        ax : sequence of matplotlib.axes.Axes or None
+            Six axes to draw in; a new figure when ``None``.
+
+        Returns
+        -------
+        numpy.ndarray
+            The six axes.
+
+        Raises
+        ------
+        InputError
+            ``ax`` is not six axes.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.bayes import sensitivity_analysis
+        >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+        >>> sens = sensitivity_analysis(studies, psi2=(1.0,), tau2_fixed=(1.0,), vague=("L1",))
+        >>> axes = sens.plot()
+        >>> axes.shape, axes[1].get_title(loc="left")
+        ((6,), '(b) µ   (line: DL -1.21)')
         """
         import matplotlib.pyplot as plt
 
@@ -261,14 +350,39 @@ def _curves(studies: StudyTable, tau2: np.ndarray, psi2: float, mu_mean: float,
 
 
 def plot_prior_vs_likelihood(
-    studies: StudyTable, prior=None, ax: Axes | None = None, mu_prior: MuPrior | None = None
+    studies: StudyTable, prior: TauPrior | None = None, *, ax: Axes | None = None,
+    mu_prior: MuPrior | None = None,
 ) -> Axes:
-    """Return a τ prior against the marginal likelihood ``p(y|τ)``, both on the log τ scale.
+    """Plot a τ prior against the marginal likelihood ``p(y|τ)``, both on the log τ scale.
 
     The default prior is the lecture's Γ(0.01, 0.01) on the precision τ⁻²: on
     log τ its density is nearly flat over many orders of magnitude below the
     data's scale, where the likelihood is flat too, so the prior, not the data,
     decides how much posterior mass sits at tiny τ.
+
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies.
+    prior : TauPrior or None
+        The τ prior (default Γ(0.01, 0.01) on τ⁻²); it must have a density.
+    ax : matplotlib.axes.Axes or None
+        Where to draw; a new figure when ``None``.
+    mu_prior : MuPrior or None
+        The µ prior the likelihood integrates over (default flat).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> from betameta.bayes.sensitivity import plot_prior_vs_likelihood
+    >>> ax = plot_prior_vs_likelihood(bm.load_studies("examples/lecture.csv", measure="MD"))
+    >>> [t.get_text() for t in ax.get_legend().texts]
+    ['likelihood p(y|τ)', 'prior density of log τ: 1/tau2 ~ gamma(0.01, 0.01)']
     """
     import matplotlib.pyplot as plt
 
