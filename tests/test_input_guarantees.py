@@ -358,3 +358,18 @@ def test_pooling_takes_the_studies_tables_and_refuses_studies_without_them():
         pooled.mantel_haenszel(plain)
     with pytest.raises(InputError, match="numeric counts"):
         pooled.peto([["a", "b"], ["c", "d"], ["e", "f"], ["g", "h"]])
+
+
+def test_bayes_regression_prediction_rows_of_the_wrong_width_are_refused():
+    # BayesRegression.predict took any array and failed inside numpy's matmul; it now builds its
+    # rows as MetaRegression.predict does (Design.rows) and names the fit's moderator terms.
+    from betameta.bayes.regression import bayes_meta_regression
+    from betameta.regression import meta_regression
+
+    d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -0.2, -0.8, 0.0], "vi": [0.36, 0.19, 0.02, 0.05, 0.01, 0.06],
+                      "lat": [44, 55, 52, 13, 44, 13]})
+    studies = load_studies(d)
+    for fit in (bayes_meta_regression(studies, ["lat"], "halfnormal:0.5"), meta_regression(studies, ["lat"])):
+        with pytest.raises(InputError, match=r"newmods has 2 columns; the fit's moderator terms are "
+                                             r"\['lat'\]"):
+            fit.predict(np.array([[20.0, 3.0]]))

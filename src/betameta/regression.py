@@ -139,6 +139,46 @@ class Design:
                 parts.append(_indicators(values, coded))
         return np.concatenate(parts, axis=1)
 
+    def rows(self, newmods: pd.DataFrame | np.ndarray, source: str = "newmods") -> np.ndarray:
+        """Return design rows for new moderator values (what ``predict`` evaluates at).
+
+        Parameters
+        ----------
+        newmods : pandas.DataFrame or array_like
+            The moderator columns (factors by their levels, :meth:`encode`), or rows of the
+            design without the intercept column (metafor's ``newmods``).
+        source : str
+            What the rows are called in error messages.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(n, p)``, the intercept column first when the design has one.
+
+        Raises
+        ------
+        InputError
+            As :meth:`encode` for a DataFrame; for an array, the wrong number of columns.
+
+        Examples
+        --------
+        >>> import betameta as bm
+        >>> from betameta.regression import meta_regression
+        >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+        ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+        >>> meta_regression(studies, ["ablat"]).design.rows([[10.0], [50.0]]).tolist()
+        [[1.0, 10.0], [1.0, 50.0]]
+        """
+        if isinstance(newmods, pd.DataFrame):
+            return self.encode(newmods, source)
+        X = np.atleast_2d(np.asarray(newmods, dtype=float))
+        if self.intercept:
+            X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
+        if X.shape[1] != len(self.terms):
+            raise InputError(f"{source} has {X.shape[1] - self.intercept} columns; the fit's "
+                             f"moderator terms are {list(self.terms[self.intercept:])}")
+        return X
+
 
 def _indicators(values: np.ndarray, coded: Sequence[str]) -> np.ndarray:
     """Treatment coding: one 0/1 column per level in ``coded``."""
@@ -709,17 +749,7 @@ class MetaRegression(Result):
         >>> fit.predict(np.array([[10.0], [50.0]])).estimate.round(4).tolist()
         [-0.0395, -1.2036]
         """
-        if newmods is None:
-            X = self.design.X
-        elif isinstance(newmods, pd.DataFrame):
-            X = self.design.encode(newmods)
-        else:
-            X = np.atleast_2d(np.asarray(newmods, dtype=float))
-            if self.design.intercept:
-                X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
-            if X.shape[1] != len(self.terms):
-                raise InputError(f"newmods has {X.shape[1] - self.design.intercept} columns; the "
-                                 f"fit's moderator terms are {list(self.terms[self.design.intercept:])}")
+        X = self.design.X if newmods is None else self.design.rows(newmods)
         return self._predict_rows(X)
 
     def _predict_rows(self, X: np.ndarray) -> Prediction:

@@ -20,6 +20,7 @@ L11  τ ~ N(0, 100) truncated at 0 (sd 10)         :func:`half_normal`
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -847,12 +848,15 @@ def custom(
     (True, 0.3679)
     """
     lo, hi = float(support[0]), float(support[1])
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", integrate.IntegrationWarning)
         total, _ = integrate.quad(lambda t: float(np.exp(logpdf(np.array([t]))[0])), lo, hi,
                                   limit=200)
     if np.isnan(total) or not total > 0:
         raise InputError(f"custom tau prior {name!r}: its density is not positive and finite anywhere "
                          f"on ({lo:g}, {hi:g})")
+    for w in caught:  # quad's doubts matter only for a density that is then used
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     proper = bool(np.isfinite(total) and total < 1e300)
     try:  # a slowly divergent integral can look finite to quad: check the tails' decay
         proper = proper and _decays(logpdf, lo, hi)

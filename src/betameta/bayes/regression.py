@@ -40,8 +40,38 @@ __all__ = ["BayesRegression", "bayes_meta_regression"]
 class BayesRegression(Result):
     """Result of :func:`bayes_meta_regression`.
 
-    ``coefficients`` (one :class:`~betameta.bayes.marginals.NormalMixture` per term of ``design``),
-    ``tau`` (:class:`~betameta.bayes.marginals.TauFunction`), ``notes`` (moments that do not exist).
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies fitted.
+    design : Design
+        The design matrix and how it was coded.
+    tau_prior : TauPrior
+        The prior of τ.
+    beta_prior : CoefficientPrior
+        The prior of the coefficients (flat, or normal per term).
+    level : float
+        The probability of every interval.
+    grid : TauGrid
+        The quadrature in τ the posterior is computed on.
+    coefficients : tuple of NormalMixture
+        The exact marginal posterior of each coefficient, in the order of ``terms``.
+    tau : TauFunction
+        The marginal posterior of τ.
+    notes : tuple of str
+        Posterior moments that do not exist, and why.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta import load_studies
+    >>> from betameta.bayes.regression import bayes_meta_regression
+    >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+    ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+    ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+    >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+    >>> fit.terms, round(fit.coefficients[1].mean, 4), round(fit.tau.median, 4)
+    (('intercept', 'lat'), -0.0249, 0.3428)
     """
 
     studies: StudyTable = field(repr=False)
@@ -60,15 +90,54 @@ class BayesRegression(Result):
         return self.design.terms
 
     def to_frame(self) -> pd.DataFrame:
-        """One row per coefficient.
+        """Return the coefficients' posteriors as a tidy table.
 
-        ``term, mean, sd, median, ci_low, ci_high`` (central intervals at ``level``).
+        Returns
+        -------
+        pandas.DataFrame
+            One row per coefficient: ``term``, ``mean``, ``sd``, ``median``, ``ci_low``,
+            ``ci_high`` (central intervals at ``level``).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta import load_studies
+        >>> from betameta.bayes.regression import bayes_meta_regression
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+        ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+        ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+        >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+        >>> fit.to_frame()[["term", "median"]].round(4).values.tolist()
+        [['intercept', 0.1566], ['lat', -0.0255]]
         """
         return pd.DataFrame([{"term": t, **c.stats(self.level)}
                              for t, c in zip(self.terms, self.coefficients, strict=True)])
 
     def bayes_factor_zero(self) -> np.ndarray:
-        """``p(βⱼ = 0 | y)/p(βⱼ = 0)`` per coefficient (Savage–Dickey; NaN under a flat prior)."""
+        """Return the Savage–Dickey Bayes factor of each coefficient being 0.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``p(βⱼ = 0 | y)/p(βⱼ = 0)`` per coefficient; NaN under a flat prior, which has no
+            density to compare with.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta import load_studies
+        >>> from betameta.bayes.regression import bayes_meta_regression
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+        ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+        ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+        >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+        >>> fit.bayes_factor_zero().tolist()
+        [nan, nan]
+        >>> proper = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5",
+        ...                                beta_mean=0.0, beta_sd=1.0)
+        >>> proper.bayes_factor_zero().round(2).tolist()  # > 1: the data favour 0 over N(0, 1)
+        [2.58, 4.8]
+        """
         if not self.beta_prior.proper:
             return np.full(len(self.terms), np.nan)
         m, s = self.beta_prior.mean, self.beta_prior.sd
@@ -79,14 +148,36 @@ class BayesRegression(Result):
     def predict(self, newmods: pd.DataFrame | np.ndarray) -> pd.DataFrame:
         """Posterior of ``x'β`` (the mean effect at those moderators) and of a new study's effect there.
 
-        Per row: ``mean, sd, ci_low, ci_high, pi_low, pi_high``.
+        Parameters
+        ----------
+        newmods : pandas.DataFrame or array_like
+            The moderator columns, or design rows without the intercept column
+            (:meth:`~betameta.regression.Design.rows`).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per prediction: ``mean``, ``sd``, ``ci_low``, ``ci_high`` of ``x'β``, and the
+            interval ``pi_low``, ``pi_high`` of a new study's effect.
+
+        Raises
+        ------
+        InputError
+            A moderator missing or unknown level, or the wrong number of columns.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta import load_studies
+        >>> from betameta.bayes.regression import bayes_meta_regression
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+        ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+        ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+        >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+        >>> fit.predict(pd.DataFrame({"lat": [20, 50]}))["mean"].round(4).tolist()
+        [-0.3754, -1.1221]
         """
-        if isinstance(newmods, pd.DataFrame):
-            X = self.design.encode(newmods)
-        else:
-            X = np.atleast_2d(np.asarray(newmods, dtype=float))
-            if self.design.intercept:
-                X = np.concatenate([np.ones((X.shape[0], 1)), X], axis=1)
+        X = self.design.rows(newmods)
         t = self.grid.nodes_and_probes
         _, b, C = _conditionals(self, t)
         exist = self.grid.existence(self.beta_prior.proper)
@@ -105,10 +196,27 @@ class BayesRegression(Result):
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready.
+        """Return the fit as a JSON-ready dict.
 
-        ``coefficients`` (``term, mean, sd, median, ci_low, ci_high``, and ``bf_zero`` where the β
-        prior is proper), ``tau`` (mean, sd, median, interval).
+        Returns
+        -------
+        dict
+            ``k``, ``tau_prior``, ``beta_prior``, ``level``, ``coefficients`` (``term, mean, sd,
+            median, ci_low, ci_high, bf_zero``), ``tau`` (mean, sd, median, interval) and
+            ``notes``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta import load_studies
+        >>> from betameta.bayes.regression import bayes_meta_regression
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+        ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+        ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+        >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+        >>> d = fit.to_dict()
+        >>> d["beta_prior"], d["coefficients"][1]["term"]
+        ('flat', 'lat')
         """
         coefs = self.to_frame().to_dict(orient="records")
         for row, bf in zip(coefs, self.bayes_factor_zero(), strict=True):
@@ -118,7 +226,25 @@ class BayesRegression(Result):
                 "notes": list(self.notes)}
 
     def summary(self) -> Summary:
-        """Return the posterior table of the coefficients with a readable report."""
+        """Return the posterior table of the coefficients with a readable report.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`; its text adds τ's posterior and the notes.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from betameta import load_studies
+        >>> from betameta.bayes.regression import bayes_meta_regression
+        >>> d = pd.DataFrame({"yi": [-0.9, -1.6, -1.4, -1.4, -0.2, -0.8, -1.6, 0.0, -0.5, -0.2],
+        ...                   "vi": [0.36, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07],
+        ...                   "lat": [44, 55, 42, 52, 13, 44, 19, 13, 27, 42]})
+        >>> fit = bayes_meta_regression(load_studies(d), ["lat"], "halfnormal:0.5")
+        >>> print(fit.summary().title)
+        Bayesian meta-regression of k = 10 studies; tau ~ half-normal(0.5), beta ~ flat
+        """
         from ..classical import _fmt
 
         pct = f"{100 * self.level:g}%"
@@ -171,6 +297,11 @@ def bayes_meta_regression(
         default flat (bayesmeta's default).
     level
         Probability of the reported intervals.
+
+    Returns
+    -------
+    BayesRegression
+        The exact marginal posteriors of every coefficient and of τ.
 
     Raises
     ------
