@@ -59,6 +59,18 @@ def forest_plot(
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.forest import forest_plot
+    >>> ax = forest_plot(fit)
+    >>> ax.get_xscale(), ax.get_xlabel()
+    ('log', 'Risk ratio')
     """
     import matplotlib.pyplot as plt
     from matplotlib.transforms import blended_transform_factory

@@ -32,9 +32,34 @@ def funnel_plot(fit: MetaAnalysis, ax: Axes | None = None, *, contours: bool = F
     0.10–0.05, 0.05–0.01, < 0.01; Peters et al. 2008). With ``filled`` the studies that
     trim and fill adds are drawn as open circles.
 
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+    ax : matplotlib.axes.Axes or None
+        Where to draw; a new figure when ``None``.
+    contours : bool
+        Shade the significance contours about 0 instead of the pseudo confidence region.
+    filled : bool
+        Add the studies trim and fill imputes, as open circles.
+    level : float or None
+        The level of the pseudo confidence region (default: the fit's).
+
     Returns
     -------
     matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.funnel import funnel_plot
+    >>> ax = funnel_plot(fit, filled=True)
+    >>> ax.get_xlabel(), [t.get_text() for t in ax.get_legend().texts]
+    ('log RR', ['studies', 'filled (1, trim and fill)'])
     """
     import matplotlib.pyplot as plt
 
@@ -74,6 +99,28 @@ def baujat_plot(fit: MetaAnalysis, ax: Axes | None = None) -> Axes:
 
     Each study's contribution to heterogeneity (x) against its influence on the pooled result (y),
     labelled by study (coordinates: :func:`betameta.influence.baujat`).
+
+    Parameters
+    ----------
+    fit : MetaAnalysis
+        The fit (:func:`betameta.meta_analysis`).
+    ax : matplotlib.axes.Axes or None
+        Where to draw; a new figure when ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on, one label per study.
+
+    Examples
+    --------
+    >>> import betameta as bm
+    >>> studies = bm.load_studies("examples/bcg.csv", measure="RR", study="trial",
+    ...                           columns={"ai": "tpos", "bi": "tneg", "ci": "cpos", "di": "cneg"})
+    >>> fit = bm.meta_analysis(studies)
+    >>> from betameta.funnel import baujat_plot
+    >>> len(baujat_plot(fit).texts)
+    13
     """
     import matplotlib.pyplot as plt
 

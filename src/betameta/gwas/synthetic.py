@@ -29,7 +29,27 @@ _PAL = [("A", "T"), ("T", "A"), ("C", "G"), ("G", "C")]
 
 @dataclass(frozen=True)
 class SyntheticTruth:
-    """The generating model: variant table with true effects, and each study's ancestry."""
+    """The generating model: variant table with true effects, and each study's ancestry.
+
+    Parameters
+    ----------
+    variants : pandas.DataFrame
+        One row per variant: ``chromosome``, ``base_pair_location``, ``effect_allele``,
+        ``other_allele``, ``rsid``, ``true_effect`` (0 for a null variant) and
+        ``heterogeneous`` (an effect in some ancestries only).
+    ancestry : dict of str to str
+        Each study's ancestry.
+    paths : dict of str to pathlib.Path
+        Each study's file.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(tempfile.mkdtemp(), k=3, m=1000, seed=1)
+    >>> truth.ancestry, int((truth.variants["true_effect"] != 0).sum())
+    ({'S1': 'EUR', 'S2': 'EAS', 'S3': 'AFR'}, 1)
+    """
 
     variants: pd.DataFrame
     ancestry: dict[str, str]
@@ -57,6 +77,56 @@ def generate(
 
     Write ``k`` gzip TSV files (GWAS-SSF names; ``fmt="metal"`` for METAL names in every
     other study) into ``outdir`` and return the truth.
+
+    Parameters
+    ----------
+    outdir : str or pathlib.Path
+        Where to write ``S1.tsv.gz``, ``S2.tsv.gz``, … (made if missing).
+    k : int
+        The number of studies; they take the ``ancestries`` in turn.
+    m : int
+        The number of variants, spread over chromosomes 1–22 by length.
+    seed : int
+        The seed of every draw.
+    ancestries : tuple of str
+        The ancestry labels; each has its own allele frequencies.
+    n : int
+        The typical sample size (each study's is drawn from 0.5n–1.5n); SE =
+        ``1/√(2Nf(1 − f))``.
+    signal_fraction : float
+        The fraction of variants with a true effect (±0.03–0.08).
+    heterogeneous_fraction : float
+        The fraction of those whose effect is absent, at random, from ancestries after the
+        first.
+    palindromic_fraction : float
+        The fraction of A/T and C/G variants.
+    missing_fraction : float
+        The fraction of variants each study lacks.
+    swap_fraction : float
+        The fraction of each study's rows written with the alleles swapped (beta and frequency
+        flipped with them).
+    strand_fraction : float
+        The fraction of each study's non-palindromic rows written on the other strand.
+    n_bad_rows : int
+        Per study, rows with a malformed allele, rows with a missing SE, and duplicated rows
+        (this many of each).
+    fmt : {"gwas-ssf", "metal"}
+        Column names; ``"metal"`` writes every other study as METAL does (MARKER ``chr:pos``,
+        lower-case ALLELE1/ALLELE2, EFFECT, STDERR, FREQ1, PVALUE, N).
+
+    Returns
+    -------
+    SyntheticTruth
+        The variants with their true effects, each study's ancestry and path.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from betameta.gwas import read_sumstats
+    >>> from betameta.gwas.synthetic import generate
+    >>> truth = generate(tempfile.mkdtemp(), k=2, m=1000, seed=1, fmt="metal")
+    >>> sorted(p.name for p in truth.paths.values()), len(read_sumstats(truth.paths["S2"]))
+    (['S1.tsv.gz', 'S2.tsv.gz'], 951)
     """
     rng = np.random.default_rng(seed)
     outdir = Path(outdir)
