@@ -29,7 +29,37 @@ HYPER = ("mu_alpha", "mu_beta", "tau_alpha", "tau_beta", "tau", "sigma")
 
 
 def read_long(data: pd.DataFrame, unit: str, x: str, y: str, source: str = "data") -> pd.DataFrame:
-    """Validate long-format data: one row per observation, columns unit, x, y."""
+    """Validate long-format data: one row per observation, columns unit, x, y.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        The observations.
+    unit, x, y : str
+        The columns holding the unit (e.g. the rat), the covariate (day) and the response
+        (weight).
+    source : str
+        What the data are called in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``unit`` (as text), ``x`` and ``y`` (floats), in the data's order.
+
+    Raises
+    ------
+    InputError
+        A column missing, a value that is not a finite number, fewer than 2 units, or a unit
+        with fewer than 2 distinct x values (its slope is not identified).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.mcmc.growth import read_long
+    >>> rats = read_long(pd.read_csv("examples/rats/rats.csv"), "rat", "day", "weight")
+    >>> len(rats), rats["unit"].nunique(), rats.columns.tolist()
+    (150, 30, ['unit', 'x', 'y'])
+    """
     for col in (unit, x, y):
         if col not in data.columns:
             raise InputError(f"{source}: column {col!r} not found; columns are {list(data.columns)}")
@@ -65,6 +95,33 @@ def growth_model(
     units carry little information); ``correlated=True`` replaces the two
     independent normals by a bivariate normal with an LKJ(2) prior on the
     correlation and half-normal(100) scales (precisions are then derived).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Columns ``unit``, ``x``, ``y``.
+    center_x : bool
+        Centre x at its mean inside the model (the reported ``mu_alpha`` is still at x = 0).
+    parameterization : {"centered", "noncentered"}
+        How the unit effects are written.
+    correlated : bool
+        A bivariate normal with an LKJ prior for (αᵢ, βᵢ).
+    priors : {"bugs"}
+        The vague priors of the BUGS example.
+
+    Returns
+    -------
+    pymc.Model
+        The model, with the data observed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.mcmc.growth import read_long
+    >>> rats = read_long(pd.read_csv("examples/rats/rats.csv"), "rat", "day", "weight")
+    >>> from betameta.mcmc.growth import growth_model
+    >>> sorted(growth_model(rats).named_vars)[:6]
+    ['alpha', 'beta', 'mu_alpha', 'mu_alpha_c', 'mu_beta', 'sigma']
     """
     pm = import_pymc()
 
@@ -110,7 +167,34 @@ def growth_model(
 
 @dataclass(frozen=True, repr=False)
 class GrowthFit(Result):
-    """Posterior of a growth model: ArviZ ``InferenceData`` and its summary table."""
+    """Posterior of a growth model: ArviZ ``InferenceData`` and its summary table.
+
+    Parameters
+    ----------
+    idata : arviz.InferenceData
+        The draws, with the hyperparameters ``HYPER`` and the unit slopes ``beta``.
+    sampler : str
+        The NUTS engine that drew them.
+    seconds : float
+        The sampling time.
+    divergences : int
+        Divergent transitions over all chains.
+
+    Examples
+    --------
+    :func:`fit_growth` makes one by sampling; any InferenceData with those variables will do
+    (here made by hand, so that the example does not sample):
+
+    >>> import arviz as az
+    >>> import numpy as np
+    >>> from betameta.mcmc.growth import HYPER, GrowthFit
+    >>> rng = np.random.default_rng(1)
+    >>> draws = {name: rng.normal(1.0, 0.1, (2, 200)) for name in HYPER}
+    >>> draws["beta"] = rng.normal(6.0, 0.5, (2, 200, 3))
+    >>> fit = GrowthFit(az.from_dict(posterior=draws), "nutpie", 1.0, 0)
+    >>> fit
+    GrowthFit(sampler=nutpie, divergences=0)
+    """
 
     idata: Any = field(compare=False)
     sampler: str
@@ -118,10 +202,32 @@ class GrowthFit(Result):
     divergences: int
 
     def to_frame(self, var_names: tuple[str, ...] = HYPER, level: float = 0.95) -> pd.DataFrame:
-        """One row per parameter.
+        """Return ArviZ's summary of the parameters as a tidy table.
 
-        ``parameter``, mean, sd, ``hdi_low``/``hdi_high``, MCSE, bulk/tail ESS and R-hat (ArviZ's
-        summary).
+        Parameters
+        ----------
+        var_names : tuple of str
+            The parameters (default the hyperparameters).
+        level : float
+            The probability of the highest-density interval.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per parameter: ``parameter``, ``mean``, ``sd``, ``hdi_low``, ``hdi_high``,
+            ``mcse_mean``, ``mcse_sd``, ``ess_bulk``, ``ess_tail``, ``r_hat``.
+
+        Examples
+        --------
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from betameta.mcmc.growth import HYPER, GrowthFit
+        >>> rng = np.random.default_rng(1)
+        >>> draws = {name: rng.normal(1.0, 0.1, (2, 200)) for name in HYPER}
+        >>> draws["beta"] = rng.normal(6.0, 0.5, (2, 200, 3))
+        >>> fit = GrowthFit(az.from_dict(posterior=draws), "nutpie", 1.0, 0)
+        >>> fit.to_frame(("mu_beta",), level=0.9)["parameter"].tolist()
+        ['mu_beta']
         """
         import arviz as az
 
@@ -131,12 +237,56 @@ class GrowthFit(Result):
         return table.rename_axis("parameter").reset_index()
 
     def summary(self, var_names: tuple[str, ...] = HYPER, level: float = 0.95) -> Summary:
-        """:meth:`to_frame` titled with the sampler and its divergences."""
+        """Return :meth:`to_frame` titled with the sampler and its divergences.
+
+        Parameters
+        ----------
+        var_names : tuple of str
+            The parameters (default the hyperparameters).
+        level : float
+            The probability of the highest-density interval.
+
+        Returns
+        -------
+        Summary
+            Its table is :meth:`to_frame`.
+
+        Examples
+        --------
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from betameta.mcmc.growth import HYPER, GrowthFit
+        >>> rng = np.random.default_rng(1)
+        >>> draws = {name: rng.normal(1.0, 0.1, (2, 200)) for name in HYPER}
+        >>> draws["beta"] = rng.normal(6.0, 0.5, (2, 200, 3))
+        >>> fit = GrowthFit(az.from_dict(posterior=draws), "nutpie", 1.0, 0)
+        >>> print(fit.summary().title)
+        Growth model sampled with nutpie in 1.0 s, 0 divergences
+        """
         return Summary(f"Growth model sampled with {self.sampler} in {self.seconds:.1f} s, "
                        f"{self.divergences} divergences", self.to_frame(var_names, level))
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: sampler, seconds, divergences and each parameter's summary."""
+        """Return the fit as a JSON-ready dict.
+
+        Returns
+        -------
+        dict
+            ``sampler``, ``seconds``, ``divergences`` and ``parameters``: each hyperparameter's
+            ``mean``, ``sd``, ``hdi_low``, ``hdi_high``, ``ess_bulk`` and ``r_hat``.
+
+        Examples
+        --------
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from betameta.mcmc.growth import HYPER, GrowthFit
+        >>> rng = np.random.default_rng(1)
+        >>> draws = {name: rng.normal(1.0, 0.1, (2, 200)) for name in HYPER}
+        >>> draws["beta"] = rng.normal(6.0, 0.5, (2, 200, 3))
+        >>> fit = GrowthFit(az.from_dict(posterior=draws), "nutpie", 1.0, 0)
+        >>> sorted(fit.to_dict()["parameters"]["mu_beta"])
+        ['ess_bulk', 'hdi_high', 'hdi_low', 'mean', 'r_hat', 'sd']
+        """
         keys = ["mean", "sd", "hdi_low", "hdi_high", "ess_bulk", "r_hat"]
         return {"sampler": self.sampler, "seconds": self.seconds, "divergences": self.divergences,
                 "parameters": {row["parameter"]: {k: float(row[k]) for k in keys}
@@ -145,10 +295,32 @@ class GrowthFit(Result):
     def __repr__(self) -> str:
         return f"GrowthFit(sampler={self.sampler}, divergences={self.divergences})"
 
-    def plot(self, kind: Literal["trace", "forest"] = "forest", ax=None):
-        """ArviZ trace or forest plot of the hyperparameters.
+    def plot(self, kind: Literal["trace", "forest"] = "forest", ax: Any = None) -> Any:
+        """Draw ArviZ's trace plot of the hyperparameters or forest plot of the unit slopes.
 
-        ``ax``: the axes to draw in (for ``trace`` an (n, 2) array); returns the axes.
+        Parameters
+        ----------
+        kind : {"forest", "trace"}
+            Which plot.
+        ax : matplotlib.axes.Axes or numpy.ndarray or None
+            Where to draw (for ``trace`` an (n, 2) array of axes); new axes when ``None``.
+
+        Returns
+        -------
+        matplotlib.axes.Axes or numpy.ndarray
+            The axes drawn on (an array of them for ``trace``).
+
+        Examples
+        --------
+        >>> import arviz as az
+        >>> import numpy as np
+        >>> from betameta.mcmc.growth import HYPER, GrowthFit
+        >>> rng = np.random.default_rng(1)
+        >>> draws = {name: rng.normal(1.0, 0.1, (2, 200)) for name in HYPER}
+        >>> draws["beta"] = rng.normal(6.0, 0.5, (2, 200, 3))
+        >>> fit = GrowthFit(az.from_dict(posterior=draws), "nutpie", 1.0, 0)
+        >>> fit.plot().get_title()
+        '95.0% HDI'
         """
         import arviz as az
 
@@ -161,8 +333,35 @@ class GrowthFit(Result):
 def model_graph(model: Any, path: str | Path) -> Path:
     """Render the PyMC model graph to ``path`` (.png/.svg/.pdf) with graphviz.
 
-    Raises ``RuntimeError`` with what to install when the graphviz Python package
-    or its ``dot`` program is missing.
+    Parameters
+    ----------
+    model : pymc.Model
+        The model (e.g. :func:`growth_model`).
+    path : str or pathlib.Path
+        The file to write; its suffix chooses the format (PNG without one).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    RuntimeError
+        The graphviz Python package or its ``dot`` program is missing (the message says what to
+        install).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import pandas as pd
+    >>> from betameta.mcmc.growth import read_long
+    >>> rats = read_long(pd.read_csv("examples/rats/rats.csv"), "rat", "day", "weight")
+    >>> from betameta.mcmc.growth import growth_model, model_graph
+    >>> out = model_graph(growth_model(rats), Path(tempfile.mkdtemp()) / "rats.svg")
+    >>> out.name, out.stat().st_size > 1000
+    ('rats.svg', True)
     """
     import shutil
 
@@ -188,7 +387,31 @@ def two_stage_slopes(data: pd.DataFrame) -> pd.DataFrame:
     """Per-unit least-squares slopes with their standard errors (the first stage).
 
     ``se = s / √Σ(x − x̄)²`` with ``s²`` the unit's residual variance on ``n − 2`` df.
-    The result has columns ``study, yi, sei`` for :func:`betameta.load_studies`.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Columns ``unit``, ``x``, ``y`` (:func:`read_long`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per unit: ``study``, ``yi`` (the slope) and ``sei``, for
+        :func:`betameta.load_studies`.
+
+    Raises
+    ------
+    InputError
+        A unit with fewer than 3 observations.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from betameta.mcmc.growth import read_long
+    >>> rats = read_long(pd.read_csv("examples/rats/rats.csv"), "rat", "day", "weight")
+    >>> from betameta.mcmc.growth import two_stage_slopes
+    >>> two_stage_slopes(rats).round(4).head(2).values.tolist()
+    [['1', 6.0286, 0.2309], ['2', 7.3143, 0.1979]]
     """
     rows = []
     for unit, g in data.groupby("unit", sort=False):
@@ -214,7 +437,39 @@ def fit_growth(
     parameterization: Parameterization = "centered",
     correlated: bool = False,
 ) -> GrowthFit:
-    """Build and sample :func:`growth_model`; divergences are counted and reported."""
+    """Build and sample :func:`growth_model`; divergences are counted and reported.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Columns ``unit``, ``x``, ``y`` (:func:`read_long`).
+    draws, tune, chains : int
+        Draws kept and tuning steps per chain, and the number of chains.
+    seed : int or None
+        The sampler's seed.
+    sampler : {"auto", "nutpie", "numpyro", "pymc"}
+        The NUTS engine (``auto``: the first installed, in that order).
+    center_x, parameterization, correlated
+        As :func:`growth_model`.
+
+    Returns
+    -------
+    GrowthFit
+        The draws, the engine, the sampling time and the divergences.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import pandas as pd
+    >>> from betameta.mcmc.growth import read_long
+    >>> rats = read_long(pd.read_csv("examples/rats/rats.csv"), "rat", "day", "weight")
+    >>> from betameta.mcmc.growth import fit_growth
+    >>> warnings.filterwarnings("ignore", message="PyTensor could not link to a BLAS")
+    >>> fit = fit_growth(rats, draws=300, tune=300, chains=2, seed=1, center_x=True)
+    >>> mu_beta = fit.to_frame().set_index("parameter").loc["mu_beta", "mean"]
+    >>> bool(abs(mu_beta - 6.186) < 0.1)  # the published posterior mean (WinBUGS rats)
+    True
+    """
     import time
 
     model = growth_model(data, center_x=center_x, parameterization=parameterization,
