@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from .errors import InputError
 
@@ -54,9 +55,23 @@ _ALIASES = {"tau": TAU_ALIASES, "tau2": TAU2_ALIASES, "mu": _MU_ALIASES}
 class PriorSpec:
     """A prior as written.
 
-    ``parameter`` (one of :data:`PARAMETERS`, or ``None`` for a bare name), ``family`` (canonical: lower
-    case without ``-``/``_``; ``fixed`` for a point mass; a bare name as written, e.g. ``L3``), ``args``
-    and the ``text`` it was read from.
+    Parameters
+    ----------
+    parameter : str or None
+        One of :data:`PARAMETERS`, or ``None`` for a bare name.
+    family : str
+        Canonical: lower case without ``-``/``_``; ``fixed`` for a point mass; a bare name as
+        written (e.g. ``L3``).
+    args : tuple of float
+        The family's numbers.
+    text : str
+        The text it was read from.
+
+    Examples
+    --------
+    >>> spec = PriorSpec("tau", "halfnormal", (0.5,), "tau ~ half-normal(0.5)")
+    >>> str(spec), spec == parse_prior_spec("tau ~ half-normal(0.5)")
+    ('tau~halfnormal(0.5)', True)
     """
 
     parameter: str | None
@@ -96,15 +111,26 @@ _CALL = re.compile(r"^([A-Za-z][\w\-]*)(?:\((.*)\))?$")
 
 
 def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
-    """Read a prior written in the grammar above.
+    """Read a prior written in the grammar above, or in an old colon spelling.
 
-    Or in the old colon spelling of ``option`` (``"tau"`` for τ priors, ``"tau2"`` for the partition
-    model's, ``"mu"`` for µ's).
+    Parameters
+    ----------
+    text : str
+        The prior as written.
+    option : {"tau", "tau2", "mu"}
+        Whose old colon spellings are read (``"tau"`` for τ priors, ``"tau2"`` for the
+        partition model's, ``"mu"`` for µ's).
+
+    Returns
+    -------
+    PriorSpec
+        The parameter, the canonical family, its numbers and the text.
 
     Raises
     ------
-    ValueError
-        Text that is neither (naming the text and the grammar).
+    InputError
+        Text that is neither (naming the text and the grammar), an unknown parameter, or
+        numbers that are not finite.
 
     Examples
     --------
@@ -144,11 +170,36 @@ def parse_prior_spec(text: str, *, option: str = "tau") -> PriorSpec:
                      f"of {', '.join(_BARE)}")
 
 
-def build_prior(spec: PriorSpec, families: dict, what: str):
+def build_prior(spec: PriorSpec, families: dict[tuple[str | None, str], tuple[tuple[int, ...], Any]],
+                what: str) -> Any:
     """Return the prior an engine builds from ``spec``.
 
-    ``families`` maps (parameter, family) to (allowed numbers of arguments, constructor); anything else is
-    a ``ValueError`` naming ``what`` and listing what the engine takes.
+    Parameters
+    ----------
+    spec : PriorSpec
+        The prior as read (:func:`parse_prior_spec`).
+    families : dict
+        ``(parameter, family)`` → ``(allowed numbers of arguments, constructor)``: what the
+        engine takes.
+    what : str
+        The engine's name for its prior, for error messages.
+
+    Returns
+    -------
+    object
+        What the constructor returns for ``spec.args``.
+
+    Raises
+    ------
+    InputError
+        A prior the engine does not take (listing those it does), or the wrong number of
+        arguments.
+
+    Examples
+    --------
+    >>> families = {("tau", "halfnormal"): ((1,), lambda scale: f"half-normal({scale:g})")}
+    >>> build_prior(parse_prior_spec("tau~halfnormal(0.5)"), families, "the tau prior")
+    'half-normal(0.5)'
     """
     key = (spec.parameter, spec.family)
     if key not in families:

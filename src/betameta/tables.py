@@ -52,9 +52,35 @@ def _by_extension(path: Path) -> str | None:
 
 
 def detect_separator(path: Path, header: str) -> str:
-    """Return the separator of a table whose first line is ``header`` (see the module docstring).
+    r"""Return the separator of a table whose first line is ``header`` (see the module docstring).
 
-    A note says so when it is not the one the extension implies.
+    A note (:class:`~betameta.InputNote`) says so when it is not the one the extension implies.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        The file (its extension implies a separator: ``.csv`` a comma, ``.tsv``/``.txt`` a tab).
+    header : str
+        Its first line.
+
+    Returns
+    -------
+    str
+        The separator: the extension's when the header holds it, else the most frequent of
+        tab, comma, semicolon and pipe, else a single space (METAL's and PLINK's files).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from pathlib import Path
+    >>> detect_separator(Path("studies.tsv"), "study\tyi\tvi")
+    '\t'
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     detect_separator(Path("studies.csv"), "study;yi;vi")
+    ';'
+    >>> print(caught[0].message)
+    studies.csv: read as semicolon-separated (its first line has no commas); pass --sep to choose
     """
     expected = _by_extension(path)
     if expected is not None and expected in header:

@@ -13,7 +13,39 @@ from .html import esc, fmt, page, png_file, provenance, table
 
 def gwas_report(out_table: str | Path, summary: dict[str, Any], path: str | Path,
                 command: str | None = None) -> Path:
-    """Write the HTML report of a finished :func:`betameta.gwas.run_gwas` run."""
+    """Write the HTML report of a finished :func:`betameta.gwas.run_gwas` run.
+
+    Parameters
+    ----------
+    out_table : str or pathlib.Path
+        The run's per-variant output (Parquet or TSV); its Manhattan and QQ plots beside it
+        are included when present.
+    summary : dict
+        The run summary (:attr:`betameta.gwas.GwasRun.details`).
+    path : str or pathlib.Path
+        The HTML file to write (atomically).
+    command : str or None
+        The command line that made the run, recorded with the versions.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from betameta.gwas import run_gwas
+    >>> from betameta.gwas.synthetic import generate
+    >>> from betameta.report.gwas_report import gwas_report
+    >>> work = Path(tempfile.mkdtemp())
+    >>> truth = generate(work, k=3, m=2000, seed=1)
+    >>> run = run_gwas(truth.paths, work / "meta.parquet", methods=("fe",), progress=False,
+    ...                plots=False)
+    >>> gwas_report(run.out, run.details, work / "report.html").name
+    'report.html'
+    """
     out_table = Path(out_table)
     result = pd.read_parquet(out_table) if out_table.suffix == ".parquet" else pd.read_csv(
         out_table, sep="\t")

@@ -29,11 +29,50 @@ def meta_report(
     title: str = "Meta-analysis report",
     command: str | None = None,
 ) -> Path:
-    """Write one self-contained HTML file; returns its path.
+    """Write the meta-analysis report: one self-contained HTML file.
 
     The Bayesian sections use ``tau_prior`` and ``mu_prior``, by default those of
     :func:`betameta.bayes.bayes_meta` (:func:`~betameta.bayes.priors.default_tau_prior` and a
     flat µ, under which the Bayes factor for µ = 0 is not defined and is shown as such).
+
+    Parameters
+    ----------
+    studies : StudyTable
+        The studies.
+    out : str or pathlib.Path
+        The HTML file to write (atomically).
+    tau_prior : TauPrior or None
+        The τ prior of the Bayesian sections.
+    mu_prior : MuPrior or None
+        The µ prior of the Bayesian sections (default flat).
+    sections : sequence of str
+        Which of ``SECTIONS`` (``data``, ``classical``, ``bayes``, ``sensitivity``, ``explain``)
+        to include, in that order.
+    title : str
+        The page title.
+    command : str or None
+        The command line that made it, recorded with the versions.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    InputError
+        An unknown section.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import betameta as bm
+    >>> from betameta.report.meta_report import meta_report
+    >>> studies = bm.load_studies("examples/lecture.csv", measure="MD")
+    >>> out = meta_report(studies, Path(tempfile.mkdtemp()) / "report.html", sections=("classical",))
+    >>> out.read_text().startswith("<!DOCTYPE html>")
+    True
     """
     bad = [s for s in sections if s not in SECTIONS]
     if bad:

@@ -24,7 +24,34 @@ __all__ = ["distances_from_frequencies", "read_distances", "select_independent"]
 
 def select_independent(chrom: np.ndarray, pos: np.ndarray, freqs: np.ndarray,
                        bin_size: int = 1_000_000) -> np.ndarray:
-    """Return the indices of usable variants: frequencies in [0.01, 0.99] everywhere, one per bin."""
+    """Return the indices of usable variants: frequencies in [0.01, 0.99] everywhere, one per bin.
+
+    The variants the genetic distances are computed from (:func:`distances_from_frequencies`):
+    common in every study, and roughly independent (the first of each ``bin_size`` window).
+
+    Parameters
+    ----------
+    chrom, pos : numpy.ndarray
+        Each variant's chromosome and position.
+    freqs : numpy.ndarray
+        ``(m, k)`` allele frequencies per study.
+    bin_size : int
+        The window, in base pairs.
+
+    Returns
+    -------
+    numpy.ndarray
+        The selected variants' indices, in order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> chrom = np.array(["1", "1", "1", "2"])
+    >>> pos = np.array([100, 200_000, 1_500_000, 100])
+    >>> freqs = np.array([[0.2, 0.3], [0.5, 0.4], [0.005, 0.1], [0.6, 0.7]])
+    >>> select_independent(chrom, pos, freqs).tolist()  # the 2nd shares a window, the 3rd is rare
+    [0, 3]
+    """
     ok = np.all(np.isfinite(freqs) & (freqs >= 0.01) & (freqs <= 0.99), axis=1)
     idx = np.flatnonzero(ok)
     keys = pd.DataFrame({"c": np.asarray(chrom)[idx], "b": np.asarray(pos)[idx] // bin_size})

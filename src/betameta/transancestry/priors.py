@@ -18,7 +18,24 @@ __all__ = ["Tau2Prior", "parse_tau2_prior"]
 
 @dataclass(frozen=True)
 class Tau2Prior:
-    """``τ² ~ Gamma(shape, rate)`` (Exp(rate) when shape = 1), ``U(0, upper)``, or a point mass."""
+    """``τ² ~ Gamma(shape, rate)`` (Exp(rate) when shape = 1), ``U(0, upper)``, or a point mass.
+
+    Parameters
+    ----------
+    name : str
+        The prior as results print it.
+    family : {"gamma", "uniform", "fixed"}
+        The family.
+    a, b : float
+        Gamma's shape and rate; the uniform's upper bound (``a``); the point mass's value
+        (``a``).
+
+    Examples
+    --------
+    >>> prior = parse_tau2_prior("tau2~exponential(2)")
+    >>> prior.family, prior.a, prior.b
+    ('gamma', 1.0, 2.0)
+    """
 
     name: str
     family: str  # "gamma", "uniform" or "fixed"
@@ -31,14 +48,48 @@ class Tau2Prior:
         return self.a if self.family == "fixed" else None
 
     def logpdf(self, x: np.ndarray) -> np.ndarray:
-        """Return the log density at ``x``."""
+        """Return the log density at ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Values of τ² (≥ 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``log p(x)`` (−inf outside a uniform's support).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> parse_tau2_prior("tau2~gamma(2,3)").logpdf(np.array([0.5, 1.0])).round(4).tolist()
+        [0.0041, -0.8028]
+        """
         if self.family == "gamma":
             return (self.a * np.log(self.b) - special.gammaln(self.a) + (self.a - 1) * np.log(x)
                     - self.b * x)
         return np.where((x >= 0) & (x <= self.a), -np.log(self.a), -np.inf)
 
     def cdf(self, x: np.ndarray) -> np.ndarray:
-        """Return the cumulative distribution function at ``x``."""
+        """Return the cumulative distribution function at ``x``.
+
+        Parameters
+        ----------
+        x : numpy.ndarray
+            Values of τ² (≥ 0).
+
+        Returns
+        -------
+        numpy.ndarray
+            ``P(τ² ≤ x)``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> parse_tau2_prior("tau2~uniform(4)").cdf(np.array([1.0, 8.0])).tolist()
+        [0.25, 1.0]
+        """
         if self.family == "gamma":
             return special.gammainc(self.a, self.b * x)
         return np.clip(x / self.a, 0.0, 1.0)
